@@ -1,0 +1,1 @@
+"""The Qt layer: windows and widgets over the Qt-free core."""

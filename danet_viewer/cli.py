@@ -1,0 +1,145 @@
+"""The ``danet-viewer`` command: the GUI with no sub-command, headless sub-commands otherwise.
+
+Every failure the user can act on is reported as one line on stderr with a
+non-zero exit; tracebacks are for ``--debug`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from danet_viewer import __version__
+from danet_viewer.errors import DanetError
+
+PROG = "danet-viewer"
+SUBCOMMANDS = ("annotate", "import", "export")
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Review ECG recordings with the DANet APC model. With no sub-command, opens the GUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    annotate = commands.add_parser("annotate", help="detect beats (and run the model) into a store")
+    annotate.add_argument("records", nargs="+", metavar="RECORD", help="WFDB record (.hea or no extension), EDF or CSV")
+    annotate.add_argument("--store", required=True, type=Path, help="HDF5 annotation store (created if missing)")
+    annotate.add_argument("--lead", help="lead to analyse (default: II, MLII, ECG1, else the first)")
+    annotate.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+
+    imp = commands.add_parser("import", help="import existing WFDB annotations into a store")
+    imp.add_argument("record", metavar="RECORD")
+    imp.add_argument("--annotations", required=True, metavar="EXT", help="annotation extension, e.g. atr")
+    imp.add_argument("--store", required=True, type=Path)
+    imp.add_argument("--as-review", action="store_true", help="import as a reviewer's labels (else as reference)")
+    imp.add_argument("--reviewer", help="reviewer name for --as-review")
+    imp.add_argument("--from", dest="start_s", type=float, metavar="SEC", help="start of the range (s)")
+    imp.add_argument("--to", dest="stop_s", type=float, metavar="SEC", help="end of the range (s)")
+    imp.add_argument("--replace-reviews", action="store_true", help="overwrite existing reviews in the range")
+    imp.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+
+    export = commands.add_parser("export", help="export a store as csv, WFDB annotations or an HDF5 dataset")
+    export.add_argument("store", type=Path, metavar="S.h5")
+    export.add_argument("--format", required=True, choices=("csv", "wfdb", "hdf5"))
+    export.add_argument("--out", required=True, type=Path, help="output file (csv, hdf5) or folder (wfdb)")
+    export.add_argument("--reviewed-only", action="store_true", help="only beats a reviewer has labelled")
+    return parser
+
+
+def _annotate(args: argparse.Namespace) -> int:
+    from danet_viewer.core.analysis import analyse_beats
+    from danet_viewer.core.readers import open_recording
+    from danet_viewer.core.store import AnnotationStore
+
+    who = _who()
+    failures = 0
+    with AnnotationStore.open(args.store, "a") as store:
+        for path in args.records:
+            try:
+                started = time.perf_counter()
+                recording = open_recording(path, fs=args.fs)
+                result = analyse_beats(recording, store, lead=args.lead, who=who)
+                seconds = time.perf_counter() - started
+                print(f"{result.record}: {result.beats} beats on {result.lead}, APCs: no model run, "
+                      f"{seconds:.2f} s ({recording.duration_s / seconds:.0f}x real time)")  # fmt: skip
+            except DanetError as error:
+                failures += 1
+                print(f"{PROG}: error: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from danet_viewer.core.analysis import import_annotations
+    from danet_viewer.core.readers import open_recording
+    from danet_viewer.core.store import AnnotationStore
+
+    if args.as_review and not (args.reviewer and args.reviewer.strip()):
+        raise DanetError("--as-review needs --reviewer NAME")
+    recording = open_recording(args.record, fs=args.fs)
+    with AnnotationStore.open(args.store, "a") as store:
+        result = import_annotations(
+            recording, store, args.annotations, as_review=args.as_review,
+            who=args.reviewer if args.as_review else _who(), start_s=args.start_s, stop_s=args.stop_s,
+            replace_reviews=args.replace_reviews,
+        )  # fmt: skip
+    if args.as_review:
+        print(f"{result.record}: {result.annotations} reference beats -> {result.matched} matched, "
+              f"{result.added} added, {result.not_a_beat} detections marked not-a-beat")  # fmt: skip
+    else:
+        print(f"{result.record}: {result.annotations} reference beats kept as reference")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from danet_viewer.core.export import export_store
+    from danet_viewer.core.store import AnnotationStore
+
+    with AnnotationStore.open(args.store, "r") as store:
+        print(export_store(store, args.format, args.out, reviewed_only=args.reviewed_only))
+    return 0
+
+
+def _run_gui(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description="Open the review window.")
+    parser.add_argument("record", nargs="?", help="recording to open")
+    args = parser.parse_args(argv)
+    from danet_viewer._qt.app import run_app
+
+    return run_app(args.record)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        return _run_gui(argv)
+    args = _build_parser().parse_args(argv)
+    handler = {"annotate": _annotate, "import": _import, "export": _export}[args.command]
+    try:
+        return handler(args)
+    except DanetError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence must not print a traceback
+        if args.debug:
+            raise
+        print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+              file=sys.stderr)  # fmt: skip
+        return 3

@@ -1,0 +1,117 @@
+"""Headless work on recordings and a store: beat analysis and importing annotations."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from danet_viewer.core.aami import is_beat
+from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_beats, match_beats
+from danet_viewer.core.readers import read_annotations
+from danet_viewer.core.recording import Recording
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from danet_viewer.errors import DanetError
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    record: str
+    lead: str
+    beats: int
+    seconds: float
+
+
+def register_recording(recording: Recording, store: AnnotationStore, who: str) -> None:
+    store.put_recording(
+        name=recording.name,
+        source_path=str(recording.path.resolve()),
+        content_hash=recording.content_hash(),
+        fs=recording.fs,
+        lead_names=recording.lead_names,
+        units=recording.units,
+        n_samples=recording.n_samples,
+        who=who,
+    )
+
+
+def analyse_beats(
+    recording: Recording, store: AnnotationStore, *, lead: str | None = None, who: str
+) -> AnalysisResult:
+    """Detect beats on the analysis lead and store them (reviews already there are kept)."""
+    started = time.perf_counter()
+    lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
+    lead_name = recording.lead_names[lead_index]
+    register_recording(recording, store, who)
+    beats = detect_beats(recording.read(lead_index), recording.fs)
+    store.set_beats(recording.name, beats, detector=DETECTOR, lead=lead_name, who=who)
+    return AnalysisResult(recording.name, lead_name, len(beats), time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    record: str
+    annotations: int
+    matched: int = 0
+    added: int = 0
+    not_a_beat: int = 0
+
+
+def import_annotations(
+    recording: Recording,
+    store: AnnotationStore,
+    extension: str,
+    *,
+    as_review: bool,
+    who: str,
+    start_s: float | None = None,
+    stop_s: float | None = None,
+    replace_reviews: bool = False,
+) -> ImportResult:
+    """Bring a record's existing beat annotations into the store.
+
+    As a reference they are kept apart from reviews. As a review, within the
+    time range: reference beats matched to detections within 150 ms label them,
+    unmatched reference beats become added beats, and unmatched detections are
+    marked not-a-beat. Existing reviews in the range are only replaced when
+    ``replace_reviews`` is given, so an import never silently overwrites a
+    reviewer's work.
+    """
+    annotations = read_annotations(recording, extension)
+    start = 0 if start_s is None else max(0, round(start_s * recording.fs))
+    stop = recording.n_samples if stop_s is None else min(recording.n_samples, round(stop_s * recording.fs))
+    if stop <= start:
+        raise DanetError(f"{recording.path}: empty import range {start_s}-{stop_s} s")
+    beat = np.array([is_beat(s) for s in annotations.symbol], dtype=bool)
+    in_range = beat & (annotations.sample >= start) & (annotations.sample < stop)
+    reference = annotations.sample[in_range]
+    symbols = annotations.symbol[in_range]
+    source = f"{recording.name}.{extension}"
+
+    if recording.name not in store or not len(store.record(recording.name).beats):
+        analyse_beats(recording, store, who=who)
+    else:
+        register_recording(recording, store, who)
+    if not as_review:
+        store.set_reference(recording.name, reference, list(symbols), source=source, who=who)
+        return ImportResult(recording.name, len(reference))
+
+    record = store.record(recording.name)
+    detections = record.beats[(record.beats >= start) & (record.beats < stop)]
+    ref_index, det_index = match_beats(reference, detections, round(MATCH_TOLERANCE_S * recording.fs))
+    labels = {int(detections[j]): str(symbols[i]) for i, j in zip(ref_index, det_index, strict=True)}
+    unmatched_reference = np.setdiff1d(np.arange(len(reference)), ref_index)
+    labels.update({int(reference[i]): str(symbols[i]) for i in unmatched_reference})
+    unmatched_detections = np.setdiff1d(np.arange(len(detections)), det_index)
+    labels.update({int(detections[j]): NOT_A_BEAT for j in unmatched_detections})
+
+    existing = [s for s in record.reviews if start <= s < stop]
+    if existing and not replace_reviews:
+        raise DanetError(
+            f"{store.path}: {len(existing)} beats of {recording.name} in this range are already reviewed; "
+            "pass --replace-reviews to overwrite them (the audit log keeps the old labels)"
+        )
+    store.apply_reviews(recording.name, labels, reviewer=who, action=f"import_review {source}", span=(start, stop))
+    return ImportResult(recording.name, len(reference), len(ref_index), len(unmatched_reference),
+                        len(unmatched_detections))  # fmt: skip

@@ -1,0 +1,114 @@
+"""R-peak detection, beat matching and RR features: the one place each is defined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sleepecg
+
+# Detected and reference beats within this distance are the same beat (AAMI EC57).
+MATCH_TOLERANCE_S = 0.150
+# Beats of the previous RR intervals whose median is the local rhythm reference.
+LOCAL_RR_BEATS = 10
+DETECTOR = f"sleepecg {sleepecg.__version__} detect_heartbeats"
+# sleepecg's thresholds need a couple of seconds to settle; shorter signals hold no reliable beat.
+MIN_DETECTION_S = 2.0
+
+
+def detect_beats(signal: np.ndarray, fs: float) -> np.ndarray:
+    """R-peak sample indices (int64, sorted) of one ECG lead.
+
+    Invalid samples (NaN, as WFDB marks them) are bridged by interpolation so
+    a dropout does not stop detection; no beat is reported inside a gap.
+    """
+    ecg = np.asarray(signal, dtype=np.float64)
+    if len(ecg) < MIN_DETECTION_S * fs:
+        return np.empty(0, np.int64)
+    invalid = ~np.isfinite(ecg)
+    if invalid.all():
+        return np.empty(0, np.int64)
+    if invalid.any():
+        positions = np.arange(len(ecg))
+        ecg[invalid] = np.interp(positions[invalid], positions[~invalid], ecg[~invalid])
+    peaks = np.asarray(sleepecg.detect_heartbeats(ecg, fs), dtype=np.int64)
+    return peaks[~invalid[peaks]] if invalid.any() else peaks
+
+
+def match_beats(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair reference and detected beats at most ``tolerance`` samples apart, one to one.
+
+    Closest pairs are taken first, so a beat is never matched past a nearer
+    partner. Returns index arrays into ``reference`` and ``detected``.
+    """
+    reference = np.asarray(reference, dtype=np.int64)
+    detected = np.asarray(detected, dtype=np.int64)
+    if not len(reference) or not len(detected):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    right = np.searchsorted(detected, reference)
+    pairs = []
+    for candidate in (right - 1, right):
+        valid = (candidate >= 0) & (candidate < len(detected))
+        ref_index = np.flatnonzero(valid)
+        det_index = candidate[valid]
+        distance = np.abs(detected[det_index] - reference[ref_index])
+        close = distance <= tolerance
+        pairs.append(np.stack([distance[close], ref_index[close], det_index[close]], axis=1))
+    candidates = np.concatenate(pairs)
+    candidates = candidates[np.lexsort((candidates[:, 1], candidates[:, 0]))]
+    ref_used = np.zeros(len(reference), bool)
+    det_used = np.zeros(len(detected), bool)
+    matched_ref, matched_det = [], []
+    for _, i, j in candidates:
+        if not ref_used[i] and not det_used[j]:
+            ref_used[i] = det_used[j] = True
+            matched_ref.append(i)
+            matched_det.append(j)
+    order = np.argsort(matched_ref)
+    return np.asarray(matched_ref, np.int64)[order], np.asarray(matched_det, np.int64)[order]
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    true_positives: int
+    false_negatives: int
+    false_positives: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.true_positives / max(1, self.true_positives + self.false_negatives)
+
+    @property
+    def positive_predictivity(self) -> float:
+        return self.true_positives / max(1, self.true_positives + self.false_positives)
+
+
+def score_detection(reference: np.ndarray, detected: np.ndarray, fs: float) -> DetectionScore:
+    """Beat-detection Se/PPV against reference beats, AAMI-style 150 ms matching."""
+    ref_index, _ = match_beats(reference, detected, round(MATCH_TOLERANCE_S * fs))
+    tp = len(ref_index)
+    return DetectionScore(tp, len(reference) - tp, len(detected) - tp)
+
+
+RR_FEATURES = ("pre_rr_s", "post_rr_s", "local_rr_s")
+
+
+def rr_features(samples: np.ndarray, fs: float) -> np.ndarray:
+    """Per beat: RR before, RR after, and the median of the previous ``LOCAL_RR_BEATS`` RR (seconds).
+
+    The local median, not the record mean, is the reference for prematurity: a
+    record made mostly of APCs (mitdb 232) would otherwise shift its own mean.
+    Missing neighbours (first and last beat) repeat the nearest known interval.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n = len(samples)
+    features = np.zeros((n, len(RR_FEATURES)), np.float32)
+    if n < 2:
+        return features
+    rr = np.diff(samples) / fs
+    pre = np.concatenate([[rr[0]], rr])
+    post = np.concatenate([rr, [rr[-1]]])
+    padded = np.concatenate([np.full(LOCAL_RR_BEATS - 1, rr[0]), pre])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, LOCAL_RR_BEATS)
+    features[:, 0], features[:, 1], features[:, 2] = pre, post, np.median(windows, axis=1)
+    return features

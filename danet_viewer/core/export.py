@@ -1,0 +1,187 @@
+"""Exports of a store: a CSV beat table, WFDB annotation files, and an HDF5 training dataset.
+
+The HDF5 dataset (``schema = "danet-review-dataset"``, ``schema_version`` 1) is
+self-contained, so a model can be trained on it anywhere:
+
+- ``windows``  float32 (N, WINDOW_LENGTH): conditioned beat windows at ``model_fs``
+  (see ``danet_viewer.core.conditioning``), the beat at index ``window_before``.
+- ``rr``       float32 (N, 3): pre-RR, post-RR and local median RR in seconds
+  (columns named by the ``rr_features`` attribute).
+- ``symbol``   str (N): the beat's WFDB symbol: the reviewer's where reviewed,
+  else the imported reference's (matched within 150 ms), else "".
+- ``label_source`` int8 (N): 2 reviewer, 1 reference, 0 none.
+- ``sveb``     int8 (N): 1 for an SVEB (APC) symbol, 0 for another beat, -1 unlabelled.
+- ``p_apc``    float32 (N): the model's p(APC) when the dataset was written, NaN if none.
+- ``record_index`` int32 (N) into ``records``; ``sample`` int64 (N) at the record's own rate.
+- ``records``, ``record_lead``, ``record_fs``: one entry per record.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+import wfdb
+
+from danet_viewer.core.aami import is_sveb
+from danet_viewer.core.atomic import atomic_output
+from danet_viewer.core.beats import MATCH_TOLERANCE_S, RR_FEATURES, match_beats, rr_features
+from danet_viewer.core.conditioning import (
+    BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH, beat_windows, condition_signal, to_model_samples,
+)  # fmt: skip
+from danet_viewer.core.readers import open_recording
+from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord, utc_now
+from danet_viewer.errors import DanetError
+
+CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
+DATASET_SCHEMA = "danet-review-dataset"
+DATASET_SCHEMA_VERSION = 1
+WFDB_EXTENSION = "rev"
+
+Progress = Callable[[int, int], None]
+
+
+def _exported_rows(table: BeatTable, reviewed_only: bool) -> np.ndarray:
+    return np.flatnonzero(table.reviewed) if reviewed_only else np.arange(len(table))
+
+
+def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
+               records: list[str] | None = None) -> int:  # fmt: skip
+    """One row per beat (deleted detections too, as review_symbol "not-a-beat"). Returns the row count."""
+    rows = 0
+    with atomic_output(out) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for name in records or store.records():
+            record = store.record(name)
+            table = record.beat_table()
+            for i in _exported_rows(table, reviewed_only):
+                scored = table.model_apc[i] >= 0
+                writer.writerow([
+                    name, int(table.sample[i]), f"{table.sample[i] / record.fs:.4f}",
+                    int(table.model_apc[i]) if scored else "", f"{table.p_apc[i]:.4f}" if scored else "",
+                    table.review_symbol[i], table.reviewer[i], table.reviewed_at[i],
+                ])  # fmt: skip
+                rows += 1
+    return rows
+
+
+def beat_symbols(table: BeatTable) -> np.ndarray:
+    """The symbol each beat carries in an export: the review, else the model's verdict (A/N), else N."""
+    symbols = np.where(table.model_apc == 1, "A", "N").astype(object)
+    reviewed = table.reviewed
+    symbols[reviewed] = table.review_symbol[reviewed]
+    return symbols
+
+
+def export_wfdb(store: AnnotationStore, out_dir: Path, *, reviewed_only: bool = False,
+                records: list[str] | None = None, extension: str = WFDB_EXTENSION) -> list[Path]:  # fmt: skip
+    """One WFDB annotation file ``<record>.<extension>`` per record in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    # wfdb writes in place; writing to a scratch folder and moving each file keeps outputs whole.
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".wfdb-export-") as scratch:
+        for name in records or store.records():
+            record = store.record(name)
+            table = record.beat_table()
+            keep = _exported_rows(table, reviewed_only)
+            keep = keep[~table.deleted[keep]]
+            if not len(keep):
+                continue
+            wfdb.wrann(name, extension, table.sample[keep], symbol=list(beat_symbols(table)[keep]),
+                       fs=record.fs, write_dir=scratch)  # fmt: skip
+            target = out_dir / f"{name}.{extension}"
+            shutil.move(Path(scratch) / target.name, target)
+            written.append(target)
+    return written
+
+
+def _labels(record: StoredRecord, table: BeatTable) -> tuple[np.ndarray, np.ndarray]:
+    symbol = np.full(len(table), "", object)
+    source = np.zeros(len(table), np.int8)
+    if len(record.reference_sample):
+        ref_index, beat_index = match_beats(record.reference_sample, table.sample,
+                                            round(MATCH_TOLERANCE_S * record.fs))  # fmt: skip
+        symbol[beat_index] = record.reference_symbol[ref_index]
+        source[beat_index] = 1
+    reviewed = table.reviewed
+    symbol[reviewed] = table.review_symbol[reviewed]
+    source[reviewed] = 2
+    return symbol, source
+
+
+def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
+                   records: list[str] | None = None, progress: Progress | None = None) -> int:  # fmt: skip
+    """Write the HDF5 training dataset (schema in the module docstring). Returns the beat count."""
+    names = records or store.records()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("windows", "rr", "symbol", "source", "p_apc", "index", "sample")}
+    leads, rates = [], []
+    for index, name in enumerate(names):
+        record = store.record(name)
+        table = record.beat_table()
+        beats = np.flatnonzero(~table.deleted)
+        if not len(beats):
+            raise DanetError(f"{store.path}: record {name} has no beats; run annotate first")
+        recording = open_recording(record.source_path)
+        if recording.content_hash() != record.content_hash:
+            raise DanetError(f"{recording.path}: the file changed since it was annotated into {store.path}")
+        conditioned = condition_signal(recording.read(record.analysis_lead), record.fs)
+        symbol, source = _labels(record, table)
+        rr = rr_features(table.sample[beats], record.fs)
+        keep = np.flatnonzero(source[beats] == 2) if reviewed_only else np.arange(len(beats))
+        rows = beats[keep]
+        parts["windows"].append(beat_windows(conditioned, to_model_samples(table.sample[rows], record.fs)))
+        parts["rr"].append(rr[keep])
+        parts["symbol"].append(symbol[rows])
+        parts["source"].append(source[rows])
+        parts["p_apc"].append(table.p_apc[rows])
+        parts["index"].append(np.full(len(rows), index, np.int32))
+        parts["sample"].append(table.sample[rows])
+        leads.append(record.analysis_lead)
+        rates.append(record.fs)
+        if progress:
+            progress(index + 1, len(names))
+    joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
+    sveb = np.where(joined["source"] > 0, is_sveb(joined["symbol"]).astype(np.int8), -1).astype(np.int8)
+    string = h5py.string_dtype()
+    with atomic_output(out) as temporary, h5py.File(temporary, "w") as handle:
+        handle.attrs.update(
+            schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION, model_fs=MODEL_FS,
+            window_before=WINDOW_BEFORE, window_length=WINDOW_LENGTH, band_hz=BAND_HZ,
+            rr_features=list(RR_FEATURES), reviewed_only=reviewed_only, source_store=str(store.path),
+            created_at=utc_now(),
+        )  # fmt: skip
+        handle.create_dataset("windows", data=joined["windows"].reshape(-1, WINDOW_LENGTH).astype(np.float32),
+                              compression="gzip", compression_opts=4, shuffle=True)  # fmt: skip
+        handle.create_dataset("rr", data=joined["rr"].reshape(-1, len(RR_FEATURES)).astype(np.float32))
+        handle.create_dataset("symbol", data=list(joined["symbol"]), dtype=string)
+        handle.create_dataset("label_source", data=joined["source"].astype(np.int8))
+        handle.create_dataset("sveb", data=sveb)
+        handle.create_dataset("p_apc", data=joined["p_apc"].astype(np.float32))
+        handle.create_dataset("record_index", data=joined["index"].astype(np.int32))
+        handle.create_dataset("sample", data=joined["sample"].astype(np.int64))
+        handle.create_dataset("records", data=list(names), dtype=string)
+        handle.create_dataset("record_lead", data=leads, dtype=string)
+        handle.create_dataset("record_fs", data=np.asarray(rates, np.float64))
+    return len(joined["sample"])
+
+
+EXPORT_FORMATS = ("csv", "wfdb", "hdf5")
+
+
+def export_store(store: AnnotationStore, fmt: str, out: Path, *, reviewed_only: bool = False,
+                 progress: Progress | None = None) -> str:  # fmt: skip
+    """Run one export; returns a one-line summary."""
+    if fmt == "csv":
+        return f"{export_csv(store, out, reviewed_only=reviewed_only)} beats -> {out}"
+    if fmt == "wfdb":
+        files = export_wfdb(store, out, reviewed_only=reviewed_only)
+        return f"{len(files)} annotation files (.{WFDB_EXTENSION}) -> {out}"
+    if fmt == "hdf5":
+        return f"{export_dataset(store, out, reviewed_only=reviewed_only, progress=progress)} beats -> {out}"
+    raise DanetError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")

@@ -1,0 +1,153 @@
+"""WFDB records: a ``.hea`` header and its signal files, read with the wfdb package.
+
+Every single-segment signal format wfdb reads is accepted: the ``.dat``
+formats 8, 16, 24, 32, 61, 80, 160, 212, 310 and 311, the FLAC formats 508,
+516 and 524, and PhysioNet/CinC ``.mat`` files (a header line such as
+``A0001.mat 16+24 1000/mV ...`` names a MAT v4 file whose samples start at
+byte 24). Signals with several samples per frame are averaged to one sample
+per frame (wfdb's ``smooth_frames``), so every lead has the record's frame rate.
+
+Limitations: multi-segment records are refused, and so are headers without a
+signal length, because wfdb 4.3 cannot read a sample range of such a record.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from danet_viewer.core.recording import Recording
+from danet_viewer.errors import RecordError
+
+# Storage bits per sample of the uncompressed formats (310 and 311 pack three
+# samples into 4 bytes), to predict a signal file's size from the header.
+_BITS_PER_SAMPLE = {
+    "8": Fraction(8), "80": Fraction(8),
+    "16": Fraction(16), "61": Fraction(16), "160": Fraction(16),
+    "24": Fraction(24), "32": Fraction(32), "212": Fraction(12),
+    "310": Fraction(32, 3), "311": Fraction(32, 3),
+}  # fmt: skip
+# FLAC-compressed formats: no size can be predicted, wfdb decodes them with soundfile.
+_FLAC_FORMATS = frozenset({"508", "516", "524"})
+
+
+def record_base(path: str | Path) -> Path:
+    """The record path without ``.hea``: what wfdb calls the record name."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() == ".hea" else path
+
+
+class WfdbRecording(Recording):
+    """A single-segment WFDB record; samples are read from disk on demand."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._base = record_base(path)
+        self._header_path = self._base.with_name(self._base.name + ".hea")
+        if not self._header_path.is_file():
+            raise RecordError(self._header_path, "no such file")
+        header = self._parse_header()
+        n_signals = header.n_sig or 0
+        fmts = [str(fmt) for fmt in header.fmt or []]
+        for fmt in fmts:
+            if fmt not in _BITS_PER_SAMPLE and fmt not in _FLAC_FORMATS:
+                raise RecordError(self._header_path, f"unknown signal format {fmt!r}")
+        file_names = list(header.file_name or [])
+        self._signal_files = [self._base.parent / name for name in dict.fromkeys(file_names)]
+        for file in self._signal_files:
+            if not file.is_file():
+                raise RecordError(self._header_path, f"missing signal file {file.name}")
+        if header.sig_len is None and n_signals:
+            raise RecordError(self._header_path, "the header gives no signal length")
+
+        names = header.sig_name or [None] * n_signals
+        super().__init__(
+            path=self._header_path,
+            name=self._base.name,
+            fs=float(header.fs),
+            lead_names=[name or f"lead {i + 1}" for i, name in enumerate(names)],
+            units=[unit or "mV" for unit in header.units or [None] * n_signals],
+            n_samples=header.sig_len or 0,
+        )
+        self._check_file_sizes(header, file_names, fmts)
+        # Reading the last frame of every lead proves the header's calibration,
+        # skew and frame layout decode (and a FLAC file is long enough), so that
+        # later reads fail only if the files change underneath us.
+        self._rdrecord(self.n_samples - 1, self.n_samples, channels=None)
+
+    def _parse_header(self) -> wfdb.Record:
+        try:
+            header = wfdb.rdheader(str(self._base))
+        except Exception as error:  # wfdb raises many types for one malformed line
+            raise RecordError(self._header_path, f"cannot parse header: {_one_line(error)}") from None
+        if isinstance(header, wfdb.MultiRecord):
+            raise RecordError(self._header_path, "multi-segment records are not supported")
+        return header
+
+    def _check_file_sizes(self, header: wfdb.Record, file_names: list[str], fmts: list[str]) -> None:
+        """Refuse a signal file shorter than the header's signal length needs."""
+        for file in self._signal_files:
+            signals = [i for i, name in enumerate(file_names) if self._base.parent / name == file]
+            # As in wfdb, the first signal of a file gives its format and byte offset.
+            fmt = fmts[signals[0]]
+            if fmt in _FLAC_FORMATS:
+                continue
+            offset = (header.byte_offset or [None] * len(fmts))[signals[0]] or 0
+            samples_per_frame = sum((header.samps_per_frame or [1] * len(fmts))[i] or 1 for i in signals)
+            needed = offset + math.ceil(self.n_samples * samples_per_frame * _BITS_PER_SAMPLE[fmt] / 8)
+            actual = file.stat().st_size
+            if actual < needed:
+                raise RecordError(
+                    file, f"truncated: header promises {needed} bytes, file has {actual}"
+                )
+
+    def _rdrecord(self, start: int, stop: int, channels: list[int] | None) -> np.ndarray:
+        """Physical samples ``start:stop`` (frames x channels), float32."""
+        try:
+            record = wfdb.rdrecord(
+                str(self._base),
+                sampfrom=start,
+                sampto=stop,
+                channels=channels,
+                physical=True,
+                return_res=32,
+            )
+        except Exception as error:  # a changed or undecodable file, whatever wfdb raises
+            raise RecordError(
+                self._header_path, f"cannot read samples {start}-{stop}: {_one_line(error)}"
+            ) from None
+        return record.p_signal
+
+    def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
+        return np.ascontiguousarray(self._rdrecord(start, stop, channels=[lead])[:, 0], dtype=np.float32)
+
+    def source_files(self) -> list[Path]:
+        return [self._header_path, *self._signal_files]
+
+    def read_annotation_file(self, extension: str) -> tuple[np.ndarray, list[str]]:
+        """Samples (at this record's rate, int64) and symbols of ``<record>.<extension>``."""
+        file = self._base.with_name(f"{self._base.name}.{extension}")
+        if not file.is_file():
+            raise RecordError(file, "no such annotation file")
+        try:
+            annotation = wfdb.rdann(str(self._base), extension)
+        except Exception as error:  # wfdb raises many types for a corrupt file
+            raise RecordError(file, f"cannot read annotations: {_one_line(error)}") from None
+        sample = np.asarray(annotation.sample, dtype=np.int64)
+        # An annotation file may declare its own rate (e.g. beats marked on a
+        # resampled copy); bring its sample numbers to this record's rate.
+        annotation_fs = float(annotation.fs or self.fs)
+        if not (math.isfinite(annotation_fs) and annotation_fs > 0):
+            raise RecordError(file, f"annotation file declares sampling rate {annotation_fs:g} Hz")
+        if annotation_fs != self.fs:
+            sample = np.round(sample * (self.fs / annotation_fs)).astype(np.int64)
+        return sample, [str(symbol) for symbol in annotation.symbol]
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as one short line, for a RecordError's problem text."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

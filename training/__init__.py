@@ -1,0 +1,1 @@
+"""DANet training: pre-training, two-stage supervised training, evaluation, retraining."""
