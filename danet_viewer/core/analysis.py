@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from danet_viewer.core.aami import is_beat
-from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_beats, match_beats
+from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording_beats, match_beats
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -44,7 +44,7 @@ def analyse_beats(
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
     lead_name = recording.lead_names[lead_index]
     register_recording(recording, store, who)
-    beats = detect_beats(recording.read(lead_index), recording.fs)
+    beats = detect_recording_beats(recording, lead_index)
     store.set_beats(recording.name, beats, detector=DETECTOR, lead=lead_name, who=who)
     return AnalysisResult(recording.name, lead_name, len(beats), time.perf_counter() - started)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import sleepecg
+
+from danet_viewer.core.recording import Recording
 
 # Detected and reference beats within this distance are the same beat (AAMI EC57).
 MATCH_TOLERANCE_S = 0.150
@@ -33,6 +36,34 @@ def detect_beats(signal: np.ndarray, fs: float) -> np.ndarray:
         ecg[invalid] = np.interp(positions[invalid], positions[~invalid], ecg[~invalid])
     peaks = np.asarray(sleepecg.detect_heartbeats(ecg, fs), dtype=np.int64)
     return peaks[~invalid[peaks]] if invalid.any() else peaks
+
+
+# Long records are detected in chunks so memory stays bounded (sleepecg filters in float64
+# copies of its input) and progress can be reported; the overlap lets each chunk's adaptive
+# thresholds settle before the part it keeps.
+DETECTION_CHUNK_S = 600.0
+DETECTION_OVERLAP_S = 10.0
+
+
+def detect_recording_beats(
+    recording: Recording, lead: int, progress: Callable[[float], None] | None = None
+) -> np.ndarray:
+    """R peaks of a whole recording's lead, detected chunk by chunk; ``progress`` gets the fraction done."""
+    fs = recording.fs
+    chunk = round(DETECTION_CHUNK_S * fs)
+    overlap = round(DETECTION_OVERLAP_S * fs)
+    found = []
+    for start in range(0, recording.n_samples, chunk):
+        stop = min(start + chunk, recording.n_samples)
+        first = max(0, start - overlap)
+        peaks = detect_beats(recording.read(lead, first, stop + overlap), fs) + first
+        found.append(peaks[(peaks >= start) & (peaks < stop)])
+        if progress:
+            progress(stop / recording.n_samples)
+    beats = np.concatenate(found) if found else np.empty(0, np.int64)
+    # A beat on a chunk boundary can be found by both neighbours a sample or two apart.
+    refractory = round(0.2 * fs)
+    return beats[np.concatenate([[True], np.diff(beats) > refractory])] if len(beats) else beats
 
 
 def match_beats(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,6 @@ class EdfRecording(Recording):
             else:
                 edf = edfio.read_edf(path, lazy_load_data=True, header_encoding="latin-1")
             ordinary = edf.signals
-            has_annotation_signals = len(ordinary) < edf.num_signals
             fs = ordinary[0].sampling_frequency if ordinary else 0.0
             self._signals = [signal for signal in ordinary if signal.sampling_frequency == fs]
             lead_names = [signal.label.strip() or f"lead {i + 1}" for i, signal in enumerate(self._signals)]
@@ -68,17 +67,15 @@ class EdfRecording(Recording):
             for signal in self._signals:
                 _check_calibration(path, signal)
             n_samples = edf.num_data_records * (self._signals[0].samples_per_data_record if ordinary else 0)
-            if has_annotation_signals and edf.reserved.startswith(("EDF+D", "BDF+D")) and not edf.is_continuous:
+            if edf.reserved.startswith(("EDF+D", "BDF+D")) and not edf.is_continuous:
                 raise RecordError(path, "discontinuous EDF+D recordings (gaps between data records) are not supported")
-            raw_annotations = edf.annotations if has_annotation_signals else ()
+            annotations = edf.annotations
         except RecordError:
             raise
         except Exception as error:  # edfio raises many types for a malformed header
             raise RecordError(path, f"not a valid EDF file: {' '.join(str(error).split())}") from None
         super().__init__(path=path, name=path.stem, fs=fs, lead_names=lead_names, units=units, n_samples=n_samples)
-        self.annotations = tuple(
-            EdfAnnotation(onset.onset, onset.duration, onset.text) for onset in raw_annotations
-        )
+        self.annotations = tuple(EdfAnnotation(a.onset, a.duration, a.text) for a in annotations)
 
     def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
         signal = self._signals[lead]

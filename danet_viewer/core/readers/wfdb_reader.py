@@ -51,12 +51,14 @@ class WfdbRecording(Recording):
             raise RecordError(self._header_path, "no such file")
         header = self._parse_header()
         n_signals = header.n_sig or 0
-        fmts = [str(fmt) for fmt in header.fmt or []]
-        for fmt in fmts:
+        self._formats = [str(fmt) for fmt in header.fmt or []]
+        for fmt in self._formats:
             if fmt not in _BITS_PER_SAMPLE and fmt not in _FLAC_FORMATS:
                 raise RecordError(self._header_path, f"unknown signal format {fmt!r}")
-        file_names = list(header.file_name or [])
-        self._signal_files = [self._base.parent / name for name in dict.fromkeys(file_names)]
+        # Each signal file with the indices of the signals stored in it.
+        self._signal_files: dict[Path, list[int]] = {}
+        for index, file_name in enumerate(header.file_name or []):
+            self._signal_files.setdefault(self._base.parent / file_name, []).append(index)
         for file in self._signal_files:
             if not file.is_file():
                 raise RecordError(self._header_path, f"missing signal file {file.name}")
@@ -72,7 +74,7 @@ class WfdbRecording(Recording):
             units=[unit or "mV" for unit in header.units or [None] * n_signals],
             n_samples=header.sig_len or 0,
         )
-        self._check_file_sizes(header, file_names, fmts)
+        self._check_file_sizes(header)
         # Reading the last frame of every lead proves the header's calibration,
         # skew and frame layout decode (and a FLAC file is long enough), so that
         # later reads fail only if the files change underneath us.
@@ -85,24 +87,24 @@ class WfdbRecording(Recording):
             raise RecordError(self._header_path, f"cannot parse header: {_one_line(error)}") from None
         if isinstance(header, wfdb.MultiRecord):
             raise RecordError(self._header_path, "multi-segment records are not supported")
+        n_lines = len(header.file_name or [])
+        if n_lines != (header.n_sig or 0):
+            raise RecordError(self._header_path, f"header declares {header.n_sig} signals but describes {n_lines}")
         return header
 
-    def _check_file_sizes(self, header: wfdb.Record, file_names: list[str], fmts: list[str]) -> None:
+    def _check_file_sizes(self, header: wfdb.Record) -> None:
         """Refuse a signal file shorter than the header's signal length needs."""
-        for file in self._signal_files:
-            signals = [i for i, name in enumerate(file_names) if self._base.parent / name == file]
+        for file, signals in self._signal_files.items():
             # As in wfdb, the first signal of a file gives its format and byte offset.
-            fmt = fmts[signals[0]]
+            fmt = self._formats[signals[0]]
             if fmt in _FLAC_FORMATS:
                 continue
-            offset = (header.byte_offset or [None] * len(fmts))[signals[0]] or 0
-            samples_per_frame = sum((header.samps_per_frame or [1] * len(fmts))[i] or 1 for i in signals)
+            offset = header.byte_offset[signals[0]] or 0
+            samples_per_frame = sum(header.samps_per_frame[i] or 1 for i in signals)
             needed = offset + math.ceil(self.n_samples * samples_per_frame * _BITS_PER_SAMPLE[fmt] / 8)
             actual = file.stat().st_size
             if actual < needed:
-                raise RecordError(
-                    file, f"truncated: header promises {needed} bytes, file has {actual}"
-                )
+                raise RecordError(file, f"truncated: header promises {needed} bytes, file has {actual}")
 
     def _rdrecord(self, start: int, stop: int, channels: list[int] | None) -> np.ndarray:
         """Physical samples ``start:stop`` (frames x channels), float32."""
@@ -122,7 +124,11 @@ class WfdbRecording(Recording):
         return record.p_signal
 
     def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
-        return np.ascontiguousarray(self._rdrecord(start, stop, channels=[lead])[:, 0], dtype=np.float32)
+        # Format 8 stores first differences, and wfdb restarts them from the
+        # header's initial value at any start, so read from sample 0 and slice.
+        first = 0 if self._formats[lead] == "8" else start
+        samples = self._rdrecord(first, stop, channels=[lead])[start - first :, 0]
+        return np.ascontiguousarray(samples, dtype=np.float32)
 
     def source_files(self) -> list[Path]:
         return [self._header_path, *self._signal_files]

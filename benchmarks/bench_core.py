@@ -1,0 +1,117 @@
+"""Core benchmark: beat-detector accuracy on all 48 mitdb records, annotate speed and memory.
+
+Run: .venv/bin/python benchmarks/bench_core.py   (needs ../shared/data/mitdb; ~2 min on 2 cores)
+
+- Detector Se/PPV: sleepecg on the analysis lead vs the reference beats (150 ms matching).
+- Annotate throughput as multiples of real time and peak RSS, each in a fresh process,
+  on a 30 min record (mitdb 100) and on a 24 h, 2-lead record made by joining all 48.
+Prints a Markdown table and writes it to benchmarks/results/core.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
+from danet_viewer.core.aami import is_beat  # noqa: E402
+from danet_viewer.core.beats import detect_beats, score_detection  # noqa: E402
+from danet_viewer.core.readers import open_recording  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def detector_accuracy(folder: Path) -> tuple[list[str], dict]:
+    rows, totals = [], np.zeros(3, int)
+    for name in ALL_RECORDS:
+        recording = open_recording(folder / name)
+        lead = recording.preferred_lead()
+        detected = detect_beats(recording.read(lead), recording.fs)
+        annotation = wfdb.rdann(str(folder / name), "atr")
+        reference = np.array([s for s, sym in zip(annotation.sample, annotation.symbol) if is_beat(sym)])
+        score = score_detection(reference, detected, recording.fs)
+        totals += (score.true_positives, score.false_negatives, score.false_positives)
+        rows.append(f"| {name} | {recording.lead_names[lead]} | {len(reference)} | "
+                    f"{100 * score.sensitivity:.2f} | {100 * score.positive_predictivity:.2f} |")  # fmt: skip
+    tp, fn, fp = totals
+    return rows, {"se": tp / (tp + fn), "ppv": tp / (tp + fp), "tp": int(tp), "fn": int(fn), "fp": int(fp)}
+
+
+def join_all_records(folder: Path, out: Path) -> Path:
+    """All 48 records end to end as one 2-lead format-16 record (~24 h): a Holter-sized input."""
+    header = out / "mitdb_24h.hea"
+    if header.exists():
+        return header
+    with open(out / "mitdb_24h.dat", "wb") as dat:
+        total = 0
+        for name in ALL_RECORDS:
+            record = wfdb.rdrecord(str(folder / name))
+            digital = np.round(record.p_signal * 200).clip(-32767, 32767).astype("<i2")
+            dat.write(digital.tobytes())
+            total += len(digital)
+    header.write_text(f"mitdb_24h 2 360 {total}\n"
+                      "mitdb_24h.dat 16 200/mV 16 0 0 0 0 MLII\n"
+                      "mitdb_24h.dat 16 200/mV 16 0 0 0 0 V\n")  # fmt: skip
+    return header
+
+
+MEASURE = """
+import json, resource, sys, time
+from danet_viewer.cli import main
+started = time.perf_counter()
+code = main(["annotate", sys.argv[1], "--store", sys.argv[2]])
+wall = time.perf_counter() - started
+print(json.dumps({"code": code, "wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def annotate_speed(header: Path, scratch: Path) -> dict:
+    store = scratch / f"{header.stem}.h5"
+    result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(store)], capture_output=True,
+                            text=True, cwd=REPO, check=True)  # fmt: skip
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    duration = open_recording(header).duration_s
+    measured.update(duration_h=duration / 3600, realtime=duration / measured["wall_s"],
+                    summary=result.stdout.strip().splitlines()[0])  # fmt: skip
+    return measured
+
+
+def main() -> None:
+    folder = mitdb_dir()
+    rows, total = detector_accuracy(folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        speeds = {"30 min (mitdb 100)": annotate_speed(folder / "100.hea", scratch),
+                  "24 h (48 records joined)": annotate_speed(join_all_records(folder, scratch), scratch)}  # fmt: skip
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = [
+        f"Machine: {machine}.",
+        "",
+        "| annotate input | duration | wall time | × real time | peak RSS |",
+        "|---|---|---|---|---|",
+        *[f"| {k} | {v['duration_h']:.2f} h | {v['wall_s']:.2f} s | {v['realtime']:.0f}× | {v['peak_rss_mb']:.0f} MB |"
+          for k, v in speeds.items()],
+        "",
+        f"Detector on all 48 records: Se {100 * total['se']:.2f} %, PPV {100 * total['ppv']:.2f} % "
+        f"(TP {total['tp']}, FN {total['fn']}, FP {total['fp']}; 150 ms matching, analysis lead).",
+        "",
+        "| record | lead | reference beats | Se % | PPV % |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (scripts/setup.sh) and run the whole test suite headless.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. .venv/bin/activate
+export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+python -m pytest -q "$@"

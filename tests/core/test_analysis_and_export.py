@@ -1,0 +1,115 @@
+"""Import, annotate and the three exports, end to end on synthetic records."""
+
+from __future__ import annotations
+
+import csv
+
+import h5py
+import numpy as np
+import pytest
+import wfdb
+
+from danet_viewer.core.analysis import analyse_beats, import_annotations
+from danet_viewer.core.conditioning import WINDOW_LENGTH
+from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_dataset, export_wfdb
+from danet_viewer.core.readers import open_recording
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from danet_viewer.errors import DanetError
+
+
+def test_import_as_review_then_wfdb_export_round_trips(synthetic_record, tmp_path):
+    header, beats, symbols = synthetic_record
+    recording = open_recording(header)
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        result = import_annotations(recording, store, "atr", as_review=True, who="dr_ref")
+        assert result.matched == len(beats) and result.added == 0 and result.not_a_beat == 0
+        written = export_wfdb(store, tmp_path / "out")
+    annotation = wfdb.rdann(str(tmp_path / "out" / "synth"), "rev")
+    # The review sits on the detected beat (within 150 ms of the reference), one per reference beat.
+    assert len(annotation.sample) == len(beats)
+    assert np.abs(annotation.sample - beats).max() <= 0.15 * 360
+    assert annotation.symbol == symbols
+    assert written == [tmp_path / "out" / "synth.rev"]
+
+
+def test_import_range_adds_missed_and_deletes_false_beats(synthetic_record, tmp_path):
+    header, beats, symbols = synthetic_record
+    recording = open_recording(header)
+    fake = int((beats[10] + beats[11]) // 2)
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_beats(recording, store, who="t")
+        record = store.record("synth")
+        detected = record.beats
+        # Pretend the detector missed beat 5 and found a false beat between 10 and 11.
+        edited = np.sort(np.append(np.delete(detected, 5), fake))
+        store.set_beats("synth", edited, detector="test", lead="MLII", who="t")
+        result = import_annotations(recording, store, "atr", as_review=True, who="dr_ref", start_s=0, stop_s=20)
+        in_range = int(np.sum(beats < 20 * 360))
+        assert (result.annotations, result.added, result.not_a_beat) == (in_range, 1, 1)
+        table = store.beat_table("synth")
+        assert table.review_symbol[table.sample == fake].tolist() == [NOT_A_BEAT]
+        assert table.added[table.sample == beats[5]].tolist() == [True]
+        assert np.all(table.review_symbol[table.sample >= 20 * 360] == "")
+        with pytest.raises(DanetError, match="already reviewed"):
+            import_annotations(recording, store, "atr", as_review=True, who="dr_2", start_s=0, stop_s=20)
+        import_annotations(recording, store, "atr", as_review=True, who="dr_2", start_s=0, stop_s=20,
+                           replace_reviews=True)  # fmt: skip
+        assert set(store.beat_table("synth").reviewer[table.reviewed]) == {"dr_2"}
+
+
+def test_import_as_reference_keeps_labels_apart(synthetic_record, tmp_path):
+    header, beats, _ = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        import_annotations(open_recording(header), store, "atr", as_review=False, who="t")
+        assert len(store.record("synth").reference_sample) == len(beats)
+        assert not store.beat_table("synth").reviewed.any()
+
+
+def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
+    header, beats, symbols = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_beats(open_recording(header), store, who="t")
+        first = int(store.record("synth").beats[3])
+        store.set_label("synth", first, "A", "dr_a")
+        store.set_model_output("synth", store.record("synth").beats, np.linspace(0, 1, len(beats)),
+                               threshold=0.5, model_id="m", who="t")  # fmt: skip
+        assert export_csv(store, tmp_path / "all.csv") == len(beats)
+        assert export_csv(store, tmp_path / "rev.csv", reviewed_only=True) == 1
+    rows = list(csv.reader(open(tmp_path / "all.csv")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert rows[4][:2] == ["synth", str(first)] and rows[4][5:7] == ["A", "dr_a"]
+    assert rows[1][3] == "0" and rows[-1][3] == "1"
+    reviewed = list(csv.DictReader(open(tmp_path / "rev.csv")))
+    assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
+
+
+def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
+    header, beats, symbols = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        import_annotations(open_recording(header), store, "atr", as_review=True, who="dr", stop_s=30)
+        n_all = export_dataset(store, tmp_path / "all.h5")
+        n_reviewed = export_dataset(store, tmp_path / "rev.h5", reviewed_only=True)
+    assert n_all == len(beats) and n_reviewed == int(np.sum(beats < 30 * 360))
+    with h5py.File(tmp_path / "rev.h5") as data:
+        assert data.attrs["schema"] == "danet-review-dataset"
+        assert data["windows"].shape == (n_reviewed, WINDOW_LENGTH)
+        assert data["rr"].shape == (n_reviewed, 3)
+        expected = [1 if s == "A" else 0 for s in symbols[:n_reviewed]]
+        assert data["sveb"][()].tolist() == expected
+        # An APC comes early: its pre-RR is shorter than the local median.
+        rr = data["rr"][()]
+        assert np.all(rr[np.array(expected) == 1, 0] < 0.8 * rr[np.array(expected) == 1, 2])
+    with h5py.File(tmp_path / "all.h5") as data:
+        assert set(data["label_source"][()].tolist()) == {0, 2}
+        assert data["sveb"][()].min() == -1
+
+
+def test_dataset_export_refuses_a_changed_source(synthetic_record, tmp_path):
+    header, _, _ = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_beats(open_recording(header), store, who="t")
+        dat = header.with_suffix(".dat")
+        dat.write_bytes(bytes(reversed(dat.read_bytes())))
+        with pytest.raises(DanetError, match="changed since it was annotated"):
+            export_dataset(store, tmp_path / "d.h5")
+        assert not (tmp_path / "d.h5").exists()
