@@ -22,7 +22,7 @@ import numpy as np
 import wfdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
+from training.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
 from danet_viewer.core.aami import is_beat  # noqa: E402
 from danet_viewer.core.beats import detect_beats, score_detection  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402

@@ -12,8 +12,6 @@ from danet_viewer.core.recording import Recording
 
 # Detected and reference beats within this distance are the same beat (AAMI EC57).
 MATCH_TOLERANCE_S = 0.150
-# Beats of the previous RR intervals whose median is the local rhythm reference.
-LOCAL_RR_BEATS = 10
 DETECTOR = f"sleepecg {sleepecg.__version__} detect_heartbeats"
 # sleepecg's thresholds need a couple of seconds to settle; shorter signals hold no reliable beat.
 MIN_DETECTION_S = 2.0
@@ -121,15 +119,34 @@ def score_detection(reference: np.ndarray, detected: np.ndarray, fs: float) -> D
     return DetectionScore(tp, len(reference) - tp, len(detected) - tp)
 
 
-RR_FEATURES = ("pre_rr_s", "post_rr_s", "local_rr_s")
+RR_FEATURES = ("pre_rr_s", "post_rr_s", "local_rr_s", "sinus_rr_s", "irregularity_s")
+# Beats of context for each rhythm reference (danet.md, "Known so far").
+LOCAL_RR_BEATS = 10
+SINUS_RR_BEATS = 32
+SINUS_RR_PERCENTILE = 80
+IRREGULARITY_BEATS = 33
+
+
+def _trailing(values: np.ndarray, width: int) -> np.ndarray:
+    """Windows of the ``width`` values up to each index, padded at the start with the first value."""
+    padded = np.concatenate([np.full(width - 1, values[0]), values])
+    return np.lib.stride_tricks.sliding_window_view(padded, width)
 
 
 def rr_features(samples: np.ndarray, fs: float) -> np.ndarray:
-    """Per beat: RR before, RR after, and the median of the previous ``LOCAL_RR_BEATS`` RR (seconds).
+    """Per beat, in seconds: the RR intervals and rhythm references an APC is judged against.
 
-    The local median, not the record mean, is the reference for prematurity: a
-    record made mostly of APCs (mitdb 232) would otherwise shift its own mean.
-    Missing neighbours (first and last beat) repeat the nearest known interval.
+    - ``pre_rr_s``, ``post_rr_s``: the intervals before and after the beat.
+    - ``local_rr_s``: median of the previous ``LOCAL_RR_BEATS`` intervals. The local
+      median, not the record mean: a record of mostly APCs (mitdb 232) shifts its own mean.
+    - ``sinus_rr_s``: the 80th percentile of the previous ``SINUS_RR_BEATS`` intervals, a
+      sinus reference that frequent early beats cannot pull down: where APCs are the
+      majority, the median is theirs but the long intervals are still the sinus ones.
+    - ``irregularity_s``: median absolute successive RR difference over the centred
+      ``IRREGULARITY_BEATS`` beats: high in atrial fibrillation, where every beat
+      looks premature and an APC call means nothing.
+
+    The first and last beat repeat the nearest known interval.
     """
     samples = np.asarray(samples, dtype=np.float64)
     n = len(samples)
@@ -139,7 +156,12 @@ def rr_features(samples: np.ndarray, fs: float) -> np.ndarray:
     rr = np.diff(samples) / fs
     pre = np.concatenate([[rr[0]], rr])
     post = np.concatenate([rr, [rr[-1]]])
-    padded = np.concatenate([np.full(LOCAL_RR_BEATS - 1, rr[0]), pre])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, LOCAL_RR_BEATS)
-    features[:, 0], features[:, 1], features[:, 2] = pre, post, np.median(windows, axis=1)
+    successive = np.abs(np.diff(pre, prepend=pre[0]))
+    half = IRREGULARITY_BEATS // 2
+    centred = np.pad(successive, half, mode="edge")
+    features[:, 0] = pre
+    features[:, 1] = post
+    features[:, 2] = np.median(_trailing(pre, LOCAL_RR_BEATS), axis=1)
+    features[:, 3] = np.percentile(_trailing(pre, SINUS_RR_BEATS), SINUS_RR_PERCENTILE, axis=1)
+    features[:, 4] = np.median(np.lib.stride_tricks.sliding_window_view(centred, IRREGULARITY_BEATS), axis=1)
     return features

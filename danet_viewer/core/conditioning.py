@@ -49,7 +49,11 @@ def beat_windows(conditioned: np.ndarray, model_samples: np.ndarray) -> np.ndarr
     """
     padded = np.pad(conditioned, (WINDOW_LENGTH, WINDOW_LENGTH))
     starts = np.asarray(model_samples, dtype=np.int64) - WINDOW_BEFORE + WINDOW_LENGTH
-    windows = padded[starts[:, None] + np.arange(WINDOW_LENGTH)]
+    return scale_windows(padded[starts[:, None] + np.arange(WINDOW_LENGTH)])
+
+
+def scale_windows(windows: np.ndarray) -> np.ndarray:
+    """Centre each window on its median and divide by half its 1st-99th percentile range."""
     if not len(windows):
         return windows.astype(np.float32)
     low, centre, high = np.percentile(windows, [1, 50, 99], axis=1)

@@ -5,8 +5,11 @@ self-contained, so a model can be trained on it anywhere:
 
 - ``windows``  float32 (N, WINDOW_LENGTH): conditioned beat windows at ``model_fs``
   (see ``danet_viewer.core.conditioning``), the beat at index ``window_before``.
-- ``rr``       float32 (N, 3): pre-RR, post-RR and local median RR in seconds
-  (columns named by the ``rr_features`` attribute).
+- ``rr``       float32 (N, 5): RR intervals and rhythm references in seconds
+  (columns named by the ``rr_features`` attribute; see ``danet_viewer.core.beats.rr_features``).
+- ``regions``  int16 (N, 4, 2): delineated P, QRS, T and previous-T intervals
+  ``[start, stop)`` in window samples (order in the ``regions`` attribute).
+- ``p_found``  bool (N): False where the P region is the RR-scaled fallback.
 - ``symbol``   str (N): the beat's WFDB symbol: the reviewer's where reviewed,
   else the imported reference's (matched within 150 ms), else "".
 - ``label_source`` int8 (N): 2 reviewer, 1 reference, 0 none.
@@ -30,13 +33,13 @@ import wfdb
 
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.beats import MATCH_TOLERANCE_S, RR_FEATURES, match_beats, rr_features
-from danet_viewer.core.conditioning import (
-    BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH, beat_windows, condition_signal, to_model_samples,
-)  # fmt: skip
+from danet_viewer.core.beats import MATCH_TOLERANCE_S, RR_FEATURES, match_beats
+from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
+from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord, utc_now
 from danet_viewer.errors import DanetError
+from danet_viewer.core.features import prepare_beats
 
 CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
 DATASET_SCHEMA = "danet-review-dataset"
@@ -119,7 +122,8 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
                    records: list[str] | None = None, progress: Progress | None = None) -> int:  # fmt: skip
     """Write the HDF5 training dataset (schema in the module docstring). Returns the beat count."""
     names = records or store.records()
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("windows", "rr", "symbol", "source", "p_apc", "index", "sample")}
+    columns = ("windows", "rr", "regions", "p_found", "symbol", "source", "p_apc", "index", "sample")
+    parts: dict[str, list[np.ndarray]] = {column: [] for column in columns}
     leads, rates = [], []
     for index, name in enumerate(names):
         record = store.record(name)
@@ -130,35 +134,36 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         recording = open_recording(record.source_path)
         if recording.content_hash() != record.content_hash:
             raise DanetError(f"{recording.path}: the file changed since it was annotated into {store.path}")
-        conditioned = condition_signal(recording.read(record.analysis_lead), record.fs)
+        # RR features and delineation need every beat; the export then keeps the labelled ones.
+        inputs = prepare_beats(recording.read(record.analysis_lead), record.fs, table.sample[beats])
         symbol, source = _labels(record, table)
-        rr = rr_features(table.sample[beats], record.fs)
         keep = np.flatnonzero(source[beats] == 2) if reviewed_only else np.arange(len(beats))
         rows = beats[keep]
-        parts["windows"].append(beat_windows(conditioned, to_model_samples(table.sample[rows], record.fs)))
-        parts["rr"].append(rr[keep])
-        parts["symbol"].append(symbol[rows])
-        parts["source"].append(source[rows])
-        parts["p_apc"].append(table.p_apc[rows])
-        parts["index"].append(np.full(len(rows), index, np.int32))
-        parts["sample"].append(table.sample[rows])
+        kept = inputs.subset(keep)
+        for column, values in (("windows", kept.windows), ("rr", kept.rr), ("regions", kept.regions),
+                               ("p_found", kept.p_found), ("symbol", symbol[rows]), ("source", source[rows]),
+                               ("p_apc", table.p_apc[rows]), ("index", np.full(len(rows), index, np.int32)),
+                               ("sample", table.sample[rows])):  # fmt: skip
+            parts[column].append(values)
         leads.append(record.analysis_lead)
         rates.append(record.fs)
         if progress:
             progress(index + 1, len(names))
-    joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
+    joined = {column: np.concatenate(values) for column, values in parts.items()}
     sveb = np.where(joined["source"] > 0, is_sveb(joined["symbol"]).astype(np.int8), -1).astype(np.int8)
     string = h5py.string_dtype()
     with atomic_output(out) as temporary, h5py.File(temporary, "w") as handle:
         handle.attrs.update(
             schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION, model_fs=MODEL_FS,
             window_before=WINDOW_BEFORE, window_length=WINDOW_LENGTH, band_hz=BAND_HZ,
-            rr_features=list(RR_FEATURES), reviewed_only=reviewed_only, source_store=str(store.path),
-            created_at=utc_now(),
+            rr_features=list(RR_FEATURES), regions=list(REGIONS), reviewed_only=reviewed_only,
+            source_store=str(store.path), created_at=utc_now(),
         )  # fmt: skip
         handle.create_dataset("windows", data=joined["windows"].reshape(-1, WINDOW_LENGTH).astype(np.float32),
                               compression="gzip", compression_opts=4, shuffle=True)  # fmt: skip
         handle.create_dataset("rr", data=joined["rr"].reshape(-1, len(RR_FEATURES)).astype(np.float32))
+        handle.create_dataset("regions", data=joined["regions"].reshape(-1, len(REGIONS), 2).astype(np.int16))
+        handle.create_dataset("p_found", data=joined["p_found"].astype(bool))
         handle.create_dataset("symbol", data=list(joined["symbol"]), dtype=string)
         handle.create_dataset("label_source", data=joined["source"].astype(np.int8))
         handle.create_dataset("sveb", data=sveb)

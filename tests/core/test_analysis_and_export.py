@@ -93,7 +93,7 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
     with h5py.File(tmp_path / "rev.h5") as data:
         assert data.attrs["schema"] == "danet-review-dataset"
         assert data["windows"].shape == (n_reviewed, WINDOW_LENGTH)
-        assert data["rr"].shape == (n_reviewed, 3)
+        assert data["rr"].shape == (n_reviewed, 5)
         expected = [1 if s == "A" else 0 for s in symbols[:n_reviewed]]
         assert data["sveb"][()].tolist() == expected
         # An APC comes early: its pre-RR is shorter than the local median.

@@ -43,11 +43,23 @@ def test_matching_is_one_to_one_and_nearest_first():
 
 
 def test_rr_features_use_local_median():
-    samples = np.array([0, 360, 720, 1080, 1332, 1800]) # beat 4 premature (0.7 s)
+    samples = np.array([0, 360, 720, 1080, 1332, 1800])  # beat 4 premature (0.7 s)
     features = rr_features(samples, 360)
-    np.testing.assert_allclose(features[4], [0.7, 1.3, 1.0], atol=1e-6)
+    np.testing.assert_allclose(features[4, :3], [0.7, 1.3, 1.0], atol=1e-6)
     np.testing.assert_allclose(features[0, :2], [1.0, 1.0])
-    assert rr_features(np.array([5]), 360).shape == (1, 3)
+    assert rr_features(np.array([5]), 360).shape == (1, 5)
+
+
+def test_sinus_reference_resists_frequent_early_beats_and_irregularity_flags_af():
+    rng = np.random.default_rng(0)
+    # Mostly early beats (0.6 s) with a sinus interval (1.2 s) every third beat, as in mitdb 232.
+    rr = np.tile([0.6, 0.6, 1.2], 40)
+    features = rr_features(np.concatenate([[0], np.cumsum(rr)]) * 360, 360)
+    assert features[60, 2] == pytest.approx(0.6, abs=1e-5)  # the median belongs to the early beats
+    assert features[60, 3] == pytest.approx(1.2, abs=1e-5)  # the sinus reference does not
+    regular = rr_features(np.cumsum(np.full(100, 0.8)) * 360, 360)[:, 4]
+    fibrillation = rr_features(np.cumsum(rng.uniform(0.4, 1.0, 100)) * 360, 360)[:, 4]
+    assert regular.max() < 0.01 < 0.1 < np.median(fibrillation)
 
 
 def test_aami_mapping():

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Every WFDB annotation symbol (beats, rhythm and noise marks); label 0's blank is no symbol.
-WFDB_SYMBOLS = frozenset(wfdb.io.annotation.ann_label_table["symbol"].str.strip()) - {""}
+_WFDB_SYMBOLS = frozenset(wfdb.io.annotation.ann_label_table["symbol"].str.strip()) - {""}
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def read_annotations(recording: Recording, extension: str) -> Annotations:
         marks = [
             (round(annotation.onset_s * recording.fs), annotation.text.strip())
             for annotation in recording.annotations
-            if annotation.text.strip() in WFDB_SYMBOLS
+            if annotation.text.strip() in _WFDB_SYMBOLS
         ]
         sample = np.array([mark[0] for mark in marks], dtype=np.int64)
         symbols = [mark[1] for mark in marks]

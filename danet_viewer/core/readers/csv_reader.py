@@ -24,6 +24,7 @@ Format::
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -37,7 +38,7 @@ TIME_COLUMNS = ("time", "time_s", "t", "seconds")
 # Largest relative deviation of a time step from the mean step.
 _TIME_STEP_TOLERANCE = 0.01
 _COMMENT_LINE = re.compile(r"#\s*([A-Za-z_]+)\s*:\s*(.*?)\s*$")
-# pandas' message for a row with too many fields; its line numbers count every file line.
+# pandas' message for a row with too many fields; its line 1 is the header row.
 _RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -48,10 +49,9 @@ class CsvRecording(Recording):
         path = Path(path)
         if not path.is_file():
             raise RecordError(path, "no such file")
-        settings, n_preamble_lines = _read_preamble(path)
-        first_data_line = n_preamble_lines + 2
-        frame = _read_table(path, n_preamble_lines)
-        columns = [str(name).strip() for name in frame.columns]
+        settings, frame, first_data_line = _read_table(path)
+        # Quotes are plain characters to the parser (see _read_table): drop them around names.
+        columns = [" ".join(str(name).split()).strip("\"'") for name in frame.columns]
         values = _to_numbers(path, frame, columns, first_data_line)
         if len(values) == 0:
             raise RecordError(path, "the signal has no samples")
@@ -84,54 +84,75 @@ class CsvRecording(Recording):
         return [self.path]
 
 
-def _read_preamble(path: Path) -> tuple[dict[str, str], int]:
-    """The ``# key: value`` settings and the number of lines before the header row."""
+def _read_table(path: Path) -> tuple[dict[str, str], pd.DataFrame, int]:
+    """The ``# key: value`` settings, the table, and the line number of its first data row.
+
+    Python reads the preamble and pandas the rest from the same handle, so both
+    see the same lines whatever the line endings.
+    """
     settings: dict[str, str] = {}
-    n_lines = 0
+    n_preamble_lines = 0
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            for line in handle:
+            while True:
+                header_position = handle.tell()
+                line = handle.readline()
+                if not line:
+                    raise RecordError(path, "no header row")
                 stripped = line.strip()
                 if stripped and not stripped.startswith("#"):
                     break
-                n_lines += 1
+                n_preamble_lines += 1
                 if match := _COMMENT_LINE.match(stripped):
                     settings[match.group(1).lower()] = match.group(2)
+            first_data_line = n_preamble_lines + 2
+            # pandas would silently cut a first data row longer than the header.
+            n_header_fields, n_row_fields = _count_fields(line), _count_fields(handle.readline())
+            if n_row_fields > n_header_fields:
+                raise RecordError(
+                    path, f"line {first_data_line} has {n_row_fields} fields, the header has {n_header_fields}"
+                )
+            handle.seek(header_position)
+            frame = pd.read_csv(
+                handle,
+                index_col=False,  # a row longer than the header is an error, not an index
+                skip_blank_lines=False,  # keep one row per line so line numbers can be reported
+                skipinitialspace=True,
+                # No quoting: a quoted cell could hide line breaks, and ECG cells are numbers.
+                quoting=csv.QUOTE_NONE,
+                engine="c",
+            )
     except UnicodeDecodeError:
         raise RecordError(path, "not a UTF-8 text file") from None
-    return settings, n_lines
-
-
-def _read_table(path: Path, n_preamble_lines: int) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(
-            path,
-            skiprows=n_preamble_lines,
-            encoding="utf-8-sig",
-            index_col=False,  # a row longer than the header is an error, not an index
-            skip_blank_lines=False,  # keep one row per line so line numbers can be reported
-            skipinitialspace=True,
-            engine="c",
-        )
-    except pd.errors.EmptyDataError:
+    except pd.errors.EmptyDataError:  # a header row of invisible characters
         raise RecordError(path, "no header row") from None
     except pd.errors.ParserError as error:
         if match := _RAGGED_ROW.search(str(error)):
-            expected, line, seen = match.groups()
-            raise RecordError(path, f"line {line} has {seen} fields, the header has {expected}") from None
+            expected, line_in_table, seen = (int(number) for number in match.groups())
+            raise RecordError(
+                path, f"line {n_preamble_lines + line_in_table} has {seen} fields, the header has {expected}"
+            ) from None
         raise RecordError(path, f"not a readable CSV file: {' '.join(str(error).split())}") from None
-    except UnicodeDecodeError:
-        raise RecordError(path, "not a UTF-8 text file") from None
     # Blank lines at the end of the file become all-empty rows: drop them.
     filled = frame.notna().any(axis=1).to_numpy()
     n_rows = len(filled) - int(np.argmax(filled[::-1])) if filled.any() else 0
-    return frame.iloc[:n_rows]
+    return settings, frame.iloc[:n_rows], first_data_line
+
+
+def _count_fields(row: str) -> int:
+    try:
+        return len(next(csv.reader([row], skipinitialspace=True, quoting=csv.QUOTE_NONE), []))
+    except csv.Error:  # a malformed row: pandas reports it
+        return 0
 
 
 def _to_numbers(path: Path, frame: pd.DataFrame, columns: list[str], first_data_line: int) -> np.ndarray:
     """The table as float64 (rows x columns); refuses empty or non-numeric cells."""
-    numeric = frame.apply(lambda column: pd.to_numeric(column, errors="coerce"))
-    values = numeric.to_numpy(np.float64)
+    # pandas keeps a column with any non-numeric cell as text: turn those cells into NaN.
+    text_columns = [name for name, column in frame.items() if not pd.api.types.is_numeric_dtype(column)]
+    values = frame.assign(
+        **{name: pd.to_numeric(frame[name], errors="coerce") for name in text_columns}
+    ).to_numpy(np.float64)
     missing = ~np.isfinite(values)
     if missing.any():
         row, column = np.argwhere(missing)[0]

@@ -9,7 +9,6 @@ Discontinuous EDF+D recordings (data records with gaps) are refused.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +24,7 @@ _SIGNAL_HEADER_BYTES = 256
 # Within the signal headers, "samples per data record" follows label (16),
 # transducer (80), dimension (8), four ranges (4 x 8) and prefiltering (80).
 _SAMPLES_FIELD_OFFSET = 216
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class EdfAnnotation(NamedTuple):
@@ -45,14 +45,15 @@ _BDF = _Format(b"\xffBIOSEMI", 3)
 
 
 class EdfRecording(Recording):
-    """An EDF, EDF+C or BDF file; samples are read from disk on demand (EDF)."""
+    """An EDF, EDF+C or BDF file; ``annotations`` holds its EDF+ annotations (none for plain EDF)."""
 
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         if not path.is_file():
             raise RecordError(path, "no such file")
         is_bdf = path.suffix.lower() == ".bdf"
-        _check_header_and_size(path, _BDF if is_bdf else _EDF)
+        file_format = _BDF if is_bdf else _EDF
+        _check_header_and_size(path, file_format)
         try:
             # latin-1 decodes any byte: real files put e.g. "µV" in ASCII fields.
             if is_bdf:
@@ -60,13 +61,15 @@ class EdfRecording(Recording):
             else:
                 edf = edfio.read_edf(path, lazy_load_data=True, header_encoding="latin-1")
             ordinary = edf.signals
-            fs = ordinary[0].sampling_frequency if ordinary else 0.0
+            if not ordinary:
+                raise RecordError(path, "the file holds no signals, only annotations")
+            fs = ordinary[0].sampling_frequency
             self._signals = [signal for signal in ordinary if signal.sampling_frequency == fs]
             lead_names = [signal.label.strip() or f"lead {i + 1}" for i, signal in enumerate(self._signals)]
             units = [signal.physical_dimension.strip() for signal in self._signals]
             for signal in self._signals:
-                _check_calibration(path, signal)
-            n_samples = edf.num_data_records * (self._signals[0].samples_per_data_record if ordinary else 0)
+                _check_calibration(path, signal, file_format.bytes_per_sample)
+            n_samples = edf.num_data_records * self._signals[0].samples_per_data_record
             if edf.reserved.startswith(("EDF+D", "BDF+D")) and not edf.is_continuous:
                 raise RecordError(path, "discontinuous EDF+D recordings (gaps between data records) are not supported")
             annotations = edf.annotations
@@ -119,11 +122,18 @@ def _check_header_and_size(path: Path, expected: _Format) -> None:
         raise RecordError(path, f"header promises {needed} bytes, file has {actual} (trailing data)")
 
 
-def _check_calibration(path: Path, signal: edfio.EdfSignal | edfio.BdfSignal) -> None:
-    """Refuse a lead whose digital-to-physical scaling is undefined."""
+def _check_calibration(path: Path, signal: edfio.EdfSignal | edfio.BdfSignal, bytes_per_sample: int) -> None:
+    """Refuse a lead whose digital-to-physical scaling is undefined or overflows float32."""
     physical = (signal.physical_min, signal.physical_max)
     digital = (signal.digital_min, signal.digital_max)
-    if not all(math.isfinite(value) for value in physical) or physical[0] == physical[1] or digital[0] >= digital[1]:
+    usable = physical[0] != physical[1] and digital[0] < digital[1]
+    if usable:
+        # The physical values of the extreme digital values the file can hold.
+        gain = (physical[1] - physical[0]) / (digital[1] - digital[0])
+        limit = 2 ** (8 * bytes_per_sample - 1)
+        extremes = [physical[0] + (value - digital[0]) * gain for value in (-limit, limit - 1)]
+        usable = all(abs(value) <= _FLOAT32_MAX for value in extremes)  # False for inf and NaN
+    if not usable:
         raise RecordError(
             path,
             f"signal {signal.label.strip()!r} has no usable calibration "

@@ -35,7 +35,7 @@ _BITS_PER_SAMPLE = {
 _FLAC_FORMATS = frozenset({"508", "516", "524"})
 
 
-def record_base(path: str | Path) -> Path:
+def _record_base(path: str | Path) -> Path:
     """The record path without ``.hea``: what wfdb calls the record name."""
     path = Path(path)
     return path.with_suffix("") if path.suffix.lower() == ".hea" else path
@@ -45,7 +45,7 @@ class WfdbRecording(Recording):
     """A single-segment WFDB record; samples are read from disk on demand."""
 
     def __init__(self, path: str | Path) -> None:
-        self._base = record_base(path)
+        self._base = _record_base(path)
         self._header_path = self._base.with_name(self._base.name + ".hea")
         if not self._header_path.is_file():
             raise RecordError(self._header_path, "no such file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,9 @@ def physical() -> np.ndarray:
     return np.cumsum(rng.normal(0.0, 0.02, (N_SAMPLES, len(LEAD_NAMES))), axis=0)
 
 
-def write_wrsamp(directory: Path, physical: np.ndarray, fmt: str, name: str = "rec") -> Path:
+def write_wrsamp(directory: Path, physical: np.ndarray, fmt: str) -> Path:
     wfdb.wrsamp(
-        name,
+        "rec",
         fs=FS,
         units=["mV"] * physical.shape[1],
         sig_name=LEAD_NAMES[: physical.shape[1]],
@@ -37,7 +38,7 @@ def write_wrsamp(directory: Path, physical: np.ndarray, fmt: str, name: str = "r
         fmt=[fmt] * physical.shape[1],
         write_dir=str(directory),
     )
-    return directory / name
+    return directory / "rec"
 
 
 def encode(digital: np.ndarray, fmt: str, init: np.ndarray) -> bytes:
@@ -61,25 +62,17 @@ def encode(digital: np.ndarray, fmt: str, init: np.ndarray) -> bytes:
     return words.astype("<u2").tobytes()
 
 
-def write_by_hand(directory: Path, digital: np.ndarray, fmt: str, gain: float = 100.0) -> Path:
+def write_by_hand(directory: Path, digital: np.ndarray, fmt: str) -> Path:
+    """A record with gain 100/mV whose signal file is written by ``encode``."""
     init = digital[0]
     lines = [f"rec {digital.shape[1]} {FS} {len(digital)}"]
-    lines += [
-        f"rec.dat {fmt} {gain}/mV 12 0 {init[i]} 0 0 {LEAD_NAMES[i]}" for i in range(digital.shape[1])
-    ]
+    lines += [f"rec.dat {fmt} 100/mV 12 0 {init[i]} 0 0 {LEAD_NAMES[i]}" for i in range(digital.shape[1])]
     (directory / "rec.hea").write_text("\n".join(lines) + "\n")
     payload = encode(digital, fmt, init)
-    if fmt in ("310", "311") and len(digital.reshape(-1)) % 3:
-        # Trim the padding of the last block to the bytes the samples need.
-        payload = payload[: -(-len(digital.reshape(-1)) * 4 // 3)]
+    if fmt in ("310", "311"):  # keep only the bytes the samples need, as a writer may
+        payload = payload[: math.ceil(digital.size * 4 / 3)]
     (directory / "rec.dat").write_bytes(payload)
     return directory / "rec"
-
-
-def record_with_header(directory: Path, header: str, dat_bytes: bytes = b"\0" * 4000) -> Path:
-    (directory / "rec.hea").write_text(header)
-    (directory / "rec.dat").write_bytes(dat_bytes)
-    return directory / "rec.hea"
 
 
 @pytest.mark.parametrize("fmt", ["16", "24", "32", "80", "212"])
@@ -201,9 +194,6 @@ def test_missing_and_corrupt_annotation_files(tmp_path, physical):
         read_annotations(recording, "atr")
 
 
-GOOD_HEADER = "rec 1 250 1000\nrec.dat 16 200 16 0 0 0 0 II\n"
-
-
 @pytest.mark.parametrize(
     ("header", "dat_bytes", "file_name", "problem"),
     [
@@ -261,8 +251,9 @@ def _mutate(text: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
 
 
 HEADER_BYTES = b"rec 2 250 1000\nrec.dat 212 200 12 0 0 0 0 MLII\nrec.dat 212 200 12 0 0 0 0 V5\n"
+HEADER_TOKENS = st.binary(max_size=3) | st.sampled_from([b" ", b"0", b"+", b"/"])
 EDITS = st.lists(
-    st.tuples(st.integers(0, 200), st.integers(0, 3), st.binary(max_size=3) | st.sampled_from([b" ", b"0", b"+", b"/"])),
+    st.tuples(st.integers(0, 200), st.integers(0, 3), HEADER_TOKENS),
     min_size=1,
     max_size=4,
 )

@@ -1,0 +1,126 @@
+"""Training data: labelled beats from MIT-BIH, from annotation stores and exported datasets.
+
+Every source ends as a ``BeatSet``: the model inputs of ``danet_viewer.core.features``
+(one path for training and inference), labels (1 SVEB, 0 other beat) and a record
+id per beat, so splits are always made by record, never by beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from danet_viewer.core.aami import is_beat, is_sveb
+from danet_viewer.core.beats import MATCH_TOLERANCE_S, detect_recording_beats, match_beats
+from danet_viewer.core.conditioning import WINDOW_LENGTH
+from danet_viewer.core.readers import open_recording, read_annotations
+from danet_viewer.core.features import BeatInputs, prepare_beats
+from danet_viewer.errors import DanetError
+
+CACHE_VERSION = 3
+
+
+@dataclass
+class BeatSet:
+    """Beats ready for the network, with labels and the record each came from."""
+
+    inputs: BeatInputs
+    label: np.ndarray  # int8: 1 SVEB, 0 any other beat
+    record: np.ndarray  # object (str)
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def subset(self, rows: np.ndarray) -> BeatSet:
+        return BeatSet(self.inputs.subset(rows), self.label[rows], self.record[rows])
+
+    def of_records(self, names: list[str]) -> BeatSet:
+        return self.subset(np.flatnonzero(np.isin(self.record, names)))
+
+    @classmethod
+    def concatenate(cls, parts: list[BeatSet]) -> BeatSet:
+        inputs = BeatInputs(*(np.concatenate([getattr(p.inputs, f) for p in parts])
+                              for f in ("windows", "rr", "regions", "p_found")))  # fmt: skip
+        return cls(inputs, np.concatenate([p.label for p in parts]), np.concatenate([p.record for p in parts]))
+
+
+@dataclass
+class ReferenceRecord:
+    """One record's detected beats labelled from its reference annotations (the evaluation unit)."""
+
+    name: str
+    fs: float
+    duration_s: float
+    beats: BeatSet  # detected beats that match a reference beat
+    beat_sample: np.ndarray
+    false_detections: BeatSet  # detections with no reference beat (label 0): false alarms if called APC
+    false_sample: np.ndarray
+    missed_sveb_sample: np.ndarray  # reference SVEB beats no detection matched: false negatives
+    missed_other: int
+
+    @property
+    def missed_sveb(self) -> int:
+        return len(self.missed_sveb_sample)
+
+
+def _beat_set(inputs: BeatInputs, rows: np.ndarray, label: np.ndarray, name: str) -> BeatSet:
+    return BeatSet(inputs.subset(rows), label.astype(np.int8), np.full(len(rows), name, object))
+
+
+def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
+    """Detect beats on the analysis lead, match them to the .atr reference within 150 ms, prepare inputs."""
+    recording = open_recording(header)
+    cached = cache / f"{recording.name}.v{CACHE_VERSION}.npz" if cache else None
+    if cached is not None and cached.exists():
+        data = np.load(cached, allow_pickle=False)
+        inputs = BeatInputs(data["windows"], data["rr"], data["regions"], data["p_found"])
+        beats, reference, symbols = data["beats"], data["reference"], data["symbols"].astype(object)
+    else:
+        lead = recording.preferred_lead()
+        beats = detect_recording_beats(recording, lead)
+        annotations = read_annotations(recording, "atr")
+        keep = np.array([is_beat(s) for s in annotations.symbol], bool)
+        reference, symbols = annotations.sample[keep], annotations.symbol[keep]
+        inputs = prepare_beats(recording.read(lead), recording.fs, beats)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cached, windows=inputs.windows, rr=inputs.rr, regions=inputs.regions, p_found=inputs.p_found,
+                     beats=beats, reference=reference, symbols=symbols.astype(str))  # fmt: skip
+    ref_index, det_index = match_beats(reference, beats, round(MATCH_TOLERANCE_S * recording.fs))
+    sveb = is_sveb(symbols)
+    unmatched_ref = np.setdiff1d(np.arange(len(reference)), ref_index)
+    unmatched_det = np.setdiff1d(np.arange(len(beats)), det_index)
+    return ReferenceRecord(
+        name=recording.name,
+        fs=recording.fs,
+        duration_s=recording.duration_s,
+        beats=_beat_set(inputs, det_index, sveb[ref_index], recording.name),
+        beat_sample=beats[det_index],
+        false_detections=_beat_set(inputs, unmatched_det, np.zeros(len(unmatched_det)), recording.name),
+        false_sample=beats[unmatched_det],
+        missed_sveb_sample=reference[unmatched_ref][sveb[unmatched_ref]],
+        missed_other=int((~sveb[unmatched_ref]).sum()),
+    )
+
+
+def load_dataset_file(path: Path) -> BeatSet:
+    """Labelled beats of an exported HDF5 dataset (``danet-viewer export --format hdf5``)."""
+    from danet_viewer.core.export import DATASET_SCHEMA
+
+    try:
+        with h5py.File(path, "r") as data:
+            if data.attrs.get("schema") != DATASET_SCHEMA:
+                raise DanetError(f"{path}: not a DANet Review dataset")
+            if int(data.attrs["window_length"]) != WINDOW_LENGTH:
+                raise DanetError(f"{path}: windows of {data.attrs['window_length']} samples, model needs {WINDOW_LENGTH}")
+            labelled = data["sveb"][()] >= 0
+            records = data["records"].asstr()[()]
+            inputs = BeatInputs(data["windows"][()][labelled], data["rr"][()][labelled],
+                                data["regions"][()][labelled], data["p_found"][()][labelled])  # fmt: skip
+            return BeatSet(inputs, data["sveb"][()][labelled].astype(np.int8),
+                           records[data["record_index"][()][labelled]].astype(object))  # fmt: skip
+    except OSError as error:
+        raise DanetError(f"{path}: cannot read dataset: {error}") from None

@@ -1,0 +1,262 @@
+"""Training loops: soft-WEM pre-training, stage 1 (WEM frozen), stage 2 (joint, rule prior), early stopping.
+
+Works on one process or under ``torchrun`` (DistributedDataParallel, gloo on CPU
+or nccl on GPU): each process takes its share of every epoch's shuffled beats,
+gradients are averaged, and rank 0 alone validates, logs and writes files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from danet_viewer.core.delineation import masks_from_intervals
+from danet_viewer.core.features import model_rr_features
+from danet_viewer.model.network import DANet, NetworkConfig
+from training.data import BeatSet
+from training.metrics import average_precision
+from training.synthetic import donor_rows, synthesize_apcs
+
+
+@dataclass
+class TrainConfig:
+    variant: str = "soft"
+    seed: int = 0
+    batch_size: int = 256
+    pretrain_epochs: int = 3
+    pretrain_beats: int = 20_000
+    stage1_epochs: int = 14
+    stage2_epochs: int = 5
+    learning_rate: float = 2e-3
+    stage2_learning_rate: float = 3e-4
+    weight_decay: float = 1e-3
+    prior_weight: float = 0.5  # λ: how strongly stage 2 keeps w near the rule's regions
+    negatives_per_epoch: int = 12_000  # normals are plentiful: a fresh random share each epoch
+    synthetic_per_epoch: int = 1_500  # rule-guided synthetic APCs added each epoch
+    positive_weight: float = 2.0  # on top of the per-epoch resampling
+    patience: int = 4
+    max_seconds: float | None = None
+    device: str = "cpu"
+
+
+class Logger:
+    """JSON lines on a file (for the GUI to follow) and a one-line progress display on a terminal."""
+
+    def __init__(self, path: str | None, quiet: bool = False) -> None:
+        self.file = open(path, "a", buffering=1) if path else None
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, event: str, **values: object) -> None:
+        record = {"event": event, "time": round(time.time(), 3), **values}
+        if self.file:
+            self.file.write(json.dumps(record) + "\n")
+        if self.quiet:
+            return
+        text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+        end = "\r" if self.tty and event == "batch" else "\n"
+        if event != "batch" or self.tty:
+            print(f"[{event}] {text}".ljust(100), end=end, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    return np.random.default_rng(seed)
+
+
+def to_tensors(inputs, rows: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Network tensors for ``rows`` of a ``BeatInputs``: windows, RR ratios, region masks."""
+    x = torch.from_numpy(np.ascontiguousarray(inputs.windows[rows])).unsqueeze(1).to(device)
+    rr = torch.from_numpy(model_rr_features(inputs.rr[rows])).to(device)
+    masks = torch.from_numpy(masks_from_intervals(inputs.regions[rows])).to(device)
+    return x, rr, masks
+
+
+@torch.no_grad()
+def predict(model: DANet, inputs, batch_size: int = 1024, device: str = "cpu") -> np.ndarray:
+    """p(APC) for every beat of a ``BeatInputs``."""
+    model.eval()
+    probabilities = []
+    for start in range(0, len(inputs.windows), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(inputs.windows)))
+        logits, _, _ = model(*to_tensors(inputs, rows, device))
+        probabilities.append(torch.sigmoid(logits).cpu().numpy())
+    return np.concatenate(probabilities) if probabilities else np.empty(0, np.float32)
+
+
+def _epoch_rows(train: BeatSet, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """This epoch's beats: every positive and a fresh random share of the negatives."""
+    positives = np.flatnonzero(train.label == 1)
+    negatives = np.flatnonzero(train.label == 0)
+    take = min(len(negatives), config.negatives_per_epoch)
+    return rng.permutation(np.concatenate([positives, rng.choice(negatives, take, replace=False)]))
+
+
+def _shard(rows: np.ndarray) -> np.ndarray:
+    """This process's share of an epoch (equal lengths on every rank so DDP steps stay in lockstep)."""
+    per_rank = len(rows) // world_size()
+    return rows[rank() * per_rank : (rank() + 1) * per_rank]
+
+
+def _wrap(model: nn.Module) -> nn.Module:
+    if world_size() > 1:
+        return nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    return model
+
+
+def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, rng: np.random.Generator) -> None:
+    """Self-supervised: the soft WEM learns to find the delineated P, QRS, T regions (no human labels)."""
+    wem = model.wem
+    optimiser = torch.optim.AdamW(wem.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    for epoch in range(config.pretrain_epochs):
+        wem.train()
+        rows = _shard(rng.permutation(len(unlabelled.windows))[: config.pretrain_beats])
+        total, batches = 0.0, 0
+        for start in range(0, len(rows), config.batch_size):
+            x, _, masks = to_tensors(unlabelled, rows[start : start + config.batch_size], config.device)
+            loss = loss_fn(wem.region_logits(x), masks)
+            optimiser.zero_grad()
+            loss.backward()
+            if world_size() > 1:  # region_logits bypasses DDP's forward, so average by hand
+                _average_gradients(wem)
+            optimiser.step()
+            total, batches = total + loss.item(), batches + 1
+        log("pretrain_epoch", epoch=epoch + 1, loss=total / max(1, batches))
+
+
+def _average_gradients(module: nn.Module) -> None:
+    for parameter in module.parameters():
+        if parameter.grad is not None:
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= world_size()
+
+
+def _run_stage(
+    model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
+    *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
+) -> float:  # fmt: skip
+    # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
+    # synthetic APCs differ per rank.
+    local_rng = np.random.default_rng([config.seed, rank(), stage])
+    """One supervised stage with early stopping on validation average precision; keeps the best weights."""
+    freeze_wem = stage == 1 and isinstance(model.wem, nn.Module) and any(True for _ in model.wem.parameters())
+    if freeze_wem:
+        for parameter in model.wem.parameters():
+            parameter.requires_grad_(False)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(_shard(_epoch_rows(train, config, rng))) / config.batch_size) + math.ceil(
+        config.synthetic_per_epoch / world_size() / config.batch_size
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
+    wrapped = _wrap(model)
+    donors = donor_rows(train.inputs, train.label)
+    best_score, best_state, stale = -1.0, copy.deepcopy(model.state_dict()), 0
+    for epoch in range(epochs):
+        model.train()
+        if freeze_wem:
+            model.wem.eval()  # frozen means its batch-norm statistics stay too
+        rows = _shard(_epoch_rows(train, config, rng))
+        synthetic = synthesize_apcs(
+            train.inputs, local_rng.choice(donors, config.synthetic_per_epoch // world_size()), local_rng
+        )
+        batches = [(train.inputs, train.label, rows[s : s + config.batch_size])
+                   for s in range(0, len(rows), config.batch_size)]  # fmt: skip
+        synthetic_rows = np.arange(len(synthetic.windows))
+        batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), synthetic_rows[s : s + config.batch_size])
+                    for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
+        order = local_rng.permutation(len(batches))
+        total = 0.0
+        for index in order:
+            inputs, labels, batch = batches[index]
+            x, rr, masks = to_tensors(inputs, batch, config.device)
+            target = torch.from_numpy(labels[batch].astype(np.float32)).to(config.device)
+            logits, weights, _ = wrapped(x, rr, masks)
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                logits, target, pos_weight=torch.tensor(config.positive_weight, device=config.device)
+            )
+            if stage == 2 and model.config.variant == "soft":
+                loss = loss + config.prior_weight * nn.functional.mse_loss(weights, model.rule_prior(masks))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            total += loss.item()
+        score = average_precision(val.label, predict(model, val.inputs, device=config.device)) if rank() == 0 else 0.0
+        if world_size() > 1:
+            shared = torch.tensor([score])
+            dist.broadcast(shared, 0)
+            score = float(shared)
+        log("epoch", stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score)
+        if score > best_score:
+            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        if stale >= config.patience or (deadline is not None and time.monotonic() > deadline):
+            break
+    model.load_state_dict(best_state)
+    if freeze_wem:
+        for parameter in model.wem.parameters():
+            parameter.requires_grad_(True)
+    return best_score
+
+
+def fit(
+    train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, *, network: NetworkConfig | None = None,
+    base: DANet | None = None, unlabelled=None,
+) -> DANet:  # fmt: skip
+    """Train a DANet variant (or continue from ``base``): pre-train (soft), stage 1, stage 2 (soft)."""
+    rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
+    deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
+    model = copy.deepcopy(base) if base is not None else DANet(network or NetworkConfig(variant=config.variant))
+    model.to(config.device)
+    log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
+        train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
+        parameters=sum(p.numel() for p in model.parameters()))  # fmt: skip
+    soft = model.config.variant == "soft"
+    if soft and base is None:
+        pretrain_wem(model, unlabelled if unlabelled is not None else train.inputs, config, log, rng)
+    stages = [(1, config.stage1_epochs, config.learning_rate)]
+    if soft:
+        stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
+    if base is not None:  # retraining: a short joint fine-tune at the lower rate
+        stages = [(2 if soft else 1, config.stage2_epochs, config.stage2_learning_rate)]
+    for stage, epochs, learning_rate in stages:
+        best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs,
+                          learning_rate=learning_rate, deadline=deadline)  # fmt: skip
+        log("stage_done", stage=stage, val_ap=best)
+    return model.eval()
+
+
+def distributed_from_environment() -> bool:
+    """Join the process group ``torchrun`` describes in the environment; False when run alone."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    backend = "nccl" if torch.cuda.is_available() and os.environ.get("DANET_BACKEND") != "gloo" else "gloo"
+    dist.init_process_group(backend)
+    return True

@@ -1,0 +1,55 @@
+"""Evaluation per the protocol: DS2 SVEB Se/+P/F1 overall, without 232, per record; 10 s strips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.data import ReferenceRecord
+from training.metrics import Counts, count, strip_counts
+
+LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
+    ("de Chazal 2004", 76, 38), ("Mar 2011", 83, 34), ("Garcia 2017", 62, 53), ("Mousavi & Afghah 2019", 88.9, 92.6),
+)  # fmt: skip
+
+
+@dataclass
+class RecordResult:
+    name: str
+    beats: Counts
+    strips: Counts
+
+
+def evaluate_records(records: list[ReferenceRecord], scores: dict[str, tuple[np.ndarray, np.ndarray]],
+                     threshold: float) -> list[RecordResult]:  # fmt: skip
+    """``scores[name]`` = (p(APC) of matched beats, p(APC) of false detections)."""
+    results = []
+    for record in records:
+        beat_score, false_score = scores[record.name]
+        beats = count(record.beats.label, beat_score >= threshold, record.missed_sveb, record.missed_other)
+        beats = beats + count(np.zeros(len(false_score), bool), false_score >= threshold)
+        times = np.concatenate([record.beat_sample, record.false_sample]) / record.fs
+        labels = np.concatenate([record.beats.label.astype(bool), np.zeros(len(false_score), bool)])
+        predicted = np.concatenate([beat_score, false_score]) >= threshold
+        strips = strip_counts(times, labels, predicted, record.duration_s,
+                              missed_positive_times=record.missed_sveb_sample / record.fs)  # fmt: skip
+        results.append(RecordResult(record.name, beats, strips))
+    return results
+
+
+def summarise(results: list[RecordResult]) -> dict:
+    def total(rows: list[RecordResult], field: str) -> Counts:
+        out = Counts(0, 0, 0, 0)
+        for row in rows:
+            out = out + getattr(row, field)
+        return out
+
+    without_232 = [r for r in results if r.name != "232"]
+    strips = total(results, "strips")
+    return {
+        "all": total(results, "beats").as_dict(),
+        "without_232": total(without_232, "beats").as_dict(),
+        "strips": {**strips.as_dict(), "accuracy": strips.accuracy, "specificity": strips.specificity},
+        "per_record": {r.name: r.beats.as_dict() for r in results},
+    }
