@@ -41,6 +41,8 @@ def _build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--store", required=True, type=Path, help="HDF5 annotation store (created if missing)")
     annotate.add_argument("--lead", help="lead to analyse (default: II, MLII, ECG1, else the first)")
     annotate.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+    annotate.add_argument("--model", type=Path, help="model folder (weights + card; default: the bundled model)")
+    annotate.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU exists")
 
     imp = commands.add_parser("import", help="import existing WFDB annotations into a store")
     imp.add_argument("record", metavar="RECORD")
@@ -62,21 +64,23 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from danet_viewer.core.analysis import analyse_beats
+    from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
+    from danet_viewer.model.inference import BeatModel
 
     who = _who()
+    model = BeatModel(args.model, device=args.device)
     failures = 0
     with AnnotationStore.open(args.store, "a") as store:
         for path in args.records:
             try:
                 started = time.perf_counter()
                 recording = open_recording(path, fs=args.fs)
-                result = analyse_beats(recording, store, lead=args.lead, who=who)
+                result = analyse_recording(recording, store, lead=args.lead, who=who, model=model)
                 seconds = time.perf_counter() - started
-                print(f"{result.record}: {result.beats} beats on {result.lead}, APCs: no model run, "
-                      f"{seconds:.2f} s ({recording.duration_s / seconds:.0f}x real time)")  # fmt: skip
+                print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
+                      f"({model.model_id}), {seconds:.2f} s ({recording.duration_s / seconds:.0f}x real time)")  # fmt: skip
             except DanetError as error:
                 failures += 1
                 print(f"{PROG}: error: {error}", file=sys.stderr)

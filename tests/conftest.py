@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import wfdb
 
+from danet_viewer.core.recording import Recording
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,10 +18,11 @@ SAMPLE = REPO / "resources" / "sample" / "209_excerpt.hea"
 
 
 def synthetic_ecg(fs: float, duration_s: float, *, rr_s: float = 0.8, premature: set[int] = frozenset(),
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                  seed: int = 0, ectopic_p: float = 0.15) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """A clean synthetic lead in mV (P, QRS, T as Gaussians) and its R-peak samples.
 
-    Beats whose index is in ``premature`` come 30 % early: the APC pattern.
+    Beats whose index is in ``premature`` come 30 % early with a P wave of
+    height ``ectopic_p`` (the sinus P is 0.15 mV): the APC pattern.
     """
     rng = np.random.default_rng(seed)
     n = int(duration_s * fs)
@@ -31,8 +34,9 @@ def synthetic_ecg(fs: float, duration_s: float, *, rr_s: float = 0.8, premature:
         index += 1
         time += rr_s * (0.7 if index in premature else 1.0) * (1 + 0.02 * rng.standard_normal())
     signal = np.zeros(n)
-    for r in peaks:
-        for offset, width, height in ((-0.18, 0.025, 0.15), (0.0, 0.012, 1.2), (-0.03, 0.01, -0.15),
+    for index, r in enumerate(peaks):
+        p_height = ectopic_p if index in premature else 0.15
+        for offset, width, height in ((-0.18, 0.025, p_height), (0.0, 0.012, 1.2), (-0.03, 0.01, -0.15),
                                       (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)):  # fmt: skip
             signal += height * np.exp(-0.5 * ((t - r - offset) / width) ** 2)
     signal += 0.02 * rng.standard_normal(n)
@@ -57,3 +61,17 @@ def synthetic_record(tmp_path: Path) -> tuple[Path, np.ndarray, list[str]]:
     signal, beats = synthetic_ecg(360, 60, premature=premature)
     symbols = ["A" if i in premature else "N" for i in range(len(beats))]
     return write_wfdb_record(tmp_path, "synth", signal, 360, beats, symbols), beats, symbols
+
+
+class ArrayRecording(Recording):
+    """A recording held in memory, for tests of code that takes a ``Recording``."""
+
+    def __init__(self, signal: np.ndarray, fs: float, name: str = "synthetic") -> None:
+        self._signal = np.asarray(signal, np.float32)
+        super().__init__(Path(name), name, fs, ["II"], ["mV"], len(signal))
+
+    def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
+        return self._signal[start:stop]
+
+    def source_files(self) -> list[Path]:
+        return []

@@ -20,7 +20,7 @@ from danet_viewer.core.readers import open_recording, read_annotations
 from danet_viewer.core.features import BeatInputs, prepare_beats
 from danet_viewer.errors import DanetError
 
-CACHE_VERSION = 3
+CACHE_VERSION = 5
 
 
 @dataclass
@@ -84,7 +84,7 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
         annotations = read_annotations(recording, "atr")
         keep = np.array([is_beat(s) for s in annotations.symbol], bool)
         reference, symbols = annotations.sample[keep], annotations.symbol[keep]
-        inputs = prepare_beats(recording.read(lead), recording.fs, beats)
+        inputs = prepare_beats(recording, lead, beats)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cached, windows=inputs.windows, rr=inputs.rr, regions=inputs.regions, p_found=inputs.p_found,

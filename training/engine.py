@@ -21,8 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from danet_viewer.core.delineation import masks_from_intervals
-from danet_viewer.core.features import model_rr_features
+from danet_viewer.model.inference import batch_tensors, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from training.data import BeatSet
 from training.metrics import average_precision
@@ -34,18 +33,18 @@ class TrainConfig:
     variant: str = "soft"
     seed: int = 0
     batch_size: int = 256
-    pretrain_epochs: int = 3
+    pretrain_epochs: int = 2
     pretrain_beats: int = 20_000
-    stage1_epochs: int = 14
-    stage2_epochs: int = 5
+    stage1_epochs: int = 8
+    stage2_epochs: int = 3
     learning_rate: float = 2e-3
     stage2_learning_rate: float = 3e-4
     weight_decay: float = 1e-3
     prior_weight: float = 0.5  # λ: how strongly stage 2 keeps w near the rule's regions
     negatives_per_epoch: int = 12_000  # normals are plentiful: a fresh random share each epoch
-    synthetic_per_epoch: int = 1_500  # rule-guided synthetic APCs added each epoch
+    synthetic_per_epoch: int = 3_000  # rule-guided synthetic APCs added each epoch
     positive_weight: float = 2.0  # on top of the per-epoch resampling
-    patience: int = 4
+    patience: int = 3
     max_seconds: float | None = None
     device: str = "cpu"
 
@@ -88,24 +87,9 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def to_tensors(inputs, rows: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Network tensors for ``rows`` of a ``BeatInputs``: windows, RR ratios, region masks."""
-    x = torch.from_numpy(np.ascontiguousarray(inputs.windows[rows])).unsqueeze(1).to(device)
-    rr = torch.from_numpy(model_rr_features(inputs.rr[rows])).to(device)
-    masks = torch.from_numpy(masks_from_intervals(inputs.regions[rows])).to(device)
-    return x, rr, masks
-
-
-@torch.no_grad()
-def predict(model: DANet, inputs, batch_size: int = 1024, device: str = "cpu") -> np.ndarray:
-    """p(APC) for every beat of a ``BeatInputs``."""
-    model.eval()
-    probabilities = []
-    for start in range(0, len(inputs.windows), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(inputs.windows)))
-        logits, _, _ = model(*to_tensors(inputs, rows, device))
-        probabilities.append(torch.sigmoid(logits).cpu().numpy())
-    return np.concatenate(probabilities) if probabilities else np.empty(0, np.float32)
+def predict(model: DANet, inputs, device: str = "cpu") -> np.ndarray:
+    """p(APC) for every beat of a ``BeatInputs``: the viewer's own scoring path."""
+    return score_beats(model, inputs, device=device).p_apc
 
 
 def _epoch_rows(train: BeatSet, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -138,7 +122,7 @@ def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, r
         rows = _shard(rng.permutation(len(unlabelled.windows))[: config.pretrain_beats])
         total, batches = 0.0, 0
         for start in range(0, len(rows), config.batch_size):
-            x, _, masks = to_tensors(unlabelled, rows[start : start + config.batch_size], config.device)
+            x, _, masks = batch_tensors(unlabelled, rows[start : start + config.batch_size], config.device)
             loss = loss_fn(wem.region_logits(x), masks)
             optimiser.zero_grad()
             loss.backward()
@@ -159,6 +143,7 @@ def _average_gradients(module: nn.Module) -> None:
 def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
+    checkpoint: Callable[[DANet], None] | None = None,
 ) -> float:  # fmt: skip
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
@@ -170,8 +155,9 @@ def _run_stage(
             parameter.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(_shard(_epoch_rows(train, config, rng))) / config.batch_size) + math.ceil(
-        config.synthetic_per_epoch / world_size() / config.batch_size
+    epoch_beats = int(train.label.sum()) + min(int(np.sum(train.label == 0)), config.negatives_per_epoch)
+    steps_per_epoch = math.ceil(epoch_beats // world_size() / config.batch_size) + math.ceil(
+        config.synthetic_per_epoch // world_size() / config.batch_size
     )
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
     wrapped = _wrap(model)
@@ -194,7 +180,7 @@ def _run_stage(
         total = 0.0
         for index in order:
             inputs, labels, batch = batches[index]
-            x, rr, masks = to_tensors(inputs, batch, config.device)
+            x, rr, masks = batch_tensors(inputs, batch, config.device)
             target = torch.from_numpy(labels[batch].astype(np.float32)).to(config.device)
             logits, weights, _ = wrapped(x, rr, masks)
             loss = nn.functional.binary_cross_entropy_with_logits(
@@ -215,6 +201,8 @@ def _run_stage(
         log("epoch", stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score)
         if score > best_score:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+            if checkpoint is not None and rank() == 0:
+                checkpoint(model)
         else:
             stale += 1
         if stale >= config.patience or (deadline is not None and time.monotonic() > deadline):
@@ -227,28 +215,35 @@ def _run_stage(
 
 
 def fit(
-    train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, *, network: NetworkConfig | None = None,
-    base: DANet | None = None, unlabelled=None,
+    train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, *, unlabelled=None,
+    start: DANet | None = None, fine_tune: bool = False, checkpoint: Callable[[DANet], None] | None = None,
 ) -> DANet:  # fmt: skip
-    """Train a DANet variant (or continue from ``base``): pre-train (soft), stage 1, stage 2 (soft)."""
+    """Train a DANet variant and return it with its best validation weights.
+
+    From scratch: soft-WEM pre-training (soft variant, unless ``start`` brings a
+    pre-trained WEM), stage 1 with the WEM frozen, then stage 2 jointly with the
+    rule prior (soft). ``fine_tune`` (retraining from a base ``start``) runs one
+    short joint stage at the lower rate.
+    """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
-    model = copy.deepcopy(base) if base is not None else DANet(network or NetworkConfig(variant=config.variant))
+    model = copy.deepcopy(start) if start is not None else DANet(NetworkConfig(variant=config.variant))
     model.to(config.device)
     log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
         train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
         parameters=sum(p.numel() for p in model.parameters()))  # fmt: skip
     soft = model.config.variant == "soft"
-    if soft and base is None:
+    if soft and start is None:
         pretrain_wem(model, unlabelled if unlabelled is not None else train.inputs, config, log, rng)
-    stages = [(1, config.stage1_epochs, config.learning_rate)]
-    if soft:
-        stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
-    if base is not None:  # retraining: a short joint fine-tune at the lower rate
+    if fine_tune:
         stages = [(2 if soft else 1, config.stage2_epochs, config.stage2_learning_rate)]
+    else:
+        stages = [(1, config.stage1_epochs, config.learning_rate)]
+        if soft:
+            stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
         best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs,
-                          learning_rate=learning_rate, deadline=deadline)  # fmt: skip
+                          learning_rate=learning_rate, deadline=deadline, checkpoint=checkpoint)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 

@@ -19,6 +19,10 @@ PREMATURITY = (0.55, 0.85)  # new pre-RR as a fraction of the original
 COMPENSATION = (0.2, 0.8)  # fraction of the lost time given back after the beat
 P_SCALES = ((-0.8, -0.2), (0.1, 0.5), (1.4, 2.0))  # inverted, flattened or enlarged P′
 REGULAR_LIMIT = 0.15  # |pre/local - 1| and |post/local - 1| of a donor beat: only regular sinus beats
+# Share of synthetic APCs set among frequent APCs: the local median RR is then theirs, the
+# rhythm irregular but bimodal, and only the sinus reference shows them premature (mitdb 232's
+# pattern, which DS1 barely holds).
+FREQUENT_SHARE = 0.5
 
 
 def donor_rows(inputs: BeatInputs, label: np.ndarray) -> np.ndarray:
@@ -68,4 +72,10 @@ def synthesize_apcs(inputs: BeatInputs, rows: np.ndarray, rng: np.random.Generat
         regions[i, 3] = np.clip(regions[i, 3] + shift, 0, WINDOW_LENGTH)
         rr[i, 0] *= fraction
         rr[i, 1] += pause
+        rr[i, 6] = rng.uniform(0.0, 0.25)  # an isolated APC's coupling interval is rare around it
+        if rng.random() < FREQUENT_SHARE:
+            rr[i, 2] = rr[i, 0] * rng.uniform(0.95, 1.2)
+            rr[i, 4] = rr[i, 3] * rng.uniform(0.2, 0.6)
+            rr[i, 5] = rr[i, 0] if rng.random() < 0.5 else rr[i, 3]
+            rr[i, 6] = rng.uniform(0.3, 0.7)
     return BeatInputs(scale_windows(out), rr, regions.astype(np.int16), np.ones(len(rows), bool))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -20,7 +22,18 @@ class AnalysisResult:
     record: str
     lead: str
     beats: int
+    apcs: int | None  # None when no model ran
     seconds: float
+
+
+class BeatScorer(Protocol):
+    """A model that gives p(APC) per beat (``danet_viewer.model.inference.BeatModel``)."""
+
+    threshold: float
+    model_id: str
+
+    def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,
+                        progress: Callable[[float], None] | None = None) -> np.ndarray: ...  # fmt: skip
 
 
 def register_recording(recording: Recording, store: AnnotationStore, who: str) -> None:
@@ -36,17 +49,31 @@ def register_recording(recording: Recording, store: AnnotationStore, who: str) -
     )
 
 
-def analyse_beats(
-    recording: Recording, store: AnnotationStore, *, lead: str | None = None, who: str
-) -> AnalysisResult:
-    """Detect beats on the analysis lead and store them (reviews already there are kept)."""
+def analyse_recording(
+    recording: Recording, store: AnnotationStore, *, lead: str | None = None, who: str,
+    model: BeatScorer | None = None, progress: Callable[[str, float], None] | None = None,
+) -> AnalysisResult:  # fmt: skip
+    """Detect beats on the analysis lead and store them; with a model, score every beat and store that too.
+
+    Reviews already in the store are kept: the model scores reviewed and added
+    beats like the rest, and only its own outputs are replaced.
+    """
     started = time.perf_counter()
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
     lead_name = recording.lead_names[lead_index]
     register_recording(recording, store, who)
-    beats = detect_recording_beats(recording, lead_index)
+    report = (lambda stage: (lambda fraction: progress(stage, fraction))) if progress else (lambda stage: None)
+    beats = detect_recording_beats(recording, lead_index, report("beats"))
     store.set_beats(recording.name, beats, detector=DETECTOR, lead=lead_name, who=who)
-    return AnalysisResult(recording.name, lead_name, len(beats), time.perf_counter() - started)
+    apcs = None
+    if model is not None:
+        table = store.beat_table(recording.name)
+        scored = table.sample[~table.deleted]
+        p_apc = model.score_recording(recording, lead_index, scored, report("model"))
+        store.set_model_output(recording.name, scored, p_apc, threshold=model.threshold, model_id=model.model_id,
+                               who=who)  # fmt: skip
+        apcs = int(np.sum(p_apc >= model.threshold))
+    return AnalysisResult(recording.name, lead_name, len(beats), apcs, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -90,7 +117,7 @@ def import_annotations(
     source = f"{recording.name}.{extension}"
 
     if recording.name not in store or not len(store.record(recording.name).beats):
-        analyse_beats(recording, store, who=who)
+        analyse_recording(recording, store, who=who)
     else:
         register_recording(recording, store, who)
     if not as_review:

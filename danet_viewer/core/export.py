@@ -5,8 +5,9 @@ self-contained, so a model can be trained on it anywhere:
 
 - ``windows``  float32 (N, WINDOW_LENGTH): conditioned beat windows at ``model_fs``
   (see ``danet_viewer.core.conditioning``), the beat at index ``window_before``.
-- ``rr``       float32 (N, 5): RR intervals and rhythm references in seconds
-  (columns named by the ``rr_features`` attribute; see ``danet_viewer.core.beats.rr_features``).
+- ``rr``       float32 (N, 8): RR intervals and rhythm references in seconds, then
+  unitless rhythm context (columns named by the ``rr_features`` attribute; see
+  ``danet_viewer.core.beats.rr_features`` and ``danet_viewer.core.features``).
 - ``regions``  int16 (N, 4, 2): delineated P, QRS, T and previous-T intervals
   ``[start, stop)`` in window samples (order in the ``regions`` attribute).
 - ``p_found``  bool (N): False where the P region is the RR-scaled fallback.
@@ -33,13 +34,13 @@ import wfdb
 
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.beats import MATCH_TOLERANCE_S, RR_FEATURES, match_beats
+from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord, utc_now
 from danet_viewer.errors import DanetError
-from danet_viewer.core.features import prepare_beats
+from danet_viewer.core.features import RHYTHM_FEATURES, prepare_beats
 
 CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
 DATASET_SCHEMA = "danet-review-dataset"
@@ -135,7 +136,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         if recording.content_hash() != record.content_hash:
             raise DanetError(f"{recording.path}: the file changed since it was annotated into {store.path}")
         # RR features and delineation need every beat; the export then keeps the labelled ones.
-        inputs = prepare_beats(recording.read(record.analysis_lead), record.fs, table.sample[beats])
+        inputs = prepare_beats(recording, record.analysis_lead, table.sample[beats])
         symbol, source = _labels(record, table)
         keep = np.flatnonzero(source[beats] == 2) if reviewed_only else np.arange(len(beats))
         rows = beats[keep]
@@ -156,12 +157,12 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         handle.attrs.update(
             schema=DATASET_SCHEMA, schema_version=DATASET_SCHEMA_VERSION, model_fs=MODEL_FS,
             window_before=WINDOW_BEFORE, window_length=WINDOW_LENGTH, band_hz=BAND_HZ,
-            rr_features=list(RR_FEATURES), regions=list(REGIONS), reviewed_only=reviewed_only,
+            rr_features=list(RHYTHM_FEATURES), regions=list(REGIONS), reviewed_only=reviewed_only,
             source_store=str(store.path), created_at=utc_now(),
         )  # fmt: skip
         handle.create_dataset("windows", data=joined["windows"].reshape(-1, WINDOW_LENGTH).astype(np.float32),
                               compression="gzip", compression_opts=4, shuffle=True)  # fmt: skip
-        handle.create_dataset("rr", data=joined["rr"].reshape(-1, len(RR_FEATURES)).astype(np.float32))
+        handle.create_dataset("rr", data=joined["rr"].reshape(-1, len(RHYTHM_FEATURES)).astype(np.float32))
         handle.create_dataset("regions", data=joined["regions"].reshape(-1, len(REGIONS), 2).astype(np.int16))
         handle.create_dataset("p_found", data=joined["p_found"].astype(bool))
         handle.create_dataset("symbol", data=list(joined["symbol"]), dtype=string)

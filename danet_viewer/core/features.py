@@ -8,15 +8,26 @@ viewer's inference all pass through these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from danet_viewer.core.beats import RR_FEATURES, rr_features
-from danet_viewer.core.conditioning import beat_windows, condition_signal, to_model_samples
-from danet_viewer.core.delineation import delineate, region_intervals
+from danet_viewer.core.conditioning import WINDOW_LENGTH, beat_windows, condition_signal, to_model_samples
+from danet_viewer.core.delineation import REGIONS, delineate, region_intervals
+from danet_viewer.core.recording import Recording
 
-MODEL_RR_FEATURES = ("pre/local", "post/local", "pre/post", "pre/sinus", "irregularity/local", "local_rr_s")
+# What BeatInputs.rr holds per beat: the RR features plus how many neighbours show a P wave.
+RHYTHM_FEATURES = (*RR_FEATURES, "p_wave_fraction")
+P_WAVE_CONTEXT_BEATS = 33
+# Long recordings are prepared in chunks; the margins let the band-pass filter's edge transients
+# decay and give the delineator the neighbouring beats' waves.
+PREPARE_CHUNK_S = 600.0
+PREPARE_MARGIN_S = 10.0
+# The scale-free values the network sees (model_rr_features).
+MODEL_RR_FEATURES = ("pre/local", "post/local", "pre/post", "pre/sinus", "irregularity/local", "local_rr_s",
+                     "prev_pre/local", "recurrence", "p_wave_fraction")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,7 @@ class BeatInputs:
     """Model inputs of n beats of one lead."""
 
     windows: np.ndarray  # float32 (n, WINDOW_LENGTH), conditioned and scaled
-    rr: np.ndarray  # float32 (n, len(RR_FEATURES)), seconds
+    rr: np.ndarray  # float32 (n, len(RHYTHM_FEATURES)): RR seconds and rhythm context
     regions: np.ndarray  # int16 (n, 4, 2): [start, stop) of P, QRS, T, previous T in window samples
     p_found: np.ndarray  # bool (n,): False where the P region is the RR-scaled fallback
 
@@ -35,24 +46,63 @@ class BeatInputs:
         return BeatInputs(self.windows[rows], self.rr[rows], self.regions[rows], self.p_found[rows])
 
 
-def prepare_beats(signal: np.ndarray, fs: float, beats: np.ndarray) -> BeatInputs:
-    """Inputs for every beat of ``beats`` (samples at ``fs``, sorted) on one lead ``signal``."""
-    conditioned = condition_signal(signal, fs)
-    peaks = np.clip(to_model_samples(beats, fs), 0, max(0, len(conditioned) - 1))
-    delineation = delineate(conditioned, peaks)
-    rows = np.arange(len(peaks))
-    return BeatInputs(
-        windows=beat_windows(conditioned, peaks),
-        rr=rr_features(beats, fs),
-        regions=region_intervals(delineation, rows, peaks).astype(np.int16),
-        p_found=np.asarray(delineation.p_found, bool),
-    )
+def prepare_beats(
+    recording: Recording, lead: int | str, beats: np.ndarray, progress: Callable[[float], None] | None = None
+) -> BeatInputs:
+    """Inputs for every beat of ``beats`` (samples at the recording's rate, sorted) on one lead.
+
+    The lead is conditioned chunk by chunk, with margins long enough for the
+    filters and the delineator's neighbouring waves to settle, so a 24 h
+    record needs the memory of one chunk, not of the whole lead in float64.
+    """
+    fs = recording.fs
+    beats = np.asarray(beats, dtype=np.int64)
+    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
+    windows = np.zeros((len(beats), WINDOW_LENGTH), np.float32)
+    regions = np.zeros((len(beats), len(REGIONS), 2), np.int16)
+    p_found = np.zeros(len(beats), bool)
+    for start in range(0, max(recording.n_samples, 1), chunk):
+        stop = min(start + chunk, recording.n_samples)
+        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
+        kept = np.flatnonzero((beats >= start) & (beats < stop))
+        if len(kept):
+            conditioned = condition_signal(recording.read(lead, first, last), fs)
+            around = np.flatnonzero((beats >= first) & (beats < last))
+            peaks = np.clip(to_model_samples(beats[around] - first, fs), 0, len(conditioned) - 1)
+            delineation = delineate(conditioned, peaks)
+            rows = np.searchsorted(around, kept)
+            windows[kept] = beat_windows(conditioned, peaks[rows])
+            regions[kept] = region_intervals(delineation, rows, peaks)
+            p_found[kept] = delineation.p_found[rows]
+        if progress:
+            progress(stop / recording.n_samples)
+    rhythm = np.column_stack([rr_features(beats, fs), p_wave_fraction(p_found)]).astype(np.float32)
+    return BeatInputs(windows, rhythm, regions, p_found)
+
+
+def p_wave_fraction(p_found: np.ndarray) -> np.ndarray:
+    """Fraction of the centred ``P_WAVE_CONTEXT_BEATS`` beats with a P wave: low in atrial fibrillation."""
+    if not len(p_found):
+        return np.empty(0, np.float32)
+    half = P_WAVE_CONTEXT_BEATS // 2
+    padded = np.pad(p_found.astype(np.float32), half, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(padded, P_WAVE_CONTEXT_BEATS).mean(axis=1)
 
 
 def model_rr_features(rr: np.ndarray) -> np.ndarray:
-    """RR seconds (``RR_FEATURES`` columns) -> the scale-free ratios the network takes (``MODEL_RR_FEATURES``)."""
+    """Rhythm features (``RHYTHM_FEATURES`` columns) -> the scale-free values the network takes."""
     rr = np.asarray(rr, dtype=np.float32)
-    pre, post, local, sinus, irregularity = (np.maximum(rr[:, i], 1e-3) for i in range(len(RR_FEATURES)))
+    pre, post, local, sinus, irregularity, prev_pre = (np.maximum(rr[:, i], 1e-3) for i in range(6))
     return np.stack(
-        [pre / local, post / local, pre / post, pre / sinus, irregularity / local, local], axis=1
-    ).astype(np.float32)
+        [pre / local, post / local, pre / post, pre / sinus, irregularity / local, local, prev_pre / local,
+         rr[:, 6], rr[:, 7]], axis=1,
+    ).astype(np.float32)  # fmt: skip
+
+
+def p_wave_fraction(p_found: np.ndarray) -> np.ndarray:
+    """Fraction of the centred ``P_WAVE_CONTEXT_BEATS`` beats with a P wave: low in atrial fibrillation."""
+    if not len(p_found):
+        return np.empty(0, np.float32)
+    half = P_WAVE_CONTEXT_BEATS // 2
+    padded = np.pad(p_found.astype(np.float32), half, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(padded, P_WAVE_CONTEXT_BEATS).mean(axis=1)

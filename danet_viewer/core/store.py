@@ -269,7 +269,9 @@ class AnnotationStore:
         try:
             store._load()
             if store.writable:
-                if not store.path.exists():
+                # Fold a previous session's journal (and any torn last line a kill left in
+                # it) into the HDF5 file first, so this session appends to an empty journal.
+                if not store.path.exists() or store.journal_path.exists():
                     store._compact()
                 store._journal = open(store.journal_path, "ab")
         except BaseException:

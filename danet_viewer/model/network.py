@@ -30,7 +30,7 @@ class NetworkConfig:
 
     variant: str = "soft"  # "backbone" (classifier alone), "hard" or "soft" WEM
     window_length: int = WINDOW_LENGTH
-    n_rr_features: int = 6
+    n_rr_features: int = 9
     channels: tuple[int, ...] = (16, 32, 48, 64)
     dropout: float = 0.3
     # Rule weights per region (REGIONS order): for an APC the P wave weighs most, then the T wave
@@ -158,7 +158,12 @@ class BeatClassifier(nn.Module):
             blocks.append(_ResidualBlock(previous, width, stride=2))
             previous = width
         self.blocks = nn.Sequential(*blocks)
-        self.rr = nn.Sequential(nn.Linear(config.n_rr_features, 32), nn.ReLU(inplace=True))
+        self.rr = nn.Sequential(
+            nn.Linear(config.n_rr_features, 32), nn.ReLU(inplace=True), nn.Linear(32, 32), nn.ReLU(inplace=True)
+        )
+        # A direct path from the rhythm features to the logit: prematurity is the first half of the
+        # APC rule, and this keeps it from being drowned by the many morphology features.
+        self.rhythm_logit = nn.Linear(32, 1)
         self.head = nn.Sequential(
             nn.Dropout(config.dropout), nn.Linear(2 * widths[-1] + 32, 64), nn.ReLU(inplace=True),
             nn.Dropout(config.dropout), nn.Linear(64, 1),
@@ -167,7 +172,8 @@ class BeatClassifier(nn.Module):
     def forward(self, x: torch.Tensor, rr: torch.Tensor) -> torch.Tensor:
         h = self.blocks(self.stem(x))
         pooled = torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)
-        return self.head(torch.cat([pooled, self.rr(rr)], dim=1)).squeeze(1)
+        rhythm = self.rr(rr)
+        return (self.head(torch.cat([pooled, rhythm], dim=1)) + self.rhythm_logit(rhythm)).squeeze(1)
 
 
 class DANet(nn.Module):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import wfdb
 
-from danet_viewer.core.analysis import analyse_beats, import_annotations
+from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_dataset, export_wfdb
 from danet_viewer.core.readers import open_recording
@@ -37,7 +37,7 @@ def test_import_range_adds_missed_and_deletes_false_beats(synthetic_record, tmp_
     recording = open_recording(header)
     fake = int((beats[10] + beats[11]) // 2)
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        analyse_beats(recording, store, who="t")
+        analyse_recording(recording, store, who="t")
         record = store.record("synth")
         detected = record.beats
         # Pretend the detector missed beat 5 and found a false beat between 10 and 11.
@@ -68,7 +68,7 @@ def test_import_as_reference_keeps_labels_apart(synthetic_record, tmp_path):
 def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
     header, beats, symbols = synthetic_record
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        analyse_beats(open_recording(header), store, who="t")
+        analyse_recording(open_recording(header), store, who="t")
         first = int(store.record("synth").beats[3])
         store.set_label("synth", first, "A", "dr_a")
         store.set_model_output("synth", store.record("synth").beats, np.linspace(0, 1, len(beats)),
@@ -93,7 +93,7 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
     with h5py.File(tmp_path / "rev.h5") as data:
         assert data.attrs["schema"] == "danet-review-dataset"
         assert data["windows"].shape == (n_reviewed, WINDOW_LENGTH)
-        assert data["rr"].shape == (n_reviewed, 5)
+        assert data["rr"].shape == (n_reviewed, 8)
         expected = [1 if s == "A" else 0 for s in symbols[:n_reviewed]]
         assert data["sveb"][()].tolist() == expected
         # An APC comes early: its pre-RR is shorter than the local median.
@@ -107,7 +107,7 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
 def test_dataset_export_refuses_a_changed_source(synthetic_record, tmp_path):
     header, _, _ = synthetic_record
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        analyse_beats(open_recording(header), store, who="t")
+        analyse_recording(open_recording(header), store, who="t")
         dat = header.with_suffix(".dat")
         dat.write_bytes(bytes(reversed(dat.read_bytes())))
         with pytest.raises(DanetError, match="changed since it was annotated"):

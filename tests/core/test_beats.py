@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from danet_viewer.core import beats as beats_module
 from danet_viewer.core.aami import aami_class, is_beat, is_sveb
 from danet_viewer.core.beats import detect_beats, detect_recording_beats, match_beats, rr_features, score_detection
-from danet_viewer.core.recording import Recording
-from tests.conftest import synthetic_ecg
+from tests.conftest import ArrayRecording, synthetic_ecg
 
 
 def test_detector_finds_every_synthetic_beat():
@@ -47,7 +44,7 @@ def test_rr_features_use_local_median():
     features = rr_features(samples, 360)
     np.testing.assert_allclose(features[4, :3], [0.7, 1.3, 1.0], atol=1e-6)
     np.testing.assert_allclose(features[0, :2], [1.0, 1.0])
-    assert rr_features(np.array([5]), 360).shape == (1, 5)
+    assert rr_features(np.array([5]), 360).shape == (1, 7)
 
 
 def test_sinus_reference_resists_frequent_early_beats_and_irregularity_flags_af():
@@ -70,23 +67,11 @@ def test_aami_mapping():
         aami_class("+")
 
 
-class _ArrayRecording(Recording):
-    def __init__(self, signal, fs):
-        self._signal = signal
-        super().__init__(Path("synthetic"), "synthetic", fs, ["II"], ["mV"], len(signal))
-
-    def _read(self, lead, start, stop):
-        return self._signal[start:stop]
-
-    def source_files(self):
-        return []
-
-
 def test_chunked_detection_equals_whole_signal_detection(monkeypatch):
     signal, truth = synthetic_ecg(250, 300, premature={40, 90, 200})
     whole = detect_beats(signal, 250)
     monkeypatch.setattr(beats_module, "DETECTION_CHUNK_S", 47.3)  # boundaries at awkward places
     fractions = []
-    chunked = detect_recording_beats(_ArrayRecording(signal, 250), 0, progress=fractions.append)
+    chunked = detect_recording_beats(ArrayRecording(signal, 250), 0, progress=fractions.append)
     np.testing.assert_array_equal(chunked, whole)
     assert fractions[-1] == 1.0 and len(fractions) == 7

@@ -151,11 +151,14 @@ def test_torn_last_journal_line_is_dropped(tmp_path):
     store._lock.release()  # simulate the process dying without close()
     store._lock = None
     store._journal = None
-    with AnnotationStore.open(path, "a") as reopened:
-        assert reopened.beat_table("rec").review_symbol.tolist() == ["A", "A", "", ""]
-        reopened.set_label("rec", 820, "N", "dr_a")  # appending after the torn line must still work
-    with AnnotationStore.open(path) as reopened:
-        assert reopened.beat_table("rec").review_symbol.tolist() == ["A", "A", "N", ""]
+    reopened = AnnotationStore.open(path, "a")
+    assert reopened.beat_table("rec").review_symbol.tolist() == ["A", "A", "", ""]
+    reopened.set_label("rec", 820, "N", "dr_a")
+    reopened._lock.release()  # and this writer dies too, before any close()
+    reopened._lock = None
+    reopened._journal = None
+    with AnnotationStore.open(path) as again:
+        assert again.beat_table("rec").review_symbol.tolist() == ["A", "A", "N", ""]
 
 
 def test_failed_journal_write_changes_nothing(tmp_path, monkeypatch):

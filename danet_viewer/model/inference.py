@@ -1,0 +1,83 @@
+"""Running a trained DANet over a recording's beats: batched, on CPU or GPU, with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from danet_viewer.core.delineation import masks_from_intervals
+from danet_viewer.core.features import BeatInputs, model_rr_features, prepare_beats
+from danet_viewer.core.recording import Recording
+from danet_viewer.errors import DanetError
+from danet_viewer.model.card import load_model
+from danet_viewer.model.network import DANet
+from danet_viewer.resources import resource_path
+
+BATCH_SIZE = 512
+
+
+def default_model_folder() -> Path:
+    """The model bundled with the application (trained on mitdb DS1; see its MODEL_CARD.md)."""
+    return resource_path("model")
+
+
+@dataclass(frozen=True)
+class BeatScores:
+    p_apc: np.ndarray  # float32 (n,)
+    weights: np.ndarray | None = None  # float32 (n, WINDOW_LENGTH): w(t) over each beat's window
+    enhanced: np.ndarray | None = None  # float32 (n, WINDOW_LENGTH): x · (1 + w)
+
+
+def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.device):
+    """Network tensors for ``rows``: windows (B, 1, L), rhythm features (B, F), region masks (B, 4, L)."""
+    x = torch.from_numpy(np.ascontiguousarray(inputs.windows[rows])).unsqueeze(1).to(device)
+    rr = torch.from_numpy(model_rr_features(inputs.rr[rows])).to(device)
+    masks = torch.from_numpy(masks_from_intervals(inputs.regions[rows])).to(device)
+    return x, rr, masks
+
+
+@torch.no_grad()
+def score_beats(
+    model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
+    batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None,
+) -> BeatScores:  # fmt: skip
+    """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too."""
+    model.eval()
+    n = len(inputs)
+    p_apc = np.empty(n, np.float32)
+    weights = np.empty((n, inputs.windows.shape[1]), np.float32) if attention else None
+    enhanced = np.empty_like(weights) if attention else None
+    for start in range(0, n, batch_size):
+        rows = np.arange(start, min(n, start + batch_size))
+        logits, w, x_enhanced = model(*batch_tensors(inputs, rows, device))
+        p_apc[rows] = torch.sigmoid(logits).float().cpu().numpy()
+        if attention:
+            weights[rows] = w[:, 0].float().cpu().numpy()
+            enhanced[rows] = x_enhanced[:, 0].float().cpu().numpy()
+        if progress:
+            progress(rows[-1] / max(1, n - 1))
+    return BeatScores(p_apc, weights, enhanced)
+
+
+class BeatModel:
+    """A loaded model with its card, ready to score recordings."""
+
+    def __init__(self, folder: str | Path | None = None, device: str = "cpu") -> None:
+        folder = Path(folder) if folder else default_model_folder()
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise DanetError(f"--device {device}: no CUDA GPU is available here")
+        self.folder = folder
+        self.device = device
+        self.network, self.card = load_model(folder, device)
+        self.threshold = self.card.threshold
+        self.model_id = self.card.model_id
+
+    def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,
+                        progress: Callable[[float], None] | None = None) -> np.ndarray:  # fmt: skip
+        """p(APC) for ``beats`` of one lead of ``recording``."""
+        inputs = prepare_beats(recording, lead, beats)
+        return score_beats(self.network, inputs, device=self.device, progress=progress).p_apc

@@ -1,0 +1,96 @@
+"""Training end to end on synthetic beats, the CLI's model folder, and a 2-process DDP run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from danet_viewer.core.analysis import import_annotations
+from danet_viewer.core.export import export_dataset
+from danet_viewer.core.features import prepare_beats
+from danet_viewer.core.readers import open_recording
+from danet_viewer.core.store import AnnotationStore
+from danet_viewer.model.card import load_model
+from training.data import BeatSet
+from training.engine import TrainConfig, fit, predict
+from training.metrics import average_precision, best_threshold
+from tests.conftest import REPO, ArrayRecording, synthetic_ecg, write_wfdb_record
+
+TINY = dict(batch_size=64, stage1_epochs=4, stage2_epochs=1, pretrain_epochs=1, pretrain_beats=500,
+            negatives_per_epoch=600, synthetic_per_epoch=64, patience=10, learning_rate=3e-3)  # fmt: skip
+
+
+def _synthetic_beats(seed: int, name: str) -> BeatSet:
+    rng = np.random.default_rng(seed)
+    premature = set(rng.choice(np.arange(5, 700), 70, replace=False).tolist())
+    signal, beats = synthetic_ecg(250, 480, premature=premature, seed=seed, ectopic_p=-0.1)
+    inputs = prepare_beats(ArrayRecording(signal, 250, name), 0, beats)
+    label = np.array([i in premature for i in range(len(beats))], np.int8)
+    return BeatSet(inputs, label, np.full(len(beats), name, object))
+
+
+@pytest.mark.slow
+def test_tiny_training_learns_to_separate_synthetic_apcs():
+    train, val = _synthetic_beats(1, "a"), _synthetic_beats(2, "b")
+    model = fit(train, val, TrainConfig(variant="hard", seed=0, **TINY), lambda *a, **k: None)
+    scores = predict(model, val.inputs)
+    assert average_precision(val.label, scores) > 0.9
+    assert best_threshold(val.label, scores)[1] > 0.9  # F1 on a record it never saw
+
+
+@pytest.mark.slow
+def test_soft_variant_pretrains_and_runs_both_stages():
+    events = []
+    train, val = _synthetic_beats(3, "a"), _synthetic_beats(4, "b")
+    fit(train, val, TrainConfig(variant="soft", seed=0, **TINY), lambda event, **v: events.append((event, v)))
+    names = [event for event, _ in events]
+    assert "pretrain_epoch" in names
+    assert [v["stage"] for event, v in events if event == "stage_done"] == [1, 2]
+
+
+def _dataset(tmp_path) -> str:
+    premature = set(range(4, 400, 6))
+    signal, beats = synthetic_ecg(360, 300, premature=premature, ectopic_p=-0.1)
+    symbols = ["A" if i in premature else "N" for i in range(len(beats))]
+    header = write_wfdb_record(tmp_path, "synthetic", signal, 360, beats, symbols)
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        import_annotations(open_recording(header), store, "atr", as_review=True, who="dr")
+        export_dataset(store, tmp_path / "d.h5", reviewed_only=True)
+    return str(tmp_path / "d.h5")
+
+
+def _cli_options(out) -> list[str]:
+    return ["fit", "--variant", "hard", "--out", str(out), "--batch-size", "64", "--stage1-epochs", "1",
+            "--negatives-per-epoch", "200", "--synthetic-per-epoch", "32"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path):
+    from training.cli import main
+
+    dataset = _dataset(tmp_path)
+    log = tmp_path / "log.jsonl"
+    assert main([*_cli_options(tmp_path / "model"), "--dataset", dataset, "--log", str(log)]) == 0
+    model, card = load_model(tmp_path / "model")
+    assert card.training["validation_records"] == ["last 20% of each"]
+    assert 0 < card.threshold < 1 and card.metrics["validation"]["apcs"] > 0
+    assert {"start", "epoch", "saved"} <= {line.split('"event": "')[1].split('"')[0] for line in log.read_text().splitlines()}
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run_finishes(tmp_path):
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    dataset = _dataset(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training", *_cli_options(tmp_path / "ddp"),
+         "--dataset", dataset],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    load_model(tmp_path / "ddp")

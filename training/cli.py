@@ -1,0 +1,338 @@
+"""``danet-train``: pre-train, fit a variant, evaluate, retrain. Also ``python -m training`` and under torchrun.
+
+Every run logs JSON lines (``--log``) that a GUI can follow, and a progress line on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from danet_viewer.errors import DanetError
+
+PROG = "danet-train"
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.engine import TrainConfig
+
+    group = parser.add_argument_group("training settings")
+    for field in fields(TrainConfig):
+        if field.name in ("variant",):
+            continue
+        kind = float if field.type in ("float", "float | None") else int if field.type == "int" else str
+        group.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None, dest=field.name)
+
+
+def _train_config(args: argparse.Namespace, **overrides: object):
+    from training.engine import TrainConfig
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    return TrainConfig(**{**values, **overrides})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Train and evaluate DANet models.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    prepare = commands.add_parser("prepare", help="detect, label and cache the MIT-BIH beats (done lazily otherwise)")
+    prepare.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
+    fit = commands.add_parser("fit", help="train a variant on mitdb DS1 (default) or on exported datasets")
+    fit.add_argument("--variant", choices=("backbone", "hard", "soft"), default="soft")
+    fit.add_argument("--out", type=Path, required=True, help="model folder to write (weights + card)")
+    fit.add_argument("--dataset", type=Path, nargs="*", default=[], help="exported HDF5 datasets instead of mitdb")
+    fit.add_argument("--val-records", nargs="*", help="validation records (default: mitdb's, or a 20 %% split)")
+    fit.add_argument("--pretrained", type=Path, help="a soft WEM from `danet-train pretrain`")
+    fit.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    fit.add_argument("--log", help="JSON-lines log file")
+    fit.add_argument("--name", default="danet", help="model name in the card")
+    _config_arguments(fit)
+
+    pretrain = commands.add_parser("pretrain", help="self-supervised pre-training of the soft WEM on unlabelled ECG")
+    pretrain.add_argument("--out", type=Path, required=True)
+    pretrain.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    pretrain.add_argument("--log")
+    _config_arguments(pretrain)
+
+    evaluate = commands.add_parser("evaluate", help="DS2 SVEB figures of a model folder, per the protocol")
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("--split", choices=("DS1", "DS2"), default="DS2")
+    evaluate.add_argument("--out", type=Path, help="write the results as JSON")
+    evaluate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    evaluate.add_argument("--device", default="cpu")
+
+    ablation = commands.add_parser("ablation", help="fit each variant over seeds on DS1 and evaluate on DS2")
+    ablation.add_argument("--variants", nargs="+", default=["backbone", "hard", "soft"])
+    ablation.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ablation.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    ablation.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
+    figure = commands.add_parser("figure", help="PNG of a model's attention w(t) on DS2 APCs and normals")
+    figure.add_argument("model", type=Path)
+    figure.add_argument("--out", type=Path, required=True)
+    figure.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
+    report = commands.add_parser("report", help="Markdown tables of the ablation and the default model")
+    report.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    report.add_argument("--model", type=Path, default=Path("resources/model"))
+    report.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
+    retrain = commands.add_parser("retrain", help="fine-tune a model on reviewed beats of annotation stores")
+    retrain.add_argument("--store", type=Path, action="append", default=[], help="annotation store (repeatable)")
+    retrain.add_argument("--dataset", type=Path, action="append", default=[], help="exported dataset (repeatable)")
+    retrain.add_argument("--base", type=Path, help="model to start from (default: the bundled model)")
+    retrain.add_argument("--out", type=Path, required=True)
+    retrain.add_argument("--log")
+    _config_arguments(retrain)
+    return parser
+
+
+def _mitdb_split(cache: Path):
+    from training.data import BeatSet, label_record
+    from training.mitdb import DS1, VALIDATION, mitdb_dir
+
+    folder = mitdb_dir()
+    records = [label_record(folder / f"{name}.hea", cache) for name in DS1]
+    train = BeatSet.concatenate([r.beats for r in records if r.name not in VALIDATION])
+    val = BeatSet.concatenate([r.beats for r in records if r.name in VALIDATION])
+    unlabelled = BeatSet.concatenate([r.beats for r in records] + [r.false_detections for r in records])
+    return train, val, unlabelled, {"source": "mitdb DS1", "train_records": sorted(set(train.record)),
+                                    "validation_records": list(VALIDATION)}  # fmt: skip
+
+
+def split_by_record(beats, val_records: list[str] | None, fraction: float = 0.2):
+    """Validation by whole records; a single record is split by time (its last ``fraction``), never by beat."""
+    names = sorted(set(beats.record))
+    if val_records:
+        chosen = list(val_records)
+    elif len(names) >= 3:
+        chosen = names[-max(1, round(fraction * len(names))) :]
+    else:
+        chosen = []
+    if chosen:
+        is_val = np.isin(beats.record, chosen)
+        return beats.subset(np.flatnonzero(~is_val)), beats.subset(np.flatnonzero(is_val)), chosen
+    # Beats are in time order within each record: hold out each record's final block.
+    is_val = np.zeros(len(beats), bool)
+    for name in names:
+        rows = np.flatnonzero(beats.record == name)
+        is_val[rows[int(len(rows) * (1 - fraction)) :]] = True
+    return beats.subset(np.flatnonzero(~is_val)), beats.subset(np.flatnonzero(is_val)), [f"last {fraction:.0%} of each"]
+
+
+def _dataset_split(paths: list[Path], val_records: list[str] | None):
+    from training.data import BeatSet, load_dataset_file
+
+    beats = BeatSet.concatenate([load_dataset_file(path) for path in paths])
+    train, val, chosen = split_by_record(beats, val_records)
+    return train, val, beats, {"source": [str(p) for p in paths], "train_records": sorted(set(train.record)),
+                               "validation_records": chosen}  # fmt: skip
+
+
+def _finish_model(model, config, train, val, description: dict, name: str, out: Path, seconds: float, log,
+                  base_card=None) -> dict:  # fmt: skip
+    from danet_viewer.core.store import utc_now
+    from danet_viewer.model.card import ModelCard, save_model
+    from training.engine import predict
+    from training.metrics import average_precision, best_threshold, count
+
+    scores = predict(model, val.inputs, device=config.device)
+    if val.label.sum() >= 5:
+        threshold, _ = best_threshold(val.label, scores)
+    else:  # too few validation APCs to place a threshold: keep the base model's
+        threshold = base_card.threshold if base_card else 0.5
+    counts = count(val.label, scores >= threshold)
+    card = ModelCard(
+        name=name,
+        network={},
+        threshold=threshold,
+        training={**description, "variant": model.config.variant, "config": asdict(config),
+                  "train_beats": len(train), "train_apcs": int(train.label.sum()), "seconds": round(seconds, 1),
+                  "base_model": base_card.model_id if base_card else None},  # fmt: skip
+        metrics={"validation": {**counts.as_dict(), "average_precision": average_precision(val.label, scores),
+                                "beats": len(val), "apcs": int(val.label.sum())}},  # fmt: skip
+        created_at=utc_now(),
+    )
+    card = save_model(model, card, out)
+    log("saved", folder=str(out), model_id=card.model_id, threshold=threshold, val_f1=counts.f1)
+    return asdict(card)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from training.engine import Logger, distributed_from_environment, fit, rank
+
+    distributed = distributed_from_environment()
+    config = _train_config(args, variant=args.variant)
+    torch.set_num_threads(max(1, torch.get_num_threads() // (2 if distributed else 1)))
+    log = Logger(args.log if rank() == 0 else None, quiet=rank() != 0)
+    try:
+        if args.dataset:
+            train, val, unlabelled, description = _dataset_split(args.dataset, args.val_records)
+        else:
+            train, val, unlabelled, description = _mitdb_split(args.cache)
+        start = _with_pretrained_wem(args.pretrained) if args.pretrained else None
+        started = time.monotonic()
+        model = fit(train, val, config, log, unlabelled=unlabelled.inputs, start=start,
+                    checkpoint=_checkpoint_writer(args.out))  # fmt: skip
+        if rank() == 0:
+            _finish_model(model, config, train, val, description, args.name, args.out, time.monotonic() - started, log)
+    finally:
+        log.close()
+        if distributed:
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+def _checkpoint_writer(folder: Path):
+    """Saves the best weights so far as ``checkpoint.safetensors``: a killed run keeps its progress."""
+    from safetensors.torch import save_file
+
+    from danet_viewer.core.atomic import atomic_output
+
+    def write(model) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_output(folder / "checkpoint.safetensors") as temporary:
+            save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(temporary))
+
+    return write
+
+
+def _with_pretrained_wem(folder: Path):
+    from safetensors.torch import load_file
+
+    from danet_viewer.model.network import DANet, NetworkConfig
+
+    model = DANet(NetworkConfig(variant="soft"))
+    model.wem.load_state_dict(load_file(str(folder / "wem.safetensors")))
+    return model
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from safetensors.torch import save_file
+
+    from danet_viewer.model.network import DANet, NetworkConfig
+    from training.engine import Logger, pretrain_wem, seed_everything
+
+    config = _train_config(args, variant="soft")
+    log = Logger(args.log)
+    _, _, unlabelled, _ = _mitdb_split(args.cache)
+    model = DANet(NetworkConfig(variant="soft"))
+    pretrain_wem(model, unlabelled.inputs, config, log, seed_everything(config.seed))
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.wem.state_dict().items()}, str(args.out / "wem.safetensors"))
+    log.close()
+    return 0
+
+
+def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -> dict:
+    """Protocol figures of a model folder on mitdb DS1 or DS2 at the card's threshold."""
+    from danet_viewer.model.card import load_model
+    from training.data import label_record
+    from training.engine import predict
+    from training.evaluate import evaluate_records, summarise
+    from training.mitdb import DS1, DS2, mitdb_dir
+
+    model, card = load_model(folder, device)
+    records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in (DS2 if split == "DS2" else DS1)]
+    started = time.monotonic()
+    scores = {r.name: (predict(model, r.beats.inputs, device=device),
+                       predict(model, r.false_detections.inputs, device=device)) for r in records}  # fmt: skip
+    seconds = time.monotonic() - started
+    summary = summarise(evaluate_records(records, scores, card.threshold))
+    summary.update(model=card.model_id, split=split, threshold=card.threshold,
+                   validation=card.metrics.get("validation", {}),
+                   scoring_x_realtime=sum(r.duration_s for r in records) / seconds)  # fmt: skip
+    return summary
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    summary = evaluate_model(args.model, args.split, args.cache, args.device)
+    for key in ("all", "without_232"):
+        row = summary[key]
+        print(f"{args.split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  F1 {row['f1']:.3f}")
+    strips = summary["strips"]
+    print(f"10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
+          f"Sp {100 * strips['specificity']:.1f} %")  # fmt: skip
+    if args.out:
+        args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _ablation(args: argparse.Namespace) -> int:
+    """Fit every variant over several seeds on DS1, evaluate each on DS2, write a JSON per run."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    for variant in args.variants:
+        for seed in args.seeds:
+            run = args.out / f"{variant}-s{seed}"
+            if not (run / "ds2.json").exists():
+                fit_args = build_parser().parse_args(
+                    ["fit", "--variant", variant, "--seed", str(seed), "--out", str(run), "--cache", str(args.cache),
+                     "--log", str(run.with_suffix(".jsonl")), "--name", f"danet-{variant}"]  # fmt: skip
+                )
+                _fit(fit_args)
+                (run / "ds2.json").write_text(json.dumps(evaluate_model(run, "DS2", args.cache), indent=2) + "\n")
+            f1 = json.loads((run / "ds2.json").read_text())["all"]["f1"]
+            print(f"{variant} seed {seed}: DS2 F1 {f1:.3f}")
+    return 0
+
+
+def _figure(args: argparse.Namespace) -> int:
+    from training.figures import attention_figure
+
+    print(attention_figure(args.model, args.out, args.cache))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Print the ablation and default-model tables; write the model's MODEL_CARD.md and ds2.json beside it."""
+    from training.report import ablation_table, literature_table, model_card_markdown, per_record_table
+
+    ds2 = evaluate_model(args.model, "DS2", args.cache)
+    (args.model / "ds2.json").write_text(json.dumps(ds2, indent=2) + "\n")
+    card = json.loads((args.model / "model.json").read_text())
+    (args.model / "MODEL_CARD.md").write_text(model_card_markdown(card, ds2))
+    print("\n".join(["## Ablation (DS1 -> DS2, mean ± sd over seeds)", "", *ablation_table(args.runs), "",
+                     "## Default model, DS2 per record", "", *per_record_table(ds2), "",
+                     "## Beside the literature (DS2 SVEB)", "", *literature_table(ds2, card["name"]), "",
+                     f"Scoring speed (features + network, CPU): {ds2['scoring_x_realtime']:.0f}x real time."]))  # fmt: skip
+    return 0
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from training.retrain import retrain
+
+    return retrain(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
+               "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain}  # fmt: skip
+    try:
+        return handler[args.command](args)
+    except DanetError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from training.data import label_record
+    from training.mitdb import DS1, DS2, mitdb_dir
+
+    folder = mitdb_dir()
+    for name in DS1 + DS2:
+        record = label_record(folder / f"{name}.hea", args.cache)
+        print(f"{name}: {len(record.beats)} beats, {int(record.beats.label.sum())} SVEB")
+    return 0

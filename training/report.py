@@ -1,0 +1,105 @@
+"""Markdown results from the ablation runs: variants over seeds, the default model per record, literature."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.evaluate import LITERATURE
+
+VARIANTS = ("backbone", "hard", "soft")
+
+
+def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    values = np.asarray(values, float) * scale
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
+
+
+def ablation_table(runs: Path) -> list[str]:
+    lines = [
+        "| variant | seeds | Se % | +P % | F1 | F1 without 232 | strip accuracy % | strip Se % | strip Sp % | DS1 val AP |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in VARIANTS:
+        results = [json.loads(p.read_text()) for p in sorted(runs.glob(f"{variant}-s*/ds2.json"))]
+        if not results:
+            continue
+        column = lambda key, field: [r[key][field] for r in results]  # noqa: E731
+        lines.append(
+            f"| {variant} | {len(results)} | {_mean_sd(column('all', 'se'), 100, 1)} | "
+            f"{_mean_sd(column('all', 'ppv'), 100, 1)} | {_mean_sd(column('all', 'f1'))} | "
+            f"{_mean_sd(column('without_232', 'f1'))} | {_mean_sd(column('strips', 'accuracy'), 100, 1)} | "
+            f"{_mean_sd(column('strips', 'se'), 100, 1)} | {_mean_sd(column('strips', 'specificity'), 100, 1)} | "
+            f"{_mean_sd([r['validation'].get('average_precision', float('nan')) for r in results])} |"
+        )
+    return lines
+
+
+def per_record_table(result: dict) -> list[str]:
+    lines = ["| record | SVEB beats | TP | FN | FP | Se % | +P % | F1 |", "|---|---|---|---|---|---|---|---|"]
+    for name, row in sorted(result["per_record"].items()):
+        se = f"{100 * row['se']:.1f}" if row["tp"] + row["fn"] else "–"
+        ppv = f"{100 * row['ppv']:.1f}" if row["tp"] + row["fp"] else "–"
+        lines.append(f"| {name} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | {se} | {ppv} | "
+                     f"{row['f1']:.2f} |")  # fmt: skip
+    for key, title in (("all", "**DS2**"), ("without_232", "**DS2 without 232**")):
+        row = result[key]
+        lines.append(f"| {title} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | "
+                     f"{100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")  # fmt: skip
+    return lines
+
+
+def literature_table(result: dict, name: str) -> list[str]:
+    lines = ["| method | Se % | +P % | F1 |", "|---|---|---|---|"]
+    for method, se, ppv in LITERATURE:
+        lines.append(f"| {method} | {se} | {ppv} | {2 * se * ppv / (se + ppv) / 100:.2f} |")
+    row = result["all"]
+    lines.append(f"| **{name} (this project)** | {100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")
+    return lines
+
+
+def model_card_markdown(card: dict, ds2: dict) -> str:
+    """The human-readable card shipped beside the weights (resources/model/MODEL_CARD.md)."""
+    training = card["training"]
+    network = card["network"]
+    validation = card["metrics"]["validation"]
+    lines = [
+        f"# Model card: {card['name']} ({network['variant']} DANet)",
+        "",
+        f"- Weights: `weights.safetensors`, sha256 `{card['weights_sha256']}` (checked on every load).",
+        f"- Created {card['created_at']} by DANet Review {card['code_version']}.",
+        f"- Input: one lead (preferred {card['lead']}), any rate, conditioned to {card['conditioning']['model_fs']} Hz, "
+        f"band-pass {card['conditioning']['band_hz'][0]}–{card['conditioning']['band_hz'][1]} Hz, "
+        f"{card['conditioning']['window_length']}-sample window (the beat and the one before it) plus rhythm features.",
+        f"- WEM rule weights α (P, QRS, T, previous T): {network['alpha']}; α_max {network['alpha_max']}.",
+        f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen for best F1 on the DS1 validation records.",
+        f"- Trained on MIT-BIH DS1 only ({training['train_beats']} beats, {training['train_apcs']} SVEB): records "
+        f"{', '.join(training['train_records'])}; validation records {', '.join(training['validation_records'])}. "
+        "No DS2 beat was used for training, pre-training, thresholds or selection.",
+        f"- Training took {training['seconds']:.0f} s on CPU (seed {training['config']['seed']}).",
+        "",
+        "## Figures",
+        "",
+        f"DS1 validation: Se {100 * validation['se']:.1f} %, +P {100 * validation['ppv']:.1f} %, "
+        f"F1 {validation['f1']:.2f}, average precision {validation['average_precision']:.2f}.",
+        "",
+        f"DS2 (inter-patient, never seen): Se {100 * ds2['all']['se']:.1f} %, +P {100 * ds2['all']['ppv']:.1f} %, "
+        f"F1 {ds2['all']['f1']:.2f}; without 232: F1 {ds2['without_232']['f1']:.2f}. "
+        f"10 s strips: accuracy {100 * ds2['strips']['accuracy']:.1f} %, Se {100 * ds2['strips']['se']:.1f} %, "
+        f"specificity {100 * ds2['strips']['specificity']:.1f} %.",
+        "",
+        "Per-record DS2 figures and the ablation are in docs/model.md.",
+        "",
+        "## Intended use and limits",
+        "",
+        "A second reader for atrial premature contractions (AAMI SVEB) during review: every call is shown to a "
+        "cardiologist who confirms or corrects it. Inter-patient accuracy is limited (see the figures); retraining "
+        "on a patient's first reviewed minutes is the product's answer. Not validated on paced records, "
+        "pediatric ECG, or leads other than a limb/MLII-like lead.",
+        "",
+        "Data: MIT-BIH Arrhythmia Database (ODC-By 1.0): Moody GB, Mark RG, IEEE EMB 20(3):45-50 (2001); "
+        "Goldberger AL et al., Circulation 101(23):e215-e220 (2000).",
+    ]
+    return "\n".join(lines) + "\n"
