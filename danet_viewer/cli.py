@@ -17,7 +17,7 @@ from danet_viewer import __version__
 from danet_viewer.errors import DanetError
 
 PROG = "danet-viewer"
-SUBCOMMANDS = ("annotate", "import", "export")
+SUBCOMMANDS = ("annotate", "import", "export", "render")
 
 
 def _who() -> str:
@@ -60,6 +60,14 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=("csv", "wfdb", "hdf5"))
     export.add_argument("--out", required=True, type=Path, help="output file (csv, hdf5) or folder (wfdb)")
     export.add_argument("--reviewed-only", action="store_true", help="only beats a reviewer has labelled")
+
+    render = commands.add_parser("render", help="draw the review view of a stretch of a record to a PNG")
+    render.add_argument("record", metavar="RECORD")
+    render.add_argument("--start", type=float, default=0.0, metavar="SEC", help="start of the stretch (s)")
+    render.add_argument("--span", type=float, default=10.0, metavar="SEC", help="length of the stretch (s)")
+    render.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    render.add_argument("--store", type=Path, help="annotation store (default: <record>.danet.h5 beside it)")
+    render.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     return parser
 
 
@@ -118,6 +126,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    # Qt is imported inside the handler, so the headless sub-commands never load it.
+    from danet_viewer._qt.render import render_review
+
+    print(render_review(args.record, args.start, args.span, args.out, args.store, args.model))
+    return 0
+
+
 def _run_gui(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="Open the review window.")
     parser.add_argument("record", nargs="?", help="recording to open")
@@ -132,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         return _run_gui(argv)
     args = _build_parser().parse_args(argv)
-    handler = {"annotate": _annotate, "import": _import, "export": _export}[args.command]
+    handler = {"annotate": _annotate, "import": _import, "export": _export, "render": _render}[args.command]
     try:
         return handler(args)
     except DanetError as error:

@@ -1,68 +1,538 @@
-"""The main window: open a recording and see its analysis lead with the detected beats."""
+"""The review workstation window: open a record, let DANet analyse it off the GUI thread, review its beats.
+
+Every decision goes to the record's annotation store the moment it is made
+(there is no Save); undo writes the previous label back the same way.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
 
-from danet_viewer.core.beats import detect_beats
+from danet_viewer._qt.analysis_worker import AnalysisOutcome, AnalysisWorker
+from danet_viewer._qt.review_list import ReviewListDock, format_time
+from danet_viewer._qt.review_session import ReviewSession, beat_states
+from danet_viewer._qt.review_view import ReviewView
+from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
+from danet_viewer._qt.trace_loader import TraceLoader
 from danet_viewer.core.readers import open_recording
-from danet_viewer.errors import DanetError
+from danet_viewer.core.recording import Recording
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from danet_viewer.errors import DanetError, StoreLockedError
+from danet_viewer.model.inference import BeatModel
 
-RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv);;All files (*)"
+RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv *.mat);;All files (*)"
 INITIAL_SPAN_S = 10.0
+SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
+MAX_RECENT = 10
+# An added beat sits on the largest deflection this close to the mouse (either polarity: leads can be inverted).
+SNAP_S = 0.08
+STAGE_NAMES = {"loading model": "Loading model", "reading": "Reading", "beats": "Detecting beats",
+               "model": "DANet scoring"}  # fmt: skip
+
+
+def default_store_path(record: Path) -> Path:
+    """``<record folder>/<record name>.danet.h5``: the reviews travel with the record."""
+    return record.parent / f"{record.stem}.danet.h5"
+
+
+def fallback_store_path(record: Path) -> Path:
+    """A per-user store for records in read-only folders (a CD, a shared archive)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base) / "stores" / f"{record.stem}.danet.h5"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, settings: QSettings | None = None, model_folder: str | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("DANet Review")
-        self.resize(1200, 500)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLabel("bottom", "time", units="s")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.trace = self.plot.plot(pen=pg.mkPen("k", width=1))
-        # Drawing only what is visible, reduced to min/max per pixel, keeps 24 h records fluid.
-        self.trace.setClipToView(True)
-        self.trace.setDownsampling(auto=True, method="peak")
-        self.beat_markers = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(200, 30, 30), pen=None)
-        self.plot.addItem(self.beat_markers)
-        self.setCentralWidget(self.plot)
-        self.recording = None
+        self.settings = settings or QSettings()
+        self.model_folder = model_folder
+        self.model: BeatModel | None = None
+        self.recording: Recording | None = None
+        self.store: AnnotationStore | None = None
+        self.session: ReviewSession | None = None
+        self.worker: AnalysisWorker | None = None
+        self.trace_loader: TraceLoader | None = None
+        self.lead = 0
+        self.selected: int | None = None  # beat-table row
+        self.store_note = ""
 
+        self.setWindowTitle("DANet Review")
+        self.resize(1400, 820)
+        self.setAcceptDrops(True)
+        self.view = ReviewView()
+        self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.view.beatClicked.connect(self._select_near)
+        self.view.rangeShown.connect(self._request_trace)
+        self.setCentralWidget(self.view)
+
+        self.review_list = ReviewListDock(self)
+        self.review_list.jumpRequested.connect(self.select_sample)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_list)
+        self.details = QLabel("No beat selected")
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.details.setMargin(6)
+        details_dock = QDockWidget("Selected beat", self)
+        details_dock.setObjectName("beat_details")
+        details_dock.setWidget(self.details)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, details_dock)
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setRange(0, 1000)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self._show_progress(False)
+
+        self._build_menus()
+        self._update_status("Open a recording (File ▸ Open, or drop it here)")
+
+    # --- menus and the key table ---------------------------------------------------------------
+
+    def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self._choose_record)
         file_menu.addAction(open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent_menu()
+        reviewer_action = QAction("Change &reviewer…", self)
+        reviewer_action.triggered.connect(lambda: self.reviewer(ask=True))
+        file_menu.addAction(reviewer_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        self.statusBar().showMessage("Open a recording (File ▸ Open)")
+
+        view_menu = self.menuBar().addMenu("&View")
+        spans = QActionGroup(self)
+        for span in SPANS_S:
+            action = QAction(f"{span:g} s span" if span < 60 else f"{span / 60:g} min span", self, checkable=True)
+            action.setChecked(span == INITIAL_SPAN_S)
+            action.triggered.connect(lambda _=False, s=span: self.set_span(s))
+            spans.addAction(action)
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        review_menu = self.menuBar().addMenu("&Review")
+        help_menu = self.menuBar().addMenu("&Help")
+        # One QAction per row of SHORTCUTS: the table is the only place a key is bound.
+        self.shortcut_actions: dict[str, QAction] = {}
+        toggles = {"toggle_side_by_side": False, "toggle_attention": True, "toggle_regions": True}
+        for shortcut in SHORTCUTS:
+            action = QAction(shortcut.action, self)
+            action.setShortcuts([QKeySequence(key) for key in shortcut.keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setToolTip(shortcut.description)
+            handler = getattr(self, shortcut.handler)
+            if shortcut.handler in toggles:
+                action.setCheckable(True)
+                action.setChecked(toggles[shortcut.handler])
+                action.toggled.connect(handler)
+                view_menu.addAction(action)
+            else:
+                action.triggered.connect(
+                    (lambda _=False, h=handler, a=shortcut.argument: h(a)) if shortcut.argument else handler
+                )
+                (help_menu if shortcut.handler == "show_help" else review_menu).addAction(action)
+            self.addAction(action)
+            self.shortcut_actions[shortcut.action] = action
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_record(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: str) -> None:
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    # --- reviewer ------------------------------------------------------------------------------
+
+    def reviewer(self, ask: bool = False) -> str | None:
+        """The reviewer's name, asked once and remembered in the settings."""
+        name = str(self.settings.value("reviewer", "") or "")
+        if ask or not name:
+            name, ok = QInputDialog.getText(self, "Reviewer", "Your name (recorded with every label):", text=name)
+            name = name.strip()
+            if not ok or not name:
+                return str(self.settings.value("reviewer", "") or "") or None
+            self.settings.setValue("reviewer", name)
+            if self.session is not None:
+                self.session.reviewer = name
+            self._update_status()
+        return name
+
+    # --- opening -------------------------------------------------------------------------------
 
     def _choose_record(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open ECG recording", "", RECORD_FILTER)
         if path:
             self.open_record(path)
 
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_record(files[0])
+
     def open_record(self, path: str) -> bool:
+        """Open ``path`` and start its analysis on a worker thread; False (with a message) if it cannot."""
         try:
             recording = open_recording(path)
-            lead = recording.preferred_lead()
-            signal = recording.read(lead)
-            beats = detect_beats(signal, recording.fs)
         except DanetError as error:
             QMessageBox.warning(self, "Cannot open recording", str(error))
             return False
+        self._close_record()
+        try:
+            self.store, self.store_note = self._open_store(recording.path)
+        except DanetError as error:
+            QMessageBox.warning(self, "Cannot open the annotation store", str(error))
+            return False
         self.recording = recording
-        time = np.arange(len(signal), dtype=np.float64) / recording.fs
-        self.trace.setData(time, signal)
-        self.beat_markers.setData(beats / recording.fs, signal[beats])
-        self.plot.setLabel("left", recording.lead_names[lead], units=recording.units[lead])
-        self.plot.setXRange(0, min(INITIAL_SPAN_S, recording.duration_s), padding=0)
-        self.statusBar().showMessage(
-            f"{recording.name} — {recording.duration_s / 60:.1f} min, {recording.fs:g} Hz, "
-            f"lead {recording.lead_names[lead]}, {len(beats)} beats"
-        )
+        self._remember(str(Path(path).resolve()))
+        self.setWindowTitle(f"DANet Review — {recording.name}")
+        self.view.set_signal(np.empty(0, np.float32), recording.fs, "", "")
+        self.worker = AnalysisWorker(recording, self.store, self.reviewer() or "unknown", self.model,
+                                     self.model_folder)  # fmt: skip
+        self.worker.progressed.connect(self._analysis_progressed)
+        self.worker.succeeded.connect(self._analysis_succeeded)
+        self.worker.failed.connect(self._analysis_failed)
+        self._show_progress(True)
+        self._update_status(f"Analysing {recording.name}…")
+        self.worker.start()
         return True
+
+    def _open_store(self, record: Path) -> tuple[AnnotationStore, str]:
+        path = default_store_path(record)
+        note = ""
+        if not os.access(record.parent, os.W_OK):
+            path = fallback_store_path(record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            note = f"record folder is read-only: reviews go to {path}"
+        try:
+            return AnnotationStore.open(path, "a"), note
+        except StoreLockedError as error:
+            return AnnotationStore.open(path, "r"), f"read-only: {error}"
+
+    def _close_record(self) -> None:
+        self._stop_worker()
+        if self.store is not None:
+            self.store.close()
+        self.store = self.session = self.recording = None
+        self.selected = None
+        self.review_list.update_from(None, 1.0)
+        self._drop_trace_loader()
+        self.view.set_traces([])
+
+    def cancel_analysis(self) -> None:
+        """The Cancel button: the worker stops at its next progress report and says "cancelled"."""
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _stop_worker(self) -> None:
+        """Stop and forget a running analysis; its late signals must not reach the next record."""
+        if self.worker is None:
+            return
+        worker, self.worker = self.worker, None
+        for signal in (worker.progressed, worker.succeeded, worker.failed):
+            signal.disconnect()
+        worker.cancel()
+        worker.wait()
+        worker.deleteLater()
+        self._show_progress(False)
+
+    # --- analysis results ----------------------------------------------------------------------
+
+    def _show_progress(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.cancel_button.setVisible(on)
+
+    def _analysis_progressed(self, stage: str, fraction: float) -> None:
+        self.progress.setFormat(f"{STAGE_NAMES.get(stage, stage)} %p%")
+        self.progress.setValue(round(1000 * fraction))
+
+    def _analysis_succeeded(self, outcome: AnalysisOutcome) -> None:
+        self._finish_worker()
+        recording = self.recording
+        self.model = outcome.model
+        self.session = ReviewSession(self.store, recording.name, self.reviewer() or "")
+        lead = recording.lead_names[outcome.lead]
+        self.lead = outcome.lead
+        self.view.set_signal(outcome.raw, recording.fs, lead, recording.units[outcome.lead])
+        self._beats_changed()
+        self.view.show_span(0.0, min(INITIAL_SPAN_S, recording.duration_s))
+        table = self.session.table
+        verb = "loaded from the store" if outcome.reused else "analysed"
+        self._update_status(f"{recording.name} {verb}: {len(table)} beats, "
+                            f"{int((table.model_apc == 1).sum())} model APCs, lead {lead}")  # fmt: skip
+
+    def _analysis_failed(self, message: str) -> None:
+        self._finish_worker()
+        if message != "cancelled":
+            QMessageBox.warning(self, "Analysis failed", message)
+        self._update_status(f"Analysis {message}" if message == "cancelled" else "Analysis failed")
+
+    def _finish_worker(self) -> None:
+        self._show_progress(False)
+        if self.worker is not None:
+            self.worker.wait()  # run() has returned once it signalled; this only joins the thread
+            self.worker.deleteLater()
+            self.worker = None
+
+    @property
+    def analysing(self) -> bool:
+        return self.worker is not None
+
+    # --- the enhanced trace ----------------------------------------------------------------------
+
+    def _request_trace(self, start_s: float, stop_s: float) -> None:
+        if self.trace_loader is not None:
+            span = stop_s - start_s
+            self.trace_loader.request(start_s - span, stop_s + span)
+
+    def _trace_block_ready(self) -> None:
+        self.view.set_traces(self.trace_loader.pieces(), attention_module=self.model.network.wem is not None)
+
+    def _drop_trace_loader(self) -> None:
+        if self.trace_loader is not None:
+            self.trace_loader.close()
+            self.trace_loader.deleteLater()
+            self.trace_loader = None
+
+    def _update_trace_beats(self) -> None:
+        """A new trace loader when the beats the model sees change (an added or deleted beat, or none yet)."""
+        table = self.session.table
+        beats = table.sample[~table.deleted]
+        if self.trace_loader is not None and np.array_equal(self.trace_loader.beats, beats):
+            return
+        self._drop_trace_loader()
+        self.trace_loader = TraceLoader(self.recording, self.lead, beats, self.model)
+        self.trace_loader.blockReady.connect(self._trace_block_ready)
+        self.view.set_traces([], attention_module=self.model.network.wem is not None)
+
+    @property
+    def trace_ready(self) -> bool:
+        """True once the enhanced trace of the visible range is computed."""
+        return self.trace_loader is not None and not self.trace_loader.busy and bool(self.trace_loader.blocks)
+
+    # --- drawing the session -------------------------------------------------------------------
+
+    def _beats_changed(self) -> None:
+        table = self.session.table
+        self._update_trace_beats()
+        self.view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+        self.review_list.update_from(self.session, self.recording.fs)
+        self.shortcut_actions["Undo"].setEnabled(self.session.can_undo)
+        self.shortcut_actions["Redo"].setEnabled(self.session.can_redo)
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        if self.session is None or self.selected is None:
+            self.view.select(None)
+            self.details.setText("No beat selected")
+            return
+        table, row, fs = self.session.table, self.selected, self.recording.fs
+        sample = int(table.sample[row])
+        self.view.select(sample)
+        self.view.ensure_visible(sample / fs)
+        before = (sample - table.sample[row - 1]) / fs if row > 0 else float("nan")
+        after = (table.sample[row + 1] - sample) / fs if row + 1 < len(table) else float("nan")
+        p = float(table.p_apc[row])
+        model = {1: "APC", 0: "not APC"}.get(int(table.model_apc[row]), "not scored")
+        review = table.review_symbol[row] or "unreviewed"
+        rows = [("time", format_time(sample / fs)), ("sample", str(sample)),
+                ("RR before", "—" if np.isnan(before) else f"{before * 1000:.0f} ms"),
+                ("RR after", "—" if np.isnan(after) else f"{after * 1000:.0f} ms"),
+                ("p(APC)", "—" if np.isnan(p) else f"{p:.3f} (threshold {self.session.threshold:.2f})"),
+                ("model", model), ("review", review), ("reviewer", table.reviewer[row] or "—"),
+                ("reviewed at", table.reviewed_at[row] or "—"),
+                ("origin", "added by a reviewer" if table.added[row] else "detected")]  # fmt: skip
+        self.details.setText("<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
+                             + "</table>")  # fmt: skip
+
+    def _update_status(self, message: str = "") -> None:
+        parts = [message] if message else []
+        if self.recording is not None:
+            parts.append(f"record {self.recording.name}")
+        parts.append(f"reviewer {self.settings.value('reviewer', '') or '—'}")
+        if self.store is not None:
+            parts.append(f"store {self.store.path}" + (f" ({self.store_note})" if self.store_note else ""))
+        if self.model is not None:
+            parts.append(f"model {self.model.model_id}")
+        self.statusBar().showMessage("   |   ".join(parts))
+
+    # --- selection and navigation (handlers named in SHORTCUTS) --------------------------------
+
+    def select_row(self, row: int | None) -> None:
+        if row is None:
+            self.statusBar().showMessage("No further beat in that direction", 2000)
+            return
+        self.selected = row
+        self._show_selection()
+
+    def select_sample(self, sample: int) -> None:
+        if self.session is not None:
+            self.select_row(self.session.row_of(sample))
+
+    def _select_near(self, time_s: float) -> None:
+        if self.session is not None:
+            self.select_row(self.session.nearest_row(time_s * self.recording.fs))
+
+    def set_span(self, span_s: float) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        centre = (x0 + x1) / 2
+        if self.selected is not None:
+            centre = self.session.table.sample[self.selected] / self.recording.fs
+        self.view.show_span(max(0.0, centre - span_s / 2), span_s)
+
+    def _step(self, rows: np.ndarray, forward: bool) -> None:
+        if self.session is not None:
+            self.select_row(self.session.step(rows, self.selected, forward))
+
+    def next_unreviewed(self) -> None:
+        if self.session is not None:
+            self._step(self.session.unreviewed_candidates(), True)
+
+    def previous_unreviewed(self) -> None:
+        if self.session is not None:
+            self._step(self.session.unreviewed_candidates(), False)
+
+    def next_apc(self) -> None:
+        if self.session is not None:
+            self._step(self.session.candidates, True)
+
+    def previous_apc(self) -> None:
+        if self.session is not None:
+            self._step(self.session.candidates, False)
+
+    def next_beat(self) -> None:
+        if self.session is not None:
+            self._step(np.arange(len(self.session.table)), True)
+
+    def previous_beat(self) -> None:
+        if self.session is not None:
+            self._step(np.arange(len(self.session.table)), False)
+
+    # --- labelling (handlers named in SHORTCUTS) -----------------------------------------------
+
+    def _editable(self) -> bool:
+        if self.session is None:
+            return False
+        if not self.store.writable:
+            self.statusBar().showMessage(f"Store is read-only ({self.store_note}); labels cannot be saved", 5000)
+            return False
+        name = self.reviewer()
+        if not name:
+            self.statusBar().showMessage("A label needs a reviewer name (File ▸ Change reviewer)", 5000)
+            return False
+        self.session.reviewer = name
+        return True
+
+    def _label_selected(self, symbol: str) -> None:
+        if self.selected is None or not self._editable():
+            return
+        sample = int(self.session.table.sample[self.selected])
+        self._apply(lambda: self.session.label(sample, symbol), sample)
+
+    def _apply(self, edit, sample: int | None = None) -> None:
+        """Run a store edit (which returns the beat it touched, or None); warn on refusal; redraw, select it."""
+        try:
+            touched = edit()
+        except DanetError as error:
+            QMessageBox.warning(self, "Label not saved", str(error))
+            return
+        target = sample if sample is not None else touched
+        if target is not None:
+            # nearest, not exact: undoing an added beat removes it, and its neighbour is then selected.
+            self.selected = self.session.nearest_row(target)
+        self._beats_changed()
+
+    def confirm_model(self) -> None:
+        if self.selected is not None and self.session is not None:
+            self._label_selected(self.session.model_symbol(self.selected))
+
+    def set_symbol(self, symbol: str) -> None:
+        self._label_selected(symbol)
+
+    def mark_not_a_beat(self) -> None:
+        self._label_selected(NOT_A_BEAT)
+
+    def add_beat_at_cursor(self) -> None:
+        if not self._editable():
+            return
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        cursor = self.view.cursor_s if self.view.cursor_s is not None else (x0 + x1) / 2
+        sample = self._snap_to_peak(cursor)
+        if self.session.row_of(sample) is not None:
+            self.statusBar().showMessage("A beat is already there", 3000)
+            self.select_sample(sample)
+            return
+        self._apply(lambda: self.session.label(sample, "N"), sample)
+
+    def _snap_to_peak(self, time_s: float) -> int:
+        raw, fs = self.view.raw, self.recording.fs
+        centre = int(round(time_s * fs))
+        lo, hi = max(0, centre - int(SNAP_S * fs)), min(len(raw), centre + int(SNAP_S * fs) + 1)
+        if hi <= lo:
+            return int(np.clip(centre, 0, len(raw) - 1))
+        window = raw[lo:hi]
+        return lo + int(np.argmax(np.abs(window - np.median(window))))
+
+    def undo(self) -> None:
+        if self._editable():
+            self._apply(self.session.undo)
+
+    def redo(self) -> None:
+        if self._editable():
+            self._apply(self.session.redo)
+
+    # --- view toggles and help (handlers named in SHORTCUTS) -----------------------------------
+
+    def toggle_side_by_side(self, on: bool) -> None:
+        self.view.set_side_by_side(on)
+
+    def toggle_attention(self, on: bool) -> None:
+        self.view.set_attention_visible(on)
+
+    def toggle_regions(self, on: bool) -> None:
+        self.view.set_regions_visible(on)
+
+    def show_help(self) -> QWidget:
+        dialog = ShortcutHelp(SHORTCUTS, self)
+        dialog.show()
+        return dialog
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._close_record()
+        super().closeEvent(event)

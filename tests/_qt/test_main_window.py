@@ -1,34 +1,271 @@
-"""The main window opens a record, shows its trace and beats, reports bad files, and closes cleanly."""
+"""The review window with the bundled model: analysis off the GUI thread, every review key saved to the
+store, undo/redo through the store, the review list, rendering, and a clean close."""
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, QStandardPaths, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from danet_viewer._qt.main_window import MainWindow
+from danet_viewer._qt.main_window import MainWindow, default_store_path
+from danet_viewer._qt.review_session import BeatState, beat_states
+from danet_viewer._qt.shortcuts import SHORTCUTS
+from danet_viewer.cli import main
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from danet_viewer.model.inference import BeatModel
 from tests.conftest import SAMPLE
 
+ANALYSIS_TIMEOUT_MS = 60_000
 
-def test_opens_the_sample_and_closes_cleanly(qtbot, tmp_path):
-    window = MainWindow()
+
+@pytest.fixture(scope="module")
+def model() -> BeatModel:
+    return BeatModel()  # the bundled, trained model
+
+
+@pytest.fixture
+def record(tmp_path):
+    for part in SAMPLE.parent.glob("209_excerpt.*"):
+        shutil.copy(part, tmp_path)
+    return tmp_path / SAMPLE.name
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, model):
+    QStandardPaths.setTestModeEnabled(True)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("reviewer", "dr test")  # preset: no name dialog
+    window = MainWindow(settings)
+    window.model = model  # loaded once per module instead of once per window
     qtbot.addWidget(window)
     window.show()
-    assert window.open_record(str(SAMPLE))
-    x, y = window.beat_markers.getData()
-    assert 300 < len(x) < 400  # the 3 min excerpt holds 341 annotated beats
-    assert "209_excerpt" in window.statusBar().currentMessage()
-    image = window.grab()
-    image.save(str(tmp_path / "main.png"))
-    assert image.width() > 0
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    yield window
     window.close()
+
+
+@pytest.fixture
+def analysed(window, record, qtbot):
+    assert window.open_record(str(record))
+    qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.session is not None
+    return window
+
+
+def stored_symbol(window, sample):
+    table = window.store.beat_table(window.recording.name)
+    return table.review_symbol[np.searchsorted(table.sample, sample)]
+
+
+def press(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(window.view, key, modifier)
+
+
+def test_opening_analyses_off_the_gui_thread_and_closes_cleanly(qtbot, window, record, model):
+    progress = []
+    assert window.open_record(str(record))
+    window.worker.progressed.connect(lambda stage, fraction: progress.append(stage))
+    assert window.analysing and window.progress.isVisible()  # open_record returned while the worker runs
+    qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
+    assert {"beats", "model"} <= set(progress)
+    assert not window.progress.isVisible()
+    table = window.session.table
+    assert 300 < len(table) < 400  # the 3 min excerpt holds 341 annotated beats
+    assert (table.model_apc >= 0).all()
+    message = window.statusBar().currentMessage()
+    for part in ("209_excerpt", "dr test", str(default_store_path(record)), model.model_id):
+        assert part in message
+    qtbot.waitUntil(lambda: window.trace_ready)  # the enhanced trace of the visible range, computed on demand
+    assert window.view.pieces[0].start_s == 0 and len(window.view.enhanced_curve.getData()[0])
+    assert str(record.resolve()) in window.recent_files()
+    window.close()
+    window.deleteLater()
+    QApplication.processEvents()
     assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    with AnnotationStore.open(default_store_path(record), "r") as store:
+        assert store.record("209_excerpt").model.model_id == model.model_id
 
 
-def test_bad_file_gives_a_message_not_a_crash(qtbot, tmp_path, monkeypatch):
+def test_cancel_stops_the_analysis(qtbot, window, record):
+    assert window.open_record(str(record))
+    qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.session is None and "cancelled" in window.statusBar().currentMessage()
+    assert not window.progress.isVisible()
+
+
+def test_a_dropped_file_opens_and_replaces_a_running_analysis(qtbot, window, record, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    for part in record.parent.glob("209_excerpt.*"):
+        shutil.copy(part, other)
+    assert window.open_record(str(record))  # still analysing when the next record arrives
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(other / record.name))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    window.dropEvent(drop)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.store.path == default_store_path(other / record.name)
+    assert window.recent_files()[:2] == [str((other / record.name).resolve()), str(record.resolve())]
+
+
+def test_the_enhanced_trace_follows_deleted_beats(qtbot, analysed):
+    qtbot.waitUntil(lambda: analysed.trace_ready)
+    sample = int(analysed.session.table.sample[7])
+    assert sample in analysed.view.pieces[0].beat_sample
+    analysed.select_row(7)
+    press(qtbot, analysed, Qt.Key.Key_X)
+    qtbot.waitUntil(lambda: analysed.trace_ready)
+    assert sample not in analysed.view.pieces[0].beat_sample  # the model no longer sees it
+
+
+def test_reopening_reuses_the_stored_analysis(qtbot, analysed, record):
+    analysed.open_record(str(record))
+    qtbot.waitUntil(lambda: not analysed.analysing, timeout=ANALYSIS_TIMEOUT_MS)
+    assert "loaded from the store" in analysed.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize(
+    ("key", "modifier", "expected"),
+    [(Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier, "A"), (Qt.Key.Key_N, Qt.KeyboardModifier.NoModifier, "N"),
+     (Qt.Key.Key_V, Qt.KeyboardModifier.NoModifier, "V"), (Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier, "J"),
+     (Qt.Key.Key_Q, Qt.KeyboardModifier.ShiftModifier, "Q"),
+     (Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier, NOT_A_BEAT),
+     (Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, NOT_A_BEAT)],
+)  # fmt: skip
+def test_each_label_key_saves_its_label_at_once(qtbot, analysed, key, modifier, expected):
+    analysed.select_row(5)
+    sample = int(analysed.session.table.sample[5])
+    press(qtbot, analysed, key, modifier)
+    assert stored_symbol(analysed, sample) == expected
+    assert analysed.session.table.reviewer[5] == "dr test"
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_Space, Qt.Key.Key_Return])
+def test_confirm_takes_the_models_verdict(qtbot, analysed, key):
+    table = analysed.session.table
+    apc, normal = int(np.argmax(table.model_apc == 1)), int(np.argmax(table.model_apc == 0))
+    assert table.model_apc[apc] == 1 and table.model_apc[normal] == 0
+    for row, expected in ((apc, "A"), (normal, "N")):
+        analysed.select_row(row)
+        press(qtbot, analysed, key)
+        assert stored_symbol(analysed, table.sample[row]) == expected
+
+
+def test_undo_and_redo_write_through_the_store(qtbot, analysed):
+    samples = analysed.session.table.sample
+    analysed.select_row(3)
+    press(qtbot, analysed, Qt.Key.Key_A)
+    press(qtbot, analysed, Qt.Key.Key_V)  # relabel: undo must give back A, not unreviewed
+    analysed.select_row(4)
+    press(qtbot, analysed, Qt.Key.Key_N)
+    press(qtbot, analysed, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert stored_symbol(analysed, samples[4]) == ""
+    press(qtbot, analysed, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert stored_symbol(analysed, samples[3]) == "A"
+    press(qtbot, analysed, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert stored_symbol(analysed, samples[3]) == ""
+    press(qtbot, analysed, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert stored_symbol(analysed, samples[3]) == "A"
+    press(qtbot, analysed, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert stored_symbol(analysed, samples[3]) == "V"
+    actions = [entry.action for entry in analysed.store.audit_log() if entry.sample in (samples[3], samples[4])]
+    assert actions.count("clear_label") == 2  # each undo to unreviewed is in the audit log
+
+
+def test_add_beat_snaps_to_the_peak_and_undo_removes_it(qtbot, analysed):
+    table = analysed.session.table
+    fs = analysed.recording.fs
+    peak = int(table.sample[10])
+    analysed.select_row(10)
+    press(qtbot, analysed, Qt.Key.Key_Delete)  # the detection is wrong ...
+    analysed.view.cursor_s = (peak + 0.03 * fs) / fs  # ... and the reviewer points next to the real peak
+    press(qtbot, analysed, Qt.Key.Key_Insert)
+    assert len(analysed.session.table) == len(table)  # the point sits on the deleted detection: no new beat
+    assert analysed.selected == 10
+    cursor = (peak + table.sample[11]) // 2
+    analysed.view.cursor_s = cursor / fs
+    press(qtbot, analysed, Qt.Key.Key_Plus)
+    added = analysed.session.table
+    assert len(added) == len(table) + 1 and added.added.sum() == 1
+    new = int(added.sample[added.added][0])
+    reach = int(0.08 * fs)  # the snap distance
+    around = analysed.view.raw[cursor - reach : cursor + reach + 1]
+    assert new == cursor - reach + np.argmax(np.abs(around - np.median(around)))
+    assert beat_states(added)[added.added][0] == BeatState.ADDED
+    press(qtbot, analysed, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(analysed.session.table) == len(table)
+
+
+def test_navigation_keys_and_the_review_list(qtbot, analysed):
+    session = analysed.session
+    candidates = session.candidates
+    assert len(candidates) >= 2, "the sample record holds APCs the model finds"
+    press(qtbot, analysed, Qt.Key.Key_Tab)
+    assert analysed.selected == candidates[0]
+    press(qtbot, analysed, Qt.Key.Key_Space)  # reviewed: the next Tab skips it
+    press(qtbot, analysed, Qt.Key.Key_Tab)
+    assert analysed.selected == candidates[1]
+    press(qtbot, analysed, Qt.Key.Key_BracketLeft)
+    assert analysed.selected == candidates[1]  # no unreviewed candidate before it any more
+    press(qtbot, analysed, Qt.Key.Key_BraceLeft)
+    assert analysed.selected == candidates[0]
+    press(qtbot, analysed, Qt.Key.Key_Right)
+    assert analysed.selected == candidates[0] + 1
+    dock = analysed.review_list
+    assert dock.model.rowCount() == len(candidates)
+    assert dock.counts.text().startswith(f"1 reviewed, {len(candidates) - 1} remaining")
+    dock.order.setCurrentIndex(1)  # most uncertain first
+    margins = np.abs(session.table.p_apc[dock.model.rows] - session.threshold)
+    assert np.all(np.diff(margins) >= 0)
+    last = dock.model.index(len(candidates) - 1, 0)
+    dock.view.doubleClicked.emit(last)
+    assert analysed.selected == dock.model.rows[-1]
+    assert "p(APC)" in analysed.details.text()
+
+
+def test_view_toggles_and_help_come_from_the_key_table(qtbot, analysed):
+    press(qtbot, analysed, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert analysed.view.side_by_side
+    press(qtbot, analysed, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert not analysed.view.band_plot.isVisible()
+    dialog = analysed.show_help()
+    assert dialog.table.rowCount() == len(SHORTCUTS)
+    assert {dialog.table.item(row, 1).text() for row in range(len(SHORTCUTS))} == {s.action for s in SHORTCUTS}
+    dialog.close()
+    analysed.view.show_span(0, 3.0)  # a few beats: their p(APC) labels are shown from the pool
+    assert 1 <= sum(label.isVisible() for label in analysed.view.labels) <= 6
+
+
+def test_read_only_record_folder_falls_back_to_a_user_store(qtbot, window, record, monkeypatch):
+    monkeypatch.setattr("danet_viewer._qt.main_window.os.access", lambda path, mode: False)
+    assert window.open_record(str(record))
+    qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
+    assert not default_store_path(record).exists()
+    assert "record folder is read-only" in window.statusBar().currentMessage()
+    assert window.store.path.exists() and window.store.path.parent != record.parent
+
+
+def test_bad_file_gives_a_message_not_a_crash(qtbot, window, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    window = MainWindow()
-    qtbot.addWidget(window)
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1\n")
     assert not window.open_record(str(bad))
     assert len(shown) == 1 and "bad.csv" in shown[0]
+
+
+def test_render_draws_the_review_view_to_a_png(record, tmp_path, capsys):
+    out = tmp_path / "view.png"
+    assert main(["render", str(record), "--start", "20", "--span", "10", "--out", str(out)]) == 0
+    image = QImage(str(out))
+    assert image.width() >= 1000 and image.height() >= 500
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 20  # traces, regions, markers and labels, not a blank canvas

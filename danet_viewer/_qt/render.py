@@ -1,0 +1,67 @@
+"""Draw the review view of a stretch of a record to a PNG, offscreen (``danet-viewer render``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from danet_viewer.errors import DanetError
+
+RENDER_SIZE = (1600, 900)
+# The enhanced trace is computed a little beyond the drawn span so its edges have their beats' context.
+RENDER_MARGIN_S = 3.0
+
+
+def render_review(record: str, start_s: float, span_s: float, out: Path, store_path: Path | None = None,
+                  model_folder: str | None = None) -> Path:  # fmt: skip
+    """Render ``span_s`` seconds of ``record`` from ``start_s`` as the review window shows them.
+
+    The store (default: the record's own ``<name>.danet.h5``) supplies beats,
+    scores and reviews; a record it does not hold yet is analysed into it first.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from danet_viewer._qt.analysis_worker import has_results, stored_analysis_lead
+    from danet_viewer._qt.main_window import default_store_path
+    from danet_viewer._qt.review_session import beat_states
+    from danet_viewer._qt.review_view import ReviewView
+    from danet_viewer.core.analysis import analyse_recording
+    from danet_viewer.core.readers import open_recording
+    from danet_viewer.core.store import AnnotationStore
+    from danet_viewer.model.inference import BeatModel
+    from danet_viewer.model.trace import enhanced_trace
+
+    if span_s <= 0:
+        raise DanetError(f"--span must be positive, not {span_s:g}")
+    app = QApplication.instance() or QApplication([])
+    recording = open_recording(record)
+    model = BeatModel(model_folder)
+    store_path = Path(store_path) if store_path else default_store_path(recording.path)
+    with AnnotationStore.open(store_path, "r" if store_path.exists() else "a") as store:
+        if not has_results(recording, store, model):
+            store.close()
+            with AnnotationStore.open(store_path, "a") as writer:
+                analyse_recording(recording, writer, who="danet-viewer render", model=model)
+            store = AnnotationStore.open(store_path, "r")
+        lead = stored_analysis_lead(recording, store)
+        table = store.beat_table(recording.name)
+        store.close()
+    trace = enhanced_trace(recording, lead, table.sample[~table.deleted], model.network,
+                           start_s=max(0.0, start_s - RENDER_MARGIN_S), stop_s=start_s + span_s + RENDER_MARGIN_S,
+                           device=model.device)  # fmt: skip
+    view = ReviewView()
+    view.resize(*RENDER_SIZE)
+    view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
+    view.set_traces([trace], attention_module=model.network.wem is not None)
+    view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+    view.show_span(start_s, span_s)
+    app.processEvents()
+    view.refresh()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not view.grab().save(str(out), "PNG"):
+        raise DanetError(f"{out}: cannot write the PNG")
+    view.deleteLater()
+    app.processEvents()
+    return out

@@ -1,0 +1,154 @@
+"""One reviewer's work on one record: labels written through the store at once, with undo and redo.
+
+Qt-free on purpose (the window only forwards keys here), so the review rules
+are testable without a GUI. Undo writes the previous label back through the
+store (``set_label``, or ``clear_label`` where there was none), so the audit log
+holds every step, undos included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from danet_viewer.core.aami import SVEB_SYMBOLS
+from danet_viewer.core.store import AnnotationStore, BeatTable
+
+APC = "A"
+NORMAL = "N"
+
+
+@dataclass(frozen=True)
+class LabelEdit:
+    """One label change of one beat; "" stands for unreviewed."""
+
+    sample: int
+    before: str
+    after: str
+
+
+class BeatState(IntEnum):
+    """How a beat is drawn: what the model said and what the reviewer did about it."""
+
+    MODEL_APC = 0  # the model says APC, nobody has looked yet
+    CONFIRMED_APC = 1  # reviewed as APC where the model said APC
+    CORRECTED = 2  # reviewed against the model's verdict
+    NORMAL = 3  # not an APC by the model, and not contradicted
+    ADDED = 4  # a beat the detector missed, added by a reviewer
+    DELETED = 5  # a detection a reviewer marked not-a-beat
+
+
+def beat_states(table: BeatTable) -> np.ndarray:
+    """int8 ``BeatState`` of every beat of ``table``."""
+    reviewed_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
+    model_apc = table.model_apc == 1
+    states = np.full(len(table), BeatState.NORMAL, np.int8)
+    states[model_apc & ~table.reviewed] = BeatState.MODEL_APC
+    states[table.reviewed & (reviewed_apc != model_apc)] = BeatState.CORRECTED
+    states[model_apc & reviewed_apc] = BeatState.CONFIRMED_APC
+    states[table.added] = BeatState.ADDED
+    states[table.deleted] = BeatState.DELETED
+    return states
+
+
+class ReviewSession:
+    """Labels, navigation and the edit history of one record in an open store."""
+
+    def __init__(self, store: AnnotationStore, record: str, reviewer: str) -> None:
+        self.store = store
+        self.record = record
+        self.reviewer = reviewer
+        self.table: BeatTable = store.beat_table(record)
+        model = store.record(record).model
+        self.threshold = model.threshold if model else float("nan")
+        self.model_id = model.model_id if model else ""
+        self._undo: list[LabelEdit] = []
+        self._redo: list[LabelEdit] = []
+
+    # --- what the beats are --------------------------------------------------------------------
+
+    @property
+    def reviewed_apc(self) -> np.ndarray:
+        return np.isin(self.table.review_symbol, list(SVEB_SYMBOLS))
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Rows a reviewer must look at: the model's APCs and beats reviewed as APC, never deleted ones."""
+        return np.flatnonzero(((self.table.model_apc == 1) | self.reviewed_apc) & ~self.table.deleted)
+
+    def row_of(self, sample: int) -> int | None:
+        row = int(np.searchsorted(self.table.sample, sample))
+        return row if row < len(self.table) and self.table.sample[row] == sample else None
+
+    def nearest_row(self, sample: float) -> int | None:
+        if not len(self.table):
+            return None
+        row = int(np.searchsorted(self.table.sample, sample))
+        neighbours = [r for r in (row - 1, row) if 0 <= r < len(self.table)]
+        return min(neighbours, key=lambda r: abs(self.table.sample[r] - sample))
+
+    def model_symbol(self, row: int) -> str:
+        return APC if self.table.model_apc[row] == 1 else NORMAL
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    def step(self, rows: np.ndarray, current: int | None, forward: bool) -> int | None:
+        """The next (or previous) of ``rows`` after ``current``; from the start (or end) with no current row."""
+        if not len(rows):
+            return None
+        if current is None:
+            return int(rows[0] if forward else rows[-1])
+        at = np.searchsorted(rows, current, side="right" if forward else "left")
+        at = at if forward else at - 1
+        return int(rows[at]) if 0 <= at < len(rows) else None
+
+    def unreviewed_candidates(self) -> np.ndarray:
+        candidates = self.candidates
+        return candidates[~self.table.reviewed[candidates]]
+
+    # --- editing -------------------------------------------------------------------------------
+
+    def label(self, sample: int, symbol: str) -> None:
+        """Give the beat at ``sample`` (detected or new) the label ``symbol``, saved before this returns."""
+        row = self.row_of(sample)
+        before = self.table.review_symbol[row] if row is not None else ""
+        if before == symbol:
+            return
+        self._write(sample, symbol)
+        self._undo.append(LabelEdit(int(sample), before, symbol))
+        self._redo.clear()
+
+    def undo(self) -> int | None:
+        """Put back the label before the last edit; returns the beat's sample, None with nothing to undo."""
+        if not self._undo:
+            return None
+        edit = self._undo.pop()
+        self._write(edit.sample, edit.before)
+        self._redo.append(edit)
+        return edit.sample
+
+    def redo(self) -> int | None:
+        if not self._redo:
+            return None
+        edit = self._redo.pop()
+        self._write(edit.sample, edit.after)
+        self._undo.append(edit)
+        return edit.sample
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _write(self, sample: int, symbol: str) -> None:
+        if symbol:
+            self.store.set_label(self.record, sample, symbol, self.reviewer)
+        else:
+            self.store.clear_label(self.record, sample, self.reviewer)
+        self.table = self.store.beat_table(self.record)
+

@@ -1,0 +1,326 @@
+"""The review view: raw and DANet-enhanced traces, x-linked, with attention, wave regions and beat marks.
+
+Only what is on screen is handed to Qt: on every change of the time range the
+traces are re-cut to the visible span (plus one span each side, so panning is
+smooth) and reduced to min/max pairs per pixel by pyqtgraph's "peak"
+downsampling; the attention band is max-pooled to a fixed number of columns;
+wave regions and p(APC) labels exist only for the beats on screen, drawn from
+a fixed pool of items; the beats near the screen are one ScatterPlotItem.
+So drawing a 24 h record costs what a 10 s one does (its raw lead is still
+held in memory, as float32).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+
+from danet_viewer._qt.review_session import BeatState
+from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
+
+# Beat colours (on white) and what the legend calls them.
+STATE_STYLE = {
+    BeatState.MODEL_APC: ((215, 38, 38), "model APC, unreviewed"),
+    BeatState.CONFIRMED_APC: ((128, 40, 170), "confirmed APC"),
+    BeatState.CORRECTED: ((245, 140, 0), "corrected"),
+    BeatState.NORMAL: ((60, 140, 70), "normal"),
+    BeatState.ADDED: ((30, 100, 220), "added"),
+    BeatState.DELETED: ((150, 150, 150), "not a beat"),
+}
+REGION_COLOURS = {"p": (60, 120, 230, 45), "qrs": (230, 60, 60, 35), "t": (40, 170, 90, 40)}
+# The p(APC) labels exist as this many reused items; with more beats on screen they are hidden
+# (unreadable anyway), as are the wave regions above MAX_SHADED_BEATS.
+LABEL_POOL = 60
+MAX_SHADED_BEATS = 120
+BAND_COLUMNS = 2000
+# White at w = 0, so the band is quiet where the model pays no extra attention and only weighted
+# stretches catch the eye.
+ATTENTION_COLOURMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (255, 165, 50), (170, 0, 40)])
+ENHANCED_TITLE = "DANet-enhanced  x·(1 + w)"
+
+
+class ReviewView(pg.GraphicsLayoutWidget):
+    """Raw trace above (or left of) the enhanced trace and its attention band; beats marked on the raw."""
+
+    beatClicked = Signal(float)  # time in seconds of a click on a trace
+    rangeShown = Signal(float, float)  # the visible time range after each refresh
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.raw_plot = pg.PlotItem()
+        self.enhanced_plot = pg.PlotItem()
+        self.band_plot = pg.PlotItem()
+        for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
+            plot.showGrid(x=True, y=plot is not self.band_plot, alpha=0.25)
+            plot.setMenuEnabled(False)
+            plot.vb.enableAutoRange(x=False)
+            plot.vb.setAutoVisible(y=True)
+        self.enhanced_plot.setXLink(self.raw_plot)
+        self.band_plot.setXLink(self.raw_plot)
+        self.band_plot.getAxis("left").setTicks([[]])
+        self.band_plot.setLabel("left", "w(t)")
+        self.band_plot.vb.setMouseEnabled(y=False)
+        self.band_plot.setYRange(0, 1, padding=0)
+        self.band_plot.getAxis("bottom").setLabel("time", units="s")
+        self.raw_plot.setTitle(self.legend_text(), size="9pt")
+        self.enhanced_plot.setTitle(ENHANCED_TITLE, size="9pt", color="#333")
+        self.raw_plot.getAxis("bottom").setLabel("time", units="s")
+
+        self.raw_curve = self._trace_curve(self.raw_plot, (20, 20, 20))
+        self.enhanced_curve = self._trace_curve(self.enhanced_plot, (20, 60, 140))
+        self.band = pg.ImageItem(axisOrder="row-major")
+        self.band.setColorMap(ATTENTION_COLOURMAP)
+        self.band_plot.addItem(self.band)
+        self.markers = pg.ScatterPlotItem(size=9, pxMode=True, hoverable=False)
+        self.raw_plot.addItem(self.markers)
+        self.regions = {
+            (plot, name): self._region_bars(plot, REGION_COLOURS[name])
+            for plot in (self.raw_plot, self.enhanced_plot) for name in SHOWN_REGIONS
+        }  # fmt: skip
+        self.selection_lines = []
+        for plot in (self.raw_plot, self.enhanced_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0, 110), width=2))
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self.selection_lines.append(line)
+        font = QFont()
+        font.setPointSize(8)
+        self.labels = []
+        for _ in range(LABEL_POOL):
+            label = pg.TextItem(anchor=(0.5, 1.15))
+            label.setFont(font)
+            label.hide()
+            self.raw_plot.addItem(label, ignoreBounds=True)
+            self.labels.append(label)
+
+        self.side_by_side = False
+        self.attention_visible = True
+        self.regions_visible = True
+        self.cursor_s: float | None = None
+        self.fs = 1.0
+        self.raw = np.empty(0, np.float32)
+        self.pieces: list[EnhancedTrace] = []
+        self._beat_s = np.empty(0)
+        self._beat_y = np.empty(0)
+        self._beat_states = np.empty(0, np.int8)
+        self._beat_p = np.empty(0)
+        self._beat_symbols = np.empty(0, object)
+        self._beat_reviewed = np.empty(0, bool)
+        # Shared brushes and pens, indexed by state and reviewed-ness: no per-beat Qt objects.
+        self._brushes = np.array([pg.mkBrush(*STATE_STYLE[state][0]) for state in BeatState], dtype=object)
+        self._pens = np.array([pg.mkPen(None), pg.mkPen("k", width=1.2)], dtype=object)
+        self._arrange()
+
+        # Range changes come in bursts while dragging; one refresh per event-loop turn is enough.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.raw_plot.vb.sigXRangeChanged.connect(self._refresh_timer.start)
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self.scene().sigMouseMoved.connect(self._moved)
+
+    @staticmethod
+    def _trace_curve(plot: pg.PlotItem, colour: tuple[int, int, int]) -> pg.PlotDataItem:
+        curve = plot.plot(pen=pg.mkPen(colour, width=1))
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+        return curve
+
+    @staticmethod
+    def _region_bars(plot: pg.PlotItem, colour: tuple[int, int, int, int]) -> pg.BarGraphItem:
+        # One bar item per wave type holds every visible beat's region: three items, not three per beat.
+        # Bars span far beyond any ECG amplitude and are left out of the auto-range.
+        bars = pg.BarGraphItem(x0=[], x1=[], y0=-1e3, height=2e3, brush=pg.mkBrush(*colour), pen=pg.mkPen(None))
+        bars.setZValue(-10)
+        plot.addItem(bars, ignoreBounds=True)
+        return bars
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def _arrange(self) -> None:
+        for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
+            if plot.scene() is not None:
+                self.ci.removeItem(plot)
+        layout = self.ci.layout
+        if self.side_by_side:
+            self.ci.addItem(self.raw_plot, 0, 0, 2, 1)
+            self.ci.addItem(self.enhanced_plot, 0, 1)
+            self.ci.addItem(self.band_plot, 1, 1)
+            layout.setRowStretchFactor(0, 10)
+            layout.setRowStretchFactor(1, 1)
+            layout.setRowStretchFactor(2, 0)
+        else:
+            self.ci.addItem(self.raw_plot, 0, 0)
+            self.ci.addItem(self.enhanced_plot, 1, 0)
+            self.ci.addItem(self.band_plot, 2, 0)
+            for row, stretch in enumerate((10, 10, 1)):
+                layout.setRowStretchFactor(row, stretch)
+        self.band_plot.setMaximumHeight(46)
+        self.band_plot.setVisible(self.attention_visible)
+        # The time axis is drawn once per column, under its lowest plot.
+        self.raw_plot.showAxis("bottom", self.side_by_side)
+        self.enhanced_plot.showAxis("bottom", not self.attention_visible)
+
+    def set_side_by_side(self, on: bool) -> None:
+        self.side_by_side = on
+        self._arrange()
+
+    def set_attention_visible(self, on: bool) -> None:
+        self.attention_visible = on
+        self._arrange()
+
+    def set_regions_visible(self, on: bool) -> None:
+        self.regions_visible = on
+        self.refresh()
+
+    # --- content -------------------------------------------------------------------------------
+
+    def set_signal(self, raw: np.ndarray, fs: float, lead: str, units: str) -> None:
+        self.raw, self.fs = np.asarray(raw, np.float32), fs
+        self.raw_plot.setLabel("left", lead, units=units)
+        self.enhanced_plot.setLabel("left", f"{lead} enhanced", units=units)
+        self.refresh()
+
+    def set_traces(self, pieces: list[EnhancedTrace], attention_module: bool = True) -> None:
+        """The enhanced trace as the pieces computed so far (sorted, possibly with gaps between them)."""
+        self.pieces = pieces
+        # Said outright, so nobody reads meaning into an "enhanced" trace that equals its input.
+        note = "" if attention_module else "  — this model has no attention module: w = 0"
+        self.enhanced_plot.setTitle(ENHANCED_TITLE + note, size="9pt", color="#333")
+        self.refresh()
+
+    def set_beats(self, samples: np.ndarray, states: np.ndarray, p_apc: np.ndarray, symbols: np.ndarray) -> None:
+        """Beats at the record's rate with their ``BeatState``, p(APC) (NaN: unscored) and review symbols."""
+        samples = np.asarray(samples, np.int64)
+        self._beat_s = samples / self.fs
+        self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
+        self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
+        self._beat_reviewed = symbols != ""
+        self.refresh()
+
+    def select(self, sample: int | None) -> None:
+        for line in self.selection_lines:
+            line.setVisible(sample is not None)
+            if sample is not None:
+                line.setValue(sample / self.fs)
+
+    def show_span(self, start_s: float, span_s: float) -> None:
+        self.raw_plot.setXRange(start_s, start_s + span_s, padding=0)
+        self.refresh()
+
+    def ensure_visible(self, time_s: float) -> None:
+        """Scroll (keeping the span) so ``time_s`` is on screen, centred if it was off it."""
+        x0, x1 = self.raw_plot.viewRange()[0]
+        if not x0 <= time_s <= x1:
+            self.show_span(time_s - (x1 - x0) / 2, x1 - x0)
+
+    # --- drawing what is visible ---------------------------------------------------------------
+
+    def refresh(self) -> None:
+        x0, x1 = self.raw_plot.viewRange()[0]
+        span = x1 - x0
+        lo_s, hi_s = x0 - span, x1 + span
+        self._cut(self.raw_curve, self.raw, self.fs, 0.0, lo_s, hi_s)
+        pieces = [p for p in self.pieces if p.start_s < hi_s and p.start_s + len(p.enhanced) / p.fs > lo_s]
+        self._draw_markers(lo_s, hi_s)
+        self._draw_enhanced(pieces, lo_s, hi_s)
+        self._draw_band(pieces, x0, x1)
+        self._draw_regions(pieces, x0, x1)
+        self._draw_labels(x0, x1)
+        self.rangeShown.emit(x0, x1)
+
+    @staticmethod
+    def _slice(values: np.ndarray, fs: float, start_s: float, lo_s: float,
+               hi_s: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        lo = max(0, int((lo_s - start_s) * fs))
+        hi = min(len(values), int(np.ceil((hi_s - start_s) * fs)) + 1)
+        hi = max(hi, lo)
+        return start_s + np.arange(lo, hi) / fs, values[lo:hi]
+
+    def _cut(self, curve: pg.PlotDataItem, values: np.ndarray, fs: float, start_s: float, lo_s: float,
+             hi_s: float) -> None:  # fmt: skip
+        curve.setData(*self._slice(values, fs, start_s, lo_s, hi_s))
+
+    def _draw_markers(self, lo_s: float, hi_s: float) -> None:
+        # Like the traces, the scatter holds only the beats near the screen: a label edit on a 24 h
+        # record then redraws a few hundred points, not 100 000.
+        near = slice(*np.searchsorted(self._beat_s, [lo_s, hi_s]))
+        states = self._beat_states[near]
+        self.markers.setData(
+            x=self._beat_s[near], y=self._beat_y[near], brush=self._brushes[states],
+            pen=self._pens[self._beat_reviewed[near].astype(int)],
+            symbol=np.where(states == BeatState.DELETED, "x", "o"),
+        )  # fmt: skip
+
+    def _draw_enhanced(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float) -> None:
+        # Pieces not computed yet leave gaps: a NaN between pieces breaks the line there.
+        times, values = [], []
+        for piece in pieces:
+            t, y = self._slice(piece.enhanced, piece.fs, piece.start_s, lo_s, hi_s)
+            times += [t, [t[-1] if len(t) else piece.start_s]]
+            values += [y, [np.nan]]
+        if not times:
+            self.enhanced_curve.setData([], [])
+            return
+        self.enhanced_curve.setData(np.concatenate(times), np.concatenate(values).astype(np.float32),
+                                    connect="finite")  # fmt: skip
+
+    def _draw_band(self, pieces: list[EnhancedTrace], x0: float, x1: float) -> None:
+        # Each of BAND_COLUMNS columns shows the largest w(t) under it: a brief weight stays visible.
+        image = np.zeros(BAND_COLUMNS, np.float32)
+        for piece in pieces:
+            t, w = self._slice(piece.weights, piece.fs, piece.start_s, x0, x1)
+            column = ((t - x0) / max(x1 - x0, 1e-9) * BAND_COLUMNS).astype(np.int64)
+            inside = (column >= 0) & (column < BAND_COLUMNS)
+            np.maximum.at(image, column[inside], w[inside])
+        self.band.setImage(image[None, :], levels=(0.0, 1.0), autoLevels=False)
+        self.band.setRect(x0, 0, x1 - x0, 1)
+
+    def _draw_regions(self, pieces: list[EnhancedTrace], x0: float, x1: float) -> None:
+        regions = np.empty((0, len(SHOWN_REGIONS), 2))
+        if self.regions_visible and pieces:
+            every = np.concatenate([piece.regions_s for piece in pieces])
+            visible = np.flatnonzero((every[:, :, 1].max(axis=1) > x0) & (every[:, :, 0].min(axis=1) < x1))
+            if len(visible) <= MAX_SHADED_BEATS:
+                regions = every[visible]
+        for (_, name), bars in self.regions.items():
+            k = SHOWN_REGIONS.index(name)
+            bars.setOpts(x0=regions[:, k, 0], x1=regions[:, k, 1], y0=-1e3, height=2e3)
+
+    def _draw_labels(self, x0: float, x1: float) -> None:
+        visible = np.flatnonzero((self._beat_s >= x0) & (self._beat_s <= x1))
+        if len(visible) > len(self.labels):
+            visible = visible[:0]
+        for label, row in zip(self.labels, visible, strict=False):
+            p, symbol = self._beat_p[row], self._beat_symbols[row]
+            text = "" if np.isnan(p) else f"{p:.2f}"
+            if symbol:
+                text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
+            label.setText(text, color=QColor(*STATE_STYLE[BeatState(self._beat_states[row])][0]).darker(130))
+            label.setPos(self._beat_s[row], self._beat_y[row])
+            label.show()
+        for label in self.labels[len(visible) :]:
+            label.hide()
+
+    # --- mouse ---------------------------------------------------------------------------------
+
+    def _scene_time(self, position: QPointF) -> float | None:
+        for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
+            if plot.isVisible() and plot.sceneBoundingRect().contains(position):
+                return plot.vb.mapSceneToView(position).x()
+        return None
+
+    def _moved(self, position: QPointF) -> None:
+        self.cursor_s = self._scene_time(position)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        time_s = self._scene_time(event.scenePos())
+        if time_s is not None:
+            self.beatClicked.emit(time_s)
+
+    def legend_text(self) -> str:
+        return "  ".join(f"<span style='color:rgb{colour}'>●</span> {name}" for colour, name in STATE_STYLE.values())

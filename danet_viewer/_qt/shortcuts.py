@@ -1,0 +1,88 @@
+"""The review keys, declared once: the same table builds the window's actions and the help dialog.
+
+Symbol keys follow WAVE: the key is the WFDB symbol (lower-case keys for the
+common A, N, V; shifted letters for the rarer J, S, F, Q), so a reviewer who
+knows WAVE needs no new habits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """One row of the key table: keys (QKeySequence strings), what it does, and the window method it calls."""
+
+    keys: tuple[str, ...]
+    action: str
+    description: str
+    handler: str
+    argument: str | None = None  # passed to the handler (the symbol for labelling keys)
+
+    @property
+    def key_text(self) -> str:
+        # Qt names Shift+Tab "Backtab"; the reviewer presses Shift+Tab.
+        names = (QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) for key in self.keys)
+        return ", ".join("Shift+Tab" if name == "Backtab" else name for name in names)
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut(("Space", "Return", "Enter"), "Confirm", "accept the model's verdict: A if it says APC, else N",
+             "confirm_model"),
+    Shortcut(("A",), "APC", "label the selected beat A (atrial premature)", "set_symbol", "A"),
+    Shortcut(("N",), "Normal", "label the selected beat N", "set_symbol", "N"),
+    Shortcut(("V",), "PVC", "label the selected beat V (ventricular premature)", "set_symbol", "V"),
+    Shortcut(("L",), "LBBB", "label the selected beat L (left bundle branch block)", "set_symbol", "L"),
+    Shortcut(("R",), "RBBB", "label the selected beat R (right bundle branch block)", "set_symbol", "R"),
+    Shortcut(("Shift+J",), "Junctional premature", "label the selected beat J", "set_symbol", "J"),
+    Shortcut(("Shift+S",), "SV premature", "label the selected beat S (supraventricular premature)",
+             "set_symbol", "S"),
+    Shortcut(("Shift+F",), "Fusion", "label the selected beat F (fusion of ventricular and normal)",
+             "set_symbol", "F"),
+    Shortcut(("Shift+Q",), "Unclassifiable", "label the selected beat Q", "set_symbol", "Q"),
+    Shortcut(("Delete", "X"), "Not a beat", "mark the selected detection as not a beat", "mark_not_a_beat"),
+    Shortcut(("+", "Insert"), "Add beat", "add a missed beat at the mouse, on the nearest peak", "add_beat_at_cursor"),
+    Shortcut(("Tab", "]"), "Next candidate", "select the next unreviewed APC candidate", "next_unreviewed"),
+    Shortcut(("Backtab", "["), "Previous candidate", "select the previous unreviewed APC candidate",
+             "previous_unreviewed"),
+    Shortcut(("}",), "Next APC", "select the next APC (model or reviewed)", "next_apc"),
+    Shortcut(("{",), "Previous APC", "select the previous APC (model or reviewed)", "previous_apc"),
+    Shortcut(("Right",), "Next beat", "select the next beat", "next_beat"),
+    Shortcut(("Left",), "Previous beat", "select the previous beat", "previous_beat"),
+    Shortcut(("Ctrl+Z",), "Undo", "undo the last label edit (saved at once)", "undo"),
+    Shortcut(("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "redo the last undone edit", "redo"),
+    Shortcut(("Ctrl+L",), "Side by side", "raw and enhanced traces stacked or left | right", "toggle_side_by_side"),
+    Shortcut(("Ctrl+H",), "Attention band", "show or hide the attention w(t) band", "toggle_attention"),
+    Shortcut(("Ctrl+R",), "P/QRS/T regions", "show or hide the delineated wave regions", "toggle_regions"),
+    Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
+)  # fmt: skip
+
+
+class ShortcutHelp(QDialog):
+    """The key table as the reviewer sees it (F1 or ?)."""
+
+    def __init__(self, shortcuts: tuple[Shortcut, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Review keys")
+        table = QTableWidget(len(shortcuts), 3, self)
+        table.setHorizontalHeaderLabels(["Keys", "Action", "What it does"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, shortcut in enumerate(shortcuts):
+            for column, text in enumerate((shortcut.key_text, shortcut.action, shortcut.description)):
+                table.setItem(row, column, QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        self.table = table
+        self.resize(720, 640)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

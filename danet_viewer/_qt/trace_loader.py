@@ -1,0 +1,80 @@
+"""The enhanced trace, computed block by block for what the reviewer looks at, on a worker thread.
+
+Scoring every beat again with attention costs about as much as the analysis
+itself, and a 24 h trace would hold ~260 MB; so only the blocks around the
+visible range are computed, and a bounded number of them is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from danet_viewer.core.recording import Recording
+from danet_viewer.model.inference import BeatModel
+from danet_viewer.model.trace import EnhancedTrace, enhanced_trace
+
+TRACE_BLOCK_S = 60.0
+MAX_CACHED_BLOCKS = 240  # 4 h of trace, ~45 MB
+
+
+class TraceLoader(QObject):
+    """Computes ``TRACE_BLOCK_S`` blocks of the enhanced trace on demand; ``blockReady`` when one lands."""
+
+    blockReady = Signal(int)
+    _computed = Signal(int, object)  # from the pool thread, delivered queued on the GUI thread
+
+    def __init__(self, recording: Recording, lead: int, beats: np.ndarray, model: BeatModel) -> None:
+        super().__init__()
+        self.recording, self.lead, self.beats, self.model = recording, lead, beats, model
+        self.blocks: OrderedDict[int, EnhancedTrace] = OrderedDict()
+        self._pending: set[int] = set()
+        self._closed = False
+        # One thread: blocks come in the order asked for, and the recording is read by one thread at a time.
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._computed.connect(self._store)
+
+    def request(self, start_s: float, stop_s: float) -> None:
+        """Queue the blocks covering ``start_s ... stop_s`` that are neither cached nor queued."""
+        first = max(0, math.floor(start_s / TRACE_BLOCK_S))
+        last = min(math.ceil(self.recording.duration_s / TRACE_BLOCK_S), math.ceil(stop_s / TRACE_BLOCK_S))
+        for index in range(first, last):
+            if index in self.blocks:
+                self.blocks.move_to_end(index)
+            elif index not in self._pending:
+                self._pending.add(index)
+                self.pool.start(lambda index=index: self._compute(index))
+
+    def _compute(self, index: int) -> None:
+        if self._closed:
+            return
+        trace = enhanced_trace(self.recording, self.lead, self.beats, self.model.network,
+                               start_s=index * TRACE_BLOCK_S, stop_s=(index + 1) * TRACE_BLOCK_S,
+                               device=self.model.device)  # fmt: skip
+        self._computed.emit(index, trace)
+
+    def _store(self, index: int, trace: EnhancedTrace) -> None:
+        self._pending.discard(index)
+        if self._closed:
+            return
+        self.blocks[index] = trace
+        while len(self.blocks) > MAX_CACHED_BLOCKS:
+            self.blocks.popitem(last=False)
+        self.blockReady.emit(index)
+
+    def pieces(self) -> list[EnhancedTrace]:
+        return [self.blocks[index] for index in sorted(self.blocks)]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def close(self) -> None:
+        """Drop queued blocks and wait for the one being computed (a fraction of a second)."""
+        self._closed = True
+        self.pool.clear()
+        self.pool.waitForDone()
