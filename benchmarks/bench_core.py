@@ -37,7 +37,7 @@ def detector_accuracy(folder: Path) -> tuple[list[str], dict]:
         lead = recording.preferred_lead()
         detected = detect_beats(recording.read(lead), recording.fs)
         annotation = wfdb.rdann(str(folder / name), "atr")
-        reference = np.array([s for s, sym in zip(annotation.sample, annotation.symbol) if is_beat(sym)])
+        reference = np.array([s for s, sym in zip(annotation.sample, annotation.symbol, strict=True) if is_beat(sym)])
         score = score_detection(reference, detected, recording.fs)
         totals += (score.true_positives, score.false_negatives, score.false_positives)
         rows.append(f"| {name} | {recording.lead_names[lead]} | {len(reference)} | "

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from danet_viewer import __version__
-from danet_viewer.errors import DanetError
+from danet_viewer.errors import DanetError, run_reporting_errors
 
 PROG = "danet-viewer"
 SUBCOMMANDS = ("annotate", "import", "export", "render")
@@ -41,7 +41,7 @@ def _build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--store", required=True, type=Path, help="HDF5 annotation store (created if missing)")
     annotate.add_argument("--lead", help="lead to analyse (default: II, MLII, ECG1, else the first)")
     annotate.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
-    annotate.add_argument("--model", type=Path, help="model folder (weights + card; default: the bundled model)")
+    annotate.add_argument("--model", type=Path, help="model folder (weights + card; default: the active model)")
     annotate.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU exists")
 
     imp = commands.add_parser("import", help="import existing WFDB annotations into a store")
@@ -76,9 +76,10 @@ def _annotate(args: argparse.Namespace) -> int:
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
     from danet_viewer.model.inference import BeatModel
+    from danet_viewer.model.registry import ModelRegistry
 
     who = _who()
-    model = BeatModel(args.model, device=args.device)
+    model = BeatModel(args.model or ModelRegistry().active_folder(), device=args.device)
     failures = 0
     with AnnotationStore.open(args.store, "a") as store:
         for path in args.records:
@@ -149,17 +150,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_gui(argv)
     args = _build_parser().parse_args(argv)
     handler = {"annotate": _annotate, "import": _import, "export": _export, "render": _render}[args.command]
-    try:
-        return handler(args)
-    except DanetError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence must not print a traceback
-        if args.debug:
-            raise
-        print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
-              file=sys.stderr)  # fmt: skip
-        return 3
+    return run_reporting_errors(PROG, lambda: handler(args), debug=args.debug)

@@ -7,6 +7,8 @@ each message must name the file and the problem on its own.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -34,3 +36,25 @@ class StoreError(DanetError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store open for writing."""
+
+
+def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool = False) -> int:
+    """Run a command-line handler; report a failure as one line on stderr with a non-zero exit code.
+
+    1: a ``DanetError`` (bad input, refused operation); 130: interrupted; 3: an
+    unexpected exception, whose traceback only ``debug`` shows.
+    """
+    try:
+        return command()
+    except DanetError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence must not print a traceback
+        if debug:
+            raise
+        print(f"{prog}: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
+              file=sys.stderr)  # fmt: skip
+        return 3

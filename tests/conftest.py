@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import wfdb
 from danet_viewer.core.recording import Recording
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never see the user's own model registry or settings: the bundled model is the active one.
+os.environ["DANET_REVIEW_DATA"] = tempfile.mkdtemp(prefix="danet-review-test-")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "resources" / "sample" / "209_excerpt.hea"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, fields
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from danet_viewer.errors import DanetError
+from danet_viewer.errors import run_reporting_errors
 
 PROG = "danet-train"
 
@@ -41,6 +40,7 @@ def _train_config(args: argparse.Namespace, **overrides: object):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Train and evaluate DANet models.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     prepare = commands.add_parser("prepare", help="detect, label and cache the MIT-BIH beats (done lazily otherwise)")
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser("retrain", help="fine-tune a model on reviewed beats of annotation stores")
     retrain.add_argument("--store", type=Path, action="append", default=[], help="annotation store (repeatable)")
     retrain.add_argument("--dataset", type=Path, action="append", default=[], help="exported dataset (repeatable)")
-    retrain.add_argument("--base", type=Path, help="model to start from (default: the bundled model)")
+    retrain.add_argument("--base", type=Path, help="model to start from (default: the active model)")
     retrain.add_argument("--out", type=Path, required=True)
     retrain.add_argument("--log")
     _config_arguments(retrain)
@@ -317,14 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain}  # fmt: skip
-    try:
-        return handler[args.command](args)
-    except DanetError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
 
 
 def _prepare(args: argparse.Namespace) -> int:

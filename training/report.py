@@ -26,7 +26,10 @@ def ablation_table(runs: Path) -> list[str]:
         results = [json.loads(p.read_text()) for p in sorted(runs.glob(f"{variant}-s*/ds2.json"))]
         if not results:
             continue
-        column = lambda key, field: [r[key][field] for r in results]  # noqa: E731
+
+        def column(key: str, field: str, results: list[dict] = results) -> list[float]:
+            return [r[key][field] for r in results]
+
         lines.append(
             f"| {variant} | {len(results)} | {_mean_sd(column('all', 'se'), 100, 1)} | "
             f"{_mean_sd(column('all', 'ppv'), 100, 1)} | {_mean_sd(column('all', 'f1'))} | "

@@ -17,6 +17,7 @@ from danet_viewer.core.export import export_dataset
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import BeatModel
+from danet_viewer.model.registry import ModelRegistry
 from training.data import BeatSet, load_dataset_file
 from training.engine import Logger, fit, predict
 from training.metrics import count
@@ -51,7 +52,7 @@ def load_reviewed(stores: list[Path], datasets: list[Path], scratch: Path) -> tu
 def retrain(args: argparse.Namespace) -> int:
     from training.cli import _finish_model, _train_config, split_by_record
 
-    base = BeatModel(args.base)
+    base = BeatModel(args.base or ModelRegistry().active_folder())
     config = _train_config(args, variant=base.network.config.variant)
     log = Logger(args.log)
     try:

@@ -97,12 +97,3 @@ def model_rr_features(rr: np.ndarray) -> np.ndarray:
         [pre / local, post / local, pre / post, pre / sinus, irregularity / local, local, prev_pre / local,
          rr[:, 6], rr[:, 7]], axis=1,
     ).astype(np.float32)  # fmt: skip
-
-
-def p_wave_fraction(p_found: np.ndarray) -> np.ndarray:
-    """Fraction of the centred ``P_WAVE_CONTEXT_BEATS`` beats with a P wave: low in atrial fibrillation."""
-    if not len(p_found):
-        return np.empty(0, np.float32)
-    half = P_WAVE_CONTEXT_BEATS // 2
-    padded = np.pad(p_found.astype(np.float32), half, mode="edge")
-    return np.lib.stride_tricks.sliding_window_view(padded, P_WAVE_CONTEXT_BEATS).mean(axis=1)

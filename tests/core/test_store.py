@@ -17,7 +17,7 @@ import pytest
 
 from danet_viewer.core import store as store_module
 from danet_viewer.core.store import NOT_A_BEAT, SCHEMA_VERSION, AnnotationStore
-from danet_viewer.errors import StoreError, StoreLockedError
+from danet_viewer.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,102 @@
+"""Patient adaptation: does retraining on a reviewer's first 15 minutes lift the rest of the record?
+
+For DS2 records rich in APCs that the default model never saw (222, 232, 202):
+annotate with the default model, import the reference labels of the first 15
+minutes as a reviewer's, retrain from the default model within a time budget on
+CPU (`danet-train retrain`), and compare SVEB Se/+P/F1 on the last 15 minutes
+before and after; also the adapted model's DS2-wide F1 (forgetting check).
+
+Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120]   (needs ../shared/data/mitdb)
+Writes benchmarks/results/adaptation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
+from danet_viewer.core.readers import open_recording  # noqa: E402
+from danet_viewer.core.store import AnnotationStore  # noqa: E402
+from danet_viewer.model.inference import BeatModel, default_model_folder  # noqa: E402
+from training.cli import build_parser, evaluate_model  # noqa: E402
+from training.data import label_record  # noqa: E402
+from training.engine import predict  # noqa: E402
+from training.metrics import count  # noqa: E402
+from training.mitdb import REPO, mitdb_dir  # noqa: E402
+from training.retrain import retrain  # noqa: E402
+
+RECORDS = ("222", "232", "202")
+SPLIT_S = 15 * 60
+CACHE = REPO / ".cache" / "prepared"
+
+
+def late_half_counts(model_folder: Path, name: str):
+    """SVEB counts on beats after 15 min, at the model's threshold (missed reference beats count as FN)."""
+    model = BeatModel(model_folder)
+    record = label_record(mitdb_dir() / f"{name}.hea", CACHE)
+    late = record.beat_sample >= SPLIT_S * record.fs
+    late_false = record.false_sample >= SPLIT_S * record.fs
+    scores = predict(model.network, record.beats.inputs.subset(np.flatnonzero(late)))
+    false_scores = predict(model.network, record.false_detections.inputs.subset(np.flatnonzero(late_false)))
+    missed = int(np.sum(record.missed_sveb_sample >= SPLIT_S * record.fs))
+    counts = count(record.beats.label[late], scores >= model.threshold, missed)
+    return counts + count(np.zeros(len(false_scores), bool), false_scores >= model.threshold)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--budget", type=float, default=120.0, help="retraining seconds per record")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    base = default_model_folder()
+    base_ds2 = evaluate_model(base, "DS2", CACHE)["all"]["f1"]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        for name in RECORDS:
+            recording = open_recording(mitdb_dir() / f"{name}.hea")
+            store_path = scratch / f"{name}.h5"
+            with AnnotationStore.open(store_path, "a") as store:
+                analyse_recording(recording, store, who="bench", model=BeatModel(base))
+                import_annotations(recording, store, "atr", as_review=True, who="reference reviewer", stop_s=SPLIT_S)
+            out = scratch / f"{name}-adapted"
+            retrain_args = build_parser().parse_args(
+                ["retrain", "--store", str(store_path), "--base", str(base), "--out", str(out),
+                 "--max-seconds", str(args.budget)]  # fmt: skip
+            )
+            started = time.monotonic()
+            retrain(retrain_args)
+            seconds = time.monotonic() - started
+            before, after = late_half_counts(base, name), late_half_counts(out, name)
+            ds2 = evaluate_model(out, "DS2", CACHE)["all"]["f1"]
+            rows.append((name, before, after, seconds, ds2))
+            print(json.dumps({"record": name, "before": before.as_dict(), "after": after.as_dict(),
+                              "retrain_s": seconds, "ds2_f1": ds2}), flush=True)  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [
+        f"Default model DS2 F1 {base_ds2:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU cores; "
+        f"peak RSS of the whole run {peak:.0f} MB.",
+        "",
+        "| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's DS2 F1 |",
+        "|---|---|---|---|---|---|",
+        *[f"| {n} | {100 * b.sensitivity:.1f} / {100 * b.positive_predictivity:.1f} / {b.f1:.3f} | "
+          f"{100 * a.sensitivity:.1f} / {100 * a.positive_predictivity:.1f} / {a.f1:.3f} | {a.f1 - b.f1:+.3f} | "
+          f"{s:.0f} s | {d:.3f} ({d - base_ds2:+.3f}) |" for n, b, a, s, d in rows],
+    ]  # fmt: skip
+    (REPO / "benchmarks" / "results").mkdir(exist_ok=True)
+    (REPO / "benchmarks" / "results" / "adaptation.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The user's models: every trained model with its card, one of them active.
+
+Layout under the registry root (default: the per-user data folder, or
+``$DANET_REVIEW_DATA``)::
+
+    models/<model id>/model.json, weights.safetensors   one folder per model, never changed once added
+    active.json                                         {"active": id, "history": [ids activated before]}
+
+``active.json`` is replaced atomically, so the active model switches in one
+step and a failed or cancelled retraining (which never reaches ``add``) leaves
+it as it was. The bundled model is the active one until another is activated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from danet_viewer.core.atomic import atomic_output
+from danet_viewer.errors import DanetError
+from danet_viewer.model.card import CARD_FILE, WEIGHTS_FILE, ModelCard, load_model, read_card
+from danet_viewer.model.inference import default_model_folder
+
+BUNDLED = "bundled"
+
+
+def user_data_dir() -> Path:
+    """Per-user application data: $DANET_REVIEW_DATA, else the platform's usual place."""
+    override = os.environ.get("DANET_REVIEW_DATA")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "DANet Review"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "DANet Review"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "danet-review"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    model_id: str
+    folder: Path
+    card: ModelCard
+    active: bool
+
+
+class ModelRegistry:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else user_data_dir()
+        self.models_dir = self.root / "models"
+        self.state_path = self.root / "active.json"
+
+    def _state(self) -> dict:
+        try:
+            state = json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return {"active": BUNDLED, "history": []}
+        except (OSError, ValueError) as error:
+            raise DanetError(f"{self.state_path}: unreadable model registry state: {error}") from None
+        return {"active": state.get("active", BUNDLED), "history": list(state.get("history", []))}
+
+    def _write_state(self, state: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with atomic_output(self.state_path) as temporary:
+            temporary.write_text(json.dumps(state, indent=2) + "\n")
+
+    def folder(self, model_id: str) -> Path:
+        if model_id == BUNDLED:
+            return default_model_folder()
+        folder = self.models_dir / model_id
+        if not (folder / CARD_FILE).is_file():
+            raise DanetError(f"{self.root}: no model {model_id!r} in the registry")
+        return folder
+
+    def models(self) -> list[RegisteredModel]:
+        active = self._state()["active"]
+        ids = [BUNDLED] + sorted(p.name for p in self.models_dir.glob("*") if (p / CARD_FILE).is_file())
+        return [RegisteredModel(i, self.folder(i), read_card(self.folder(i)), i == active) for i in ids]
+
+    def active_id(self) -> str:
+        return self._state()["active"]
+
+    def active_folder(self) -> Path:
+        return self.folder(self.active_id())
+
+    def add(self, folder: Path) -> str:
+        """Copy a trained model in (after checking it loads and its hash matches); returns its id."""
+        _, card = load_model(folder)
+        model_id = card.model_id.replace("@", "-")
+        target = self.models_dir / model_id
+        if not target.exists():
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            staging = self.models_dir / f".{model_id}.incoming"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            for name in (CARD_FILE, WEIGHTS_FILE):
+                shutil.copy2(folder / name, staging / name)
+            os.replace(staging, target)
+        return model_id
+
+    def activate(self, model_id: str) -> None:
+        load_model(self.folder(model_id))  # refuse a damaged model before it becomes active
+        state = self._state()
+        if state["active"] != model_id:
+            self._write_state({"active": model_id, "history": [*state["history"], state["active"]]})
+
+    def rollback(self) -> str:
+        """Re-activate the model active before the current one; returns its id."""
+        state = self._state()
+        if not state["history"]:
+            raise DanetError(f"{self.root}: no earlier model to roll back to")
+        previous = state["history"][-1]
+        self._write_state({"active": previous, "history": state["history"][:-1]})
+        return previous
+
+    def delete(self, model_id: str) -> None:
+        if model_id == BUNDLED:
+            raise DanetError("the bundled model cannot be deleted")
+        state = self._state()
+        if model_id == state["active"]:
+            raise DanetError(f"model {model_id} is active; activate another before deleting it")
+        shutil.rmtree(self.folder(model_id))
+        self._write_state({**state, "history": [i for i in state["history"] if i != model_id]})

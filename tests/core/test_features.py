@@ -1,0 +1,44 @@
+"""The one path from a lead to model inputs: chunking changes nothing, features mean what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from danet_viewer.core import features as features_module
+from danet_viewer.core.beats import detect_beats
+from danet_viewer.core.conditioning import WINDOW_BEFORE, WINDOW_LENGTH
+from danet_viewer.core.features import RHYTHM_FEATURES, model_rr_features, p_wave_fraction, prepare_beats
+from tests.conftest import ArrayRecording, synthetic_ecg
+
+
+def test_chunked_preparation_matches_one_pass(monkeypatch):
+    signal, _ = synthetic_ecg(360, 180, premature={30, 90, 150})
+    recording = ArrayRecording(signal, 360)
+    beats = detect_beats(signal, 360)
+    whole = prepare_beats(recording, 0, beats)
+    monkeypatch.setattr(features_module, "PREPARE_CHUNK_S", 41.0)
+    chunked = prepare_beats(recording, 0, beats)
+    middle = slice(2, -2)  # the record's own edges differ only by where the filter starts
+    np.testing.assert_allclose(chunked.windows[middle], whole.windows[middle], atol=2e-3)
+    np.testing.assert_array_equal(chunked.regions[middle], whole.regions[middle])
+    np.testing.assert_array_equal(chunked.rr, whole.rr)
+    assert whole.windows.shape == (len(beats), WINDOW_LENGTH) and whole.rr.shape == (len(beats), len(RHYTHM_FEATURES))
+    assert whole.p_found[middle].all()  # every synthetic beat has a P wave
+    p_start, p_stop = whole.regions[10, 0]
+    assert p_start < p_stop < WINDOW_BEFORE  # the P region lies before the beat's R peak
+
+
+def test_model_rr_features_are_scale_free():
+    rr = np.array([[0.56, 1.0, 0.8, 0.8, 0.02, 0.8, 0.1, 0.9]], np.float32)
+    values = model_rr_features(rr)
+    np.testing.assert_allclose(values[0, :5], [0.7, 1.25, 0.56, 0.7, 0.025], rtol=1e-5)
+    slower = rr.copy()
+    slower[:, :6] *= 1.5  # the same rhythm at a slower rate: only the absolute local RR changes
+    np.testing.assert_allclose(np.delete(model_rr_features(slower), 5, axis=1), np.delete(values, 5, axis=1), rtol=1e-5)
+
+
+def test_p_wave_fraction_is_low_where_p_waves_vanish():
+    found = np.concatenate([np.ones(100, bool), np.zeros(100, bool)])
+    fraction = p_wave_fraction(found)
+    assert fraction[:80].min() == 1.0 and fraction[120:].max() == 0.0
+    assert len(p_wave_fraction(np.array([], bool))) == 0
