@@ -140,6 +140,16 @@ def _average_gradients(module: nn.Module) -> None:
             parameter.grad /= world_size()
 
 
+def _validation_score(model: DANet, val: BeatSet, config: TrainConfig) -> float:
+    """Average precision on the validation beats, computed on rank 0 and shared with every rank."""
+    score = average_precision(val.label, predict(model, val.inputs, device=config.device)) if rank() == 0 else 0.0
+    if world_size() > 1:
+        shared = torch.tensor([score])
+        dist.broadcast(shared, 0)
+        score = float(shared)
+    return score
+
+
 def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
@@ -162,7 +172,9 @@ def _run_stage(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
     wrapped = _wrap(model)
     donors = donor_rows(train.inputs, train.label)
-    best_score, best_state, stale = -1.0, copy.deepcopy(model.state_dict()), 0
+    # The incoming weights are the score to beat: a stage (or a fine-tune) that only makes
+    # validation worse hands back the model it started from.
+    best_score, best_state, stale = _validation_score(model, val, config), copy.deepcopy(model.state_dict()), 0
     for epoch in range(epochs):
         model.train()
         if freeze_wem:
@@ -193,11 +205,7 @@ def _run_stage(
             optimiser.step()
             scheduler.step()
             total += loss.item()
-        score = average_precision(val.label, predict(model, val.inputs, device=config.device)) if rank() == 0 else 0.0
-        if world_size() > 1:
-            shared = torch.tensor([score])
-            dist.broadcast(shared, 0)
-            score = float(shared)
+        score = _validation_score(model, val, config)
         log("epoch", stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score)
         if score > best_score:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
