@@ -12,8 +12,8 @@ fresh process:
   store already holds the analysis, the model is loaded as at a cold start) to
   the first paint showing the traces and beats;
 - repaint after a pan or zoom: set the x-range, process events, force a repaint
-  of the review view; the median over 50 steps at a 10 s span and at the full
-  24 h span;
+  of the review view; the median over 50 steps: 1 s steps at a 10 s span, and
+  small pans at the full 24 h span;
 - peak RSS of that process.
 
 Prints a Markdown table and writes it to benchmarks/results/gui.md.
@@ -65,21 +65,28 @@ duration = window.recording.duration_s
 
 
 def repaint_after(x0, x1):
-    started = time.perf_counter()
+    # Wall time, and the GUI thread's CPU time: the machine may be busy with other work.
+    started, cpu = time.perf_counter(), time.thread_time()
     window.view.raw_plot.setXRange(x0, x1, padding=0)
     app.processEvents()
     window.view.viewport().repaint()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.thread_time() - cpu
 
 
 def median_ms(span, starts):
-    repaint_after(starts[0], starts[0] + span)  # settle the span before timing
-    return 1000 * statistics.median(repaint_after(x, x + span) for x in starts)
+    repaint_after(starts[0], starts[0] + span)  # settle the span before timing ...
+    while window.trace_loader.busy or window.view.raw_pyramid is None:  # ... and the work it set off
+        app.processEvents()
+        time.sleep(0.01)
+    steps = [repaint_after(x, x + span) for x in starts]
+    return [1000 * statistics.median(step[k] for step in steps) for k in (0, 1)]
 
 
-rng = np.random.default_rng(0)
-pan_10s = median_ms(10.0, rng.uniform(0, duration - 10.0, steps))
-# At the full span a pan moves the whole record a little; zooming alternates in and out by 2 %.
+# A pan as a reviewer drags: 1 s steps from a random place (each step also asks for the enhanced trace
+# of newly uncovered minutes, computed on its worker thread meanwhile).
+start = np.random.default_rng(0).uniform(0, duration - 10.0 - steps)
+pan_10s = median_ms(10.0, start + np.arange(steps))
+# At the full span each step pans the whole record by 1 % and back.
 zoom_full = median_ms(duration, [(-0.01 * duration if k % 2 else 0.0) for k in range(steps)])
 print(json.dumps({"first_paint_s": first_paint, "pan_10s_ms": pan_10s, "full_span_ms": zoom_full,
                   "beats": beats, "duration_h": duration / 3600,
@@ -117,16 +124,23 @@ def measure(header: Path) -> dict:
 def main() -> None:
     header = prepared_record()
     m = measure(header)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, offscreen Qt, Python {platform.python_version()}"
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, offscreen Qt, "
+               f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} while measuring")  # fmt: skip
     lines = [
         f"Machine: {machine}. Record: {m['duration_h']:.2f} h, 2 leads, 360 Hz, {m['beats']} beat markers.",
         "",
-        "| measurement | result | target |",
-        "|---|---|---|",
-        f"| open to first paint (store already analysed) | {m['first_paint_s']:.2f} s | ≤ 1 s |",
-        f"| repaint after a pan, 10 s span (median of {STEPS}) | {m['pan_10s_ms']:.1f} ms | ≤ 16 ms |",
-        f"| repaint after a pan/zoom, full 24 h span (median of {STEPS}) | {m['full_span_ms']:.1f} ms | ≤ 16 ms |",
-        f"| peak RSS | {m['peak_rss_mb']:.0f} MB | |",
+        "| measurement | wall time | GUI-thread CPU | target |",
+        "|---|---|---|---|",
+        f"| open to first paint (store already analysed) | {m['first_paint_s']:.2f} s | | ≤ 1 s |",
+        (
+            f"| repaint after a 1 s pan, 10 s span (median of {STEPS}) | {m['pan_10s_ms'][0]:.1f} ms "
+            f"| {m['pan_10s_ms'][1]:.1f} ms | ≤ 16 ms |"
+        ),
+        (
+            f"| repaint after a pan, full 24 h span (median of {STEPS}) | {m['full_span_ms'][0]:.1f} ms "
+            f"| {m['full_span_ms'][1]:.1f} ms | ≤ 16 ms |"
+        ),
+        f"| peak RSS | {m['peak_rss_mb']:.0f} MB | | |",
     ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "gui.md").write_text("\n".join(lines) + "\n")

@@ -17,6 +17,7 @@ from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import BeatModel
+from danet_viewer.model.registry import ModelRegistry
 
 
 class AnalysisCancelled(Exception):
@@ -80,7 +81,7 @@ class AnalysisWorker(QThread):
     def _analyse(self) -> AnalysisOutcome:
         recording, store = self.recording, self.store
         self._report("loading model", 0.0)
-        model = self.model or BeatModel(self.model_folder)
+        model = self.model or BeatModel(self.model_folder or ModelRegistry().active_folder())
         lead = stored_analysis_lead(recording, store)
         self._report("reading", 0.0)
         raw = recording.read(lead)

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from danet_viewer import __version__
 from danet_viewer._qt.main_window import MainWindow
 
 
-def run_app(record: str | None = None) -> int:
+def application() -> QApplication:
+    """The process's QApplication, named so QSettings and the per-user store folder find their place."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DANet Review")
     app.setOrganizationName("DANet Review")
     app.setApplicationVersion(__version__)
-    window = MainWindow()
+    return app
+
+
+def open_window(record: str | None = None, settings: QSettings | None = None) -> MainWindow:
+    """The shown main window, analysing ``record`` (if given) on its worker thread."""
+    window = MainWindow(settings)
     window.show()
     if record:
         window.open_record(record)
+    return window
+
+
+def run_app(record: str | None = None) -> int:
+    app = application()
+    window = open_window(record)  # noqa: F841 - held until the event loop ends
     return app.exec()

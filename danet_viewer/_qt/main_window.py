@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QInputDialog,
@@ -21,15 +22,21 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from danet_viewer._qt.analysis_worker import AnalysisOutcome, AnalysisWorker
+from danet_viewer._qt.beat_docks import SuperimposeDock, TachogramDock
+from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S
+from danet_viewer._qt.overview import OverviewStrip
 from danet_viewer._qt.review_list import ReviewListDock, format_time
 from danet_viewer._qt.review_session import ReviewSession, beat_states
-from danet_viewer._qt.review_view import ReviewView
+from danet_viewer._qt.review_view import MAX_ENHANCED_SPAN_S, ReviewView
 from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
-from danet_viewer._qt.trace_loader import TraceLoader
+from danet_viewer._qt.trace_envelope import MinMaxPyramid
+from danet_viewer._qt.trace_loader import LeadReader, TraceLoader
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -37,8 +44,8 @@ from danet_viewer.errors import DanetError, StoreLockedError
 from danet_viewer.model.inference import BeatModel
 
 RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv *.mat);;All files (*)"
-INITIAL_SPAN_S = 10.0
 SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
+MIN_SPAN_S = 0.5  # the deepest keyboard zoom: one QRS complex across the screen
 MAX_RECENT = 10
 # An added beat sits on the largest deflection this close to the mouse (either polarity: leads can be inverted).
 SNAP_S = 0.08
@@ -68,7 +75,9 @@ class MainWindow(QMainWindow):
         self.session: ReviewSession | None = None
         self.worker: AnalysisWorker | None = None
         self.trace_loader: TraceLoader | None = None
-        self.lead = 0
+        self.lead_reader: LeadReader | None = None
+        self.lead = 0  # the analysis lead: the model's, whatever lead is on screen
+        self.analysis_raw = np.empty(0, np.float32)
         self.selected: int | None = None  # beat-table row
         self.store_note = ""
 
@@ -79,7 +88,16 @@ class MainWindow(QMainWindow):
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.view.beatClicked.connect(self._select_near)
         self.view.rangeShown.connect(self._request_trace)
-        self.setCentralWidget(self.view)
+        self.overview = OverviewStrip()
+        self.overview.jumpRequested.connect(self.centre_on)
+        self.view.rangeShown.connect(self.overview.show_view)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.view)
+        layout.addWidget(self.overview)
+        self.setCentralWidget(central)
 
         self.review_list = ReviewListDock(self)
         self.review_list.jumpRequested.connect(self.select_sample)
@@ -92,6 +110,12 @@ class MainWindow(QMainWindow):
         details_dock.setObjectName("beat_details")
         details_dock.setWidget(self.details)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, details_dock)
+        self.tachogram = TachogramDock(self)
+        self.tachogram.beatClicked.connect(self.select_sample)
+        self.superimposition = SuperimposeDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tachogram)
+        self.splitDockWidget(self.tachogram, self.superimposition, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tachogram], [200], Qt.Orientation.Vertical)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -103,6 +127,7 @@ class MainWindow(QMainWindow):
         self._show_progress(False)
 
         self._build_menus()
+        self._build_display_toolbar()
         self._update_status("Open a recording (File ▸ Open, or drop it here)")
 
     # --- menus and the key table ---------------------------------------------------------------
@@ -126,16 +151,19 @@ class MainWindow(QMainWindow):
         spans = QActionGroup(self)
         for span in SPANS_S:
             action = QAction(f"{span:g} s span" if span < 60 else f"{span / 60:g} min span", self, checkable=True)
-            action.setChecked(span == INITIAL_SPAN_S)
             action.triggered.connect(lambda _=False, s=span: self.set_span(s))
             spans.addAction(action)
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        for dock in (self.review_list, self.tachogram, self.superimposition):
+            view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         review_menu = self.menuBar().addMenu("&Review")
         help_menu = self.menuBar().addMenu("&Help")
         # One QAction per row of SHORTCUTS: the table is the only place a key is bound.
         self.shortcut_actions: dict[str, QAction] = {}
-        toggles = {"toggle_side_by_side": False, "toggle_attention": True, "toggle_regions": True}
+        toggles = {"toggle_side_by_side": False, "toggle_attention": True, "toggle_regions": True,
+                   "toggle_grid": True, "toggle_calipers": False, "toggle_heart_rate_overview": False}  # fmt: skip
         for shortcut in SHORTCUTS:
             action = QAction(shortcut.action, self)
             action.setShortcuts([QKeySequence(key) for key in shortcut.keys])
@@ -154,6 +182,33 @@ class MainWindow(QMainWindow):
                 (help_menu if shortcut.handler == "show_help" else review_menu).addAction(action)
             self.addAction(action)
             self.shortcut_actions[shortcut.action] = action
+
+    def _build_display_toolbar(self) -> None:
+        """Lead, paper speed and gain, and the grid and caliper toggles (the same actions as the View menu's)."""
+        toolbar = QToolBar("Display", self)
+        toolbar.setObjectName("display")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.lead_box = QComboBox()
+        self.lead_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.lead_box.setToolTip("the lead drawn as the raw trace (the model keeps its analysis lead)")
+        self.lead_box.activated.connect(self.show_lead)
+        self.speed_box = QComboBox()
+        for speed in SPEEDS_MM_S:
+            self.speed_box.addItem(f"{speed:g} mm/s", speed)
+        self.speed_box.setCurrentIndex(SPEEDS_MM_S.index(STANDARD_SPEED_MM_S))
+        self.speed_box.activated.connect(lambda index: self.view.set_speed(self.speed_box.itemData(index)))
+        self.gain_box = QComboBox()
+        self.gain_box.addItem("auto mm/mV", None)
+        for gain in GAINS_MM_MV:
+            self.gain_box.addItem(f"{gain:g} mm/mV", gain)
+        self.gain_box.activated.connect(lambda index: self.view.set_gain(self.gain_box.itemData(index)))
+        for label, box in (("Lead ", self.lead_box), ("  Speed ", self.speed_box), ("  Gain ", self.gain_box)):
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
+            toolbar.addWidget(QLabel(label))
+            toolbar.addWidget(box)
+        toolbar.addSeparator()
+        for name in ("ECG grid", "Calipers"):
+            toolbar.addAction(self.shortcut_actions[name])
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -250,7 +305,15 @@ class MainWindow(QMainWindow):
         self.store = self.session = self.recording = None
         self.selected = None
         self.review_list.update_from(None, 1.0)
+        self.overview.update_from(None, 1.0, 0.0)
+        self.tachogram.set_beats(np.empty(0, np.int64), 1.0)
+        self.superimposition.show_class_of(None, None, self.view.raw, 1.0, "")
+        self.lead_box.clear()
         self._drop_trace_loader()
+        if self.lead_reader is not None:
+            self.lead_reader.close()
+            self.lead_reader.deleteLater()
+            self.lead_reader = None
         self.view.set_traces([])
 
     def cancel_analysis(self) -> None:
@@ -286,10 +349,21 @@ class MainWindow(QMainWindow):
         self.model = outcome.model
         self.session = ReviewSession(self.store, recording.name, self.reviewer() or "")
         lead = recording.lead_names[outcome.lead]
-        self.lead = outcome.lead
+        self.lead, self.analysis_raw = outcome.lead, outcome.raw
+        self.lead_reader = LeadReader(recording)
+        self.lead_reader.leadRead.connect(self._lead_read)
+        self.lead_box.clear()
+        for index, name in enumerate(recording.lead_names):
+            self.lead_box.addItem(f"{name} (analysis)" if index == outcome.lead else name, index)
+        self.lead_box.setCurrentIndex(outcome.lead)
         self.view.set_signal(outcome.raw, recording.fs, lead, recording.units[outcome.lead])
+        self.lead_reader.request(outcome.lead, outcome.raw)  # the pyramid for zooming out, after the first paint
+        # Paper scale from the start where the trace is in mV; other units follow the trace.
+        gain = STANDARD_GAIN_MM_MV if recording.units[outcome.lead] == "mV" else None
+        self.gain_box.setCurrentIndex(self.gain_box.findData(gain))
         self._beats_changed()
-        self.view.show_span(0.0, min(INITIAL_SPAN_S, recording.duration_s))
+        self.view.set_speed(self.speed_box.currentData(), start_s=0.0)
+        self.view.set_gain(gain)
         table = self.session.table
         verb = "loaded from the store" if outcome.reused else "analysed"
         self._update_status(f"{recording.name} {verb}: {len(table)} beats, "
@@ -315,7 +389,7 @@ class MainWindow(QMainWindow):
     # --- the enhanced trace ----------------------------------------------------------------------
 
     def _request_trace(self, start_s: float, stop_s: float) -> None:
-        if self.trace_loader is not None:
+        if self.trace_loader is not None and stop_s - start_s <= MAX_ENHANCED_SPAN_S:
             span = stop_s - start_s
             self.trace_loader.request(start_s - span, stop_s + span)
 
@@ -351,6 +425,8 @@ class MainWindow(QMainWindow):
         self._update_trace_beats()
         self.view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
         self.review_list.update_from(self.session, self.recording.fs)
+        self.overview.update_from(self.session, self.recording.fs, self.recording.duration_s)
+        self.tachogram.set_beats(table.sample[~table.deleted], self.recording.fs)
         self.shortcut_actions["Undo"].setEnabled(self.session.can_undo)
         self.shortcut_actions["Redo"].setEnabled(self.session.can_redo)
         self._show_selection()
@@ -358,11 +434,15 @@ class MainWindow(QMainWindow):
     def _show_selection(self) -> None:
         if self.session is None or self.selected is None:
             self.view.select(None)
+            self.tachogram.highlight(None)
+            self.superimposition.show_class_of(None, None, self.view.raw, 1.0, "")
             self.details.setText("No beat selected")
             return
         table, row, fs = self.session.table, self.selected, self.recording.fs
         sample = int(table.sample[row])
         self.view.select(sample)
+        self.tachogram.highlight(sample)
+        self.superimposition.show_class_of(self.session, row, self.view.raw, fs, self._shown_units())
         self.view.ensure_visible(sample / fs)
         before = (sample - table.sample[row - 1]) / fs if row > 0 else float("nan")
         after = (table.sample[row + 1] - sample) / fs if row + 1 < len(table) else float("nan")
@@ -406,6 +486,64 @@ class MainWindow(QMainWindow):
     def _select_near(self, time_s: float) -> None:
         if self.session is not None:
             self.select_row(self.session.nearest_row(time_s * self.recording.fs))
+
+    def _shown_units(self) -> str:
+        return self.recording.units[self.lead_box.currentData()] if self.lead_box.count() else ""
+
+    def show_lead(self, box_index: int) -> None:
+        """Draw another lead of the record as the raw trace, once it is read off the GUI thread."""
+        if self.lead_reader is not None:
+            self.lead_reader.request(self.lead_box.itemData(box_index))
+
+    def _lead_read(self, lead: int, samples: np.ndarray, pyramid: MinMaxPyramid) -> None:
+        if self.session is None:
+            return
+        if samples is self.view.raw:  # the lead on screen: only its pyramid was wanted
+            self.view.set_pyramid(pyramid)
+            return
+        recording = self.recording
+        x_range = self.view.raw_plot.viewRange()[0]
+        self.view.set_signal(samples, recording.fs, recording.lead_names[lead], recording.units[lead], pyramid)
+        self.view.show_span(x_range[0], x_range[1] - x_range[0])
+        self.view.set_gain(self.view.gain_mm_mv)  # re-centred on the new lead's baseline
+        self._beats_changed()  # the marks sit on the trace drawn
+
+    def centre_on(self, time_s: float) -> None:
+        """Keep the span, put ``time_s`` in the middle (the overview strip's click)."""
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped(time_s - (x1 - x0) / 2, x1 - x0)
+
+    def _show_clamped(self, start_s: float, span_s: float) -> None:
+        if self.recording is None:
+            return
+        duration = self.recording.duration_s
+        span_s = float(np.clip(span_s, MIN_SPAN_S, duration))
+        self.view.show_span(float(np.clip(start_s, 0.0, duration - span_s)), span_s)
+
+    def page_forward(self) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped(x1, x1 - x0)
+
+    def page_back(self) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped(2 * x0 - x1, x1 - x0)
+
+    def zoom_in(self) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped((3 * x0 + x1) / 4, (x1 - x0) / 2)
+
+    def zoom_out(self) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped((3 * x0 - x1) / 2, 2 * (x1 - x0))
+
+    def go_to_start(self) -> None:
+        x0, x1 = self.view.raw_plot.viewRange()[0]
+        self._show_clamped(0.0, x1 - x0)
+
+    def go_to_end(self) -> None:
+        if self.recording is not None:
+            x0, x1 = self.view.raw_plot.viewRange()[0]
+            self._show_clamped(self.recording.duration_s, x1 - x0)
 
     def set_span(self, span_s: float) -> None:
         x0, x1 = self.view.raw_plot.viewRange()[0]
@@ -499,7 +637,7 @@ class MainWindow(QMainWindow):
         self._apply(lambda: self.session.label(sample, "N"), sample)
 
     def _snap_to_peak(self, time_s: float) -> int:
-        raw, fs = self.view.raw, self.recording.fs
+        raw, fs = self.analysis_raw, self.recording.fs  # beats live on the analysis lead, whatever is on screen
         centre = int(round(time_s * fs))
         lo, hi = max(0, centre - int(SNAP_S * fs)), min(len(raw), centre + int(SNAP_S * fs) + 1)
         if hi <= lo:
@@ -525,6 +663,15 @@ class MainWindow(QMainWindow):
 
     def toggle_regions(self, on: bool) -> None:
         self.view.set_regions_visible(on)
+
+    def toggle_grid(self, on: bool) -> None:
+        self.view.set_grid_visible(on)
+
+    def toggle_calipers(self, on: bool) -> None:
+        self.view.set_calipers_visible(on)
+
+    def toggle_heart_rate_overview(self, on: bool) -> None:
+        self.overview.show_heart_rate(on)
 
     def show_help(self) -> QWidget:
         dialog = ShortcutHelp(SHORTCUTS, self)

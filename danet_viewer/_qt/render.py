@@ -30,13 +30,14 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
     from danet_viewer.model.inference import BeatModel
+    from danet_viewer.model.registry import ModelRegistry
     from danet_viewer.model.trace import enhanced_trace
 
     if span_s <= 0:
         raise DanetError(f"--span must be positive, not {span_s:g}")
     app = QApplication.instance() or QApplication([])
     recording = open_recording(record)
-    model = BeatModel(model_folder)
+    model = BeatModel(model_folder or ModelRegistry().active_folder())
     store_path = Path(store_path) if store_path else default_store_path(recording.path)
     with AnnotationStore.open(store_path, "r" if store_path.exists() else "a") as store:
         if not has_results(recording, store, model):

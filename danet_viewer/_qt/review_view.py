@@ -6,8 +6,11 @@ smooth) and reduced to min/max pairs per pixel by pyqtgraph's "peak"
 downsampling; the attention band is max-pooled to a fixed number of columns;
 wave regions and p(APC) labels exist only for the beats on screen, drawn from
 a fixed pool of items; the beats near the screen are one ScatterPlotItem.
-So drawing a 24 h record costs what a 10 s one does (its raw lead is still
-held in memory, as float32).
+Zoomed out beyond a few samples per pixel, the raw trace is drawn from a
+min/max pyramid built once per lead off the GUI thread, the beat marks are
+capped (normal beats give way first), and the enhanced trace is left out. So
+drawing a 24 h record costs what a 10 s one does (its raw lead is still held
+in memory, as float32).
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem
 
+from danet_viewer._qt.calipers import Calipers
+from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid, pixels_per_mm, screen_dpi
 from danet_viewer._qt.review_session import BeatState
+from danet_viewer._qt.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 
 # Beat colours (on white) and what the legend calls them.
@@ -29,7 +36,9 @@ STATE_STYLE = {
     BeatState.ADDED: ((30, 100, 220), "added"),
     BeatState.DELETED: ((150, 150, 150), "not a beat"),
 }
-REGION_COLOURS = {"p": (60, 120, 230, 45), "qrs": (230, 60, 60, 35), "t": (40, 170, 90, 40)}
+# Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
+# of a blended one, and the grid is drawn over the regions.
+REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
 # The p(APC) labels exist as this many reused items; with more beats on screen they are hidden
 # (unreadable anyway), as are the wave regions above MAX_SHADED_BEATS.
 LABEL_POOL = 60
@@ -39,6 +48,10 @@ BAND_COLUMNS = 2000
 # stretches catch the eye.
 ATTENTION_COLOURMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (255, 165, 50), (170, 0, 40)])
 ENHANCED_TITLE = "DANet-enhanced  x·(1 + w)"
+# Wider than this the enhanced trace is not computed or drawn: at that scale it is a smear.
+MAX_ENHANCED_SPAN_S = 600.0
+# Beat marks drawn at most; more than fit on screen tell a reviewer nothing and cost a repaint.
+MAX_MARKERS = 3000
 
 
 class ReviewView(pg.GraphicsLayoutWidget):
@@ -54,6 +67,10 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.enhanced_plot = pg.PlotItem()
         self.band_plot = pg.PlotItem()
         for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
+            for axis in ("left", "bottom"):
+                # An axis's labels cost more to draw than a trace; cached as a pixmap, an axis whose range
+                # did not change (the amplitude axes during a pan) is redrawn by a copy.
+                plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.showGrid(x=True, y=plot is not self.band_plot, alpha=0.25)
             plot.setMenuEnabled(False)
             plot.vb.enableAutoRange(x=False)
@@ -76,6 +93,9 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.band_plot.addItem(self.band)
         self.markers = pg.ScatterPlotItem(size=9, pxMode=True, hoverable=False)
         self.raw_plot.addItem(self.markers)
+        self.grid = EcgGrid()
+        self.raw_plot.addItem(self.grid, ignoreBounds=True)
+        self.calipers = Calipers(self.raw_plot)
         self.regions = {
             (plot, name): self._region_bars(plot, REGION_COLOURS[name])
             for plot in (self.raw_plot, self.enhanced_plot) for name in SHOWN_REGIONS
@@ -89,6 +109,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         font = QFont()
         font.setPointSize(8)
         self.labels = []
+        self._label_shown: dict[int, tuple[str, int]] = {}  # per label item: the text and state it shows
         for _ in range(LABEL_POOL):
             label = pg.TextItem(anchor=(0.5, 1.15))
             label.setFont(font)
@@ -99,41 +120,57 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.side_by_side = False
         self.attention_visible = True
         self.regions_visible = True
+        self.grid_visible = True
+        self.speed_mm_s = STANDARD_SPEED_MM_S
+        self.gain_mm_mv: float | None = None  # None: the amplitude axis follows the visible trace
+        self._width_px = 0.0
         self.cursor_s: float | None = None
         self.fs = 1.0
         self.raw = np.empty(0, np.float32)
+        self.raw_pyramid: MinMaxPyramid | None = None
         self.pieces: list[EnhancedTrace] = []
+        self._attention_note = ""
+        self._shown_regions = np.empty((0, len(SHOWN_REGIONS), 2))  # (beats, P/QRS/T, start/stop) in seconds
+        self._enhanced_too_wide: bool | None = None
         self._beat_s = np.empty(0)
         self._beat_y = np.empty(0)
         self._beat_states = np.empty(0, np.int8)
         self._beat_p = np.empty(0)
         self._beat_symbols = np.empty(0, object)
         self._beat_reviewed = np.empty(0, bool)
+        self._markers_shown: tuple[int, int] | None = None  # first beat and count drawn; None after set_beats
         # Shared brushes and pens, indexed by state and reviewed-ness: no per-beat Qt objects.
         self._brushes = np.array([pg.mkBrush(*STATE_STYLE[state][0]) for state in BeatState], dtype=object)
         self._pens = np.array([pg.mkPen(None), pg.mkPen("k", width=1.2)], dtype=object)
         self._arrange()
+        self.set_grid_visible(True)
 
         # Range changes come in bursts while dragging; one refresh per event-loop turn is enough.
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self.refresh)
         self.raw_plot.vb.sigXRangeChanged.connect(self._refresh_timer.start)
+        for plot in (self.raw_plot, self.enhanced_plot):
+            plot.vb.sigResized.connect(self._keep_scale)
+        for plot in (self.raw_plot, self.enhanced_plot):
+            plot.vb.sigYRangeChanged.connect(self._size_regions)
         self.scene().sigMouseClicked.connect(self._clicked)
         self.scene().sigMouseMoved.connect(self._moved)
 
     @staticmethod
     def _trace_curve(plot: pg.PlotItem, colour: tuple[int, int, int]) -> pg.PlotDataItem:
-        curve = plot.plot(pen=pg.mkPen(colour, width=1))
+        # One min/max pair per pixel column ("peak", factor 1): pyqtgraph's default of five per column
+        # strokes the same pixels five times over, which is most of a zoomed-out repaint.
+        curve = plot.plot(pen=pg.mkPen(colour, width=1), autoDownsampleFactor=1.0)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
         return curve
 
     @staticmethod
-    def _region_bars(plot: pg.PlotItem, colour: tuple[int, int, int, int]) -> pg.BarGraphItem:
+    def _region_bars(plot: pg.PlotItem, colour: tuple[int, int, int]) -> pg.BarGraphItem:
         # One bar item per wave type holds every visible beat's region: three items, not three per beat.
-        # Bars span far beyond any ECG amplitude and are left out of the auto-range.
-        bars = pg.BarGraphItem(x0=[], x1=[], y0=-1e3, height=2e3, brush=pg.mkBrush(*colour), pen=pg.mkPen(None))
-        bars.setZValue(-10)
+        # Left out of the auto-range; their height follows the visible range (_size_regions).
+        bars = pg.BarGraphItem(x0=[], x1=[], y0=0, height=1, brush=pg.mkBrush(*colour), pen=pg.mkPen(None))
+        bars.setZValue(-30)  # under the grid
         plot.addItem(bars, ignoreBounds=True)
         return bars
 
@@ -175,21 +212,91 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.regions_visible = on
         self.refresh()
 
+    def set_grid_visible(self, on: bool) -> None:
+        """ECG paper behind the raw trace instead of the plot's tick grid."""
+        self.grid_visible = on
+        self.grid.setVisible(on)
+        self.raw_plot.showGrid(x=not on, y=not on, alpha=0.25)
+
+    def set_calipers_visible(self, on: bool) -> None:
+        self.calipers.set_visible(on)
+
+    # --- paper scale ---------------------------------------------------------------------------
+
+    def set_speed(self, speed_mm_s: float, start_s: float | None = None) -> None:
+        """Show as many seconds as fit the raw plot's width at ``speed_mm_s``, from ``start_s`` or keeping the centre."""
+        self.speed_mm_s = speed_mm_s
+        self.grid.set_scale(speed_mm_s, self.gain_mm_mv or STANDARD_GAIN_MM_MV)
+        x0, x1 = self.raw_plot.viewRange()[0]
+        span = self.raw_plot.vb.width() / (speed_mm_s * pixels_per_mm(screen_dpi(self)))
+        if span <= 0:  # not laid out yet: nothing to fit
+            return
+        self.show_span(max(0.0, (x0 + x1 - span) / 2) if start_s is None else start_s, span)
+
+    def set_gain(self, gain_mm_mv: float | None) -> None:
+        """Fix the amplitude scale at ``gain_mm_mv`` (None: follow the visible trace again)."""
+        self.gain_mm_mv = gain_mm_mv
+        self.grid.set_scale(self.speed_mm_s, gain_mm_mv or STANDARD_GAIN_MM_MV)
+        self._apply_gain()
+
+    def _apply_gain(self) -> None:
+        """The raw trace centred on its visible baseline, the enhanced one (band-passed) on zero, both at the gain.
+
+        At one gain the two read alike, and their amplitude axes stay put while panning (redrawing an
+        axis is a good part of a repaint)."""
+        if self.gain_mm_mv is None:
+            for plot in (self.raw_plot, self.enhanced_plot):
+                plot.vb.enableAutoRange(y=True)
+            return
+        mv_per_px = 1.0 / (self.gain_mm_mv * pixels_per_mm(screen_dpi(self)))
+        (x0, x1), (y0, y1) = self.raw_plot.viewRange()
+        visible = self._slice(self.raw, self.fs, 0.0, x0, x1)[1]
+        visible = visible[:: max(1, len(visible) // 20_000)]  # a median of a 24 h view need not see every sample
+        centre = float(np.median(visible)) if len(visible) else (y0 + y1) / 2
+        for plot, middle in ((self.raw_plot, centre), (self.enhanced_plot, 0.0)):
+            height = plot.vb.height() * mv_per_px
+            plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
+            plot.setYRange(middle - height / 2, middle + height / 2, padding=0)
+
+    def _keep_scale(self) -> None:
+        """On a resize, keep seconds per pixel (and mV per pixel at a set gain): a wider plot shows more time."""
+        width = self.raw_plot.vb.width()
+        if self._width_px > 0 and width > 0 and width != self._width_px:
+            x0, x1 = self.raw_plot.viewRange()[0]
+            self.raw_plot.setXRange(x0, x0 + (x1 - x0) * width / self._width_px, padding=0)
+        self._width_px = width
+        if self.gain_mm_mv is not None:
+            self._apply_gain()
+
     # --- content -------------------------------------------------------------------------------
 
-    def set_signal(self, raw: np.ndarray, fs: float, lead: str, units: str) -> None:
+    def set_signal(self, raw: np.ndarray, fs: float, lead: str, units: str,
+                   pyramid: MinMaxPyramid | None = None) -> None:  # fmt: skip
+        """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``)."""
         self.raw, self.fs = np.asarray(raw, np.float32), fs
+        self.raw_pyramid = pyramid
         self.raw_plot.setLabel("left", lead, units=units)
         self.enhanced_plot.setLabel("left", f"{lead} enhanced", units=units)
+        self.refresh()
+
+    def set_pyramid(self, pyramid: MinMaxPyramid) -> None:
+        self.raw_pyramid = pyramid
         self.refresh()
 
     def set_traces(self, pieces: list[EnhancedTrace], attention_module: bool = True) -> None:
         """The enhanced trace as the pieces computed so far (sorted, possibly with gaps between them)."""
         self.pieces = pieces
         # Said outright, so nobody reads meaning into an "enhanced" trace that equals its input.
-        note = "" if attention_module else "  — this model has no attention module: w = 0"
-        self.enhanced_plot.setTitle(ENHANCED_TITLE + note, size="9pt", color="#333")
+        self._attention_note = "" if attention_module else "  — this model has no attention module: w = 0"
+        self._enhanced_too_wide = None  # the title is set again by the refresh
         self.refresh()
+
+    def _title_enhanced(self, too_wide: bool) -> None:
+        # Only on a change: setting a title lays the plot out again, too slow for every pan step.
+        if too_wide != self._enhanced_too_wide:
+            self._enhanced_too_wide = too_wide
+            note = f"  — zoom in to {MAX_ENHANCED_SPAN_S / 60:g} min or less to see it" if too_wide else ""
+            self.enhanced_plot.setTitle(ENHANCED_TITLE + self._attention_note + note, size="9pt", color="#333")
 
     def set_beats(self, samples: np.ndarray, states: np.ndarray, p_apc: np.ndarray, symbols: np.ndarray) -> None:
         """Beats at the record's rate with their ``BeatState``, p(APC) (NaN: unscored) and review symbols."""
@@ -197,6 +304,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._beat_s = samples / self.fs
         self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
         self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
+        self._markers_shown = None
         self._beat_reviewed = symbols != ""
         self.refresh()
 
@@ -222,14 +330,27 @@ class ReviewView(pg.GraphicsLayoutWidget):
         x0, x1 = self.raw_plot.viewRange()[0]
         span = x1 - x0
         lo_s, hi_s = x0 - span, x1 + span
-        self._cut(self.raw_curve, self.raw, self.fs, 0.0, lo_s, hi_s)
+        self.raw_curve.setData(*self._raw_points(lo_s, hi_s))
         pieces = [p for p in self.pieces if p.start_s < hi_s and p.start_s + len(p.enhanced) / p.fs > lo_s]
+        self._title_enhanced(span > MAX_ENHANCED_SPAN_S)
+        if span > MAX_ENHANCED_SPAN_S:
+            pieces = []
         self._draw_markers(lo_s, hi_s)
         self._draw_enhanced(pieces, lo_s, hi_s)
         self._draw_band(pieces, x0, x1)
         self._draw_regions(pieces, x0, x1)
         self._draw_labels(x0, x1)
+        self.calipers.place_readout()
         self.rangeShown.emit(x0, x1)
+
+    def _raw_points(self, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
+        envelope = self.raw_pyramid.envelope(self.fs, lo_s, hi_s) if self.raw_pyramid is not None else None
+        if envelope is not None:
+            return envelope
+        times, values = self._slice(self.raw, self.fs, 0.0, lo_s, hi_s)
+        # Zoomed out before the pyramid is built (it follows the first paint): every k-th sample, for now.
+        stride = max(1, len(values) // MAX_TRACE_POINTS) if self.raw_pyramid is None else 1
+        return times[::stride], values[::stride]
 
     @staticmethod
     def _slice(values: np.ndarray, fs: float, start_s: float, lo_s: float,
@@ -239,14 +360,18 @@ class ReviewView(pg.GraphicsLayoutWidget):
         hi = max(hi, lo)
         return start_s + np.arange(lo, hi) / fs, values[lo:hi]
 
-    def _cut(self, curve: pg.PlotDataItem, values: np.ndarray, fs: float, start_s: float, lo_s: float,
-             hi_s: float) -> None:  # fmt: skip
-        curve.setData(*self._slice(values, fs, start_s, lo_s, hi_s))
-
     def _draw_markers(self, lo_s: float, hi_s: float) -> None:
         # Like the traces, the scatter holds only the beats near the screen: a label edit on a 24 h
         # record then redraws a few hundred points, not 100 000.
-        near = slice(*np.searchsorted(self._beat_s, [lo_s, hi_s]))
+        near = np.arange(*np.searchsorted(self._beat_s, [lo_s, hi_s]))
+        shown = (near[0] if len(near) else -1, len(near))
+        if shown == self._markers_shown:
+            return  # the same beats as last time (zoomed out, a pan moves none in or out): no new scatter
+        self._markers_shown = shown
+        if len(near) > MAX_MARKERS:
+            # Zoomed out: the beats a reviewer hunts for stay, normal ones give way, then every k-th.
+            near = near[self._beat_states[near] != BeatState.NORMAL]
+            near = near[:: -(-len(near) // MAX_MARKERS)]
         states = self._beat_states[near]
         self.markers.setData(
             x=self._beat_s[near], y=self._beat_y[near], brush=self._brushes[states],
@@ -285,12 +410,20 @@ class ReviewView(pg.GraphicsLayoutWidget):
             visible = np.flatnonzero((every[:, :, 1].max(axis=1) > x0) & (every[:, :, 0].min(axis=1) < x1))
             if len(visible) <= MAX_SHADED_BEATS:
                 regions = every[visible]
-        for (_, name), bars in self.regions.items():
+        self._shown_regions = regions
+        self._size_regions()
+
+    def _size_regions(self) -> None:
+        # Bars as tall as the visible range with a margin of one range each way, not "infinite": Qt's
+        # painter fills a huge rectangle far more slowly than the part of it on screen.
+        for (plot, name), bars in self.regions.items():
             k = SHOWN_REGIONS.index(name)
-            bars.setOpts(x0=regions[:, k, 0], x1=regions[:, k, 1], y0=-1e3, height=2e3)
+            y0, y1 = plot.viewRange()[1]
+            bars.setOpts(x0=self._shown_regions[:, k, 0], x1=self._shown_regions[:, k, 1], y0=2 * y0 - y1,
+                         height=3 * (y1 - y0))  # fmt: skip
 
     def _draw_labels(self, x0: float, x1: float) -> None:
-        visible = np.flatnonzero((self._beat_s >= x0) & (self._beat_s <= x1))
+        visible = np.arange(np.searchsorted(self._beat_s, x0, "left"), np.searchsorted(self._beat_s, x1, "right"))
         if len(visible) > len(self.labels):
             visible = visible[:0]
         for label, row in zip(self.labels, visible, strict=False):
@@ -298,7 +431,10 @@ class ReviewView(pg.GraphicsLayoutWidget):
             text = "" if np.isnan(p) else f"{p:.2f}"
             if symbol:
                 text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
-            label.setText(text, color=QColor(*STATE_STYLE[BeatState(self._beat_states[row])][0]).darker(130))
+            state = int(self._beat_states[row])
+            if (text, state) != self._label_shown.get(id(label)):  # a pan mostly moves labels; retyping lays out
+                label.setText(text, color=QColor(*STATE_STYLE[BeatState(state)][0]).darker(130))
+                self._label_shown[id(label)] = (text, state)
             label.setPos(self._beat_s[row], self._beat_y[row])
             label.show()
         for label in self.labels[len(visible) :]:

@@ -59,6 +59,17 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+L",), "Side by side", "raw and enhanced traces stacked or left | right", "toggle_side_by_side"),
     Shortcut(("Ctrl+H",), "Attention band", "show or hide the attention w(t) band", "toggle_attention"),
     Shortcut(("Ctrl+R",), "P/QRS/T regions", "show or hide the delineated wave regions", "toggle_regions"),
+    Shortcut(("PgDown",), "Page forward", "move the view on by one span", "page_forward"),
+    Shortcut(("PgUp",), "Page back", "move the view back by one span", "page_back"),
+    Shortcut(("Ctrl++", "Ctrl+="), "Zoom in", "halve the span around its centre", "zoom_in"),
+    Shortcut(("Ctrl+-",), "Zoom out", "double the span around its centre", "zoom_out"),
+    Shortcut(("Home",), "Start", "go to the start of the recording", "go_to_start"),
+    Shortcut(("End",), "End", "go to the end of the recording", "go_to_end"),
+    Shortcut(("Ctrl+G",), "ECG grid", "show or hide the millimetre grid (1 mm and 5 mm boxes)", "toggle_grid"),
+    Shortcut(("Ctrl+K",), "Calipers", "show or hide calipers: drag the lines, read Δt, bpm and ΔmV",
+             "toggle_calipers"),
+    Shortcut(("Ctrl+E",), "Overview: heart rate", "the overview strip shows heart rate instead of APCs/min",
+             "toggle_heart_rate_overview"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
 )  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""The enhanced trace, computed block by block for what the reviewer looks at, on a worker thread.
+"""The enhanced trace, computed block by block for what the reviewer looks at, on a worker thread;
+and other leads of the record, read on one too.
 
 Scoring every beat again with attention costs about as much as the analysis
 itself, and a 24 h trace would hold ~260 MB; so only the blocks around the
@@ -13,6 +14,7 @@ from collections import OrderedDict
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from danet_viewer._qt.trace_envelope import MinMaxPyramid
 from danet_viewer.core.recording import Recording
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.trace import EnhancedTrace, enhanced_trace
@@ -76,5 +78,38 @@ class TraceLoader(QObject):
     def close(self) -> None:
         """Drop queued blocks and wait for the one being computed (a fraction of a second)."""
         self._closed = True
+        self.pool.clear()
+        self.pool.waitForDone()
+
+
+class LeadReader(QObject):
+    """Reads a whole lead and builds its min/max pyramid on a pool thread (each takes a noticeable
+    fraction of a second for 24 h); for a lead already read, only the pyramid is built."""
+
+    leadRead = Signal(int, object, object)  # lead index, float32 samples, their MinMaxPyramid; latest request only
+    _read = Signal(int, int, object, object)
+
+    def __init__(self, recording: Recording) -> None:
+        super().__init__()
+        self.recording = recording
+        self._latest = 0
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._read.connect(self._deliver)
+
+    def request(self, lead: int, samples: np.ndarray | None = None) -> None:
+        self._latest += 1
+        ticket = self._latest
+        self.pool.start(lambda: self._read_lead(ticket, lead, samples))
+
+    def _read_lead(self, ticket: int, lead: int, samples: np.ndarray | None) -> None:
+        samples = self.recording.read(lead) if samples is None else samples
+        self._read.emit(ticket, lead, samples, MinMaxPyramid(samples))
+
+    def _deliver(self, ticket: int, lead: int, samples: np.ndarray, pyramid: MinMaxPyramid) -> None:
+        if ticket == self._latest:  # a reviewer flicking through leads sees only the last one chosen
+            self.leadRead.emit(lead, samples, pyramid)
+
+    def close(self) -> None:
         self.pool.clear()
         self.pool.waitForDone()

@@ -7,55 +7,16 @@ import shutil
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, QStandardPaths, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from danet_viewer._qt.main_window import MainWindow, default_store_path
+from danet_viewer._qt.main_window import default_store_path
 from danet_viewer._qt.review_session import BeatState, beat_states
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer.cli import main
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
-from danet_viewer.model.inference import BeatModel
-from tests.conftest import SAMPLE
-
-ANALYSIS_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def model() -> BeatModel:
-    return BeatModel()  # the bundled, trained model
-
-
-@pytest.fixture
-def record(tmp_path):
-    for part in SAMPLE.parent.glob("209_excerpt.*"):
-        shutil.copy(part, tmp_path)
-    return tmp_path / SAMPLE.name
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, model):
-    QStandardPaths.setTestModeEnabled(True)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("reviewer", "dr test")  # preset: no name dialog
-    window = MainWindow(settings)
-    window.model = model  # loaded once per module instead of once per window
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    yield window
-    window.close()
-
-
-@pytest.fixture
-def analysed(window, record, qtbot):
-    assert window.open_record(str(record))
-    qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
-    assert window.session is not None
-    return window
+from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
 
 
 def stored_symbol(window, sample):
