@@ -113,7 +113,12 @@ def _wrap(model: nn.Module) -> nn.Module:
 
 
 def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, rng: np.random.Generator) -> None:
-    """Self-supervised: the soft WEM learns to find the delineated P, QRS, T regions (no human labels)."""
+    """Self-supervised: the soft WEM learns to find the delineated P, QRS, T regions (no human labels).
+
+    Both heads learn from the delineator alone: the region head predicts the wave
+    map, and the weight head w(t) the rule's weights over it, so stage 1 (WEM
+    frozen) starts from a learned rule-shaped attention, not from an untrained head.
+    """
     wem = model.wem
     optimiser = torch.optim.AdamW(wem.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -123,7 +128,7 @@ def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, r
         total, batches = 0.0, 0
         for start in range(0, len(rows), config.batch_size):
             x, _, masks = batch_tensors(unlabelled, rows[start : start + config.batch_size], config.device)
-            loss = loss_fn(wem.region_logits(x), masks)
+            loss = loss_fn(wem.region_logits(x), masks) + nn.functional.mse_loss(wem(x), model.rule_prior(masks))
             optimiser.zero_grad()
             loss.backward()
             if world_size() > 1:  # region_logits bypasses DDP's forward, so average by hand

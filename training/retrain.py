@@ -17,13 +17,10 @@ from danet_viewer.core.export import export_dataset
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import BeatModel
-from danet_viewer.model.registry import ModelRegistry
+from danet_viewer.model.registry import MIN_REVIEWED_APCS, MIN_REVIEWED_BEATS, ModelRegistry
 from training.data import BeatSet, load_dataset_file
 from training.engine import Logger, fit, predict
 from training.metrics import count
-
-MIN_REVIEWED_BEATS = 50
-MIN_REVIEWED_APCS = 5
 
 
 def load_reviewed(stores: list[Path], datasets: list[Path], scratch: Path) -> tuple[BeatSet, dict]:

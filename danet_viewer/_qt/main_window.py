@@ -30,7 +30,10 @@ from PySide6.QtWidgets import (
 from danet_viewer._qt.analysis_worker import AnalysisOutcome, AnalysisWorker
 from danet_viewer._qt.beat_docks import SuperimposeDock, TachogramDock
 from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S
+from danet_viewer._qt.export_dialog import ExportDialog
+from danet_viewer._qt.model_manager import ModelManagerDialog
 from danet_viewer._qt.overview import OverviewStrip
+from danet_viewer._qt.retrain_dialog import RetrainDialog
 from danet_viewer._qt.review_list import ReviewListDock, format_time
 from danet_viewer._qt.review_session import ReviewSession, beat_states
 from danet_viewer._qt.review_view import MAX_ENHANCED_SPAN_S, ReviewView
@@ -42,6 +45,7 @@ from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from danet_viewer.errors import DanetError, StoreLockedError
 from danet_viewer.model.inference import BeatModel
+from danet_viewer.model.registry import ModelRegistry
 
 RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv *.mat);;All files (*)"
 SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
@@ -142,6 +146,9 @@ class MainWindow(QMainWindow):
         reviewer_action = QAction("Change &reviewer…", self)
         reviewer_action.triggered.connect(lambda: self.reviewer(ask=True))
         file_menu.addAction(reviewer_action)
+        export_action = QAction("&Export…", self)
+        export_action.triggered.connect(self.show_export)
+        file_menu.addAction(export_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -159,6 +166,13 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         review_menu = self.menuBar().addMenu("&Review")
+        model_menu = self.menuBar().addMenu("&Model")
+        retrain_action = QAction("&Retrain on reviewed labels…", self)
+        retrain_action.triggered.connect(self.show_retrain)
+        model_menu.addAction(retrain_action)
+        manage_action = QAction("&Manage models…", self)
+        manage_action.triggered.connect(self.show_model_manager)
+        model_menu.addAction(manage_action)
         help_menu = self.menuBar().addMenu("&Help")
         # One QAction per row of SHORTCUTS: the table is the only place a key is bound.
         self.shortcut_actions: dict[str, QAction] = {}
@@ -677,6 +691,39 @@ class MainWindow(QMainWindow):
         dialog = ShortcutHelp(SHORTCUTS, self)
         dialog.show()
         return dialog
+
+    # --- export and the model loop ------------------------------------------------------------
+
+    def show_export(self) -> QWidget | None:
+        if self.store is None:
+            QMessageBox.information(self, "Export", "Open a recording first: the export reads its store.")
+            return None
+        dialog = ExportDialog(self.store.path, self.recording.name if self.session else None, self)
+        dialog.show()
+        return dialog
+
+    def show_retrain(self) -> QWidget:
+        dialog = RetrainDialog(ModelRegistry(), [self.store.path] if self.store is not None else [], self)
+        dialog.modelActivated.connect(self.use_active_model)
+        dialog.show()
+        return dialog
+
+    def show_model_manager(self) -> QWidget:
+        dialog = ModelManagerDialog(ModelRegistry(), self)
+        dialog.activeModelChanged.connect(self.use_active_model)
+        dialog.show()
+        return dialog
+
+    def use_active_model(self, model_id: str) -> None:
+        """Score with the registry's active model from now on, and re-analyse the record on screen with it.
+
+        Re-analysis replaces only the model's outputs in the store; reviewers' labels stay as they are.
+        """
+        self.model, self.model_folder = None, None  # the worker loads the active model
+        if self.recording is not None:
+            self.open_record(str(self.recording.path))
+        else:
+            self._update_status(f"Model {model_id} is active")
 
     # --- closing -------------------------------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""The review list: every APC candidate (model APC or reviewed APC), by time or by model uncertainty."""
+"""The review list: every APC candidate (model APC or reviewed APC), by time or by model uncertainty.
+
+"Most uncertain first" puts on top the beats where the model's verdict
+disagrees with a label the record already has (a reviewer's, else the
+imported reference's), reference APCs the model missed included, then the
+rest by how close p(APC) is to the threshold.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxLayout, QWidget
 
 from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer.core.aami import is_sveb
+from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
 
 COLUMNS = ("time", "p(APC)", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
@@ -26,17 +34,45 @@ class CandidateModel(QAbstractTableModel):
         self.session: ReviewSession | None = None
         self.fs = 1.0
         self.rows = np.empty(0, np.int64)  # beat-table rows, in display order
+        # The reference matched to the beats, kept while neither changes: matching is too slow for every keypress.
+        self._matched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def reset(self, session: ReviewSession | None, fs: float, by_uncertainty: bool) -> None:
         self.beginResetModel()
         self.session, self.fs = session, fs
         rows = session.candidates if session else np.empty(0, np.int64)
         if session is not None and by_uncertainty:
+            disagrees = self.disagreements(session)
+            rows = np.union1d(rows, np.flatnonzero(disagrees & ~session.table.deleted))
             # Closest to the threshold first: where the model is least sure, a reviewer matters most.
-            margin = np.abs(session.table.p_apc[rows] - session.threshold)
-            rows = rows[np.argsort(np.nan_to_num(margin, nan=np.inf), kind="stable")]
+            margin = np.nan_to_num(np.abs(session.table.p_apc[rows] - session.threshold), nan=np.inf)
+            rows = rows[np.lexsort((margin, ~disagrees[rows]))]
         self.rows = rows
         self.endResetModel()
+
+    def reference_symbols(self, session: ReviewSession) -> np.ndarray:
+        """The imported reference's symbol of every beat (matched within 150 ms), "" where there is none."""
+        record = session.store.record(session.record)
+        table = session.table
+        cached = self._matched
+        if cached is not None and cached[0] is record.reference_sample and np.array_equal(cached[1], table.sample):
+            return cached[2]
+        symbols = np.full(len(table), "", object)
+        if len(record.reference_sample):
+            reference, beat = match_beats(record.reference_sample, table.sample, round(MATCH_TOLERANCE_S * record.fs))
+            symbols[beat] = record.reference_symbol[reference]
+        self._matched = (record.reference_sample, table.sample, symbols)
+        return symbols
+
+    def disagreements(self, session: ReviewSession) -> np.ndarray:
+        """Scored beats whose label (the reviewer's, else the reference's) and the model's verdict differ on APC."""
+        table = session.table
+        labels = np.where(table.reviewed, table.review_symbol, self.reference_symbols(session))
+        labelled = (labels != "") & ~table.deleted & (table.model_apc >= 0)
+        disagrees = np.zeros(len(table), bool)
+        rows = np.flatnonzero(labelled)
+        disagrees[rows] = is_sveb(labels[rows]) != (table.model_apc[rows] == 1)
+        return disagrees
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.rows)
@@ -102,8 +138,9 @@ class ReviewListDock(QDockWidget):
         if session is None:
             self.counts.setText("no record")
             return
-        reviewed = int(session.table.reviewed[session.candidates].sum())
-        total = len(session.candidates)
+        rows = self.model.rows  # the candidates, with the disagreements the uncertainty order brings in
+        reviewed = int(session.table.reviewed[rows].sum())
+        total = len(rows)
         self.counts.setText(f"{reviewed} reviewed, {total - reviewed} remaining of {total}")
 
     def _jump(self, index: QModelIndex) -> None:

@@ -181,13 +181,14 @@ EXPORT_FORMATS = ("csv", "wfdb", "hdf5")
 
 
 def export_store(store: AnnotationStore, fmt: str, out: Path, *, reviewed_only: bool = False,
-                 progress: Progress | None = None) -> str:  # fmt: skip
-    """Run one export; returns a one-line summary."""
+                 records: list[str] | None = None, progress: Progress | None = None) -> str:  # fmt: skip
+    """Run one export of ``records`` (None: every record); returns a one-line summary."""
     if fmt == "csv":
-        return f"{export_csv(store, out, reviewed_only=reviewed_only)} beats -> {out}"
+        return f"{export_csv(store, out, reviewed_only=reviewed_only, records=records)} beats -> {out}"
     if fmt == "wfdb":
-        files = export_wfdb(store, out, reviewed_only=reviewed_only)
+        files = export_wfdb(store, out, reviewed_only=reviewed_only, records=records)
         return f"{len(files)} annotation files (.{WFDB_EXTENSION}) -> {out}"
     if fmt == "hdf5":
-        return f"{export_dataset(store, out, reviewed_only=reviewed_only, progress=progress)} beats -> {out}"
+        beats = export_dataset(store, out, reviewed_only=reviewed_only, records=records, progress=progress)
+        return f"{beats} beats -> {out}"
     raise DanetError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")

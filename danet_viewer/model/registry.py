@@ -26,6 +26,10 @@ from danet_viewer.model.card import CARD_FILE, WEIGHTS_FILE, ModelCard, load_mod
 from danet_viewer.model.inference import default_model_folder
 
 BUNDLED = "bundled"
+# Fewer reviewed beats than this cannot teach a model anything reliable, nor show whether it
+# improved: the retraining command and the retrain dialog both refuse below it.
+MIN_REVIEWED_BEATS = 50
+MIN_REVIEWED_APCS = 5
 
 
 def user_data_dir() -> Path:
