@@ -53,16 +53,19 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
                            device=model.device)  # fmt: skip
     view = ReviewView()
     view.resize(*RENDER_SIZE)
+    view.show()  # offscreen: the layout settles now, not inside grab()
     view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
     view.set_traces([trace], attention_module=model.network.wem is not None)
     view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+    # Lay the view out first: a resize keeps seconds per pixel, which would stretch the span.
+    app.processEvents()
     view.show_span(start_s, span_s)
     app.processEvents()
-    view.refresh()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not view.grab().save(str(out), "PNG"):
         raise DanetError(f"{out}: cannot write the PNG")
+    view.close()
     view.deleteLater()
     app.processEvents()
     return out
