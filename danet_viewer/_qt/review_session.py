@@ -160,4 +160,5 @@ class ReviewSession:
             self.store.set_label(self.record, sample, symbol, self.reviewer)
         else:
             self.store.clear_label(self.record, sample, self.reviewer)
-        self.table = self.store.beat_table(self.record)
+        review = self.store.record(self.record).reviews.get(int(sample))
+        self.table = self.table.with_review(int(sample), review) or self.store.beat_table(self.record)

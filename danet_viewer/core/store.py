@@ -49,7 +49,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,6 +160,22 @@ class BeatTable:
 
     def __len__(self) -> int:
         return len(self.sample)
+
+    def with_review(self, sample: int, review: Review | None) -> BeatTable | None:
+        """This table with one beat's review changed, or None when the beat rows change (rebuild instead).
+
+        A keypress changes one label: copying three columns is far cheaper than
+        re-joining every beat of a 24 h record, and the result is a new table, so
+        views that cache per table still see the edit.
+        """
+        row = int(np.searchsorted(self.sample, sample))
+        if row >= len(self.sample) or self.sample[row] != sample or (review is None and not self.detected[row]):
+            return None  # an added beat appears, or an added beat's review (so the beat) goes
+        columns = {name: getattr(self, name).copy() for name in ("review_symbol", "reviewer", "reviewed_at")}
+        values = (review.symbol, review.reviewer, review.time) if review else ("", "", "")
+        for column, value in zip(columns.values(), values, strict=True):
+            column[row] = value
+        return replace(self, **columns)
 
     @classmethod
     def build(cls, record: StoredRecord) -> BeatTable:

@@ -233,3 +233,20 @@ def test_writer_killed_at_random_instants_loses_no_saved_label(tmp_path):
         reviews = store.record("rec").reviews
         missing = [s for s, symbol in saved.items() if s not in reviews or reviews[s].symbol != symbol]
         assert not missing, f"{len(missing)} saved labels lost"
+
+
+def test_beat_table_with_one_new_review_matches_a_rebuild(tmp_path):
+    with _new_store(tmp_path / "s.h5") as store:
+        table = store.beat_table("rec")
+        table = table.with_review(460, store.set_label("rec", 460, "A", "dr_a"))
+        store.set_label("rec", 100, "V", "dr_a")
+        store.clear_label("rec", 100, "dr_a")
+        table = table.with_review(100, None)
+        rebuilt = store.beat_table("rec")
+        for column in ("sample", "review_symbol", "reviewer", "reviewed_at"):
+            assert getattr(table, column).tolist() == getattr(rebuilt, column).tolist()
+        added = store.set_label("rec", 2000, "N", "dr_a")
+        assert table.with_review(2000, added) is None  # a new row: the caller rebuilds
+        table = store.beat_table("rec")
+        store.clear_label("rec", 2000, "dr_a")
+        assert table.with_review(2000, None) is None  # the added beat's row goes
