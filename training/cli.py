@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--model", type=Path, default=Path("resources/model"))
     report.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
+    veto = commands.add_parser("rhythm-veto", help="choose the rhythm veto on DS1's atrial fibrillation annotations")
+    veto.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
     retrain = commands.add_parser("retrain", help="fine-tune a model on reviewed beats of annotation stores")
     retrain.add_argument("--store", type=Path, action="append", default=[], help="annotation store (repeatable)")
     retrain.add_argument("--dataset", type=Path, action="append", default=[], help="exported dataset (repeatable)")
@@ -109,8 +112,15 @@ def _mitdb_split(cache: Path):
                                     "validation_records": list(VALIDATION)}  # fmt: skip
 
 
+# Validation blocks within a record: runs of consecutive beats (about a minute each), every
+# VALIDATION_BLOCK_EVERY-th of them held out, so validation spans the whole reviewed stretch (its
+# rhythms change over a recording) and never shares a minute with training.
+VALIDATION_BLOCK_BEATS = 60
+VALIDATION_BLOCK_EVERY = 5
+
+
 def split_by_record(beats, val_records: list[str] | None, fraction: float = 0.2):
-    """Validation by whole records; a single record is split by time (its last ``fraction``), never by beat."""
+    """Validation by whole records; with fewer than 3 records, by interleaved blocks of beats, never by beat."""
     names = sorted(set(beats.record))
     if val_records:
         chosen = list(val_records)
@@ -121,12 +131,16 @@ def split_by_record(beats, val_records: list[str] | None, fraction: float = 0.2)
     if chosen:
         is_val = np.isin(beats.record, chosen)
         return beats.subset(np.flatnonzero(~is_val)), beats.subset(np.flatnonzero(is_val)), chosen
-    # Beats are in time order within each record: hold out each record's final block.
+    # Beats are in time order within each record.
     is_val = np.zeros(len(beats), bool)
     for name in names:
         rows = np.flatnonzero(beats.record == name)
-        is_val[rows[int(len(rows) * (1 - fraction)) :]] = True
-    return beats.subset(np.flatnonzero(~is_val)), beats.subset(np.flatnonzero(is_val)), [f"last {fraction:.0%} of each"]
+        # A short reviewed stretch still gets two validation blocks, of fewer beats.
+        block_beats = max(1, min(VALIDATION_BLOCK_BEATS, len(rows) // (2 * VALIDATION_BLOCK_EVERY)))
+        block = np.arange(len(rows)) // block_beats
+        is_val[rows] = block % VALIDATION_BLOCK_EVERY == VALIDATION_BLOCK_EVERY - 1
+    description = f"every {VALIDATION_BLOCK_EVERY}th block of up to {VALIDATION_BLOCK_BEATS} consecutive beats"
+    return beats.subset(np.flatnonzero(~is_val)), beats.subset(np.flatnonzero(is_val)), [description]
 
 
 def _dataset_split(paths: list[Path], val_records: list[str] | None):
@@ -179,7 +193,7 @@ def _fit(args: argparse.Namespace) -> int:
             train, val, unlabelled, description = _dataset_split(args.dataset, args.val_records)
         else:
             train, val, unlabelled, description = _mitdb_split(args.cache)
-        start = _with_pretrained_wem(args.pretrained) if args.pretrained else None
+        start = _with_pretrained_wem(args.pretrained, config.rhythm_veto) if args.pretrained else None
         started = time.monotonic()
         model = fit(train, val, config, log, unlabelled=unlabelled.inputs, start=start,
                     checkpoint=_checkpoint_writer(args.out))  # fmt: skip
@@ -206,12 +220,12 @@ def _checkpoint_writer(folder: Path):
     return write
 
 
-def _with_pretrained_wem(folder: Path):
+def _with_pretrained_wem(folder: Path, rhythm_veto: float):
     from safetensors.torch import load_file
 
     from danet_viewer.model.network import DANet, NetworkConfig
 
-    model = DANet(NetworkConfig(variant="soft"))
+    model = DANet(NetworkConfig(variant="soft", rhythm_veto=rhythm_veto))
     model.wem.load_state_dict(load_file(str(folder / "wem.safetensors")))
     return model
 
@@ -316,8 +330,23 @@ def _retrain(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
-               "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain}  # fmt: skip
+               "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
+               "rhythm-veto": _rhythm_veto}  # fmt: skip
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
+
+
+def _rhythm_veto(args: argparse.Namespace) -> int:
+    from training.rhythm import choose_rhythm_veto
+
+    chosen, table = choose_rhythm_veto(args.cache)
+    print("| regularity below | AF/flutter beats vetoed % | other beats vetoed % | balanced accuracy | DS1 SVEB vetoed |")
+    print("|---|---|---|---|---|")
+    for row in table:
+        mark = "**" if row.threshold == chosen else ""
+        print(f"| {mark}{row.threshold:.2f}{mark} | {100 * row.fibrillation_recall:.1f} | {100 * row.other_vetoed:.1f} "
+              f"| {row.balanced_accuracy:.3f} | {row.sveb_vetoed} of {row.sveb} |")
+    print(f"chosen: --rhythm-veto {chosen:.2f}")
+    return 0
 
 
 def _prepare(args: argparse.Namespace) -> int:

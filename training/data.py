@@ -20,7 +20,7 @@ from danet_viewer.core.readers import open_recording, read_annotations
 from danet_viewer.core.features import BeatInputs, prepare_beats
 from danet_viewer.errors import DanetError
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 
 
 @dataclass
@@ -108,12 +108,15 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
 
 def load_dataset_file(path: Path) -> BeatSet:
     """Labelled beats of an exported HDF5 dataset (``danet-viewer export --format hdf5``)."""
-    from danet_viewer.core.export import DATASET_SCHEMA
+    from danet_viewer.core.export import DATASET_SCHEMA, DATASET_SCHEMA_VERSION
 
     try:
         with h5py.File(path, "r") as data:
             if data.attrs.get("schema") != DATASET_SCHEMA:
                 raise DanetError(f"{path}: not a DANet Review dataset")
+            if int(data.attrs.get("schema_version", 0)) != DATASET_SCHEMA_VERSION:
+                raise DanetError(f"{path}: dataset schema version {data.attrs.get('schema_version')}, this version "
+                                 f"reads {DATASET_SCHEMA_VERSION}: export it again")  # fmt: skip
             if int(data.attrs["window_length"]) != WINDOW_LENGTH:
                 raise DanetError(f"{path}: windows of {data.attrs['window_length']} samples, model needs {WINDOW_LENGTH}")
             labelled = data["sveb"][()] >= 0

@@ -47,6 +47,10 @@ class TrainConfig:
     patience: int = 3
     max_seconds: float | None = None
     device: str = "cpu"
+    # The rhythm regularity below which p(APC) is vetoed (NetworkConfig.rhythm_veto); 0, the veto off,
+    # by default: the value `danet-train rhythm-veto` picks from DS1's AF annotations (0.30) cost
+    # more true APCs than false alarms over DS1 (docs/model.md, "Rhythm veto").
+    rhythm_veto: float = 0.0
 
 
 class Logger:
@@ -240,7 +244,7 @@ def fit(
     """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
-    model = copy.deepcopy(start) if start is not None else DANet(NetworkConfig(variant=config.variant))
+    model = copy.deepcopy(start) if start is not None else DANet(NetworkConfig(variant=config.variant, rhythm_veto=config.rhythm_veto))
     model.to(config.device)
     log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
         train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),

@@ -1,11 +1,11 @@
 """Exports of a store: a CSV beat table, WFDB annotation files, and an HDF5 training dataset.
 
-The HDF5 dataset (``schema = "danet-review-dataset"``, ``schema_version`` 1) is
+The HDF5 dataset (``schema = "danet-review-dataset"``, ``schema_version`` 2) is
 self-contained, so a model can be trained on it anywhere:
 
 - ``windows``  float32 (N, WINDOW_LENGTH): conditioned beat windows at ``model_fs``
   (see ``danet_viewer.core.conditioning``), the beat at index ``window_before``.
-- ``rr``       float32 (N, 8): RR intervals and rhythm references in seconds, then
+- ``rr``       float32 (N, 9): RR intervals and rhythm references in seconds, then
   unitless rhythm context (columns named by the ``rr_features`` attribute; see
   ``danet_viewer.core.beats.rr_features`` and ``danet_viewer.core.features``).
 - ``regions``  int16 (N, 4, 2): delineated P, QRS, T and previous-T intervals
@@ -44,7 +44,8 @@ from danet_viewer.core.features import RHYTHM_FEATURES, prepare_beats
 
 CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
 DATASET_SCHEMA = "danet-review-dataset"
-DATASET_SCHEMA_VERSION = 1
+# 2: ``rr`` gained the rhythm_regularity column.
+DATASET_SCHEMA_VERSION = 2
 WFDB_EXTENSION = "rev"
 
 Progress = Callable[[int, int], None]

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from danet_viewer.core.delineation import masks_from_intervals
-from danet_viewer.core.features import BeatInputs, model_rr_features, prepare_beats
+from danet_viewer.core.features import RHYTHM_REGULARITY_COLUMN, BeatInputs, model_rr_features, prepare_beats
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
@@ -45,7 +45,11 @@ def score_beats(
     model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
     batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None,
 ) -> BeatScores:  # fmt: skip
-    """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too."""
+    """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too.
+
+    The model's rhythm veto applies here, the one place every caller (annotate, the viewer,
+    training's validation and threshold, evaluation) gets its scores from.
+    """
     model.eval()
     n = len(inputs)
     p_apc = np.empty(n, np.float32)
@@ -60,6 +64,8 @@ def score_beats(
             enhanced[rows] = x_enhanced[:, 0].float().cpu().numpy()
         if progress:
             progress(rows[-1] / max(1, n - 1))
+    if model.config.rhythm_veto > 0:
+        p_apc[inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < model.config.rhythm_veto] = 0.0
     return BeatScores(p_apc, weights, enhanced)
 
 

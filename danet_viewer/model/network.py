@@ -38,6 +38,9 @@ class NetworkConfig:
     alpha: tuple[float, ...] = (1.0, 0.0, 0.0, 0.5)
     alpha_max: float = 1.0
     wem_channels: tuple[int, ...] = (8, 16, 32)
+    # Beats whose rhythm regularity (``features.rhythm_regularity``) is below this score p(APC) = 0:
+    # in atrial fibrillation every beat is early and an APC is not defined. 0 turns the veto off.
+    rhythm_veto: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -12,6 +12,7 @@ import wfdb
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_dataset, export_wfdb
+from danet_viewer.core.features import RHYTHM_FEATURES
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from danet_viewer.errors import DanetError
@@ -93,7 +94,7 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
     with h5py.File(tmp_path / "rev.h5") as data:
         assert data.attrs["schema"] == "danet-review-dataset"
         assert data["windows"].shape == (n_reviewed, WINDOW_LENGTH)
-        assert data["rr"].shape == (n_reviewed, 8)
+        assert data["rr"].shape == (n_reviewed, len(RHYTHM_FEATURES))
         expected = [1 if s == "A" else 0 for s in symbols[:n_reviewed]]
         assert data["sveb"][()].tolist() == expected
         # An APC comes early: its pre-RR is shorter than the local median.

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from danet_viewer.core import features as features_module
-from danet_viewer.core.beats import detect_beats
+from danet_viewer.core.beats import RR_FEATURES, detect_beats, rr_features
 from danet_viewer.core.conditioning import WINDOW_BEFORE, WINDOW_LENGTH
-from danet_viewer.core.features import RHYTHM_FEATURES, model_rr_features, p_wave_fraction, prepare_beats
+from danet_viewer.core.features import (
+    RHYTHM_FEATURES,
+    model_rr_features,
+    p_wave_fraction,
+    prepare_beats,
+    rhythm_regularity,
+)
 from tests.conftest import ArrayRecording, synthetic_ecg
 
 
@@ -42,3 +48,19 @@ def test_p_wave_fraction_is_low_where_p_waves_vanish():
     fraction = p_wave_fraction(found)
     assert fraction[:80].min() == 1.0 and fraction[120:].max() == 0.0
     assert len(p_wave_fraction(np.array([], bool))) == 0
+
+
+def _intervals(pre_rr_s: np.ndarray) -> np.ndarray:
+    return rr_features(np.concatenate([[0.0], np.cumsum(pre_rr_s)]) * 250, 250)
+
+
+def test_rhythm_regularity_tells_fibrillation_from_sinus_and_bigeminy():
+    rng = np.random.default_rng(0)
+    sinus = rhythm_regularity(_intervals(rng.normal(0.8, 0.01, 300)))
+    bigeminy = rhythm_regularity(_intervals(np.tile([0.5, 1.0], 150) + rng.normal(0, 0.01, 300)))
+    fibrillation = rhythm_regularity(_intervals(rng.uniform(0.4, 1.1, 300)))
+    middle = slice(80, 220)
+    assert sinus[middle].min() > 0.9
+    assert 0.35 < bigeminy[middle].mean() < 0.65
+    assert fibrillation[middle].max() < 0.3
+    assert len(rhythm_regularity(np.empty((0, len(RR_FEATURES)), np.float32))) == 0
