@@ -4,7 +4,9 @@ For DS2 records rich in APCs that the default model never saw (222, 232, 202):
 annotate with the default model, import the reference labels of the first 15
 minutes as a reviewer's, retrain from the default model within a time budget on
 CPU (`danet-train retrain`), and compare SVEB Se/+P/F1 on the last 15 minutes
-before and after; also the adapted model's DS2-wide F1 (forgetting check).
+before and after; also the adapted model's DS2-wide F1 (forgetting check). The
+retraining's own verdict (judged on held-out blocks of the reviewed first 15
+minutes only) decides which model a reviewer following it would keep.
 
 Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120]   (needs ../shared/data/mitdb)
 Writes benchmarks/results/adaptation.md.
@@ -69,29 +71,34 @@ def main() -> None:
             with AnnotationStore.open(store_path, "a") as store:
                 analyse_recording(recording, store, who="bench", model=BeatModel(base))
                 import_annotations(recording, store, "atr", as_review=True, who="reference reviewer", stop_s=SPLIT_S)
-            out = scratch / f"{name}-adapted"
+            out, log = scratch / f"{name}-adapted", scratch / f"{name}.jsonl"
             retrain_args = build_parser().parse_args(
                 ["retrain", "--store", str(store_path), "--base", str(base), "--out", str(out),
-                 "--max-seconds", str(args.budget)]  # fmt: skip
+                 "--max-seconds", str(args.budget), "--log", str(log)]  # fmt: skip
             )
             started = time.monotonic()
             retrain(retrain_args)
             seconds = time.monotonic() - started
+            events = [json.loads(line) for line in log.read_text().splitlines()]
+            verdict = next(e["verdict"] for e in events if e["event"] == "compare")
             before, after = late_half_counts(base, name), late_half_counts(out, name)
+            kept = after if verdict == "better" else before
             ds2 = evaluate_model(out, "DS2", CACHE)["all"]["f1"]
-            rows.append((name, before, after, seconds, ds2))
+            rows.append((name, before, after, seconds, ds2, verdict, kept))
             print(json.dumps({"record": name, "before": before.as_dict(), "after": after.as_dict(),
-                              "retrain_s": seconds, "ds2_f1": ds2}), flush=True)  # fmt: skip
+                              "retrain_s": seconds, "ds2_f1": ds2, "verdict": verdict}), flush=True)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         f"Default model DS2 F1 {base_ds2:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU cores; "
         f"peak RSS of the whole run {peak:.0f} MB.",
         "",
-        "| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's DS2 F1 |",
-        "|---|---|---|---|---|---|",
+        "| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's DS2 F1 "
+        "| verdict (first 15 min only) | F1 of the model kept |",
+        "|---|---|---|---|---|---|---|---|",
         *[f"| {n} | {100 * b.sensitivity:.1f} / {100 * b.positive_predictivity:.1f} / {b.f1:.3f} | "
           f"{100 * a.sensitivity:.1f} / {100 * a.positive_predictivity:.1f} / {a.f1:.3f} | {a.f1 - b.f1:+.3f} | "
-          f"{s:.0f} s | {d:.3f} ({d - base_ds2:+.3f}) |" for n, b, a, s, d in rows],
+          f"{s:.0f} s | {d:.3f} ({d - base_ds2:+.3f}) | {v} | {k.f1:.3f} ({k.f1 - b.f1:+.3f}) |"
+          for n, b, a, s, d, v, k in rows],
     ]  # fmt: skip
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)
     (REPO / "benchmarks" / "results" / "adaptation.md").write_text("\n".join(lines) + "\n")

@@ -364,10 +364,16 @@ class RetrainDialog(QDialog):
         rows = "".join(f"<tr><td>{name}</td><td>{100 * event[f'before_{key}']:.1f}</td>"
                        f"<td>{100 * event[f'after_{key}']:.1f}</td></tr>"
                        for name, key in (("Se (%)", "se"), ("+P (%)", "ppv"), ("F1 (×100)", "f1")))  # fmt: skip
+        verdict = event.get("verdict", "")
         self.comparison.setText(
-            "<b>On the held-out reviewed beats</b><table cellpadding='3'>"
+            f"<b>On the {event.get('held_out_apcs', '?')} held-out reviewed APCs</b><table cellpadding='3'>"
             f"<tr><th></th><th>current model</th><th>new model</th></tr>{rows}</table>"
+            f"<p><b>Verdict:</b> {verdict}</p>"
         )
+        # The recommendation is the default button; the reviewer may still choose the other.
+        recommended = self.activate_button if verdict == "better" else self.keep_button
+        recommended.setDefault(True)
+        recommended.setFocus()
 
     # --- cancelling, activating, discarding ----------------------------------------------------
 

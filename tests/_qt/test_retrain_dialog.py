@@ -68,6 +68,9 @@ def test_retraining_runs_in_a_process_and_activates_the_new_model(qtbot, registr
     compare = dialog.comparison_event()
     assert {"before_f1", "after_f1", "before_se", "after_ppv"} <= set(compare)
     assert "new model" in dialog.comparison.text() and "+P" in dialog.comparison.text()
+    assert compare["verdict"] in dialog.comparison.text()
+    recommended = dialog.activate_button if compare["verdict"] == "better" else dialog.keep_button
+    assert recommended.isDefault()
     assert dialog.progress.value() == dialog.progress.maximum() == 1
     assert len(dialog.loss_curve.getData()[0]) == 1 and len(dialog.val_ap_curve.getData()[0]) == 1
     assert registry.active_id() == BUNDLED  # nothing changes until the user says so

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +16,12 @@ from danet_viewer.core.export import export_dataset
 from danet_viewer.core.features import prepare_beats
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
+from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
+from tests.conftest import REPO, ArrayRecording, synthetic_ecg, write_wfdb_record
 from training.data import BeatSet
 from training.engine import TrainConfig, fit, predict
 from training.metrics import average_precision, best_threshold
-from tests.conftest import REPO, ArrayRecording, synthetic_ecg, write_wfdb_record
 
 TINY = dict(batch_size=64, stage1_epochs=4, stage2_epochs=1, pretrain_epochs=1, pretrain_beats=500,
             negatives_per_epoch=600, synthetic_per_epoch=64, patience=10, learning_rate=3e-3)  # fmt: skip
@@ -77,9 +79,51 @@ def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path):
     log = tmp_path / "log.jsonl"
     assert main([*_cli_options(tmp_path / "model"), "--dataset", dataset, "--log", str(log)]) == 0
     model, card = load_model(tmp_path / "model")
-    assert card.training["validation_records"] == ["last 20% of each"]
+    assert card.training["validation_records"] == ["every 5th block of up to 60 consecutive beats"]
     assert 0 < card.threshold < 1 and card.metrics["validation"]["apcs"] > 0
     assert {"start", "epoch", "saved"} <= {line.split('"event": "')[1].split('"')[0] for line in log.read_text().splitlines()}
+
+
+def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
+    from training.cli import split_by_record
+
+    n = 1000
+    beats = BeatSet(None, np.zeros(n, np.int8), np.full(n, "r", object))
+    beats.subset = lambda rows: rows  # the split's rows are what this test looks at
+    train, val, chosen = split_by_record(beats, None)
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == n
+    assert 0.15 < len(val) / n < 0.25 and val.min() < n / 3 and val.max() > 2 * n / 3  # spread over the record
+    runs = np.split(val, np.flatnonzero(np.diff(val) > 1) + 1)
+    assert len(runs) >= 3 and min(len(run) for run in runs) == 60  # whole blocks of consecutive beats
+    short = BeatSet(None, np.zeros(120, np.int8), np.full(120, "r", object))
+    short.subset = lambda rows: rows
+    assert len(split_by_record(short, None)[1]) > 0  # a short stretch still holds some out
+
+
+def test_verdict_needs_enough_held_out_apcs_and_a_gain():
+    from training.metrics import Counts
+    from training.retrain import verdict
+
+    assert verdict(Counts(1, 2, 0, 50), Counts(3, 0, 0, 50)).startswith("undecided")
+    assert verdict(Counts(5, 5, 5, 50), Counts(8, 2, 1, 50)) == "better"
+    assert verdict(Counts(8, 2, 1, 50), Counts(5, 5, 5, 50)).startswith("not better")
+
+
+def test_datasets_of_another_schema_version_or_kind_are_refused(tmp_path):
+    import h5py
+
+    from training.data import load_dataset_file
+
+    dataset = Path(_dataset(tmp_path))
+    assert len(load_dataset_file(dataset)) > 0
+    with h5py.File(dataset, "r+") as data:
+        data.attrs["schema_version"] = 1
+    with pytest.raises(DanetError, match="schema version 1.*export it again"):
+        load_dataset_file(dataset)
+    with h5py.File(dataset, "r+") as data:
+        data.attrs["schema"] = "something-else"
+    with pytest.raises(DanetError, match="not a DANet Review dataset"):
+        load_dataset_file(dataset)
 
 
 @pytest.mark.slow
