@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from danet_viewer import __version__
 from danet_viewer._qt.main_window import MainWindow
+from danet_viewer.resources import resource_path
 
 
 def application() -> QApplication:
@@ -17,6 +19,7 @@ def application() -> QApplication:
     app.setApplicationName("DANet Review")
     app.setOrganizationName("DANet Review")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "danet-viewer.png"))))
     return app
 
 

@@ -55,9 +55,13 @@ SCRATCH_FOLDER = "retraining"  # under the registry root, so the new model is on
 def training_command(arguments: list[str]) -> list[str]:
     """The command line that runs ``danet-train`` with ``arguments`` in a separate process.
 
-    A frozen build has no ``train`` pass-through yet, so this is always the
-    interpreter with ``-m training``; packaging changes only this function.
+    From source, the interpreter with ``-m training``. The standalone
+    executable has no Python beside it: there ``sys.executable`` is the
+    executable itself, whose ``train`` sub-command is ``danet-train``
+    (``danet_viewer_frozen.py``).
     """
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "train", *arguments]
     return [sys.executable, "-m", "training", *arguments]
 
 
