@@ -35,7 +35,15 @@ class StoreError(DanetError):
 
 
 class StoreLockedError(StoreError):
-    """Another process holds the store open for writing."""
+    """Another process holds the store open for writing; ``holder`` says which, as far as is known."""
+
+    def __init__(self, path: str | Path, holder: str) -> None:
+        self.holder = holder
+        super().__init__(path, f"already open for writing by another process ({holder}); open it read-only")
+
+
+class StoreWriteError(StoreError):
+    """The disk refused a write (full, read-only, gone): nothing changed, and the same write may be retried."""
 
 
 def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool = False) -> int:

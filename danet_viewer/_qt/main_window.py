@@ -2,11 +2,18 @@
 
 Every decision goes to the record's annotation store the moment it is made
 (there is no Save); undo writes the previous label back the same way.
+
+When the store cannot be written, a notice bar above the trace says why and
+offers a retry: a store another window writes to opens read-only; labels a
+full or read-only disk refused are kept in order in memory, drawn as labelled,
+and written on the retry (or the next label) once the disk takes them.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +23,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -42,8 +50,8 @@ from danet_viewer._qt.trace_envelope import MinMaxPyramid
 from danet_viewer._qt.trace_loader import LeadReader, TraceLoader
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.recording import Recording
-from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
-from danet_viewer.errors import DanetError, StoreLockedError
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
+from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreWriteError
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import ModelRegistry
 
@@ -84,6 +92,9 @@ class MainWindow(QMainWindow):
         self.analysis_raw = np.empty(0, np.float32)
         self.selected: int | None = None  # beat-table row
         self.store_note = ""
+        # Label edits (sample, symbol) the store refused (a full or read-only disk), oldest first.
+        self.unsaved: list[tuple[int, str]] = []
+        self._retry_action: Callable[[], None] | None = None
 
         self.setWindowTitle("DANet Review")
         self.resize(1400, 820)
@@ -99,6 +110,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self._build_notice_bar())
         layout.addWidget(self.view)
         layout.addWidget(self.overview)
         self.setCentralWidget(central)
@@ -133,6 +145,38 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_display_toolbar()
         self._update_status("Open a recording (File ▸ Open, or drop it here)")
+
+    def _build_notice_bar(self) -> QWidget:
+        """A bar that stays until the problem is gone: a read-only store, unsaved labels, a failed analysis."""
+        self.notice_bar = QWidget()
+        self.notice_bar.setObjectName("notice")
+        self.notice_bar.setStyleSheet("#notice { background: #fff3cd; border-bottom: 1px solid #e0c060; }")
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
+        self.retry_button.clicked.connect(self.retry)
+        row = QHBoxLayout(self.notice_bar)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.notice, 1)
+        row.addWidget(self.retry_button)
+        self.notice_bar.hide()
+        return self.notice_bar
+
+    def _show_notice(self, text: str, retry: Callable[[], None] | None = None) -> None:
+        self.notice.setText(text)
+        self._retry_action = retry
+        self.retry_button.setVisible(retry is not None)
+        self.notice_bar.show()
+
+    def _hide_notice(self) -> None:
+        self._retry_action = None
+        self.notice_bar.hide()
+
+    def retry(self) -> None:
+        """The notice bar's Retry: what it offers depends on what went wrong."""
+        if self._retry_action is not None:
+            self._retry_action()
 
     # --- menus and the key table ---------------------------------------------------------------
 
@@ -280,12 +324,17 @@ class MainWindow(QMainWindow):
         except DanetError as error:
             QMessageBox.warning(self, "Cannot open recording", str(error))
             return False
+        if not self._settle_unsaved():
+            return False
         self._close_record()
         try:
             self.store, self.store_note = self._open_store(recording.path)
         except DanetError as error:
             QMessageBox.warning(self, "Cannot open the annotation store", str(error))
             return False
+        if not self.store.writable:
+            self._show_notice(f"<b>Read-only:</b> {self.store_note}. Labels cannot be saved in this window; "
+                              "Retry opens the record for writing again.", retry=lambda: self.open_record(path))
         self.recording = recording
         self._remember(str(Path(path).resolve()))
         self.setWindowTitle(f"DANet Review — {recording.name}")
@@ -301,21 +350,34 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_store(self, record: Path) -> tuple[AnnotationStore, str]:
+        """The record's store for writing, else read-only with a note saying why (another writer, the disk)."""
         path = default_store_path(record)
         note = ""
         if not os.access(record.parent, os.W_OK):
             path = fallback_store_path(record)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(path.parent, f"cannot create the folder for reviews: {error.strerror}") from None
             note = f"record folder is read-only: reviews go to {path}"
         try:
             return AnnotationStore.open(path, "a"), note
         except StoreLockedError as error:
-            return AnnotationStore.open(path, "r"), f"read-only: {error}"
+            return AnnotationStore.open(path, "r"), f"another window or process is writing to it ({error.holder})"
+        except StoreError as error:
+            if not path.exists():
+                raise
+            return AnnotationStore.open(path, "r"), f"it cannot be written ({error.problem})"
 
     def _close_record(self) -> None:
         self._stop_worker()
+        self._hide_notice()
+        self.unsaved.clear()
         if self.store is not None:
-            self.store.close()
+            try:
+                self.store.close()
+            except DanetError as error:  # the journal keeps every saved edit; the next open folds it in
+                QMessageBox.warning(self, "Annotation store", f"{error}. Saved labels are kept in its journal.")
         self.store = self.session = self.recording = None
         self.selected = None
         self.review_list.update_from(None, 1.0)
@@ -359,6 +421,16 @@ class MainWindow(QMainWindow):
 
     def _analysis_succeeded(self, outcome: AnalysisOutcome) -> None:
         self._finish_worker()
+        try:
+            self._show_analysis(outcome)
+        except Exception as error:  # noqa: BLE001 - one record's bad result must not leave the window half-built
+            name = self.recording.name
+            self._close_record()
+            QMessageBox.warning(self, "Analysis failed", f"{name}: cannot show the analysis: "
+                                f"{type(error).__name__}: {error}")  # fmt: skip
+            self._update_status("Analysis failed")
+
+    def _show_analysis(self, outcome: AnalysisOutcome) -> None:
         recording = self.recording
         self.model = outcome.model
         self.session = ReviewSession(self.store, recording.name, self.reviewer() or "")
@@ -387,6 +459,8 @@ class MainWindow(QMainWindow):
         self._finish_worker()
         if message != "cancelled":
             QMessageBox.warning(self, "Analysis failed", message)
+            path = str(self.recording.path)
+            self._show_notice(f"<b>Analysis failed:</b> {message}", retry=lambda: self.open_record(path))
         self._update_status(f"Analysis {message}" if message == "cancelled" else "Analysis failed")
 
     def _finish_worker(self) -> None:
@@ -612,8 +686,69 @@ class MainWindow(QMainWindow):
     def _label_selected(self, symbol: str) -> None:
         if self.selected is None or not self._editable():
             return
-        sample = int(self.session.table.sample[self.selected])
-        self._apply(lambda: self.session.label(sample, symbol), sample)
+        self._save_label(int(self.session.table.sample[self.selected]), symbol)
+
+    def _save_label(self, sample: int, symbol: str) -> None:
+        """Label a beat through the store; if the disk refuses it, keep the label in memory, after any kept before."""
+        if self.unsaved:
+            self.unsaved.append((sample, symbol))
+            self._write_unsaved()
+        else:
+            try:
+                self.session.label(sample, symbol)
+            except StoreWriteError as error:
+                self.unsaved.append((sample, symbol))
+                self._show_unsaved(error)
+            except DanetError as error:
+                QMessageBox.warning(self, "Label not saved", str(error))
+                return
+        self.selected = self.session.nearest_row(sample)
+        self._beats_changed()
+
+    def _write_unsaved(self) -> None:
+        """Write the kept labels, oldest first, until the disk refuses one again."""
+        # From the stored truth: the table on screen shows the kept labels as if saved.
+        self.session.table = self.store.beat_table(self.session.record)
+        while self.unsaved:
+            sample, symbol = self.unsaved[0]
+            try:
+                self.session.label(sample, symbol)
+            except StoreWriteError as error:
+                self._show_unsaved(error)
+                return
+            except DanetError as error:  # not the disk: this label can never be saved
+                QMessageBox.warning(self, "Label not saved", str(error))
+            self.unsaved.pop(0)
+        self._hide_notice()
+
+    def _show_unsaved(self, error: StoreWriteError) -> None:
+        # Drawn as labelled (reviewed at "not saved"), so the reviewer's work stays in sight.
+        record = self.store.record(self.session.record)
+        kept = {sample: Review(symbol, self.session.reviewer, "not saved") for sample, symbol in self.unsaved}
+        self.session.table = replace(record, reviews={**record.reviews, **kept}).beat_table()
+        self._show_notice(f"<b>{len(self.unsaved)} label(s) not saved:</b> {error}. They are kept here and "
+                          "written on Retry or with your next label.", retry=self._retry_unsaved)  # fmt: skip
+
+    def _retry_unsaved(self) -> None:
+        count = len(self.unsaved)
+        self._write_unsaved()
+        self._beats_changed()
+        if not self.unsaved:
+            self.statusBar().showMessage(f"{count} kept label(s) saved", 5000)
+
+    def _settle_unsaved(self) -> bool:
+        """Before the record goes: try the kept labels once more; True if none are left or the user drops them."""
+        if not self.unsaved:
+            return True
+        self._write_unsaved()
+        if not self.unsaved:
+            return True
+        answer = QMessageBox.question(
+            self, "Labels not saved",
+            f"{len(self.unsaved)} label(s) could not be saved ({self.store.path}). Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Discard
 
     def _apply(self, edit, sample: int | None = None) -> None:
         """Run a store edit (which returns the beat it touched, or None); warn on refusal; redraw, select it."""
@@ -648,7 +783,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A beat is already there", 3000)
             self.select_sample(sample)
             return
-        self._apply(lambda: self.session.label(sample, "N"), sample)
+        self._save_label(sample, "N")
 
     def _snap_to_peak(self, time_s: float) -> int:
         raw, fs = self.analysis_raw, self.recording.fs  # beats live on the analysis lead, whatever is on screen
@@ -660,12 +795,18 @@ class MainWindow(QMainWindow):
         return lo + int(np.argmax(np.abs(window - np.median(window))))
 
     def undo(self) -> None:
-        if self._editable():
+        if self._editable() and self._nothing_unsaved():
             self._apply(self.session.undo)
 
     def redo(self) -> None:
-        if self._editable():
+        if self._editable() and self._nothing_unsaved():
             self._apply(self.session.redo)
+
+    def _nothing_unsaved(self) -> bool:
+        """Undo and redo walk the saved history: labels still kept in memory must be saved first."""
+        if self.unsaved:
+            self.statusBar().showMessage(f"{len(self.unsaved)} label(s) are not saved yet: Retry first", 5000)
+        return not self.unsaved
 
     # --- view toggles and help (handlers named in SHORTCUTS) -----------------------------------
 
@@ -728,5 +869,8 @@ class MainWindow(QMainWindow):
     # --- closing -------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self._settle_unsaved():
+            event.ignore()
+            return
         self._close_record()
         super().closeEvent(event)

@@ -134,17 +134,18 @@ class ReviewSession:
         """Put back the label before the last edit; returns the beat's sample, None with nothing to undo."""
         if not self._undo:
             return None
-        edit = self._undo.pop()
+        # The step leaves the history only once its write is saved: a refused write keeps it.
+        edit = self._undo[-1]
         self._write(edit.sample, edit.before)
-        self._redo.append(edit)
+        self._redo.append(self._undo.pop())
         return edit.sample
 
     def redo(self) -> int | None:
         if not self._redo:
             return None
-        edit = self._redo.pop()
+        edit = self._redo[-1]
         self._write(edit.sample, edit.after)
-        self._undo.append(edit)
+        self._undo.append(self._redo.pop())
         return edit.sample
 
     @property

@@ -42,9 +42,13 @@ HDF5 schema (``schema_version`` 1)::
 from __future__ import annotations
 
 import copy
+import io
 import json
+import mmap
 import os
+import re
 import sys
+import threading
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -58,8 +62,8 @@ import numpy as np
 
 from danet_viewer import __version__
 from danet_viewer.core.aami import is_beat
-from danet_viewer.core.atomic import atomic_output
-from danet_viewer.errors import StoreError, StoreLockedError
+from danet_viewer.core.atomic import atomic_output, fsync_dir
+from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreWriteError
 
 SCHEMA_NAME = "danet-review-store"
 SCHEMA_VERSION = 1
@@ -68,6 +72,19 @@ NOT_A_BEAT = "not-a-beat"
 COMPACT_AFTER_EDITS = 2000
 
 _STR = h5py.string_dtype()
+# Reading a store may take this much more address space, plus _READ_BYTES_PER_FILE_BYTE per byte
+# of the file: several times what a real store needs, far below what a damaged one can ask for.
+# The cap is process-wide, so the headroom also leaves other threads (the GUI, torch's pool) room
+# for new malloc arenas (64 MB of address space each) while a store is read.
+_READ_HEADROOM_BYTES = 1 << 30
+_READ_BYTES_PER_FILE_BYTE = 32
+# What h5py and numpy raise for a damaged file (HDF5 errors surface as OSError or RuntimeError).
+_DAMAGE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, RuntimeError, MemoryError)
+_address_space_cap_lock = threading.Lock()
+# An HDF5 global heap collection (where variable-length strings live), version 1:
+# "GCOL", version, 3 reserved bytes, then the collection's size and its objects.
+_GLOBAL_HEAP_SIGNATURE = re.compile(rb"GCOL\x01\x00\x00\x00")
+_HEAP_OBJECT_HEADER_BYTES = 16  # index (2), reference count (2), reserved (4), size (8)
 
 
 def utc_now() -> str:
@@ -91,6 +108,10 @@ class AuditEntry:
     sample: int
     before: str
     after: str
+
+
+_AUDIT_TYPES = (("seq", int), ("time", str), ("who", str), ("action", str), ("record", str), ("sample", int),
+                ("before", str), ("after", str))  # fmt: skip
 
 
 @dataclass
@@ -212,9 +233,7 @@ class _WriterLock:
         if not self._try_lock():
             holder = self._holder()
             os.close(self._fd)
-            raise StoreLockedError(
-                store_path, f"already open for writing by another process ({holder}); open it read-only"
-            )
+            raise StoreLockedError(store_path, holder)
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"pid {os.getpid()}\n".encode())
 
@@ -248,6 +267,147 @@ class _WriterLock:
 
 def _as_str(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@contextmanager
+def _address_space_cap(extra_bytes: int) -> Iterator[None]:
+    """Make allocations beyond ``extra_bytes`` more address space fail, for the duration (Linux only).
+
+    libhdf5 sizes some buffers from fields inside the file: with three flipped bits,
+    a 40 kB store made it allocate and fill 2 GB (a global heap collection's size).
+    Under the cap that allocation fails and HDF5 reports an error, which reading
+    turns into a StoreError. One reader at a time, so caps never nest wrongly.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):  # not Linux: no cap
+        yield
+        return
+    with _address_space_cap_lock:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = in_use + extra_bytes
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft != resource.RLIM_INFINITY and soft <= cap:  # already capped at least as tightly
+            yield
+            return
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _check_global_heaps(path: Path) -> None:
+    """Refuse a store whose string heaps libhdf5 would walk out of, or forever.
+
+    libhdf5 (2.0, as h5py ships it) steps through a global heap collection by the sizes its objects
+    declare, unchecked: one flipped bit gave a free-space object size 0, and it
+    looped forever reading the audit log's strings. This is the same walk, with
+    the checks. h5py writes 8-byte lengths, which the walk assumes.
+    """
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for match in _GLOBAL_HEAP_SIGNATURE.finditer(data):
+                end = match.start() + int.from_bytes(data[match.start() + 8 : match.start() + 16], "little")
+                if end > len(data):
+                    raise StoreError(path, f"damaged store: the string heap at byte {match.start()} overruns the file")
+                at = match.start() + 16
+                while at + _HEAP_OBJECT_HEADER_BYTES <= end:
+                    index = int.from_bytes(data[at : at + 2], "little")
+                    size = int.from_bytes(data[at + 8 : at + 16], "little")
+                    # Index 0 is free space, whose size counts its own header; objects are 8-byte aligned.
+                    step = size if index == 0 else _HEAP_OBJECT_HEADER_BYTES + (size + 7) // 8 * 8
+                    if step < _HEAP_OBJECT_HEADER_BYTES or at + step > end:
+                        raise StoreError(path, f"damaged store: the string at byte {at} does not fit its heap")
+                    at += step
+    except (OSError, ValueError):  # an empty or unreadable file: opening it says what is wrong
+        return
+
+
+class _Reader:
+    """Typed reads from a store file, each refusing what the store never writes with a StoreError.
+
+    A dataset may declare any size in its header; one that declares more values than
+    the file has bytes is damage, and is refused before numpy allocates for it.
+    """
+
+    def __init__(self, path: Path, file_size: int) -> None:
+        self.path = path
+        self.file_size = file_size
+
+    def damaged(self, problem: str) -> None:
+        raise StoreError(self.path, f"damaged store: {problem}")
+
+    def group(self, parent: h5py.Group, key: str) -> h5py.Group:
+        item = parent[key]
+        if not isinstance(item, h5py.Group):
+            self.damaged(f"{parent.name.rstrip('/')}/{key} is not a group")
+        return item
+
+    def _column(self, group: h5py.Group, key: str, kinds: str) -> h5py.Dataset:
+        dataset = group[key]
+        name = f"{group.name.rstrip('/')}/{key}"
+        if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 1:
+            self.damaged(f"{name} is not a column of values")
+        if dataset.shape[0] > self.file_size:
+            self.damaged(f"{name} declares {dataset.shape[0]} values in a file of {self.file_size} bytes")
+        if dataset.dtype.kind not in kinds:
+            self.damaged(f"{name} holds {dataset.dtype}, not the values expected")
+        return dataset
+
+    def integers(self, group: h5py.Group, key: str) -> np.ndarray:
+        return self._column(group, key, "iu")[()].astype(np.int64)
+
+    def reals(self, group: h5py.Group, key: str) -> np.ndarray:
+        return self._column(group, key, "iuf")[()].astype(np.float64)
+
+    def texts(self, group: h5py.Group, key: str) -> np.ndarray:
+        dataset = self._column(group, key, "OSU")
+        if h5py.check_string_dtype(dataset.dtype) is None:
+            self.damaged(f"{dataset.name} holds {dataset.dtype}, not text")
+        return np.array(dataset.asstr()[()], dtype=object)
+
+    def same_length(self, group: h5py.Group, *columns: np.ndarray) -> None:
+        if len({len(column) for column in columns}) > 1:
+            self.damaged(f"the columns of {group.name} differ in length")
+
+    def _attribute(self, attrs: h5py.AttributeManager, key: str, kinds: str) -> object:
+        """One scalar attribute whose stored type is of ``kinds`` ("T" for text), checked before it is read.
+
+        The check comes first because libhdf5 2.0 crashes (SIGSEGV) reading a string
+        attribute whose type a flipped bit turned into another variable-length type.
+        """
+        stored = attrs.get_id(key)
+        is_text = h5py.check_string_dtype(stored.dtype) is not None
+        matches = is_text if kinds == "T" else stored.dtype.kind in kinds
+        if stored.shape != () or not matches:
+            self.damaged(f"attribute {key!r} has the wrong type")
+        return attrs[key]
+
+    def text(self, attrs: h5py.AttributeManager, key: str) -> str:
+        text = _as_str(self._attribute(attrs, key, "T"))
+        # h5py hands undecodable bytes over as surrogates, which no later write could encode.
+        text.encode()
+        return text
+
+    def text_list(self, attrs: h5py.AttributeManager, key: str) -> list[str]:
+        values = json.loads(self.text(attrs, key))
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            self.damaged(f"attribute {key!r} is not a list of names")
+        return values
+
+    def integer(self, attrs: h5py.AttributeManager, key: str) -> int:
+        return int(self._attribute(attrs, key, "iu"))
+
+    def real(self, attrs: h5py.AttributeManager, key: str) -> float:
+        value = float(self._attribute(attrs, key, "iuf"))
+        if not np.isfinite(value):
+            self.damaged(f"attribute {key!r} is not a finite number")
+        return value
 
 
 class AnnotationStore:
@@ -289,7 +449,10 @@ class AnnotationStore:
                 # it) into the HDF5 file first, so this session appends to an empty journal.
                 if not store.path.exists() or store.journal_path.exists():
                     store._compact()
-                store._journal = open(store.journal_path, "ab")
+                # Unbuffered: a failed write must leave no bytes behind in a buffer that a later
+                # flush would write after all, resurrecting an edit reported unsaved.
+                store._journal = open(store.journal_path, "ab", buffering=0)
+                fsync_dir(store.path.parent.resolve())  # the new journal's name survives a power cut
         except BaseException:
             store.close()
             raise
@@ -326,17 +489,42 @@ class AnnotationStore:
             raise StoreError(self.path, "no such annotation store")
         else:
             self.store_id = uuid.uuid4().hex
-        for entry in journal_lines:
-            if entry.get("store_id") != self.store_id:
-                raise StoreError(self.journal_path, "journal belongs to a different store")
-            if entry["seq"] <= self._compacted_seq:
-                continue
-            self._apply(entry["op"], entry["args"])
-            self._audit.append(AuditEntry(**entry["audit"]))
-            self._seq = entry["seq"]
-            self._journal_edits += 1
+        for number, entry in journal_lines:
+            self._replay(number, entry)
 
-    def _read_journal_lines(self) -> list[dict]:
+    def _replay(self, number: int, entry: dict) -> None:
+        """Apply one journal line read back; a line with a good CRC but bad content is corruption."""
+        if not isinstance(entry, dict):
+            raise StoreError(self.journal_path, f"journal line {number} is invalid: not a JSON object")
+        if entry.get("store_id") != self.store_id:
+            raise StoreError(self.journal_path, "journal belongs to a different store")
+        try:
+            seq = entry["seq"]
+            if not isinstance(seq, int):
+                raise TypeError(f"sequence number {seq!r}")
+            if seq <= self._compacted_seq:
+                return
+            audit = AuditEntry(**entry["audit"])
+            if audit.seq != seq or not all(isinstance(getattr(audit, key), kind) for key, kind in _AUDIT_TYPES):
+                raise TypeError("audit fields")
+            args = entry["args"]
+            record, sample = self._records[args["record"]], args["sample"]
+            if isinstance(sample, bool) or not isinstance(sample, int) or not 0 <= sample < record.n_samples:
+                raise ValueError(f"sample {sample!r}")
+            if entry["op"] == "review":
+                if not all(isinstance(args[key], str) for key in ("symbol", "reviewer", "time")):
+                    raise TypeError("review fields")
+                if args["symbol"] != NOT_A_BEAT and not is_beat(args["symbol"]):
+                    raise ValueError(f"symbol {args['symbol']!r}")
+            self._apply(entry["op"], args)
+        except (KeyError, TypeError, ValueError) as error:
+            raise StoreError(self.journal_path, f"journal line {number} is invalid: {error}") from None
+        self._audit.append(audit)
+        self._seq = seq
+        self._journal_edits += 1
+
+    def _read_journal_lines(self) -> list[tuple[int, dict]]:
+        """The journal's intact lines, each with its line number."""
         try:
             raw = self.journal_path.read_bytes()
         except FileNotFoundError:
@@ -354,7 +542,7 @@ class AnnotationStore:
                 if number >= len(lines) - 1:
                     break
                 raise StoreError(self.journal_path, f"journal line {number} is corrupt")
-            entries.append(entry)
+            entries.append((number, entry))
         return entries
 
     @staticmethod
@@ -368,74 +556,98 @@ class AnnotationStore:
             return None
 
     def _read_hdf5(self) -> None:
-        try:
-            handle = h5py.File(self.path, "r")
-        except OSError:
-            raise StoreError(self.path, "not an HDF5 file (or it is damaged)") from None
-        with handle:
-            if _as_str(handle.attrs.get("schema", "")) != SCHEMA_NAME:
-                raise StoreError(self.path, "not a DANet Review annotation store")
-            version = int(handle.attrs.get("schema_version", -1))
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    self.path,
-                    f"written by a newer DANet Review (store schema {version}); "
-                    f"this version reads schema {SCHEMA_VERSION}",
-                )
-            if version != SCHEMA_VERSION:
-                raise StoreError(self.path, f"unknown store schema version {version}")
+        size = self.path.stat().st_size
+        _check_global_heaps(self.path)
+        with _address_space_cap(_READ_HEADROOM_BYTES + _READ_BYTES_PER_FILE_BYTE * size):
             try:
-                self.store_id = _as_str(handle.attrs["store_id"])
-                self._seq = self._compacted_seq = int(handle.attrs["last_seq"])
-                for group in handle["records"].values():
-                    record = self._read_record(group)
-                    self._records[record.name] = record
-                self._audit = self._read_audit(handle["audit"])
-            except (KeyError, ValueError, TypeError, OSError) as error:
-                raise StoreError(self.path, f"damaged store: {error}") from None
+                handle = h5py.File(self.path, "r")
+            except _DAMAGE_ERRORS:
+                raise StoreError(self.path, "not an HDF5 file (or it is damaged)") from None
+            try:
+                with handle:
+                    self._read_contents(_Reader(self.path, size), handle)
+            except DanetError:
+                raise
+            except _DAMAGE_ERRORS as error:
+                problem = " ".join(str(error).split()) or type(error).__name__
+                raise StoreError(self.path, f"damaged store: {problem}") from None
+
+    def _read_contents(self, reader: _Reader, handle: h5py.File) -> None:
+        if "schema" not in handle.attrs or reader.text(handle.attrs, "schema") != SCHEMA_NAME:
+            raise StoreError(self.path, "not a DANet Review annotation store")
+        version = reader.integer(handle.attrs, "schema_version") if "schema_version" in handle.attrs else -1
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                self.path,
+                f"written by a newer DANet Review (store schema {version}); "
+                f"this version reads schema {SCHEMA_VERSION}",
+            )
+        if version != SCHEMA_VERSION:
+            raise StoreError(self.path, f"unknown store schema version {version}")
+        self.store_id = reader.text(handle.attrs, "store_id")
+        self._seq = self._compacted_seq = reader.integer(handle.attrs, "last_seq")
+        records = reader.group(handle, "records")
+        for key in records:
+            record = self._read_record(reader, reader.group(records, key))
+            if record.name != key:
+                reader.damaged(f"record {key!r} is named {record.name!r} inside")
+            self._records[record.name] = record
+        self._audit = self._read_audit(reader, reader.group(handle, "audit"))
 
     @staticmethod
-    def _read_record(group: h5py.Group) -> StoredRecord:
+    def _read_record(reader: _Reader, group: h5py.Group) -> StoredRecord:
         attrs = group.attrs
         record = StoredRecord(
-            name=_as_str(attrs["name"]),
-            source_path=_as_str(attrs["source_path"]),
-            content_hash=_as_str(attrs["content_hash"]),
-            fs=float(attrs["fs"]),
-            lead_names=json.loads(_as_str(attrs["lead_names"])),
-            units=json.loads(_as_str(attrs["units"])),
-            n_samples=int(attrs["n_samples"]),
-            analysis_lead=_as_str(attrs["analysis_lead"]),
-            detector=_as_str(attrs["detector"]),
-            beats=group["beats/sample"][()].astype(np.int64),
+            name=reader.text(attrs, "name"),
+            source_path=reader.text(attrs, "source_path"),
+            content_hash=reader.text(attrs, "content_hash"),
+            fs=reader.real(attrs, "fs"),
+            lead_names=reader.text_list(attrs, "lead_names"),
+            units=reader.text_list(attrs, "units"),
+            n_samples=reader.integer(attrs, "n_samples"),
+            analysis_lead=reader.text(attrs, "analysis_lead"),
+            detector=reader.text(attrs, "detector"),
+            beats=reader.integers(group, "beats/sample"),
         )
+        if not (record.fs > 0 and record.n_samples >= 0):
+            reader.damaged(f"record {record.name!r} has rate {record.fs:g} Hz and {record.n_samples} samples")
         if "model" in group:
-            model = group["model"]
+            model = reader.group(group, "model")
             record.model = ModelOutput(
-                sample=model["sample"][()].astype(np.int64),
-                p_apc=model["p_apc"][()].astype(np.float32),
-                threshold=float(model.attrs["threshold"]),
-                model_id=_as_str(model.attrs["model_id"]),
-                run_at=_as_str(model.attrs["run_at"]),
+                sample=reader.integers(model, "sample"),
+                p_apc=reader.reals(model, "p_apc").astype(np.float32),
+                threshold=reader.real(model.attrs, "threshold"),
+                model_id=reader.text(model.attrs, "model_id"),
+                run_at=reader.text(model.attrs, "run_at"),
             )
+            reader.same_length(model, record.model.sample, record.model.p_apc)
         if "reference" in group:
-            reference = group["reference"]
-            record.reference_sample = reference["sample"][()].astype(np.int64)
-            record.reference_symbol = np.array(reference["symbol"].asstr()[()], dtype=object)
-            record.reference_source = _as_str(reference.attrs["source"])
-        reviews = group["reviews"]
-        columns = [reviews[key].asstr()[()] for key in ("symbol", "reviewer", "time")]
-        for sample, symbol, reviewer, time in zip(reviews["sample"][()], *columns, strict=True):
-            record.reviews[int(sample)] = Review(symbol, reviewer, time)
+            reference = reader.group(group, "reference")
+            record.reference_sample = reader.integers(reference, "sample")
+            record.reference_symbol = reader.texts(reference, "symbol")
+            record.reference_source = reader.text(reference.attrs, "source")
+            reader.same_length(reference, record.reference_sample, record.reference_symbol)
+        reviews = reader.group(group, "reviews")
+        sample = reader.integers(reviews, "sample")
+        columns = [reader.texts(reviews, key) for key in ("symbol", "reviewer", "time")]
+        reader.same_length(reviews, sample, *columns)
+        for at, symbol, reviewer, time in zip(sample.tolist(), *columns, strict=True):
+            record.reviews[at] = Review(symbol, reviewer, time)
+        # Everything downstream indexes the signal with these samples.
+        for what, samples in (("beats", record.beats), ("reviews", sample)):
+            if len(samples) and (samples.min() < 0 or samples.max() >= record.n_samples):
+                reader.damaged(f"{what} of record {record.name!r} lie outside its {record.n_samples} samples")
         return record
 
     @staticmethod
-    def _read_audit(group: h5py.Group) -> list[AuditEntry]:
-        text = {key: group[key].asstr()[()] for key in ("time", "who", "action", "record", "before", "after")}
+    def _read_audit(reader: _Reader, group: h5py.Group) -> list[AuditEntry]:
+        text = {key: reader.texts(group, key) for key in ("time", "who", "action", "record", "before", "after")}
+        seq, sample = reader.integers(group, "seq"), reader.integers(group, "sample")
+        reader.same_length(group, seq, sample, *text.values())
         return [
-            AuditEntry(int(seq), text["time"][i], text["who"][i], text["action"][i], text["record"][i],
-                       int(sample), text["before"][i], text["after"][i])
-            for i, (seq, sample) in enumerate(zip(group["seq"][()], group["sample"][()], strict=True))
+            AuditEntry(int(seq[i]), text["time"][i], text["who"][i], text["action"][i], text["record"][i],
+                       int(sample[i]), text["before"][i], text["after"][i])
+            for i in range(len(seq))
         ]  # fmt: skip
 
     # --- writing ---------------------------------------------------------------------------
@@ -443,20 +655,27 @@ class AnnotationStore:
     def _compact(self) -> None:
         """Write the whole state to a new file and atomically replace the store with it."""
         self._require_writable()
+        # libhdf5 builds the file in memory and plain file writes put it on disk: when the disk
+        # refused libhdf5's own writes, the file it could not close crashed the process at exit.
+        image = io.BytesIO()
+        with h5py.File(image, "w") as handle:
+            self._write_hdf5(handle)
         try:
-            with atomic_output(self.path) as temporary, h5py.File(temporary, "w") as handle:
-                self._write_hdf5(handle)
+            with atomic_output(self.path) as temporary:
+                temporary.write_bytes(image.getbuffer())
         except OSError as error:
-            raise StoreError(self.path, f"cannot write the store: {error.strerror or error}") from None
+            raise StoreWriteError(self.path, f"cannot write the store: {error.strerror or error}") from None
         self._compacted_seq = self._seq
         # The HDF5 file now holds every journalled edit (its last_seq says so), so the
         # journal may be emptied; a kill before this line only leaves entries replay skips.
-        if self._journal is not None:
-            self._journal.truncate(0)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
-        else:
-            self.journal_path.unlink(missing_ok=True)
+        try:
+            if self._journal is not None:
+                self._journal.truncate(0)
+                os.fsync(self._journal.fileno())
+            else:
+                self.journal_path.unlink(missing_ok=True)
+        except OSError as error:
+            raise StoreWriteError(self.journal_path, f"cannot empty the journal: {error.strerror or error}") from None
         self._journal_edits = 0
 
     def _write_hdf5(self, handle: h5py.File) -> None:
@@ -519,22 +738,28 @@ class AnnotationStore:
             separators=(",", ":"),
         ).encode()
         line = b"%08x %s\n" % (zlib.crc32(body), body)
-        offset = self._journal.tell()
+        # Not tell(): after a compaction truncated the journal, the file position is stale,
+        # and truncating back to it would pad the journal with zeros.
+        offset = self._journal.seek(0, os.SEEK_END)
         try:
-            self._journal.write(line)
-            self._journal.flush()
+            unwritten = memoryview(line)
+            while unwritten:  # an unbuffered write may be short
+                unwritten = unwritten[self._journal.write(unwritten) :]
             os.fsync(self._journal.fileno())
         except OSError as error:
             # A partial line left mid-journal would read as corruption once later edits follow it.
             with suppress(OSError):
                 self._journal.truncate(offset)
-            raise StoreError(self.journal_path, f"cannot save the edit: {error.strerror or error}") from None
+            raise StoreWriteError(self.journal_path, f"cannot save the edit: {error.strerror or error}") from None
         self._seq = audit.seq
         self._audit.append(audit)
         self._apply(op, args)
         self._journal_edits += 1
         if self._journal_edits >= COMPACT_AFTER_EDITS:
-            self._compact()
+            # The edit is saved in the journal already: a compaction that fails (a full disk)
+            # must not report it unsaved. The journal keeps it; the next edit or close retries.
+            with suppress(StoreWriteError):
+                self._compact()
 
     @contextmanager
     def _bulk_change(self) -> Iterator[None]:

@@ -2,18 +2,22 @@
 
 Loading never unpickles anything: weights are read with safetensors only, and
 only after their sha256 matches the card, so a tampered or swapped file is
-refused before a byte of it is used.
+refused before a byte of it is used. The card is checked field by field, and
+the network it describes is first built without memory (on torch's "meta"
+device) and compared with the tensor shapes the weights file declares, so a
+card asking for a huge network allocates nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from danet_viewer import __version__
@@ -79,6 +83,17 @@ def save_model(model: DANet, card: ModelCard, folder: Path) -> ModelCard:
     return card
 
 
+# The JSON type of every card field (an int is a number too).
+_CARD_FIELD_TYPES = {"name": str, "network": dict, "threshold": (int, float), "lead": str, "conditioning": dict,
+                     "training": dict, "metrics": dict, "code_version": str, "created_at": str,
+                     "weights_sha256": str, "format": str, "card_version": int}  # fmt: skip
+
+
+# What building a network from a nonsensical card raises (a wrong type, an empty or negative size).
+_BAD_NETWORK_ERRORS = (TypeError, ValueError, RuntimeError, KeyError, IndexError, ZeroDivisionError, OverflowError,
+                       AttributeError)  # fmt: skip
+
+
 def read_card(folder: Path) -> ModelCard:
     path = Path(folder) / CARD_FILE
     if not path.is_file():
@@ -87,9 +102,15 @@ def read_card(folder: Path) -> ModelCard:
         values = json.loads(path.read_text())
         card = ModelCard(**values)
     except (ValueError, TypeError) as error:
-        raise ModelError(path, f"unreadable model card: {error}") from None
+        raise ModelError(path, f"unreadable model card: {' '.join(str(error).split())[:200]}") from None
+    for name in (item.name for item in fields(ModelCard)):
+        value = getattr(card, name)
+        if not isinstance(value, _CARD_FIELD_TYPES[name]) or isinstance(value, bool):
+            raise ModelError(path, f"unreadable model card: {name} is {type(value).__name__}")
     if card.format != CARD_FORMAT or card.card_version > CARD_VERSION:
         raise ModelError(path, f"not a model card this version reads ({card.format} v{card.card_version})")
+    if not (math.isfinite(card.threshold) and 0.0 <= card.threshold <= 1.0):
+        raise ModelError(path, f"threshold {card.threshold} is not a probability")
     if card.conditioning.get("model_fs") != MODEL_FS or card.conditioning.get("window_length") != WINDOW_LENGTH:
         raise ModelError(path, "the model was trained with a different conditioning than this version's")
     return card
@@ -105,10 +126,23 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     if sha256_file(weights) != card.weights_sha256:
         raise ModelError(weights, "weights do not match the sha256 in the model card; refusing to load")
     try:
+        with safe_open(str(weights), framework="pt") as handle:
+            declared = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}  # noqa: SIM118
+        config = NetworkConfig.from_dict(card.network)
+        with torch.device("meta"):  # shapes only: a card asking for a huge network allocates nothing
+            expected = {key: tuple(value.shape) for key, value in DANet(config).state_dict().items()}
+    except (SafetensorError, OSError) as error:
+        raise ModelError(weights, f"not a safetensors file: {' '.join(str(error).split())[:200]}") from None
+    except _BAD_NETWORK_ERRORS as error:
+        problem = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ModelError(folder / CARD_FILE, f"the card describes no valid network: {problem}") from None
+    if declared != expected:
+        raise ModelError(weights, "weights do not fit the network in the card (tensor names or shapes differ)")
+    try:
         state = load_file(str(weights), device=str(device))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(weights, f"not a safetensors file: {error}") from None
-    model = DANet(NetworkConfig.from_dict(card.network))
+    model = DANet(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

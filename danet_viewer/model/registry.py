@@ -9,6 +9,11 @@ Layout under the registry root (default: the per-user data folder, or
 ``active.json`` is replaced atomically, so the active model switches in one
 step and a failed or cancelled retraining (which never reaches ``add``) leaves
 it as it was. The bundled model is the active one until another is activated.
+
+A model folder appears whole or not at all: ``add`` copies into a hidden
+staging folder, checks the copy, then renames it into place; ``delete`` renames
+the folder to a hidden name before removing it. Hidden folders a killed process
+left behind are never listed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from danet_viewer.core.atomic import atomic_output
+from danet_viewer.core.atomic import atomic_output, fsync_dir
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import CARD_FILE, WEIGHTS_FILE, ModelCard, load_model, read_card
 from danet_viewer.model.inference import default_model_folder
@@ -44,6 +49,11 @@ def user_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "danet-review"
 
 
+def _is_model_id(text: object) -> bool:
+    """A model id names one folder directly under ``models/``: no separators, not hidden."""
+    return isinstance(text, str) and bool(text) and not text.startswith(".") and "/" not in text and "\\" not in text
+
+
 @dataclass(frozen=True)
 class RegisteredModel:
     model_id: str
@@ -65,7 +75,12 @@ class ModelRegistry:
             return {"active": BUNDLED, "history": []}
         except (OSError, ValueError) as error:
             raise DanetError(f"{self.state_path}: unreadable model registry state: {error}") from None
-        return {"active": state.get("active", BUNDLED), "history": list(state.get("history", []))}
+        if not isinstance(state, dict):
+            raise DanetError(f"{self.state_path}: unreadable model registry state: not a JSON object")
+        active, history = state.get("active", BUNDLED), state.get("history", [])
+        if not (isinstance(history, list) and all(_is_model_id(i) for i in [active, *history])):
+            raise DanetError(f"{self.state_path}: unreadable model registry state: model ids are not folder names")
+        return {"active": active, "history": history}
 
     def _write_state(self, state: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -75,6 +90,8 @@ class ModelRegistry:
     def folder(self, model_id: str) -> Path:
         if model_id == BUNDLED:
             return default_model_folder()
+        if not _is_model_id(model_id):
+            raise DanetError(f"{self.root}: {model_id!r} is not a model id")
         folder = self.models_dir / model_id
         if not (folder / CARD_FILE).is_file():
             raise DanetError(f"{self.root}: no model {model_id!r} in the registry")
@@ -82,7 +99,8 @@ class ModelRegistry:
 
     def models(self) -> list[RegisteredModel]:
         active = self._state()["active"]
-        ids = [BUNDLED] + sorted(p.name for p in self.models_dir.glob("*") if (p / CARD_FILE).is_file())
+        ids = [BUNDLED] + sorted(p.name for p in self.models_dir.glob("*")
+                                 if _is_model_id(p.name) and (p / CARD_FILE).is_file())  # fmt: skip
         return [RegisteredModel(i, self.folder(i), read_card(self.folder(i)), i == active) for i in ids]
 
     def active_id(self) -> str:
@@ -92,9 +110,11 @@ class ModelRegistry:
         return self.folder(self.active_id())
 
     def add(self, folder: Path) -> str:
-        """Copy a trained model in (after checking it loads and its hash matches); returns its id."""
-        _, card = load_model(folder)
+        """Copy a trained model in (the copy checked to load, its hash matching); returns its id."""
+        card = read_card(folder)
         model_id = card.model_id.replace("@", "-")
+        if not _is_model_id(model_id):
+            raise DanetError(f"{folder}: model name {card.name!r} cannot name a folder")
         target = self.models_dir / model_id
         if not target.exists():
             self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +123,11 @@ class ModelRegistry:
             staging.mkdir()
             for name in (CARD_FILE, WEIGHTS_FILE):
                 shutil.copy2(folder / name, staging / name)
+                with open(staging / name, "rb") as copied:
+                    os.fsync(copied.fileno())
+            load_model(staging)  # the copy, not the source, is what the registry will load
             os.replace(staging, target)
+            fsync_dir(self.models_dir)
         return model_id
 
     def activate(self, model_id: str) -> None:
@@ -127,5 +151,8 @@ class ModelRegistry:
         state = self._state()
         if model_id == state["active"]:
             raise DanetError(f"model {model_id} is active; activate another before deleting it")
-        shutil.rmtree(self.folder(model_id))
+        trash = self.models_dir / f".{model_id}.deleting"
+        shutil.rmtree(trash, ignore_errors=True)  # what an earlier, killed delete left
+        os.replace(self.folder(model_id), trash)  # gone from the list in one step, even if killed below
         self._write_state({**state, "history": [i for i in state["history"] if i != model_id]})
+        shutil.rmtree(trash)

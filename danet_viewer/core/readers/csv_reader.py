@@ -25,6 +25,7 @@ Format::
 from __future__ import annotations
 
 import csv
+import math
 import re
 from pathlib import Path
 
@@ -150,9 +151,7 @@ def _to_numbers(path: Path, frame: pd.DataFrame, columns: list[str], first_data_
     """The table as float64 (rows x columns); refuses empty or non-numeric cells."""
     # pandas keeps a column with any non-numeric cell as text: turn those cells into NaN.
     text_columns = [name for name, column in frame.items() if not pd.api.types.is_numeric_dtype(column)]
-    values = frame.assign(
-        **{name: pd.to_numeric(frame[name], errors="coerce") for name in text_columns}
-    ).to_numpy(np.float64)
+    values = frame.assign(**{name: _column_as_numbers(frame[name]) for name in text_columns}).to_numpy(np.float64)
     missing = ~np.isfinite(values)
     if missing.any():
         row, column = np.argwhere(missing)[0]
@@ -162,6 +161,23 @@ def _to_numbers(path: Path, frame: pd.DataFrame, columns: list[str], first_data_
             f"{first_data_line + row} column {column + 1} ({columns[column]})",
         )
     return values
+
+
+def _column_as_numbers(column: pd.Series) -> pd.Series:
+    """A text column as numbers, NaN where a cell is not one."""
+    try:
+        return pd.to_numeric(column, errors="coerce")
+    except OverflowError:  # pandas cannot coerce an integer beyond float64 (a cell of 400 nines): cell by cell
+        return column.map(_cell_as_number)
+
+
+def _cell_as_number(cell: object) -> float:
+    try:
+        return float(pd.to_numeric(cell, errors="coerce"))
+    except OverflowError:
+        return math.inf  # refused as non-finite, like "1e999"
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _parse_rate(path: Path, text: str) -> float:

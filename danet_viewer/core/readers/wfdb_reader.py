@@ -74,6 +74,7 @@ class WfdbRecording(Recording):
             units=[unit or "mV" for unit in header.units or [None] * n_signals],
             n_samples=header.sig_len or 0,
         )
+        self._check_skews_and_offsets(header)
         self._check_file_sizes(header)
         # Reading the last frame of every lead proves the header's calibration,
         # skew and frame layout decode (and a FLAC file is long enough), so that
@@ -91,6 +92,21 @@ class WfdbRecording(Recording):
         if n_lines != (header.n_sig or 0):
             raise RecordError(self._header_path, f"header declares {header.n_sig} signals but describes {n_lines}")
         return header
+
+    def _check_skews_and_offsets(self, header: wfdb.Record) -> None:
+        """Refuse skews and byte offsets no real record has, before wfdb acts on them.
+
+        wfdb reads ``skew`` frames beyond every read, allocating for them first: a
+        header skew of 10**9 cost 4 GB for a 1000-sample record.
+        """
+        for index, skew in enumerate(header.skew or []):
+            if skew is not None and not 0 <= skew <= self.n_samples:
+                raise RecordError(
+                    self._header_path, f"signal {index + 1} is skewed by {skew} samples (the record has {self.n_samples})"
+                )
+        for index, offset in enumerate(header.byte_offset or []):
+            if offset is not None and offset < 0:
+                raise RecordError(self._header_path, f"signal {index + 1} has a negative byte offset ({offset})")
 
     def _check_file_sizes(self, header: wfdb.Record) -> None:
         """Refuse a signal file shorter than the header's signal length needs."""
