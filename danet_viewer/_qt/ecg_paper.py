@@ -2,16 +2,22 @@
 
 A reviewer reads intervals and amplitudes off the boxes (one small box is
 0.04 s and 0.1 mV at the standard 25 mm/s and 10 mm/mV), so the grid is one
-item that paints, on each repaint, only the lines inside the visible range,
-and leaves out a level whose lines would sit closer than a few pixels apart.
+item, and leaves out a level whose lines would sit closer than a few pixels
+apart. Hundreds of one-pixel lines cost Qt's rasteriser milliseconds at every
+pan (a vertical line is a separate span on every row), so they are not drawn
+as lines: the time lines are set into a one-pixel-high image of the visible
+range and one view width either side, repeated down the view at its offset,
+and the amplitude lines are filled in as one-pixel-high rectangles. Each paint
+is then a tiled copy and a few fills; the time lines' image is made again
+only when the view leaves it or zooms.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF
-from PySide6.QtGui import QGuiApplication, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap, QTransform
 
 STANDARD_SPEED_MM_S = 25.0
 STANDARD_GAIN_MM_MV = 10.0
@@ -24,6 +30,17 @@ FALLBACK_DPI = 96.0
 MIN_LINE_GAP_PX = 3.0
 SMALL_LINE_COLOUR = (252, 215, 215)
 LARGE_LINE_COLOUR = (240, 150, 150)
+
+
+def line_row(lines: list[tuple[np.ndarray, tuple[int, int, int]]], width: int, ratio: float) -> QPixmap:
+    """A row of ``width`` device pixels, transparent but at the given columns, each group in its colour, later
+    groups over earlier ones."""
+    pixels = np.zeros(width, np.uint32)
+    for columns, (red, green, blue) in lines:
+        pixels[columns[(columns >= 0) & (columns < width)]] = 0xFF000000 | red << 16 | green << 8 | blue
+    row = QPixmap.fromImage(QImage(pixels.data, width, 1, 4 * width, QImage.Format.Format_ARGB32_Premultiplied))
+    row.setDevicePixelRatio(ratio)
+    return row
 
 
 def screen_dpi(widget) -> float:
@@ -46,12 +63,10 @@ class EcgGrid(pg.GraphicsObject):
         super().__init__()
         self.small_s = 1.0 / STANDARD_SPEED_MM_S
         self.small_mv = 1.0 / STANDARD_GAIN_MM_MV
-        self.small_pen = pg.mkPen(SMALL_LINE_COLOUR, width=0)
-        self.large_pen = pg.mkPen(LARGE_LINE_COLOUR, width=0)
-        for pen in (self.small_pen, self.large_pen):
-            pen.setCosmetic(True)
-        self._lines_for: tuple | None = None  # the view and scale self._lines were built for
-        self._lines: list[tuple[QPen, list[QLineF]]] = []
+        # The time lines' image: the scale it was made for, the first and last second it covers, and itself.
+        self._time_lines_for: tuple | None = None
+        self._time_lines_s = (0.0, 0.0)
+        self._time_lines = QPixmap()
         self.setZValue(-20)  # over the wave regions, under the traces
 
     def set_scale(self, speed_mm_s: float, gain_mm_mv: float) -> None:
@@ -72,8 +87,11 @@ class EcgGrid(pg.GraphicsObject):
         view = self.getViewBox()
         if view is None:
             return np.empty(0), np.empty(0)
-        rect = view.viewRect()
-        pixel_s, pixel_mv = view.viewPixelSize()
+        return self.lines_in(view.viewRect(), *view.viewPixelSize(), box_mm)
+
+    def lines_in(self, rect: QRectF, pixel_s: float, pixel_mv: float, box_mm: int) -> tuple[np.ndarray, np.ndarray]:
+        """Times and amplitudes of one level's lines inside ``rect`` (data units), at a pixel of ``pixel_s`` by
+        ``pixel_mv``; empty where they would be too dense."""
         step_s, step_mv = box_mm * self.small_s, box_mm * self.small_mv
         if step_s < MIN_LINE_GAP_PX * pixel_s or step_mv < MIN_LINE_GAP_PX * pixel_mv:
             return np.empty(0), np.empty(0)
@@ -82,18 +100,50 @@ class EcgGrid(pg.GraphicsObject):
         return times, amplitudes
 
     def paint(self, painter: QPainter, *args) -> None:
-        rect = self.boundingRect()
+        view = self.getViewBox()
+        rect = view.viewRect() if view is not None else QRectF()
         if rect.isEmpty():
             return
-        # A view is painted more than once per range (expose, forced repaints): the lines are built once.
-        key = (rect.getRect(), self.small_s, self.small_mv, self.getViewBox().viewPixelSize())
-        if key != self._lines_for:
-            self._lines_for, self._lines = key, []
-            for box_mm, pen in ((1, self.small_pen), (LARGE_BOX_MM, self.large_pen)):
-                times, amplitudes = self.visible_lines(box_mm)
-                if len(times):
-                    self._lines.append((pen, [QLineF(t, rect.top(), t, rect.bottom()) for t in times]
-                                        + [QLineF(rect.left(), a, rect.right(), a) for a in amplitudes]))  # fmt: skip
-        for pen, lines in self._lines:
-            painter.setPen(pen)
-            painter.drawLines(lines)
+        to_screen = painter.transform()  # data to the view's pixels: a scale and an offset
+        ratio = painter.device().devicePixelRatioF()
+        pixel_s, pixel_mv = 1.0 / abs(to_screen.m11()), 1.0 / abs(to_screen.m22())
+        small_mv = self.lines_in(rect, pixel_s, pixel_mv, 1)[1]
+        large_mv = self.lines_in(rect, pixel_s, pixel_mv, LARGE_BOX_MM)[1]
+        if not len(large_mv):
+            return  # zoomed out too far for even the large boxes
+        screen = to_screen.mapRect(rect)
+        time_lines = self._time_lines_of(rect, pixel_s, pixel_mv, ratio)
+        first_column = to_screen.map(QPointF(self._time_lines_s[0], 0.0)).x()
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(Qt.PenStyle.NoPen)
+        # The small boxes' lines first, the large ones' over them.
+        self._fill_amplitude_lines(painter, small_mv, SMALL_LINE_COLOUR, to_screen, screen, ratio)
+        painter.drawTiledPixmap(screen, time_lines, QPointF(screen.left() - first_column, 0.0))
+        self._fill_amplitude_lines(painter, large_mv, LARGE_LINE_COLOUR, to_screen, screen, ratio)
+        painter.restore()
+
+    @staticmethod
+    def _fill_amplitude_lines(painter: QPainter, amplitudes: np.ndarray, colour: tuple[int, int, int],
+                              to_screen: QTransform, screen: QRectF, ratio: float) -> None:  # fmt: skip
+        """Amplitude lines as one-device-pixel-high rectangles across the view (a solid fill is a fast one)."""
+        tops = np.floor((to_screen.m22() * amplitudes + to_screen.dy()) * ratio) / ratio
+        painter.setBrush(QColor(*colour))
+        painter.drawRects([QRectF(screen.left(), top, screen.width(), 1.0 / ratio) for top in tops])
+
+    def _time_lines_of(self, rect: QRectF, pixel_s: float, pixel_mv: float, ratio: float) -> QPixmap:
+        """Both levels' time lines as a row of device pixels from ``self._time_lines_s[0]``, covering ``rect`` and
+        one view width either side; made again only when ``rect`` is off it or the scale changed."""
+        made, scale = self._time_lines_for, (self.small_s, self.small_mv, ratio, pixel_s, pixel_mv)
+        first_s, last_s = self._time_lines_s
+        # Pan steps change the pixel size in its last bits only.
+        if made is None or made[:3] != scale[:3] or not np.allclose(made[3:], scale[3:], rtol=1e-9, atol=0.0) \
+                or not first_s <= rect.left() <= rect.right() <= last_s:  # fmt: skip
+            covered = rect.adjusted(-rect.width(), 0.0, rect.width(), 0.0)
+            columns_per_s = ratio / pixel_s
+            lines = [(np.rint((self.lines_in(covered, pixel_s, pixel_mv, box_mm)[0] - covered.left()) * columns_per_s)
+                      .astype(np.int64), colour)
+                     for box_mm, colour in ((1, SMALL_LINE_COLOUR), (LARGE_BOX_MM, LARGE_LINE_COLOUR))]  # fmt: skip
+            self._time_lines_for, self._time_lines_s = scale, (covered.left(), covered.right())
+            self._time_lines = line_row(lines, int(np.ceil(covered.width() * columns_per_s)) + 1, ratio)
+        return self._time_lines

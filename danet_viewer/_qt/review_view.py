@@ -1,24 +1,29 @@
 """The review view: raw and DANet-enhanced traces, x-linked, with attention, wave regions and beat marks.
 
-Only what is on screen is handed to Qt: on every change of the time range the
-traces are re-cut to the visible span (plus one span each side, so panning is
-smooth) and reduced to min/max pairs per pixel by pyqtgraph's "peak"
-downsampling; the attention band is max-pooled to a fixed number of columns;
-wave regions and p(APC) labels exist only for the beats on screen, drawn from
-a fixed pool of items; the beats near the screen are one ScatterPlotItem.
-Zoomed out beyond a few samples per pixel, the raw trace is drawn from a
-min/max pyramid built once per lead off the GUI thread, the beat marks are
-capped (normal beats give way first), and the enhanced trace is left out. So
-drawing a 24 h record costs what a 10 s one does (its raw lead is still held
-in memory, as float32).
+Only what is near the screen is handed to Qt: the traces, beat marks, wave
+regions and attention band are cut to the visible span plus one span each
+side, and cut again only when the view leaves that stretch or the span
+changes (a zoom) or what is shown changes, so most pan steps hand Qt nothing
+new and just move the view. The traces are reduced to min/max pairs per pixel
+by pyqtgraph's "peak" downsampling; the attention band is max-pooled to a
+fixed number of columns per span; wave regions are shaded only with few beats
+on screen; the beats are one ScatterPlotItem and their p(APC) labels one item
+that draws the few on screen. Zoomed out beyond a few samples per pixel, the
+raw trace is drawn from a min/max pyramid built once per lead off the GUI
+thread, the beat marks are capped (normal beats give way first), and the
+enhanced trace is left out. So drawing a 24 h record costs what a 10 s one
+does (its raw lead is still held in memory, as float32).
+
+A range change refreshes at once, before anything paints: each pan or zoom
+is then one paint, of up-to-date content.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from danet_viewer._qt.calipers import Calipers
@@ -39,11 +44,15 @@ STATE_STYLE = {
 # Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
 # of a blended one, and the grid is drawn over the regions.
 REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
-# The p(APC) labels exist as this many reused items; with more beats on screen they are hidden
+# The p(APC) labels are drawn for at most this many beats on screen; with more they are left out
 # (unreadable anyway), as are the wave regions above MAX_SHADED_BEATS.
-LABEL_POOL = 60
+MAX_LABELS = 60
 MAX_SHADED_BEATS = 120
-BAND_COLUMNS = 2000
+# Gap between a beat's point and the bottom of its label: clear of its 9 px marker.
+LABEL_LIFT_PX = 7.0
+# Laid-out label texts kept for reuse (p(APC) to two decimals and a few symbols: a few hundred in practice).
+MAX_CACHED_LABEL_TEXTS = 1000
+BAND_COLUMNS = 2000  # per visible span
 # White at w = 0, so the band is quiet where the model pays no extra attention and only weighted
 # stretches catch the eye.
 ATTENTION_COLOURMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (255, 165, 50), (170, 0, 40)])
@@ -52,6 +61,84 @@ ENHANCED_TITLE = "DANet-enhanced  x·(1 + w)"
 MAX_ENHANCED_SPAN_S = 600.0
 # Beat marks drawn at most; more than fit on screen tell a reviewer nothing and cost a repaint.
 MAX_MARKERS = 3000
+
+
+def label_text(p_apc: float, symbol: str) -> str:
+    """A beat's label: its p(APC) to two decimals (none if unscored), then its review symbol (✕: not a beat)."""
+    text = "" if np.isnan(p_apc) else f"{p_apc:.2f}"
+    if symbol:
+        text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
+    return text
+
+
+class BeatLabels(pg.GraphicsObject):
+    """The p(APC) labels of the beats on screen, all drawn by this one item when there are few enough.
+
+    Painted in screen pixels from the beat arrays at each paint, so a pan moves
+    no item and lays out no text; each distinct text is laid out once (a
+    QStaticText) and reused.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.font = QFont()
+        self.font.setPointSize(8)
+        self.colours = {state: QColor(*STATE_STYLE[state][0]).darker(130) for state in BeatState}
+        self._texts: dict[str, QStaticText] = {}
+        self.times_s = np.empty(0)
+        self.values = np.empty(0)
+        self.states = np.empty(0, np.int8)
+        self.p_apc = np.empty(0)
+        self.symbols = np.empty(0, object)
+
+    def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, p_apc: np.ndarray,
+                  symbols: np.ndarray) -> None:  # fmt: skip
+        """Every beat (sorted by time) with the height of its point, its ``BeatState``, p(APC) and review symbol."""
+        self.times_s, self.values, self.states, self.p_apc, self.symbols = times_s, values, states, p_apc, symbols
+        self.update()
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
+        self.prepareGeometryChange()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        view = self.getViewBox()
+        return QRectF() if view is None else view.viewRect()
+
+    def visible_rows(self) -> np.ndarray:
+        """The beats on screen, or none if there are more than MAX_LABELS of them."""
+        view = self.getViewBox()
+        if view is None or not self.isVisible():
+            return np.empty(0, np.int64)
+        rect = view.viewRect()
+        rows = np.arange(np.searchsorted(self.times_s, rect.left(), "left"),
+                         np.searchsorted(self.times_s, rect.right(), "right"))  # fmt: skip
+        return rows if len(rows) <= MAX_LABELS else rows[:0]
+
+    def _laid_out(self, text: str) -> QStaticText:
+        static = self._texts.get(text)
+        if static is None:
+            if len(self._texts) >= MAX_CACHED_LABEL_TEXTS:
+                self._texts.clear()
+            static = self._texts[text] = QStaticText(text)
+            static.prepare(QTransform(), self.font)
+        return static
+
+    def paint(self, painter: QPainter, *args) -> None:
+        rows = self.visible_rows()
+        if not len(rows):
+            return
+        to_screen = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self.font)
+        for row in rows:
+            static = self._laid_out(label_text(self.p_apc[row], self.symbols[row]))
+            size = static.size()
+            at = to_screen.map(QPointF(self.times_s[row], self.values[row]))
+            painter.setPen(self.colours[int(self.states[row])])
+            painter.drawStaticText(QPointF(at.x() - size.width() / 2, at.y() - LABEL_LIFT_PX - size.height()), static)
+        painter.restore()
 
 
 class ReviewView(pg.GraphicsLayoutWidget):
@@ -106,16 +193,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
             line.hide()
             plot.addItem(line, ignoreBounds=True)
             self.selection_lines.append(line)
-        font = QFont()
-        font.setPointSize(8)
-        self.labels = []
-        self._label_shown: dict[int, tuple[str, int]] = {}  # per label item: the text and state it shows
-        for _ in range(LABEL_POOL):
-            label = pg.TextItem(anchor=(0.5, 1.15))
-            label.setFont(font)
-            label.hide()
-            self.raw_plot.addItem(label, ignoreBounds=True)
-            self.labels.append(label)
+        self.labels = BeatLabels()
+        self.raw_plot.addItem(self.labels, ignoreBounds=True)
 
         self.side_by_side = False
         self.attention_visible = True
@@ -132,23 +211,25 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._attention_note = ""
         self._shown_regions = np.empty((0, len(SHOWN_REGIONS), 2))  # (beats, P/QRS/T, start/stop) in seconds
         self._enhanced_too_wide: bool | None = None
+        self._beat_samples = np.empty(0, np.int64)
         self._beat_s = np.empty(0)
         self._beat_y = np.empty(0)
         self._beat_states = np.empty(0, np.int8)
         self._beat_p = np.empty(0)
         self._beat_symbols = np.empty(0, object)
         self._beat_reviewed = np.empty(0, bool)
-        self._markers_shown: tuple[int, int] | None = None  # first beat and count drawn; None after set_beats
+        # (start, stop, span) in seconds of the stretch the content was last cut to; None: cut again.
+        self._cut_window: tuple[float, float, float] | None = None
+        self._markers_shown: tuple[int, int] | None = None  # first beat and count drawn; None: draw again
         # Shared brushes and pens, indexed by state and reviewed-ness: no per-beat Qt objects.
         self._brushes = np.array([pg.mkBrush(*STATE_STYLE[state][0]) for state in BeatState], dtype=object)
         self._pens = np.array([pg.mkPen(None), pg.mkPen("k", width=1.2)], dtype=object)
         self._arrange()
         self.set_grid_visible(True)
 
-        # Range changes come in bursts while dragging; one refresh per event-loop turn is enough.
-        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self.raw_plot.vb.sigXRangeChanged.connect(self._refresh_timer.start)
+        # At once, not deferred to the next event-loop turn: a deferred refresh let the pan paint first
+        # with the previous content, then again. Most refreshes during a drag only move the view.
+        self.raw_plot.vb.sigXRangeChanged.connect(lambda _view_box, _x_range: self.refresh())
         for plot in (self.raw_plot, self.enhanced_plot):
             plot.vb.sigResized.connect(self._keep_scale)
         for plot in (self.raw_plot, self.enhanced_plot):
@@ -210,6 +291,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
     def set_regions_visible(self, on: bool) -> None:
         self.regions_visible = on
+        self._cut_window = None
         self.refresh()
 
     def set_grid_visible(self, on: bool) -> None:
@@ -277,10 +359,13 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.raw_pyramid = pyramid
         self.raw_plot.setLabel("left", lead, units=units)
         self.enhanced_plot.setLabel("left", f"{lead} enhanced", units=units)
+        self._place_beats()  # the beat marks sit on this lead's trace
+        self._cut_window = self._markers_shown = None
         self.refresh()
 
     def set_pyramid(self, pyramid: MinMaxPyramid) -> None:
         self.raw_pyramid = pyramid
+        self._cut_window = None
         self.refresh()
 
     def set_traces(self, pieces: list[EnhancedTrace], attention_module: bool = True) -> None:
@@ -289,6 +374,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         # Said outright, so nobody reads meaning into an "enhanced" trace that equals its input.
         self._attention_note = "" if attention_module else "  — this model has no attention module: w = 0"
         self._enhanced_too_wide = None  # the title is set again by the refresh
+        self._cut_window = None
         self.refresh()
 
     def _title_enhanced(self, too_wide: bool) -> None:
@@ -300,13 +386,19 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
     def set_beats(self, samples: np.ndarray, states: np.ndarray, p_apc: np.ndarray, symbols: np.ndarray) -> None:
         """Beats at the record's rate with their ``BeatState``, p(APC) (NaN: unscored) and review symbols."""
-        samples = np.asarray(samples, np.int64)
+        self._beat_samples = np.asarray(samples, np.int64)
+        self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
+        self._beat_reviewed = symbols != ""
+        self._place_beats()
+        self._cut_window = self._markers_shown = None
+        self.refresh()
+
+    def _place_beats(self) -> None:
+        """Each beat's point on the raw trace on screen, for its mark and its label."""
+        samples = self._beat_samples
         self._beat_s = samples / self.fs
         self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
-        self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
-        self._markers_shown = None
-        self._beat_reviewed = symbols != ""
-        self.refresh()
+        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_p, self._beat_symbols)
 
     def select(self, sample: int | None) -> None:
         for line in self.selection_lines:
@@ -315,8 +407,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
                 line.setValue(sample / self.fs)
 
     def show_span(self, start_s: float, span_s: float) -> None:
-        self.raw_plot.setXRange(start_s, start_s + span_s, padding=0)
-        self.refresh()
+        self.raw_plot.setXRange(start_s, start_s + span_s, padding=0)  # a change of range refreshes
 
     def ensure_visible(self, time_s: float) -> None:
         """Scroll (keeping the span) so ``time_s`` is on screen, centred if it was off it."""
@@ -327,9 +418,25 @@ class ReviewView(pg.GraphicsLayoutWidget):
     # --- drawing what is visible ---------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Cut the content again if the view left the stretch it was cut to, or zoomed; then report the range."""
         x0, x1 = self.raw_plot.viewRange()[0]
+        cut = self._cut_window
+        if cut is None or not (cut[0] <= x0 and x1 <= cut[1] and abs((x1 - x0) - cut[2]) <= 1e-9 * cut[2]):
+            self._cut(x0, x1)
+        # pyqtgraph fits an auto-ranged axis and moves a view's items to its new range only as the view
+        # starts to paint; changed then, they are left marked for another paint. Done now (the fit again at
+        # the paint finds nothing to change), a pan or zoom paints once.
+        for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
+            plot.vb.updateAutoRange()
+            plot.vb.updateMatrix()
+        self.calipers.place_readout()
+        self.rangeShown.emit(x0, x1)
+
+    def _cut(self, x0: float, x1: float) -> None:
+        """Hand Qt the content of ``x0 ... x1`` and one span either side, so the next pan steps need nothing new."""
         span = x1 - x0
         lo_s, hi_s = x0 - span, x1 + span
+        self._cut_window = (lo_s, hi_s, span)
         self.raw_curve.setData(*self._raw_points(lo_s, hi_s))
         pieces = [p for p in self.pieces if p.start_s < hi_s and p.start_s + len(p.enhanced) / p.fs > lo_s]
         self._title_enhanced(span > MAX_ENHANCED_SPAN_S)
@@ -337,11 +444,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
             pieces = []
         self._draw_markers(lo_s, hi_s)
         self._draw_enhanced(pieces, lo_s, hi_s)
-        self._draw_band(pieces, x0, x1)
-        self._draw_regions(pieces, x0, x1)
-        self._draw_labels(x0, x1)
-        self.calipers.place_readout()
-        self.rangeShown.emit(x0, x1)
+        self._draw_band(pieces, lo_s, hi_s, span)
+        self._draw_regions(pieces, lo_s, hi_s, x0, x1)
 
     def _raw_points(self, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
         envelope = self.raw_pyramid.envelope(self.fs, lo_s, hi_s) if self.raw_pyramid is not None else None
@@ -366,7 +470,9 @@ class ReviewView(pg.GraphicsLayoutWidget):
         near = np.arange(*np.searchsorted(self._beat_s, [lo_s, hi_s]))
         shown = (near[0] if len(near) else -1, len(near))
         if shown == self._markers_shown:
-            return  # the same beats as last time (zoomed out, a pan moves none in or out): no new scatter
+            # The same beats as last time (zoomed out, a zoom or a new cut often takes in the same whole
+            # record): setting up a scatter of thousands of styled points is the dearest step of a cut.
+            return
         self._markers_shown = shown
         if len(near) > MAX_MARKERS:
             # Zoomed out: the beats a reviewer hunts for stay, normal ones give way, then every k-th.
@@ -392,24 +498,29 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.enhanced_curve.setData(np.concatenate(times), np.concatenate(values).astype(np.float32),
                                     connect="finite")  # fmt: skip
 
-    def _draw_band(self, pieces: list[EnhancedTrace], x0: float, x1: float) -> None:
-        # Each of BAND_COLUMNS columns shows the largest w(t) under it: a brief weight stays visible.
-        image = np.zeros(BAND_COLUMNS, np.float32)
+    def _draw_band(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float, span: float) -> None:
+        # Each of BAND_COLUMNS columns per span shows the largest w(t) under it: a brief weight stays visible.
+        # No more columns than samples, which would leave empty columns between them.
+        self.band.setVisible(bool(pieces))
+        if not pieces:
+            return
+        columns = max(1, min(round(BAND_COLUMNS * (hi_s - lo_s) / span), int((hi_s - lo_s) * pieces[0].fs)))
+        image = np.zeros(columns, np.float32)
         for piece in pieces:
-            t, w = self._slice(piece.weights, piece.fs, piece.start_s, x0, x1)
-            column = ((t - x0) / max(x1 - x0, 1e-9) * BAND_COLUMNS).astype(np.int64)
-            inside = (column >= 0) & (column < BAND_COLUMNS)
+            t, w = self._slice(piece.weights, piece.fs, piece.start_s, lo_s, hi_s)
+            column = ((t - lo_s) / (hi_s - lo_s) * columns).astype(np.int64)
+            inside = (column >= 0) & (column < columns)
             np.maximum.at(image, column[inside], w[inside])
         self.band.setImage(image[None, :], levels=(0.0, 1.0), autoLevels=False)
-        self.band.setRect(x0, 0, x1 - x0, 1)
+        self.band.setRect(lo_s, 0, hi_s - lo_s, 1)
 
-    def _draw_regions(self, pieces: list[EnhancedTrace], x0: float, x1: float) -> None:
+    def _draw_regions(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float, x0: float, x1: float) -> None:
         regions = np.empty((0, len(SHOWN_REGIONS), 2))
         if self.regions_visible and pieces:
             every = np.concatenate([piece.regions_s for piece in pieces])
-            visible = np.flatnonzero((every[:, :, 1].max(axis=1) > x0) & (every[:, :, 0].min(axis=1) < x1))
-            if len(visible) <= MAX_SHADED_BEATS:
-                regions = every[visible]
+            starts, stops = every[:, :, 0].min(axis=1), every[:, :, 1].max(axis=1)
+            if np.count_nonzero((stops > x0) & (starts < x1)) <= MAX_SHADED_BEATS:
+                regions = every[(stops > lo_s) & (starts < hi_s)]
         self._shown_regions = regions
         self._size_regions()
 
@@ -421,24 +532,6 @@ class ReviewView(pg.GraphicsLayoutWidget):
             y0, y1 = plot.viewRange()[1]
             bars.setOpts(x0=self._shown_regions[:, k, 0], x1=self._shown_regions[:, k, 1], y0=2 * y0 - y1,
                          height=3 * (y1 - y0))  # fmt: skip
-
-    def _draw_labels(self, x0: float, x1: float) -> None:
-        visible = np.arange(np.searchsorted(self._beat_s, x0, "left"), np.searchsorted(self._beat_s, x1, "right"))
-        if len(visible) > len(self.labels):
-            visible = visible[:0]
-        for label, row in zip(self.labels, visible, strict=False):
-            p, symbol = self._beat_p[row], self._beat_symbols[row]
-            text = "" if np.isnan(p) else f"{p:.2f}"
-            if symbol:
-                text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
-            state = int(self._beat_states[row])
-            if (text, state) != self._label_shown.get(id(label)):  # a pan mostly moves labels; retyping lays out
-                label.setText(text, color=QColor(*STATE_STYLE[BeatState(state)][0]).darker(130))
-                self._label_shown[id(label)] = (text, state)
-            label.setPos(self._beat_s[row], self._beat_y[row])
-            label.show()
-        for label in self.labels[len(visible) :]:
-            label.hide()
 
     # --- mouse ---------------------------------------------------------------------------------
 

@@ -1,0 +1,193 @@
+"""The review view's drawing caches: what a pan leaves in place must still match the screen after pans,
+zooms, label edits, a lead change and a new piece of enhanced trace; and a pan paints once.
+
+A bare ReviewView on a synthetic two-lead record (no model): beats every 0.8 s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QObject, QPointF
+from PySide6.QtGui import QColor, QImage
+
+from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
+from danet_viewer._qt.review_session import BeatState
+from danet_viewer._qt.review_view import MAX_SHADED_BEATS, STATE_STYLE, ReviewView, label_text
+from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
+from tests.conftest import synthetic_ecg
+
+FS = 360.0
+DURATION_S = 240.0
+
+
+@pytest.fixture
+def leads():
+    first, peaks = synthetic_ecg(FS, DURATION_S)
+    second = -0.5 * first + 0.2  # another lead: the beats elsewhere on screen
+    return first.astype(np.float32), second.astype(np.float32), peaks
+
+
+@pytest.fixture
+def view(qtbot, leads):
+    first, _, peaks = leads
+    view = ReviewView()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_signal(first, FS, "I", "mV")
+    view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 1, len(peaks)),
+                   np.full(len(peaks), "", object))  # fmt: skip
+    view.set_gain(10.0)
+    return view
+
+
+def grabbed(view) -> QImage:
+    return view.grab().toImage()
+
+
+def on_screen(view, time_s: float, value: float) -> tuple[int, int]:
+    """The widget pixel where the raw plot shows the data point (time_s, value)."""
+    point = view.mapFromScene(view.raw_plot.vb.mapViewToScene(QPointF(time_s, value)))
+    return point.x(), point.y()
+
+
+def rgb(image: QImage, x: int, y: int) -> tuple[int, int, int]:
+    colour = image.pixelColor(x, y)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def coloured_pixels(image: QImage, box: tuple[int, int, int, int], colour: QColor, tolerance: int = 40) -> int:
+    x0, y0, x1, y1 = box
+    target = np.array([colour.red(), colour.green(), colour.blue()])
+    return sum(np.abs(np.array(rgb(image, x, y)) - target).sum() <= tolerance
+               for x in range(x0, x1) for y in range(y0, y1))  # fmt: skip
+
+
+def test_a_label_edit_recolours_the_mark_and_relabels_the_beat_without_a_pan(view, leads):
+    first, _, peaks = leads
+    view.show_span(20.0, 6.0)
+    row = int(np.searchsorted(peaks / FS, 23.0))
+    x, y = on_screen(view, peaks[row] / FS, first[peaks[row]])
+    label_box = (x - 30, y - 30, x + 30, y - 6)
+    before = grabbed(view)
+    assert rgb(before, x, y) == STATE_STYLE[BeatState.NORMAL][0]
+    normal_label = QColor(*STATE_STYLE[BeatState.NORMAL][0]).darker(130)
+    assert coloured_pixels(before, label_box, normal_label) > 0
+
+    states = np.full(len(peaks), BeatState.NORMAL, np.int8)
+    states[row] = BeatState.CONFIRMED_APC
+    symbols = np.full(len(peaks), "", object)
+    symbols[row] = "A"
+    view.set_beats(peaks, states, view.labels.p_apc, symbols)
+    after = grabbed(view)
+    assert rgb(after, x, y) == STATE_STYLE[BeatState.CONFIRMED_APC][0]
+    assert coloured_pixels(after, label_box, QColor(*STATE_STYLE[BeatState.CONFIRMED_APC][0]).darker(130)) > 0
+    assert coloured_pixels(after, label_box, normal_label) == 0
+    assert row in view.labels.visible_rows()
+    assert label_text(view.labels.p_apc[row], view.labels.symbols[row]).endswith(" A")
+
+
+def test_a_lead_change_redraws_the_trace_and_moves_the_marks_onto_it(view, leads):
+    _, second, peaks = leads
+    view.show_span(30.0, 5.0)
+    view.set_signal(second, FS, "II", "mV")
+    times, values = view.raw_curve.getData()
+    inside = (times >= 30.0) & (times <= 35.0)
+    assert np.array_equal(values[inside], second[np.rint(times[inside] * FS).astype(int)])
+    mark_times, mark_values = view.markers.getData()
+    assert len(mark_times) and np.allclose(mark_values, second[np.rint(mark_times * FS).astype(int)])
+    row = int(np.searchsorted(peaks / FS, 32.0))
+    x, y = on_screen(view, peaks[row] / FS, second[peaks[row]])
+    assert rgb(grabbed(view), x, y) == STATE_STYLE[BeatState.NORMAL][0]
+
+
+def test_after_pans_and_zooms_the_content_covers_the_view(view, leads):
+    _, _, peaks = leads
+    pieces = [enhanced_piece(0.0, 120.0)]
+    view.set_traces(pieces)
+    for start, span in [(10.0, 5.0), (11.0, 5.0), (13.5, 5.0), (17.0, 5.0), (60.0, 5.0), (58.0, 10.0), (0.0, 120.0),
+                        (100.0, 2.0)]:  # fmt: skip
+        view.show_span(start, span)
+        stop = start + span
+        pixel = 2 * span / view.raw_plot.vb.width()  # zoomed out, drawn as min/max pairs per pixel
+        times = view.raw_curve.getData()[0]
+        assert times[0] <= start + pixel and times[-1] >= min(stop, DURATION_S) - pixel
+        enhanced = view.enhanced_curve.getData()[0]
+        assert enhanced[0] <= start + pixel and enhanced[-1] >= min(stop, 120.0) - pixel
+        beats_in_view = peaks[(peaks / FS >= start) & (peaks / FS <= stop)] / FS
+        assert np.isin(np.round(beats_in_view, 6), np.round(view.markers.getData()[0], 6)).all()
+        band = view.band.mapRectToParent(view.band.boundingRect())
+        assert band.left() <= start and band.right() >= min(stop, 120.0)
+        qrs = pieces[0].regions_s[:, 1]
+        qrs_in_view = qrs[(qrs[:, 1] > start) & (qrs[:, 0] < stop), 0]
+        shaded = view.regions[(view.raw_plot, "qrs")].opts["x0"]
+        if len(qrs_in_view) <= MAX_SHADED_BEATS:
+            assert np.isin(np.round(qrs_in_view, 6), np.round(shaded, 6)).all()
+        else:  # too many to read: none shaded
+            assert not len(shaded)
+
+
+def test_a_new_piece_of_enhanced_trace_is_drawn_without_a_pan(view):
+    view.set_traces([])
+    view.show_span(70.0, 5.0)
+    assert len(view.enhanced_curve.getData()[0] or []) == 0
+    view.set_traces([enhanced_piece(60.0, 120.0)])
+    times = view.enhanced_curve.getData()[0]
+    assert times[0] <= 70.0 and times[-1] >= 75.0
+    view.set_regions_visible(False)
+    assert not len(view.regions[(view.raw_plot, "qrs")].opts["x0"])
+
+
+def test_the_ecg_grid_stays_on_its_times_through_pans_and_a_zoom(view):
+    view.set_regions_visible(False)
+    large_s = LARGE_BOX_MM * view.grid.small_s
+    for start, span in [(40.0, 6.0), (40.37, 6.0), (41.9, 6.0), (47.3, 6.0), (47.3, 3.0)]:
+        view.show_span(start, span)
+        image = grabbed(view)
+        inside = (start + 0.05, start + span - 0.05)  # lines on the view's edges may be clipped
+        expected = [on_screen(view, t, 0.0)[0]
+                    for t in np.arange(np.ceil(inside[0] / large_s), np.floor(inside[1] / large_s) + 1) * large_s]
+        # A row between two amplitude lines, near the top: only the time lines cross it.
+        top = on_screen(view, 0.0, view.raw_plot.viewRange()[1][1])[1]
+        rows = [[rgb(image, x, y) == LARGE_LINE_COLOUR for x in range(expected[0] - 3, expected[-1] + 4)]
+                for y in range(top + 2, top + 20)]
+        row = min(rows, key=sum)
+        found = np.flatnonzero(row) + expected[0] - 3
+        assert all(np.abs(found - x).min() <= 1 for x in expected)
+        assert all(np.abs(np.array(expected) - x).min() <= 1 for x in found)
+
+
+def test_a_pan_paints_the_view_once(qtbot, view):
+    class PaintCount(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    view.show_span(50.0, 8.0)
+    qtbot.wait(50)
+    paints = PaintCount()
+    view.viewport().installEventFilter(paints)
+    for gain in (10.0, None):  # at a set gain, and with the amplitude axis following the trace
+        view.set_gain(gain)
+        qtbot.wait(50)
+        for start in (51.0, 52.0, 70.0, 50.0):  # pans inside what was cut and beyond it
+            paints.count = 0
+            view.raw_plot.setXRange(start, start + 8.0, padding=0)
+            qtbot.wait(50)
+            assert paints.count == 1
+
+
+def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> EnhancedTrace:
+    """A stand-in enhanced trace: a sine, attention rising and falling, and P/QRS/T regions every 0.8 s."""
+    t = np.arange(int((stop_s - start_s) * fs)) / fs
+    beats = np.arange(np.ceil(start_s / 0.8), np.floor(stop_s / 0.8)) * 0.8
+    offsets = np.array([[-0.2, -0.1], [-0.05, 0.05], [0.15, 0.35]])
+    regions = beats[:, None, None] + offsets[None, :, :]
+    assert regions.shape[1] == len(SHOWN_REGIONS)
+    signal = np.sin(2 * np.pi * t).astype(np.float32)
+    return EnhancedTrace(fs=fs, start_s=start_s, conditioned=signal, weights=(0.5 + 0.5 * signal).astype(np.float32),
+                         enhanced=signal, beat_sample=np.rint(beats * FS).astype(np.int64), regions_s=regions)
