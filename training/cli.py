@@ -339,7 +339,8 @@ def _rhythm_veto(args: argparse.Namespace) -> int:
     from training.rhythm import choose_rhythm_veto
 
     chosen, table = choose_rhythm_veto(args.cache)
-    print("| regularity below | AF/flutter beats vetoed % | other beats vetoed % | balanced accuracy | DS1 SVEB vetoed |")
+    print("| regularity below | AF/flutter beats vetoed % | other beats vetoed % | balanced accuracy "
+          "| DS1 SVEB vetoed |")
     print("|---|---|---|---|---|")
     for row in table:
         mark = "**" if row.threshold == chosen else ""

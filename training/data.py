@@ -16,8 +16,8 @@ import numpy as np
 from danet_viewer.core.aami import is_beat, is_sveb
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, detect_recording_beats, match_beats
 from danet_viewer.core.conditioning import WINDOW_LENGTH
-from danet_viewer.core.readers import open_recording, read_annotations
 from danet_viewer.core.features import BeatInputs, prepare_beats
+from danet_viewer.core.readers import open_recording, read_annotations
 from danet_viewer.errors import DanetError
 
 CACHE_VERSION = 6

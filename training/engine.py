@@ -244,7 +244,10 @@ def fit(
     """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
-    model = copy.deepcopy(start) if start is not None else DANet(NetworkConfig(variant=config.variant, rhythm_veto=config.rhythm_veto))
+    if start is not None:
+        model = copy.deepcopy(start)
+    else:
+        model = DANet(NetworkConfig(variant=config.variant, rhythm_veto=config.rhythm_veto))
     model.to(config.device)
     log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
         train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),

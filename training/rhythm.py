@@ -29,7 +29,7 @@ def atrial_fibrillation_beats(record: Path, beat_sample: np.ndarray) -> np.ndarr
     """Whether each beat lies in an atrial fibrillation or flutter episode of the record's .atr rhythm marks."""
     annotation = wfdb.rdann(str(record.with_suffix("")), "atr")
     changes = [(sample, note.rstrip("\x00")) for sample, symbol, note
-               in zip(annotation.sample, annotation.symbol, annotation.aux_note) if symbol == "+"]  # fmt: skip
+               in zip(annotation.sample, annotation.symbol, annotation.aux_note, strict=True) if symbol == "+"]  # fmt: skip
     if not changes:
         return np.zeros(len(beat_sample), bool)
     starts = np.array([sample for sample, _ in changes])

@@ -37,10 +37,10 @@ from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
+from danet_viewer.core.features import RHYTHM_FEATURES, prepare_beats
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord, utc_now
 from danet_viewer.errors import DanetError
-from danet_viewer.core.features import RHYTHM_FEATURES, prepare_beats
 
 CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
 DATASET_SCHEMA = "danet-review-dataset"
