@@ -164,10 +164,10 @@ def _run_stage(
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
     checkpoint: Callable[[DANet], None] | None = None,
 ) -> float:  # fmt: skip
+    """One supervised stage with early stopping on validation average precision; keeps the best weights."""
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
     local_rng = np.random.default_rng([config.seed, rank(), stage])
-    """One supervised stage with early stopping on validation average precision; keeps the best weights."""
     freeze_wem = stage == 1 and isinstance(model.wem, nn.Module) and any(True for _ in model.wem.parameters())
     if freeze_wem:
         for parameter in model.wem.parameters():
