@@ -162,9 +162,13 @@ def _validation_score(model: DANet, val: BeatSet, config: TrainConfig) -> float:
 def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
-    checkpoint: Callable[[DANet], None] | None = None,
+    checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True,
 ) -> float:  # fmt: skip
-    """One supervised stage with early stopping on validation average precision; keeps the best weights."""
+    """One supervised stage with early stopping on validation average precision; keeps the best weights.
+
+    ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
+    constant, for a stage meant to end by early stopping or a deadline rather than by its epoch count.
+    """
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
     local_rng = np.random.default_rng([config.seed, rank(), stage])
@@ -178,7 +182,8 @@ def _run_stage(
     steps_per_epoch = math.ceil(epoch_beats // world_size() / config.batch_size) + math.ceil(
         config.synthetic_per_epoch // world_size() / config.batch_size
     )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
+                 if one_cycle else None)  # fmt: skip
     wrapped = _wrap(model)
     donors = donor_rows(train.inputs, train.label)
     # The incoming weights are the score to beat: a stage (or a fine-tune) that only makes
@@ -212,7 +217,8 @@ def _run_stage(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            scheduler.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item()
         score = _validation_score(model, val, config)
         log("epoch", stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score)
@@ -240,7 +246,8 @@ def fit(
     From scratch: soft-WEM pre-training (soft variant, unless ``start`` brings a
     pre-trained WEM), stage 1 with the WEM frozen, then stage 2 jointly with the
     rule prior (soft). ``fine_tune`` (retraining from a base ``start``) runs one
-    short joint stage at the lower rate.
+    joint stage at the lower, constant rate until validation stops improving,
+    the deadline, or ``stage2_epochs``.
     """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
@@ -262,8 +269,8 @@ def fit(
         if soft:
             stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
-        best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs,
-                          learning_rate=learning_rate, deadline=deadline, checkpoint=checkpoint)  # fmt: skip
+        best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs, learning_rate=learning_rate,
+                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 

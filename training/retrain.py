@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from danet_viewer.core.export import export_dataset
@@ -23,6 +24,9 @@ from training.data import BeatSet, load_dataset_file
 from training.engine import Logger, fit, predict
 from training.metrics import Counts, count
 
+# Fine-tuning's epoch cap unless --stage2-epochs says otherwise: it is meant to end by early stopping
+# on the held-out reviewed beats or by the reviewer's time budget, not by a count made for DS1.
+RETRAIN_MAX_EPOCHS = 20
 # Below this many APCs among the held-out reviewed beats, F1 moves by a third with one beat:
 # too few to recommend a new model over its base.
 MIN_HELD_OUT_APCS = 5
@@ -61,11 +65,19 @@ def load_reviewed(stores: list[Path], datasets: list[Path], scratch: Path) -> tu
     return beats, counts
 
 
+def retrain_config(args: argparse.Namespace, variant: str):
+    """The command line's training settings, with fine-tuning's own epoch cap unless it names one."""
+    from training.cli import _train_config
+
+    config = _train_config(args, variant=variant)
+    return config if args.stage2_epochs is not None else replace(config, stage2_epochs=RETRAIN_MAX_EPOCHS)
+
+
 def retrain(args: argparse.Namespace) -> int:
-    from training.cli import _finish_model, _train_config, split_by_record
+    from training.cli import _finish_model, split_by_record
 
     base = BeatModel(args.base or ModelRegistry().active_folder())
-    config = _train_config(args, variant=base.network.config.variant)
+    config = retrain_config(args, base.network.config.variant)
     log = Logger(args.log)
     try:
         with tempfile.TemporaryDirectory() as scratch:

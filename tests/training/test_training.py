@@ -100,6 +100,16 @@ def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
     assert len(split_by_record(short, None)[1]) > 0  # a short stretch still holds some out
 
 
+def test_retraining_runs_to_early_stopping_unless_told_its_epochs():
+    from training.cli import build_parser
+    from training.retrain import RETRAIN_MAX_EPOCHS, retrain_config
+
+    command = ["retrain", "--store", "s.h5", "--out", "new"]
+    assert retrain_config(build_parser().parse_args(command), "soft").stage2_epochs == RETRAIN_MAX_EPOCHS
+    told = retrain_config(build_parser().parse_args([*command, "--stage2-epochs", "2"]), "soft")
+    assert told.stage2_epochs == 2 and told.variant == "soft"
+
+
 def test_verdict_needs_enough_held_out_apcs_and_a_gain():
     from training.metrics import Counts
     from training.retrain import verdict
