@@ -139,10 +139,14 @@ class ModelRegistry:
     def rollback(self) -> str:
         """Re-activate the model active before the current one; returns its id."""
         state = self._state()
-        if not state["history"]:
+        history = list(state["history"])
+        # Skip models that are gone (a delete killed between its steps by an older version left them).
+        while history and history[-1] != BUNDLED and not (self.models_dir / history[-1] / CARD_FILE).is_file():
+            history.pop()
+        if not history:
             raise DanetError(f"{self.root}: no earlier model to roll back to")
-        previous = state["history"][-1]
-        self._write_state({"active": previous, "history": state["history"][:-1]})
+        previous = history.pop()
+        self._write_state({"active": previous, "history": history})
         return previous
 
     def delete(self, model_id: str) -> None:
@@ -151,8 +155,11 @@ class ModelRegistry:
         state = self._state()
         if model_id == state["active"]:
             raise DanetError(f"model {model_id} is active; activate another before deleting it")
+        folder = self.folder(model_id)
         trash = self.models_dir / f".{model_id}.deleting"
         shutil.rmtree(trash, ignore_errors=True)  # what an earlier, killed delete left
-        os.replace(self.folder(model_id), trash)  # gone from the list in one step, even if killed below
+        # Out of the rollback history first: killed after this, the model is merely still listed;
+        # the other order could leave a history that rolls back to a model that is gone.
         self._write_state({**state, "history": [i for i in state["history"] if i != model_id]})
+        os.replace(folder, trash)  # gone from the list in one step, even if killed below
         shutil.rmtree(trash)

@@ -43,6 +43,23 @@ def test_add_activate_rollback_delete(tmp_path):
         registry.rollback()
 
 
+def test_rollback_never_lands_on_a_model_that_is_gone(tmp_path):
+    registry = ModelRegistry(tmp_path / "registry")
+    first = registry.add(_trained(tmp_path / "a", 1))
+    second = registry.add(_trained(tmp_path / "b", 2))
+    registry.activate(first)
+    registry.activate(second)
+    registry.activate(BUNDLED)  # history: bundled, first, second
+    # What a delete killed between moving the folder and updating the history used to leave behind.
+    (registry.models_dir / second).rename(registry.models_dir / f".{second}.deleting")
+    assert registry.rollback() == first and registry.active_folder() == registry.models_dir / first
+    registry.activate(BUNDLED)  # history: bundled, first
+    registry.delete(first)  # the history forgets it before its folder goes
+    assert registry.rollback() == BUNDLED
+    with pytest.raises(DanetError, match="no earlier model"):
+        registry.rollback()
+
+
 def test_damaged_model_is_never_activated(tmp_path):
     registry = ModelRegistry(tmp_path / "registry")
     model_id = registry.add(_trained(tmp_path / "a", 1))
