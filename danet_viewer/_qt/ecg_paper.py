@@ -56,7 +56,19 @@ def pixels_per_mm(dpi: float) -> float:
     return dpi / 25.4
 
 
-class EcgGrid(pg.GraphicsObject):
+class ViewFillingItem(pg.GraphicsObject):
+    """An item that paints whatever of the view is on screen: its bounds are the view's rectangle."""
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
+        self.prepareGeometryChange()
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        view = self.getViewBox()
+        return QRectF() if view is None else view.viewRect()
+
+
+class EcgGrid(ViewFillingItem):
     """Small (1 mm) and large (5 mm) boxes at the given speed and gain, painted for the visible range only."""
 
     def __init__(self) -> None:
@@ -73,14 +85,6 @@ class EcgGrid(pg.GraphicsObject):
         """One small box is 1 mm: 1/speed seconds wide and 1/gain mV high."""
         self.small_s, self.small_mv = 1.0 / speed_mm_s, 1.0 / gain_mm_mv
         self.update()
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
-        self.prepareGeometryChange()
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        view = self.getViewBox()
-        return QRectF() if view is None else view.viewRect()
 
     def visible_lines(self, box_mm: int) -> tuple[np.ndarray, np.ndarray]:
         """Times and amplitudes of one level's lines inside the view; empty where they would be too dense."""

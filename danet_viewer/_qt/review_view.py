@@ -22,12 +22,19 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from danet_viewer._qt.calipers import Calipers
-from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid, pixels_per_mm, screen_dpi
+from danet_viewer._qt.ecg_paper import (
+    STANDARD_GAIN_MM_MV,
+    STANDARD_SPEED_MM_S,
+    EcgGrid,
+    ViewFillingItem,
+    pixels_per_mm,
+    screen_dpi,
+)
 from danet_viewer._qt.review_session import BeatState
 from danet_viewer._qt.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
@@ -71,7 +78,7 @@ def label_text(p_apc: float, symbol: str) -> str:
     return text
 
 
-class BeatLabels(pg.GraphicsObject):
+class BeatLabels(ViewFillingItem):
     """The p(APC) labels of the beats on screen, all drawn by this one item when there are few enough.
 
     Painted in screen pixels from the beat arrays at each paint, so a pan moves
@@ -96,14 +103,6 @@ class BeatLabels(pg.GraphicsObject):
         """Every beat (sorted by time) with the height of its point, its ``BeatState``, p(APC) and review symbol."""
         self.times_s, self.values, self.states, self.p_apc, self.symbols = times_s, values, states, p_apc, symbols
         self.update()
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
-        self.prepareGeometryChange()
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        view = self.getViewBox()
-        return QRectF() if view is None else view.viewRect()
 
     def visible_rows(self) -> np.ndarray:
         """The beats on screen, or none if there are more than MAX_LABELS of them."""
