@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from danet_viewer.errors import run_reporting_errors
+from danet_viewer.errors import DanetError, run_reporting_errors
 
 PROG = "danet-train"
 
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     veto = commands.add_parser("rhythm-veto", help="choose the rhythm veto on DS1's atrial fibrillation annotations")
     veto.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
+    replay = commands.add_parser("replay", help="add the fine-tuning replay sample to a model trained on mitdb")
+    replay.add_argument("model", type=Path)
+    replay.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
     retrain = commands.add_parser("retrain", help="fine-tune a model on reviewed beats of annotation stores")
     retrain.add_argument("--store", type=Path, action="append", default=[], help="annotation store (repeatable)")
     retrain.add_argument("--dataset", type=Path, action="append", default=[], help="exported dataset (repeatable)")
@@ -153,17 +157,16 @@ def _dataset_split(paths: list[Path], val_records: list[str] | None):
 
 
 def _finish_model(model, config, train, val, description: dict, name: str, out: Path, seconds: float, log,
-                  base_card=None) -> dict:  # fmt: skip
+                  base_card=None, threshold: float | None = None) -> dict:  # fmt: skip
+    """Save the model with its card; ``threshold``, when given, is kept instead of chosen on ``val``."""
     from danet_viewer.core.store import utc_now
     from danet_viewer.model.card import ModelCard, save_model
     from training.engine import predict
     from training.metrics import average_precision, best_threshold, count
 
     scores = predict(model, val.inputs, device=config.device)
-    if val.label.sum() >= 5:
-        threshold, _ = best_threshold(val.label, scores)
-    else:  # too few validation APCs to place a threshold: keep the base model's
-        threshold = base_card.threshold if base_card else 0.5
+    if threshold is None:
+        threshold = best_threshold(val.label, scores)[0] if val.label.sum() >= 5 else 0.5
     counts = count(val.label, scores >= threshold)
     card = ModelCard(
         name=name,
@@ -183,6 +186,7 @@ def _finish_model(model, config, train, val, description: dict, name: str, out: 
 
 def _fit(args: argparse.Namespace) -> int:
     from training.engine import Logger, distributed_from_environment, fit, rank
+    from training.replay import sample_replay, save_replay
 
     distributed = distributed_from_environment()
     config = _train_config(args, variant=args.variant)
@@ -198,6 +202,9 @@ def _fit(args: argparse.Namespace) -> int:
         model = fit(train, val, config, log, unlabelled=unlabelled.inputs, start=start,
                     checkpoint=_checkpoint_writer(args.out))  # fmt: skip
         if rank() == 0:
+            if not args.dataset:  # a mitdb model ships a sample of its training beats for fine-tuning
+                args.out.mkdir(parents=True, exist_ok=True)
+                description["replay"] = save_replay(sample_replay(train, config.seed), args.out)
             _finish_model(model, config, train, val, description, args.name, args.out, time.monotonic() - started, log)
     finally:
         log.close()
@@ -321,6 +328,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """The sample ``fit`` writes, rebuilt for a model trained before replay existed, from its card's records."""
+    from danet_viewer.model.card import read_card, write_card
+    from training.data import BeatSet, label_record
+    from training.mitdb import mitdb_dir
+    from training.replay import sample_replay, save_replay
+
+    card = read_card(args.model)
+    if card.training.get("source") != "mitdb DS1":
+        raise DanetError(f"{args.model}: not trained on mitdb DS1; its replay sample is written when it is trained")
+    train = BeatSet.concatenate([label_record(mitdb_dir() / f"{name}.hea", args.cache).beats
+                                 for name in card.training["train_records"]])  # fmt: skip
+    card.training["replay"] = save_replay(sample_replay(train, card.training["config"]["seed"]), args.model)
+    write_card(card, args.model)
+    entry = card.training["replay"]
+    print(f"{args.model}: replay sample of {entry['beats']} beats ({entry['apcs']} APCs) from {len(entry['records'])} records")
+    return 0
+
+
 def _retrain(args: argparse.Namespace) -> int:
     from training.retrain import retrain
 
@@ -331,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
-               "rhythm-veto": _rhythm_veto}  # fmt: skip
+               "rhythm-veto": _rhythm_veto, "replay": _replay}  # fmt: skip
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
 
 

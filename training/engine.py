@@ -159,15 +159,26 @@ def _validation_score(model: DANet, val: BeatSet, config: TrainConfig) -> float:
     return score
 
 
+# Synthetic APCs are at most this share of an epoch's real beats: DS1 training's 3 000 per epoch
+# of 12 633 real beats. Without the cap, fine-tuning on 15 reviewed minutes (about 900 beats)
+# would see three synthetic APCs per real beat and learn that every beat is one.
+SYNTHETIC_MAX_SHARE = 0.25
+
+
+def _synthetic_count(epoch_beats: int, config: TrainConfig) -> int:
+    return min(config.synthetic_per_epoch, round(SYNTHETIC_MAX_SHARE * epoch_beats))
+
+
 def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
-    checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True,
+    checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True, replay: BeatSet | None = None,
 ) -> float:  # fmt: skip
     """One supervised stage with early stopping on validation average precision; keeps the best weights.
 
     ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
     constant, for a stage meant to end by early stopping or a deadline rather than by its epoch count.
+    ``replay`` beats (training/replay.py) join every epoch, all of them.
     """
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
@@ -179,8 +190,9 @@ def _run_stage(
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
     epoch_beats = int(train.label.sum()) + min(int(np.sum(train.label == 0)), config.negatives_per_epoch)
+    synthetic_count = _synthetic_count(epoch_beats, config) // world_size()
     steps_per_epoch = math.ceil(epoch_beats // world_size() / config.batch_size) + math.ceil(
-        config.synthetic_per_epoch // world_size() / config.batch_size
+        synthetic_count / config.batch_size
     )
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
                  if one_cycle else None)  # fmt: skip
@@ -195,13 +207,17 @@ def _run_stage(
             model.wem.eval()  # frozen means its batch-norm statistics stay too
         rows = _shard(_epoch_rows(train, config, rng))
         synthetic = synthesize_apcs(
-            train.inputs, local_rng.choice(donors, config.synthetic_per_epoch // world_size()), local_rng
+            train.inputs, local_rng.choice(donors, synthetic_count), local_rng
         )
         batches = [(train.inputs, train.label, rows[s : s + config.batch_size])
                    for s in range(0, len(rows), config.batch_size)]  # fmt: skip
         synthetic_rows = np.arange(len(synthetic.windows))
         batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), synthetic_rows[s : s + config.batch_size])
                     for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
+        if replay is not None:
+            replay_rows = np.arange(len(replay))
+            batches += [(replay.inputs, replay.label, replay_rows[s : s + config.batch_size])
+                        for s in range(0, len(replay_rows), config.batch_size)]  # fmt: skip
         order = local_rng.permutation(len(batches))
         total = 0.0
         for index in order:
@@ -240,6 +256,7 @@ def _run_stage(
 def fit(
     train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, *, unlabelled=None,
     start: DANet | None = None, fine_tune: bool = False, checkpoint: Callable[[DANet], None] | None = None,
+    replay: BeatSet | None = None,
 ) -> DANet:  # fmt: skip
     """Train a DANet variant and return it with its best validation weights.
 
@@ -247,7 +264,8 @@ def fit(
     pre-trained WEM), stage 1 with the WEM frozen, then stage 2 jointly with the
     rule prior (soft). ``fine_tune`` (retraining from a base ``start``) runs one
     joint stage at the lower, constant rate until validation stops improving,
-    the deadline, or ``stage2_epochs``.
+    the deadline, or ``stage2_epochs``, mixing in beats of ``replay`` (the base model's
+    training sample) so the reviewed patient does not become the rule for everyone.
     """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
@@ -258,6 +276,7 @@ def fit(
     model.to(config.device)
     log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
         train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
+        replay_beats=len(replay) if replay is not None else 0,
         parameters=sum(p.numel() for p in model.parameters()))  # fmt: skip
     soft = model.config.variant == "soft"
     if soft and start is None:
@@ -270,7 +289,7 @@ def fit(
             stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
         best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs, learning_rate=learning_rate,
-                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune)  # fmt: skip
+                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 

@@ -82,6 +82,9 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         f"{', '.join(training['train_records'])}; validation records {', '.join(training['validation_records'])}. "
         "No DS2 beat was used for training, pre-training, thresholds or selection.",
         f"- Training took {training['seconds']:.0f} s on CPU (seed {training['config']['seed']}).",
+        *([f"- Replay sample for fine-tuning: `replay.npz`, {training['replay']['beats']} of the training beats "
+           f"({training['replay']['apcs']} SVEB), sha256 `{training['replay']['sha256']}`."]
+          if "replay" in training else []),
         "",
         "## Figures",
         "",

@@ -5,6 +5,12 @@ there are fewer than three records, never by shuffled beats of the same minute.
 The new model's card records its base, its sources, the old-versus-new figures
 on the same held-out reviewed beats, and a verdict: a retrained model is
 recommended only when it beats its base there, on enough held-out APCs to tell.
+
+A retrained model keeps its base's operating threshold. The F1-optimal threshold follows
+the share of APCs where it is chosen, and one patient's share (four beats in five in
+mitdb 232) is not the population's the base's threshold was chosen for (DS1 validation
+records): placed on 232's held-out beats, it fell to 0.17 and the model flagged
+thousands of normal beats in other patients.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from danet_viewer.model.registry import MIN_REVIEWED_APCS, MIN_REVIEWED_BEATS, M
 from training.data import BeatSet, load_dataset_file
 from training.engine import Logger, fit, predict
 from training.metrics import Counts, count
+from training.replay import carry_replay, load_replay
 
 # Fine-tuning's epoch cap unless --stage2-epochs says otherwise: it is meant to end by early stopping
 # on the held-out reviewed beats or by the reviewer's time budget, not by a count made for DS1.
@@ -76,7 +83,9 @@ def retrain_config(args: argparse.Namespace, variant: str):
 def retrain(args: argparse.Namespace) -> int:
     from training.cli import _finish_model, split_by_record
 
-    base = BeatModel(args.base or ModelRegistry().active_folder())
+    base_folder = args.base or ModelRegistry().active_folder()
+    base = BeatModel(base_folder)
+    replay = load_replay(base_folder, base.card)
     config = retrain_config(args, base.network.config.variant)
     log = Logger(args.log)
     try:
@@ -84,13 +93,15 @@ def retrain(args: argparse.Namespace) -> int:
             beats, counts = load_reviewed(args.store, args.dataset, Path(scratch))
         train, val, chosen = split_by_record(beats, None)
         old = count(val.label, predict(base.network, val.inputs) >= base.threshold)
-        log("data", sources=counts, train_beats=len(train), val_beats=len(val), validation=chosen)
+        log("data", sources=counts, train_beats=len(train), val_beats=len(val), validation=chosen,
+            replay_beats=len(replay) if replay is not None else 0)  # fmt: skip
         started = time.monotonic()
-        model = fit(train, val, config, log, start=base.network, fine_tune=True)
+        model = fit(train, val, config, log, start=base.network, fine_tune=True, replay=replay)
+        args.out.mkdir(parents=True, exist_ok=True)
         description = {"source": "reviewed labels", "sources": counts, "train_records": sorted(set(train.record)),
-                       "validation_records": chosen}  # fmt: skip
+                       "validation_records": chosen, "replay": carry_replay(base_folder, base.card, args.out)}  # fmt: skip
         card = _finish_model(model, config, train, val, description, f"{base.card.name}-retrained", args.out,
-                             time.monotonic() - started, log, base_card=base.card)  # fmt: skip
+                             time.monotonic() - started, log, base_card=base.card, threshold=base.threshold)  # fmt: skip
         held_out = card["metrics"]["validation"]
         new = Counts(*(held_out[k] for k in ("tp", "fn", "fp", "tn")))
         decision = verdict(old, new)

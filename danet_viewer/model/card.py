@@ -28,6 +28,8 @@ from danet_viewer.model.network import DANet, NetworkConfig
 
 CARD_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
+# Optional: a sample of the training beats that fine-tuning mixes in (training/replay.py).
+REPLAY_FILE = "replay.npz"
 CARD_FORMAT = "danet-model"
 CARD_VERSION = 1
 
@@ -78,9 +80,14 @@ def save_model(model: DANet, card: ModelCard, folder: Path) -> ModelCard:
         save_file(state, str(temporary), metadata={"format": CARD_FORMAT})
     card.network = model.config.to_dict()
     card.weights_sha256 = sha256_file(folder / WEIGHTS_FILE)
-    with atomic_output(folder / CARD_FILE) as temporary:
-        temporary.write_text(json.dumps(asdict(card), indent=2) + "\n")
+    write_card(card, folder)
     return card
+
+
+def write_card(card: ModelCard, folder: Path) -> None:
+    """Write ``model.json`` whole or not at all."""
+    with atomic_output(Path(folder) / CARD_FILE) as temporary:
+        temporary.write_text(json.dumps(asdict(card), indent=2) + "\n")
 
 
 # The JSON type of every card field (an int is a number too).

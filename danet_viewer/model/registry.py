@@ -27,7 +27,7 @@ from pathlib import Path
 
 from danet_viewer.core.atomic import atomic_output, fsync_dir
 from danet_viewer.errors import DanetError
-from danet_viewer.model.card import CARD_FILE, WEIGHTS_FILE, ModelCard, load_model, read_card
+from danet_viewer.model.card import CARD_FILE, REPLAY_FILE, WEIGHTS_FILE, ModelCard, load_model, read_card
 from danet_viewer.model.inference import default_model_folder
 
 BUNDLED = "bundled"
@@ -121,7 +121,9 @@ class ModelRegistry:
             staging = self.models_dir / f".{model_id}.incoming"
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
-            for name in (CARD_FILE, WEIGHTS_FILE):
+            for name in (CARD_FILE, WEIGHTS_FILE, REPLAY_FILE):
+                if name == REPLAY_FILE and not (folder / name).is_file():
+                    continue  # older models and from-scratch fits on exported datasets have none
                 shutil.copy2(folder / name, staging / name)
                 with open(staging / name, "rb") as copied:
                     os.fsync(copied.fileno())
