@@ -343,7 +343,8 @@ def _replay(args: argparse.Namespace) -> int:
     card.training["replay"] = save_replay(sample_replay(train, card.training["config"]["seed"]), args.model)
     write_card(card, args.model)
     entry = card.training["replay"]
-    print(f"{args.model}: replay sample of {entry['beats']} beats ({entry['apcs']} APCs) from {len(entry['records'])} records")
+    print(f"{args.model}: replay sample of {entry['beats']} beats ({entry['apcs']} APCs) "
+          f"from {len(entry['records'])} records")  # fmt: skip
     return 0
 
 
