@@ -4,6 +4,7 @@ Layout under the registry root (default: the per-user data folder, or
 ``$DANET_REVIEW_DATA``)::
 
     models/<model id>/model.json, weights.safetensors   one folder per model, never changed once added
+                     [replay.npz]                       the training sample fine-tuning mixes in, if any
     active.json                                         {"active": id, "history": [ids activated before]}
 
 ``active.json`` is replaced atomically, so the active model switches in one
