@@ -8,15 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from danet_viewer.core.analysis import import_annotations
-from danet_viewer.core.readers import open_recording
-from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import REPLAY_FILE, ModelCard, read_card
 from danet_viewer.model.inference import default_model_folder
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.registry import ModelRegistry
-from tests.conftest import SAMPLE
 from tests.training.test_training import TINY, _synthetic_beats
 from training import engine
 from training.cli import main as train_main
@@ -92,21 +88,13 @@ def test_fine_tuning_learns_the_replay_beats_labels(monkeypatch):
     assert predict(truthful, normals).mean() < predict(mislabelled, normals).mean() - 0.2
 
 
-@pytest.fixture
-def reviewed_sample(tmp_path):
-    path = tmp_path / "reviewed.danet.h5"
-    with AnnotationStore.open(path, "a") as store:
-        import_annotations(open_recording(SAMPLE), store, "atr", as_review=True, who="reference")
-    return path
-
-
-def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_threshold(tmp_path, reviewed_sample,
+def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_threshold(tmp_path, reviewed_store,
                                                                                    monkeypatch):  # fmt: skip
     monkeypatch.setenv("DANET_REVIEW_DATA", str(tmp_path / "registry"))
     base = default_model_folder()
     base_card = read_card(base)
     out, log = tmp_path / "new", tmp_path / "log.jsonl"
-    assert train_main(["retrain", "--store", str(reviewed_sample), "--base", str(base), "--out", str(out),
+    assert train_main(["retrain", "--store", str(reviewed_store), "--base", str(base), "--out", str(out),
                        "--log", str(log), "--stage2-epochs", "1", "--batch-size", "64"]) == 0  # fmt: skip
     start = next(e for e in map(json.loads, log.read_text().splitlines()) if e["event"] == "start")
     assert start["replay_beats"] == base_card.training["replay"]["beats"] > 0

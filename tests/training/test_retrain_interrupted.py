@@ -19,13 +19,10 @@ import time
 
 import pytest
 
-from danet_viewer.core.analysis import import_annotations
-from danet_viewer.core.readers import open_recording
-from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.registry import ModelRegistry
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import REPO
 from tests.model.test_registry import _trained
 
 TINY_TRAINING = ["--stage1-epochs", "1", "--stage2-epochs", "1", "--negatives-per-epoch", "100",
@@ -45,14 +42,6 @@ def registry(tmp_path, monkeypatch):
     registry = ModelRegistry()
     registry.activate(registry.add(_trained(tmp_path / "first", 1)))
     return registry
-
-
-@pytest.fixture
-def reviewed_store(tmp_path):
-    path = tmp_path / "reviewed.danet.h5"
-    with AnnotationStore.open(path, "a") as store:
-        import_annotations(open_recording(SAMPLE), store, "atr", as_review=True, who="reference")
-    return path
 
 
 def _start_retraining(registry, store, out, log, options):
