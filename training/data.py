@@ -16,10 +16,12 @@ import numpy as np
 from danet_viewer.core.aami import is_beat, is_sveb
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, detect_recording_beats, match_beats
 from danet_viewer.core.conditioning import WINDOW_LENGTH
-from danet_viewer.core.features import BeatInputs, prepare_beats
+from danet_viewer.core.features import BeatInputs, prepare_beats, rhythm_features
 from danet_viewer.core.readers import open_recording, read_annotations
 from danet_viewer.errors import DanetError
 
+# The cache holds what is slow to compute (windows, delineation); the rhythm features are derived
+# from its beats on every load, so changing them needs no new preparation.
 CACHE_VERSION = 6
 
 
@@ -76,8 +78,9 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
     cached = cache / f"{recording.name}.v{CACHE_VERSION}.npz" if cache else None
     if cached is not None and cached.exists():
         data = np.load(cached, allow_pickle=False)
-        inputs = BeatInputs(data["windows"], data["rr"], data["regions"], data["p_found"])
         beats, reference, symbols = data["beats"], data["reference"], data["symbols"].astype(object)
+        rhythm = rhythm_features(beats, recording.fs, data["p_found"])
+        inputs = BeatInputs(data["windows"], rhythm, data["regions"], data["p_found"])
     else:
         lead = recording.preferred_lead()
         beats = detect_recording_beats(recording, lead)
@@ -87,7 +90,7 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
         inputs = prepare_beats(recording, lead, beats)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cached, windows=inputs.windows, rr=inputs.rr, regions=inputs.regions, p_found=inputs.p_found,
+            np.savez(cached, windows=inputs.windows, regions=inputs.regions, p_found=inputs.p_found,
                      beats=beats, reference=reference, symbols=symbols.astype(str))  # fmt: skip
     ref_index, det_index = match_beats(reference, beats, round(MATCH_TOLERANCE_S * recording.fs))
     sveb = is_sveb(symbols)

@@ -81,9 +81,13 @@ def prepare_beats(
             p_found[kept] = delineation.p_found[rows]
         if progress:
             progress(stop / recording.n_samples)
+    return BeatInputs(windows, rhythm_features(beats, fs, p_found), regions, p_found)
+
+
+def rhythm_features(beats: np.ndarray, fs: float, p_found: np.ndarray) -> np.ndarray:
+    """``RHYTHM_FEATURES`` of every beat from the beat samples and where a P wave was found."""
     intervals = rr_features(beats, fs)
-    rhythm = np.column_stack([intervals, p_wave_fraction(p_found), rhythm_regularity(intervals)]).astype(np.float32)
-    return BeatInputs(windows, rhythm, regions, p_found)
+    return np.column_stack([intervals, p_wave_fraction(p_found), rhythm_regularity(intervals)]).astype(np.float32)
 
 
 def _centred_mean(values: np.ndarray, width: int) -> np.ndarray:
@@ -112,10 +116,14 @@ def rhythm_regularity(intervals: np.ndarray) -> np.ndarray:
 
 
 def model_rr_features(rr: np.ndarray) -> np.ndarray:
-    """Rhythm features (``RHYTHM_FEATURES`` columns) -> the scale-free values the network takes."""
+    """Rhythm features (``RHYTHM_FEATURES`` columns) -> the scale-free ``MODEL_RR_FEATURES``."""
     rr = np.asarray(rr, dtype=np.float32)
-    pre, post, local, sinus, irregularity, prev_pre = (np.maximum(rr[:, i], 1e-3) for i in range(6))
+    seconds = ("pre_rr_s", "post_rr_s", "local_rr_s", "sinus_rr_s", "irregularity_s", "prev_pre_rr_s")
+    pre, post, local, sinus, irregularity, prev_pre = (
+        np.maximum(rr[:, RHYTHM_FEATURES.index(name)], 1e-3) for name in seconds
+    )
+    recurrence, p_waves = (rr[:, RHYTHM_FEATURES.index(name)] for name in ("recurrence", "p_wave_fraction"))
     return np.stack(
         [pre / local, post / local, pre / post, pre / sinus, irregularity / local, local, prev_pre / local,
-         rr[:, 6], rr[:, 7]], axis=1,
+         recurrence, p_waves], axis=1,
     ).astype(np.float32)  # fmt: skip

@@ -8,6 +8,7 @@ from danet_viewer.core import features as features_module
 from danet_viewer.core.beats import RR_FEATURES, detect_beats, rr_features
 from danet_viewer.core.conditioning import WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.core.features import (
+    MODEL_RR_FEATURES,
     RHYTHM_FEATURES,
     model_rr_features,
     p_wave_fraction,
@@ -35,12 +36,18 @@ def test_chunked_preparation_matches_one_pass(monkeypatch):
 
 
 def test_model_rr_features_are_scale_free():
-    rr = np.array([[0.56, 1.0, 0.8, 0.8, 0.02, 0.8, 0.1, 0.9]], np.float32)
+    seconds = {"pre_rr_s": 0.56, "post_rr_s": 1.0, "local_rr_s": 0.8, "sinus_rr_s": 0.8, "irregularity_s": 0.02,
+               "prev_pre_rr_s": 0.8}  # fmt: skip
+    context = {"recurrence": 0.1, "p_wave_fraction": 0.9, "rhythm_regularity": 0.8}
+    rr = np.array([[{**seconds, **context}[name] for name in RHYTHM_FEATURES]], np.float32)
     values = model_rr_features(rr)
-    np.testing.assert_allclose(values[0, :5], [0.7, 1.25, 0.56, 0.7, 0.025], rtol=1e-5)
+    assert values.shape == (1, len(MODEL_RR_FEATURES))
+    np.testing.assert_allclose(values[0], [0.7, 1.25, 0.56, 0.7, 0.025, 0.8, 1.0, 0.1, 0.9], rtol=1e-5)
     slower = rr.copy()
-    slower[:, :6] *= 1.5  # the same rhythm at a slower rate: only the absolute local RR changes
-    np.testing.assert_allclose(np.delete(model_rr_features(slower), 5, axis=1), np.delete(values, 5, axis=1), rtol=1e-5)
+    slower[:, [RHYTHM_FEATURES.index(name) for name in seconds]] *= 1.5  # the same rhythm, slower
+    local = MODEL_RR_FEATURES.index("local_rr_s")  # the one absolute value
+    np.testing.assert_allclose(np.delete(model_rr_features(slower), local, axis=1), np.delete(values, local, axis=1),
+                               rtol=1e-5)  # fmt: skip
 
 
 def test_p_wave_fraction_is_low_where_p_waves_vanish():
