@@ -1,6 +1,6 @@
 """Patient adaptation: does retraining on a reviewer's first 15 minutes lift the rest of the record?
 
-For DS2 records rich in APCs that the default model never saw (222, 232, 202):
+For records rich in APCs that the default model never saw (DS2's 222, 232, 202):
 annotate with the default model, import the reference labels of the first 15
 minutes as a reviewer's, retrain from the default model within a time budget on
 CPU (`danet-train retrain`), and compare SVEB Se/+P/F1 on the last 15 minutes
@@ -8,8 +8,13 @@ before and after; also the adapted model's DS2-wide F1 (forgetting check). The
 retraining's own verdict (judged on held-out blocks of the reviewed first 15
 minutes only) decides which model a reviewer following it would keep.
 
-Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120]   (needs ../shared/data/mitdb)
-Writes benchmarks/results/adaptation.md.
+``--split validation`` runs the same on DS1's validation records (118, 220, 223; 203
+has too few APCs to retrain on), which the default model was never trained on
+either, with the validation-wide F1 as the forgetting check: the place to choose
+fine-tuning settings (``--fine-tune-layers``) without looking at DS2.
+
+Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120] [--split validation] [--fine-tune-layers head]
+(needs ../shared/data/mitdb). Writes benchmarks/results/adaptation[-validation][-LAYERS].md.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from training.metrics import count  # noqa: E402
 from training.mitdb import REPO, mitdb_dir  # noqa: E402
 from training.retrain import retrain  # noqa: E402
 
-RECORDS = ("222", "232", "202")
+RECORDS = {"DS2": ("222", "232", "202"), "validation": ("118", "220", "223")}
 SPLIT_S = 15 * 60
 CACHE = REPO / ".cache" / "prepared"
 
@@ -58,14 +63,17 @@ def late_half_counts(model_folder: Path, name: str):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=120.0, help="retraining seconds per record")
+    parser.add_argument("--split", choices=tuple(RECORDS), default="DS2")
+    parser.add_argument("--fine-tune-layers", choices=("all", "head"), help="default: retrain's own")
     args = parser.parse_args()
     torch.set_num_threads(2)
     base = default_model_folder()
-    base_ds2 = evaluate_model(base, "DS2", CACHE)["all"]["f1"]
+    base_wide = evaluate_model(base, args.split, CACHE)["all"]["f1"]
+    extra = ["--fine-tune-layers", args.fine_tune_layers] if args.fine_tune_layers else []
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        for name in RECORDS:
+        for name in RECORDS[args.split]:
             recording = open_recording(mitdb_dir() / f"{name}.hea")
             store_path = scratch / f"{name}.h5"
             with AnnotationStore.open(store_path, "a") as store:
@@ -74,7 +82,7 @@ def main() -> None:
             out, log = scratch / f"{name}-adapted", scratch / f"{name}.jsonl"
             retrain_args = build_parser().parse_args(
                 ["retrain", "--store", str(store_path), "--base", str(base), "--out", str(out),
-                 "--max-seconds", str(args.budget), "--log", str(log)]  # fmt: skip
+                 "--max-seconds", str(args.budget), "--log", str(log), *extra]  # fmt: skip
             )
             started = time.monotonic()
             retrain(retrain_args)
@@ -83,25 +91,27 @@ def main() -> None:
             verdict = next(e["verdict"] for e in events if e["event"] == "compare")
             before, after = late_half_counts(base, name), late_half_counts(out, name)
             kept = after if verdict == "better" else before
-            ds2 = evaluate_model(out, "DS2", CACHE)["all"]["f1"]
-            rows.append((name, before, after, seconds, ds2, verdict, kept))
+            wide = evaluate_model(out, args.split, CACHE)["all"]["f1"]
+            rows.append((name, before, after, seconds, wide, verdict, kept))
             print(json.dumps({"record": name, "before": before.as_dict(), "after": after.as_dict(),
-                              "retrain_s": seconds, "ds2_f1": ds2, "verdict": verdict}), flush=True)  # fmt: skip
+                              "retrain_s": seconds, f"{args.split}_f1": wide, "verdict": verdict}), flush=True)  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
-        f"Default model DS2 F1 {base_ds2:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU cores; "
-        f"peak RSS of the whole run {peak:.0f} MB.",
+        f"Default model {args.split} F1 {base_wide:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU "
+        f"cores; fine-tuned layers: {args.fine_tune_layers or 'retrain default'}; peak RSS of the whole run "
+        f"{peak:.0f} MB.",
         "",
-        "| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's DS2 F1 "
+        f"| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's {args.split} F1 "
         "| verdict (first 15 min only) | F1 of the model kept |",
         "|---|---|---|---|---|---|---|---|",
         *[f"| {n} | {100 * b.sensitivity:.1f} / {100 * b.positive_predictivity:.1f} / {b.f1:.3f} | "
           f"{100 * a.sensitivity:.1f} / {100 * a.positive_predictivity:.1f} / {a.f1:.3f} | {a.f1 - b.f1:+.3f} | "
-          f"{s:.0f} s | {d:.3f} ({d - base_ds2:+.3f}) | {v} | {k.f1:.3f} ({k.f1 - b.f1:+.3f}) |"
+          f"{s:.0f} s | {d:.3f} ({d - base_wide:+.3f}) | {v} | {k.f1:.3f} ({k.f1 - b.f1:+.3f}) |"
           for n, b, a, s, d, v, k in rows],
     ]  # fmt: skip
+    suffix = "".join(f"-{part}" for part in (args.split if args.split != "DS2" else None, args.fine_tune_layers) if part)
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)
-    (REPO / "benchmarks" / "results" / "adaptation.md").write_text("\n".join(lines) + "\n")
+    (REPO / "benchmarks" / "results" / f"adaptation{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -18,6 +18,7 @@ import torch
 from danet_viewer.errors import DanetError, run_reporting_errors
 
 PROG = "danet-train"
+SPLITS = ("DS2", "DS1", "validation")
 
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="DS2 SVEB figures of a model folder, per the protocol")
     evaluate.add_argument("model", type=Path)
-    evaluate.add_argument("--split", choices=("DS1", "DS2"), default="DS2")
+    evaluate.add_argument("--split", choices=SPLITS, default="DS2",
+                          help="DS2 (the protocol's test set), DS1, or DS1's validation records")  # fmt: skip
     evaluate.add_argument("--out", type=Path, help="write the results as JSON")
     evaluate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
     evaluate.add_argument("--device", default="cpu")
@@ -260,10 +262,11 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -
     from training.data import label_record
     from training.engine import predict
     from training.evaluate import evaluate_records, summarise
-    from training.mitdb import DS1, DS2, mitdb_dir
+    from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
 
     model, card = load_model(folder, device)
-    records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in (DS2 if split == "DS2" else DS1)]
+    names = {"DS1": DS1, "DS2": DS2, "validation": VALIDATION}[split]
+    records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in names]
     started = time.monotonic()
     scores = {r.name: (predict(model, r.beats.inputs, device=device),
                        predict(model, r.false_detections.inputs, device=device)) for r in records}  # fmt: skip

@@ -109,3 +109,25 @@ def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_thresho
 
 def test_carrying_from_a_model_without_a_sample_does_nothing(tmp_path):
     assert carry_replay(tmp_path, ModelCard(name="m", network={}, threshold=0.5), tmp_path / "out") is None
+
+
+def test_head_only_fine_tuning_keeps_the_waveform_path_and_learns_the_head(monkeypatch):
+    epochs = iter(range(1000))
+    monkeypatch.setattr(engine, "_validation_score", lambda *args: float(next(epochs)))
+    patient = _synthetic_beats(7, "p")
+    torch.manual_seed(0)
+    start = DANet(NetworkConfig(variant="soft"))
+    config = TrainConfig(variant="soft", seed=0, fine_tune_layers="head", **{**TINY, "stage2_epochs": 2})
+    tuned = fit(patient, patient, config, lambda *a, **k: None, start=start, fine_tune=True)
+    before, after = start.state_dict(), tuned.state_dict()
+    kept = [k for k in before if k.startswith(("wem.", "classifier.stem.", "classifier.blocks."))]
+    learned = [k for k in before if k.startswith(("classifier.rr.", "classifier.head.", "classifier.rhythm_logit."))]
+    assert kept and learned
+    assert all(torch.equal(before[k], after[k]) for k in kept)  # weights and batch-norm statistics
+    assert any(not torch.equal(before[k], after[k]) for k in learned)
+    assert all(p.requires_grad for p in tuned.parameters())  # nothing left frozen for whoever trains next
+
+
+def test_fine_tune_layers_must_be_all_or_head():
+    with pytest.raises(DanetError, match="fine-tune layers"):
+        TrainConfig(fine_tune_layers="backbone")
