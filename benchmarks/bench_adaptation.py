@@ -64,12 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=120.0, help="retraining seconds per record")
     parser.add_argument("--split", choices=tuple(RECORDS), default="DS2")
-    parser.add_argument("--fine-tune-layers", choices=("all", "head"), help="default: retrain's own")
-    args = parser.parse_args()
+    args, retrain_options = parser.parse_known_args()
     torch.set_num_threads(2)
     base = default_model_folder()
     base_wide = evaluate_model(base, args.split, CACHE)["all"]["f1"]
-    extra = ["--fine-tune-layers", args.fine_tune_layers] if args.fine_tune_layers else []
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -82,7 +80,7 @@ def main() -> None:
             out, log = scratch / f"{name}-adapted", scratch / f"{name}.jsonl"
             retrain_args = build_parser().parse_args(
                 ["retrain", "--store", str(store_path), "--base", str(base), "--out", str(out),
-                 "--max-seconds", str(args.budget), "--log", str(log), *extra]  # fmt: skip
+                 "--max-seconds", str(args.budget), "--log", str(log), *retrain_options]  # fmt: skip
             )
             started = time.monotonic()
             retrain(retrain_args)
@@ -98,7 +96,7 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         f"Default model {args.split} F1 {base_wide:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU "
-        f"cores; fine-tuned layers: {args.fine_tune_layers or 'retrain default'}; peak RSS of the whole run "
+        f"cores; retrain options: {' '.join(retrain_options) or 'none'}; peak RSS of the whole run "
         f"{peak:.0f} MB.",
         "",
         f"| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's {args.split} F1 "
@@ -109,7 +107,8 @@ def main() -> None:
           f"{s:.0f} s | {d:.3f} ({d - base_wide:+.3f}) | {v} | {k.f1:.3f} ({k.f1 - b.f1:+.3f}) |"
           for n, b, a, s, d, v, k in rows],
     ]  # fmt: skip
-    suffix = "".join(f"-{part}" for part in (args.split if args.split != "DS2" else None, args.fine_tune_layers) if part)
+    parts = ([args.split] if args.split != "DS2" else []) + [option.lstrip("-") for option in retrain_options]
+    suffix = "".join(f"-{part}" for part in parts)
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)
     (REPO / "benchmarks" / "results" / f"adaptation{suffix}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -21,7 +21,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import batch_tensors, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from training.data import BeatSet
@@ -52,14 +51,10 @@ class TrainConfig:
     # by default: the value `danet-train rhythm-veto` picks from DS1's AF annotations (0.30) cost
     # more true APCs than false alarms over DS1 (docs/model.md, "Rhythm veto").
     rhythm_veto: float = 0.0
-    # What fine-tuning (retraining from a base) may change: "all" weights, or only the "head" (the
-    # rhythm-feature MLP and the layers that join it to the waveform features), keeping the base's
-    # WEM and convolutional waveform features as they are.
-    fine_tune_layers: str = "all"
-
-    def __post_init__(self) -> None:
-        if self.fine_tune_layers not in ("all", "head"):
-            raise DanetError(f"fine-tune layers must be 'all' or 'head', not {self.fine_tune_layers!r}")
+    # How many times each fine-tuning epoch takes in the whole replay sample (training/replay.py):
+    # more weighs the other patients against the one being reviewed. 3 looked better on DS1's
+    # validation records and was worse on DS2 (README, "Benchmarks"), so 1 stays.
+    replay_repeats: int = 1
 
 
 class Logger:
@@ -182,20 +177,19 @@ def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
     checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True, replay: BeatSet | None = None,
-    frozen: tuple[nn.Module, ...] = (),
 ) -> float:  # fmt: skip
     """One supervised stage with early stopping on validation average precision; keeps the best weights.
 
     ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
     constant, for a stage meant to end by early stopping or a deadline rather than by its epoch count.
-    ``replay`` beats (training/replay.py) join every epoch, all of them. ``frozen`` modules keep
-    their weights and batch-norm statistics.
+    ``replay`` beats (training/replay.py) join every epoch, all of them, ``config.replay_repeats`` times.
     """
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
     local_rng = np.random.default_rng([config.seed, rank(), stage])
-    for module in frozen:
-        for parameter in module.parameters():
+    freeze_wem = stage == 1 and isinstance(model.wem, nn.Module) and any(True for _ in model.wem.parameters())
+    if freeze_wem:
+        for parameter in model.wem.parameters():
             parameter.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
@@ -213,8 +207,8 @@ def _run_stage(
     best_score, best_state, stale = _validation_score(model, val, config), copy.deepcopy(model.state_dict()), 0
     for epoch in range(epochs):
         model.train()
-        for module in frozen:
-            module.eval()  # frozen means its batch-norm statistics stay too
+        if freeze_wem:
+            model.wem.eval()  # frozen means its batch-norm statistics stay too
         rows = _shard(_epoch_rows(train, config, rng))
         synthetic = synthesize_apcs(
             train.inputs, local_rng.choice(donors, synthetic_count), local_rng
@@ -225,7 +219,8 @@ def _run_stage(
         batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), synthetic_rows[s : s + config.batch_size])
                     for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
         if replay is not None:
-            replay_rows = np.arange(len(replay))
+            replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
+            replay_rows = local_rng.permutation(replay_rows) if config.replay_repeats > 1 else replay_rows
             batches += [(replay.inputs, replay.label, replay_rows[s : s + config.batch_size])
                         for s in range(0, len(replay_rows), config.batch_size)]  # fmt: skip
         order = local_rng.permutation(len(batches))
@@ -257,18 +252,10 @@ def _run_stage(
         if stale >= config.patience or (deadline is not None and time.monotonic() > deadline):
             break
     model.load_state_dict(best_state)
-    for module in frozen:
-        for parameter in module.parameters():
+    if freeze_wem:
+        for parameter in model.wem.parameters():
             parameter.requires_grad_(True)
     return best_score
-
-
-def _frozen_modules(model: DANet, stage: int, fine_tune: bool, config: TrainConfig) -> tuple[nn.Module, ...]:
-    """Stage 1 trains the classifier with the WEM frozen; a head-only fine-tune keeps the waveform path too."""
-    learned_wem = (model.wem,) if isinstance(model.wem, nn.Module) and any(True for _ in model.wem.parameters()) else ()
-    if fine_tune and config.fine_tune_layers == "head":
-        return (*learned_wem, model.classifier.stem, model.classifier.blocks)
-    return learned_wem if stage == 1 else ()
 
 
 def fit(
@@ -307,8 +294,7 @@ def fit(
             stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
         best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs, learning_rate=learning_rate,
-                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay,
-                          frozen=_frozen_modules(model, stage, fine_tune, config))  # fmt: skip
+                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 
