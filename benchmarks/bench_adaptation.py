@@ -11,10 +11,11 @@ minutes only) decides which model a reviewer following it would keep.
 ``--split validation`` runs the same on DS1's validation records (118, 220, 223; 203
 has too few APCs to retrain on), which the default model was never trained on
 either, with the validation-wide F1 as the forgetting check: the place to choose
-fine-tuning settings (``--fine-tune-layers``) without looking at DS2.
+fine-tuning settings without looking at DS2. Other options go on to
+``danet-train retrain`` (e.g. ``--replay-repeats 3``).
 
-Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120] [--split validation] [--fine-tune-layers head]
-(needs ../shared/data/mitdb). Writes benchmarks/results/adaptation[-validation][-LAYERS].md.
+Run: .venv/bin/python benchmarks/bench_adaptation.py [--budget 120] [--split validation] [RETRAIN OPTIONS]
+(needs ../shared/data/mitdb). Writes benchmarks/results/adaptation[-validation][-OPTIONS].md.
 """
 
 from __future__ import annotations
