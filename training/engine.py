@@ -220,6 +220,7 @@ def _run_stage(
                     for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
+            # Once through stays in file order, the order the README's adaptation figures were measured with.
             replay_rows = local_rng.permutation(replay_rows) if config.replay_repeats > 1 else replay_rows
             batches += [(replay.inputs, replay.label, replay_rows[s : s + config.batch_size])
                         for s in range(0, len(replay_rows), config.batch_size)]  # fmt: skip

@@ -111,7 +111,6 @@ def test_carrying_from_a_model_without_a_sample_does_nothing(tmp_path):
     assert carry_replay(tmp_path, ModelCard(name="m", network={}, threshold=0.5), tmp_path / "out") is None
 
 
-
 @pytest.mark.parametrize("repeats", [1, 3])
 def test_each_fine_tuning_epoch_takes_the_replay_sample_as_often_as_asked(monkeypatch, repeats):
     seen = []
