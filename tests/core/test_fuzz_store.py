@@ -15,6 +15,7 @@ a label that survives a reopen.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import os
@@ -27,6 +28,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -65,6 +67,15 @@ def _write_template(path: Path) -> None:
 _TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="danet-fuzz-store-"))
 TEMPLATE = _TEMPLATE_DIR / "template.h5"
 _write_template(TEMPLATE)
+
+
+@contextlib.contextmanager
+def _template_copy() -> Iterator[Path]:
+    """A fresh copy of the template store for one generated example (hypothesis reuses no fixture)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.h5"
+        shutil.copy(TEMPLATE, path)
+        yield path
 
 
 def _items(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
@@ -150,9 +161,7 @@ def _check_opens_or_refuses(path: Path) -> str:
 )
 def test_structurally_damaged_stores_are_refused_or_work(columns, attributes, groups):
     TRIED["store file (HDF5 structure)"] += 1
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "s.h5"
-        shutil.copy(TEMPLATE, path)
+    with _template_copy() as path:
         with h5py.File(path, "a") as handle:
             for name, damage in columns:
                 if name in handle:
@@ -221,9 +230,7 @@ def _edited(entry: dict, edits: list[tuple[str, object]]) -> dict:
 )
 def test_damaged_journals_are_refused_or_replayed(edits, raw_lines, tail):
     TRIED["store journal"] += 1
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "s.h5"
-        shutil.copy(TEMPLATE, path)
+    with _template_copy() as path:
         with h5py.File(path, "r") as handle:
             store_id, last_seq = str(handle.attrs["store_id"]), int(handle.attrs["last_seq"])
         lines = [_journal_line(_edited(_valid_entry(store_id, last_seq + 1 + i), entry_edits))
