@@ -10,9 +10,18 @@ BUILD_ENV=build/venv
 
 started=$SECONDS
 # Libraries Qt's X11 (xcb) platform plugin links but the Python wheels leave to the system: present at build time,
-# they are bundled, so a workstation without them still opens the window. Installed where we may (as setup.sh).
-if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && ! ldconfig -p | grep -q libxcb-icccm.so.4; then
-    apt-get update -qq && apt-get install -y -qq libxcb-icccm4 libxcb-keysyms1 >/dev/null
+# they are bundled, so a workstation without them still opens the window. Each is checked on its own (a machine may
+# have some and lack others) and installed where we may (as setup.sh); where we may not, the build says which.
+missing_xcb=()
+for pair in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 libxcb-cursor0:libxcb-cursor.so.0; do
+    ldconfig -p | grep -q "${pair#*:}" || missing_xcb+=("${pair%%:*}")
+done
+if [ ${#missing_xcb[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${missing_xcb[@]}" >/dev/null
+    else
+        echo "build_exe: without ${missing_xcb[*]} the bundle opens its window only where the system has them" >&2
+    fi
 fi
 rm -rf "$BUILD_ENV"
 "$PYTHON" -m venv "$BUILD_ENV"
