@@ -199,7 +199,7 @@ def _fit(args: argparse.Namespace) -> int:
             train, val, unlabelled, description = _dataset_split(args.dataset, args.val_records)
         else:
             train, val, unlabelled, description = _mitdb_split(args.cache)
-        start = _with_pretrained_wem(args.pretrained, config.rhythm_veto) if args.pretrained else None
+        start = _with_pretrained_wem(args.pretrained, config) if args.pretrained else None
         started = time.monotonic()
         model = fit(train, val, config, log, unlabelled=unlabelled.inputs, start=start,
                     checkpoint=_checkpoint_writer(args.out))  # fmt: skip
@@ -229,12 +229,12 @@ def _checkpoint_writer(folder: Path):
     return write
 
 
-def _with_pretrained_wem(folder: Path, rhythm_veto: float):
+def _with_pretrained_wem(folder: Path, config):
     from safetensors.torch import load_file
 
-    from danet_viewer.model.network import DANet, NetworkConfig
+    from danet_viewer.model.network import DANet
 
-    model = DANet(NetworkConfig(variant="soft", rhythm_veto=rhythm_veto))
+    model = DANet(config.network_config(variant="soft"))
     model.wem.load_state_dict(load_file(str(folder / "wem.safetensors")))
     return model
 
@@ -242,13 +242,13 @@ def _with_pretrained_wem(folder: Path, rhythm_veto: float):
 def _pretrain(args: argparse.Namespace) -> int:
     from safetensors.torch import save_file
 
-    from danet_viewer.model.network import DANet, NetworkConfig
+    from danet_viewer.model.network import DANet
     from training.engine import Logger, pretrain_wem, seed_everything
 
     config = _train_config(args, variant="soft")
     log = Logger(args.log)
     _, _, unlabelled, _ = _mitdb_split(args.cache)
-    model = DANet(NetworkConfig(variant="soft"))
+    model = DANet(config.network_config())
     pretrain_wem(model, unlabelled.inputs, config, log, seed_everything(config.seed))
     args.out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.wem.state_dict().items()}, str(args.out / "wem.safetensors"))

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from danet_viewer.core.features import MODEL_RR_FEATURES
 from danet_viewer.model.inference import batch_tensors, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from training.data import BeatSet
@@ -55,6 +56,12 @@ class TrainConfig:
     # more weighs the other patients against the one being reviewed. 3 looked better on DS1's
     # validation records and was worse on DS2 (README, "Benchmarks"), so 1 stays.
     replay_repeats: int = 1
+    # The network's rhythm inputs (features.RR_INPUTS names), comma-separated as on the command line.
+    rr_features: str = ",".join(MODEL_RR_FEATURES)
+
+    def network_config(self, variant: str | None = None) -> NetworkConfig:
+        return NetworkConfig(variant=variant or self.variant, rhythm_veto=self.rhythm_veto,
+                             rr_features=tuple(self.rr_features.split(",")))  # fmt: skip
 
 
 class Logger:
@@ -135,7 +142,9 @@ def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, r
         rows = _shard(rng.permutation(len(unlabelled.windows))[: config.pretrain_beats])
         total, batches = 0.0, 0
         for start in range(0, len(rows), config.batch_size):
-            x, _, masks = batch_tensors(unlabelled, rows[start : start + config.batch_size], config.device)
+            x, _, masks = batch_tensors(
+                unlabelled, rows[start : start + config.batch_size], config.device, model.config.rr_features
+            )
             loss = loss_fn(wem.region_logits(x), masks) + nn.functional.mse_loss(wem(x), model.rule_prior(masks))
             optimiser.zero_grad()
             loss.backward()
@@ -228,7 +237,7 @@ def _run_stage(
         total = 0.0
         for index in order:
             inputs, labels, batch = batches[index]
-            x, rr, masks = batch_tensors(inputs, batch, config.device)
+            x, rr, masks = batch_tensors(inputs, batch, config.device, model.config.rr_features)
             target = torch.from_numpy(labels[batch].astype(np.float32)).to(config.device)
             logits, weights, _ = wrapped(x, rr, masks)
             loss = nn.functional.binary_cross_entropy_with_logits(
@@ -278,7 +287,7 @@ def fit(
     if start is not None:
         model = copy.deepcopy(start)
     else:
-        model = DANet(NetworkConfig(variant=config.variant, rhythm_veto=config.rhythm_veto))
+        model = DANet(config.network_config())
     model.to(config.device)
     log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
         train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),

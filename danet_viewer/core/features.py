@@ -30,7 +30,7 @@ RHYTHM_REGULARITY_BEATS = 65
 # decay and give the delineator the neighbouring beats' waves.
 PREPARE_CHUNK_S = 600.0
 PREPARE_MARGIN_S = 10.0
-# The scale-free values the network sees (model_rr_features).
+# The scale-free values the default network sees (model_rr_features); a model's card names its own.
 MODEL_RR_FEATURES = ("pre/local", "post/local", "pre/post", "pre/sinus", "irregularity/local", "local_rr_s",
                      "prev_pre/local", "recurrence", "p_wave_fraction")  # fmt: skip
 
@@ -115,15 +115,33 @@ def rhythm_regularity(intervals: np.ndarray) -> np.ndarray:
     return _centred_mean(intervals[:, RR_FEATURES.index("recurrence")], RHYTHM_REGULARITY_BEATS)
 
 
-def model_rr_features(rr: np.ndarray) -> np.ndarray:
-    """Rhythm features (``RHYTHM_FEATURES`` columns) -> the scale-free ``MODEL_RR_FEATURES``."""
+def _rr_ratio(numerator: str, denominator: str) -> Callable[[np.ndarray], np.ndarray]:
+    top, bottom = RHYTHM_FEATURES.index(numerator), RHYTHM_FEATURES.index(denominator)
+    return lambda rr: np.maximum(rr[:, top], 1e-3) / np.maximum(rr[:, bottom], 1e-3)
+
+
+def _rr_column(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    column = RHYTHM_FEATURES.index(name)
+    return lambda rr: rr[:, column]
+
+
+# Every value a network may take as a rhythm input, by the name a model card lists it under. All
+# are scale-free but the local RR itself, so a slower heart does not look like a different patient.
+RR_INPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "pre/local": _rr_ratio("pre_rr_s", "local_rr_s"),
+    "post/local": _rr_ratio("post_rr_s", "local_rr_s"),
+    "pre/post": _rr_ratio("pre_rr_s", "post_rr_s"),
+    "pre/sinus": _rr_ratio("pre_rr_s", "sinus_rr_s"),
+    "irregularity/local": _rr_ratio("irregularity_s", "local_rr_s"),
+    "local_rr_s": lambda rr: np.maximum(rr[:, RHYTHM_FEATURES.index("local_rr_s")], 1e-3),
+    "prev_pre/local": _rr_ratio("prev_pre_rr_s", "local_rr_s"),
+    "recurrence": _rr_column("recurrence"),
+    "p_wave_fraction": _rr_column("p_wave_fraction"),
+    "rhythm_regularity": _rr_column("rhythm_regularity"),
+}
+
+
+def model_rr_features(rr: np.ndarray, names: tuple[str, ...] = MODEL_RR_FEATURES) -> np.ndarray:
+    """Rhythm features (``RHYTHM_FEATURES`` columns) -> the network's rhythm inputs ``names`` (``RR_INPUTS``)."""
     rr = np.asarray(rr, dtype=np.float32)
-    seconds = ("pre_rr_s", "post_rr_s", "local_rr_s", "sinus_rr_s", "irregularity_s", "prev_pre_rr_s")
-    pre, post, local, sinus, irregularity, prev_pre = (
-        np.maximum(rr[:, RHYTHM_FEATURES.index(name)], 1e-3) for name in seconds
-    )
-    recurrence, p_waves = (rr[:, RHYTHM_FEATURES.index(name)] for name in ("recurrence", "p_wave_fraction"))
-    return np.stack(
-        [pre / local, post / local, pre / post, pre / sinus, irregularity / local, local, prev_pre / local,
-         recurrence, p_waves], axis=1,
-    ).astype(np.float32)  # fmt: skip
+    return np.stack([RR_INPUTS[name](rr) for name in names], axis=1).astype(np.float32)

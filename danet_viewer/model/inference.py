@@ -32,10 +32,10 @@ class BeatScores:
     enhanced: np.ndarray | None = None  # float32 (n, WINDOW_LENGTH): x · (1 + w)
 
 
-def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.device):
-    """Network tensors for ``rows``: windows (B, 1, L), rhythm features (B, F), region masks (B, 4, L)."""
+def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.device, rr_features: tuple[str, ...]):
+    """Network tensors for ``rows``: windows (B, 1, L), the ``rr_features`` (B, F), region masks (B, 4, L)."""
     x = torch.from_numpy(np.ascontiguousarray(inputs.windows[rows])).unsqueeze(1).to(device)
-    rr = torch.from_numpy(model_rr_features(inputs.rr[rows])).to(device)
+    rr = torch.from_numpy(model_rr_features(inputs.rr[rows], rr_features)).to(device)
     masks = torch.from_numpy(masks_from_intervals(inputs.regions[rows])).to(device)
     return x, rr, masks
 
@@ -57,7 +57,7 @@ def score_beats(
     enhanced = np.empty_like(weights) if attention else None
     for start in range(0, n, batch_size):
         rows = np.arange(start, min(n, start + batch_size))
-        logits, w, x_enhanced = model(*batch_tensors(inputs, rows, device))
+        logits, w, x_enhanced = model(*batch_tensors(inputs, rows, device, model.config.rr_features))
         p_apc[rows] = torch.sigmoid(logits).float().cpu().numpy()
         if attention:
             weights[rows] = w[:, 0].float().cpu().numpy()

@@ -22,6 +22,7 @@ from torch import nn
 
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
+from danet_viewer.core.features import MODEL_RR_FEATURES, RR_INPUTS
 
 
 @dataclass
@@ -30,7 +31,7 @@ class NetworkConfig:
 
     variant: str = "soft"  # "backbone" (classifier alone), "hard" or "soft" WEM
     window_length: int = WINDOW_LENGTH
-    n_rr_features: int = 9
+    rr_features: tuple[str, ...] = MODEL_RR_FEATURES  # the rhythm inputs, by features.RR_INPUTS name
     channels: tuple[int, ...] = (16, 32, 48, 64)
     dropout: float = 0.3
     # Rule weights per region (REGIONS order): for an APC the P wave weighs most, then the T wave
@@ -43,13 +44,21 @@ class NetworkConfig:
     rhythm_veto: float = 0.0
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.rr_features if name not in RR_INPUTS]
+        if unknown:
+            raise ValueError(f"unknown rhythm input {', '.join(unknown)}; known: {', '.join(RR_INPUTS)}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> NetworkConfig:
         values = dict(values)
-        for key in ("channels", "alpha", "wem_channels"):
+        # Cards written before the rhythm inputs were named hold only their count, of the default set.
+        if values.pop("n_rr_features", len(MODEL_RR_FEATURES)) != len(MODEL_RR_FEATURES):
+            raise ValueError("the card counts rhythm inputs without naming them")
+        for key in ("channels", "alpha", "wem_channels", "rr_features"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -162,7 +171,7 @@ class BeatClassifier(nn.Module):
             previous = width
         self.blocks = nn.Sequential(*blocks)
         self.rr = nn.Sequential(
-            nn.Linear(config.n_rr_features, 32), nn.ReLU(inplace=True), nn.Linear(32, 32), nn.ReLU(inplace=True)
+            nn.Linear(len(config.rr_features), 32), nn.ReLU(inplace=True), nn.Linear(32, 32), nn.ReLU(inplace=True)
         )
         # A direct path from the rhythm features to the logit: prematurity is the first half of the
         # APC rule, and this keeps it from being drowned by the many morphology features.

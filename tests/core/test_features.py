@@ -48,6 +48,9 @@ def test_model_rr_features_are_scale_free():
     local = MODEL_RR_FEATURES.index("local_rr_s")  # the one absolute value
     np.testing.assert_allclose(np.delete(model_rr_features(slower), local, axis=1), np.delete(values, local, axis=1),
                                rtol=1e-5)  # fmt: skip
+    # A model that names its inputs gets those, in its order: here the rhythm regularity first.
+    chosen = model_rr_features(rr, ("rhythm_regularity", "pre/sinus"))
+    np.testing.assert_allclose(chosen[0], [0.8, 0.7], rtol=1e-5)
 
 
 def test_p_wave_fraction_is_low_where_p_waves_vanish():

@@ -153,7 +153,7 @@ JSON_VALUES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floa
     st.lists(st.integers(-5, 100), max_size=5) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)  # fmt: skip
 CARD_KEYS = ["name", "network", "threshold", "lead", "conditioning", "training", "metrics", "code_version",
              "created_at", "weights_sha256", "format", "card_version", "bogus", "network.variant",
-             "network.window_length", "network.n_rr_features", "network.channels", "network.dropout",
+             "network.window_length", "network.rr_features", "network.channels", "network.dropout",
              "network.alpha", "network.alpha_max", "network.wem_channels", "network.rhythm_veto", "network.extra",
              "network.bogus"]  # fmt: skip
 FUZZ_SCALE = int(os.environ.get("DANET_FUZZ_SCALE", "1"))

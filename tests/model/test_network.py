@@ -16,7 +16,7 @@ BATCH = 4
 def _batch(seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(BATCH, 1, WINDOW_LENGTH, generator=generator)
-    rr = torch.rand(BATCH, NetworkConfig().n_rr_features, generator=generator)
+    rr = torch.rand(BATCH, len(NetworkConfig().rr_features), generator=generator)
     intervals = np.array([[[300, 340], [365, 390], [420, 480], [150, 220]]] * BATCH)
     return x, rr, torch.from_numpy(masks_from_intervals(intervals))
 
@@ -66,3 +66,13 @@ def test_soft_wem_stays_in_range_and_predicts_regions():
 def test_config_round_trips():
     config = NetworkConfig(variant="soft", alpha=(2.0, 0.0, 0.1, 1.0), channels=(8, 16, 16, 32))
     assert NetworkConfig.from_dict(config.to_dict()) == config
+
+
+def test_rhythm_inputs_are_named_and_old_cards_still_load():
+    config = NetworkConfig(variant="backbone", rr_features=("pre/sinus", "rhythm_regularity"))
+    assert DANet(config).classifier.rr[0].in_features == 2
+    assert NetworkConfig.from_dict(config.to_dict()) == config
+    legacy = {key: value for key, value in NetworkConfig().to_dict().items() if key != "rr_features"}
+    assert NetworkConfig.from_dict({**legacy, "n_rr_features": 9}) == NetworkConfig()
+    with pytest.raises(ValueError, match="unknown rhythm input mean_rr"):
+        NetworkConfig(rr_features=("pre/local", "mean_rr"))

@@ -115,10 +115,10 @@ def test_carrying_from_a_model_without_a_sample_does_nothing(tmp_path):
 def test_each_fine_tuning_epoch_takes_the_replay_sample_as_often_as_asked(monkeypatch, repeats):
     seen = []
 
-    def counting(inputs, rows, device):
+    def counting(inputs, rows, device, rr_features):
         if inputs is sample.inputs:
             seen.extend(rows.tolist())
-        return engine_batch_tensors(inputs, rows, device)
+        return engine_batch_tensors(inputs, rows, device, rr_features)
 
     engine_batch_tensors = engine.batch_tensors
     monkeypatch.setattr(engine, "batch_tensors", counting)
