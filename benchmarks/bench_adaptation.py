@@ -38,7 +38,7 @@ from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from danet_viewer.model.inference import BeatModel, default_model_folder  # noqa: E402
 from training.cli import build_parser, evaluate_model  # noqa: E402
 from training.data import label_record  # noqa: E402
-from training.engine import predict  # noqa: E402
+from training.evaluate import record_scores  # noqa: E402
 from training.metrics import count  # noqa: E402
 from training.mitdb import REPO, mitdb_dir  # noqa: E402
 from training.retrain import retrain  # noqa: E402
@@ -54,8 +54,9 @@ def late_half_counts(model_folder: Path, name: str):
     record = label_record(mitdb_dir() / f"{name}.hea", CACHE)
     late = record.beat_sample >= SPLIT_S * record.fs
     late_false = record.false_sample >= SPLIT_S * record.fs
-    scores = predict(model.network, record.beats.inputs.subset(np.flatnonzero(late)))
-    false_scores = predict(model.network, record.false_detections.inputs.subset(np.flatnonzero(late_false)))
+    # The whole record scored, as the viewer does, then its last 15 minutes counted.
+    scores, false_scores = record_scores(model.network, record)
+    scores, false_scores = scores[late], false_scores[late_false]
     missed = int(np.sum(record.missed_sveb_sample >= SPLIT_S * record.fs))
     counts = count(record.beats.label[late], scores >= model.threshold, missed)
     return counts + count(np.zeros(len(false_scores), bool), false_scores >= model.threshold)

@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
     evaluate.add_argument("--device", default="cpu")
 
+    calibrate = commands.add_parser(
+        "calibrate", help="set a model's scoring (record-relative or not) and choose its threshold on DS1 validation"
+    )
+    calibrate.add_argument("model", type=Path, help="model folder; its card is rewritten, its weights kept")
+    calibrate.add_argument("--record-relative", choices=("on", "off"), required=True,
+                           help="score each beat against its own record's median (network.record_relative)")
+    calibrate.add_argument("--name", help="a new name for the card: a new scoring deserves a new model id")
+    calibrate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
     ablation = commands.add_parser("ablation", help="fit each variant over seeds on DS1 and evaluate on DS2")
     ablation.add_argument("--variants", nargs="+", default=["backbone", "hard", "soft"])
     ablation.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -159,14 +168,15 @@ def _dataset_split(paths: list[Path], val_records: list[str] | None):
 
 
 def _finish_model(model, config, train, val, description: dict, name: str, out: Path, seconds: float, log,
-                  base_card=None, threshold: float | None = None) -> dict:  # fmt: skip
-    """Save the model with its card; ``threshold``, when given, is kept instead of chosen on ``val``."""
+                  base_card=None, threshold: float | None = None, raw_threshold: float | None = None) -> dict:  # fmt: skip
+    """Save the model with its card; ``threshold`` (and a record-relative model's ``raw_threshold``),
+    when given, are kept instead of chosen on ``val``."""
     from danet_viewer.core.store import utc_now
     from danet_viewer.model.card import ModelCard, save_model
     from training.engine import predict
     from training.metrics import average_precision, best_threshold, count
 
-    scores = predict(model, val.inputs, device=config.device)
+    scores = predict(model, val.inputs, config.device, val.record)
     if threshold is None:
         threshold = best_threshold(val.label, scores)[0] if val.label.sum() >= 5 else 0.5
     counts = count(val.label, scores >= threshold)
@@ -174,6 +184,7 @@ def _finish_model(model, config, train, val, description: dict, name: str, out: 
         name=name,
         network={},
         threshold=threshold,
+        raw_threshold=raw_threshold,
         training={**description, "variant": model.config.variant, "config": asdict(config),
                   "train_beats": len(train), "train_apcs": int(train.label.sum()), "seconds": round(seconds, 1),
                   "base_model": base_card.model_id if base_card else None},  # fmt: skip
@@ -260,16 +271,14 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -
     """Protocol figures of a model folder on mitdb DS1 or DS2 at the card's threshold."""
     from danet_viewer.model.card import load_model
     from training.data import label_record
-    from training.engine import predict
-    from training.evaluate import evaluate_records, summarise
+    from training.evaluate import evaluate_records, record_scores, summarise
     from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
 
     model, card = load_model(folder, device)
     names = {"DS1": DS1, "DS2": DS2, "validation": VALIDATION}[split]
     records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in names]
     started = time.monotonic()
-    scores = {r.name: (predict(model, r.beats.inputs, device=device),
-                       predict(model, r.false_detections.inputs, device=device)) for r in records}  # fmt: skip
+    scores = {r.name: record_scores(model, r, device) for r in records}
     seconds = time.monotonic() - started
     summary = summarise(evaluate_records(records, scores, card.threshold))
     summary.update(model=card.model_id, split=split, threshold=card.threshold,
@@ -288,6 +297,32 @@ def _evaluate(args: argparse.Namespace) -> int:
           f"Sp {100 * strips['specificity']:.1f} %")  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """Rewrite a model's card with the chosen scoring and the threshold that maximises F1 on DS1 validation."""
+    from dataclasses import replace
+
+    from danet_viewer.model.card import load_model, write_card
+    from training.engine import predict
+    from training.metrics import average_precision, best_threshold, count
+
+    model, card = load_model(args.model)
+    _, val, _, _ = _mitdb_split(args.cache)
+    model.config = replace(model.config, record_relative=False)
+    raw_threshold = best_threshold(val.label, predict(model, val.inputs))[0]
+    model.config = replace(model.config, record_relative=args.record_relative == "on")
+    scores = predict(model, val.inputs, records=val.record)
+    threshold = best_threshold(val.label, scores)[0]
+    card.network, card.threshold, card.name = model.config.to_dict(), threshold, args.name or card.name
+    card.raw_threshold = raw_threshold if model.config.record_relative else None
+    card.metrics["validation"] = {**count(val.label, scores >= threshold).as_dict(),
+                                  "average_precision": average_precision(val.label, scores),
+                                  "beats": len(val), "apcs": int(val.label.sum())}  # fmt: skip
+    write_card(card, args.model)
+    print(f"{card.model_id}: record-relative {args.record_relative}, threshold {threshold:.4f}, "
+          f"validation F1 {card.metrics['validation']['f1']:.3f}, AP {card.metrics['validation']['average_precision']:.3f}")
     return 0
 
 
@@ -361,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
-               "rhythm-veto": _rhythm_veto, "replay": _replay}  # fmt: skip
+               "rhythm-veto": _rhythm_veto, "replay": _replay, "calibrate": _calibrate}  # fmt: skip
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
 
 

@@ -105,9 +105,9 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def predict(model: DANet, inputs, device: str = "cpu") -> np.ndarray:
-    """p(APC) for every beat of a ``BeatInputs``: the viewer's own scoring path."""
-    return score_beats(model, inputs, device=device).p_apc
+def predict(model: DANet, inputs, device: str = "cpu", records: np.ndarray | None = None) -> np.ndarray:
+    """p(APC) for every beat of a ``BeatInputs`` (of ``records``; None: one record): the viewer's scoring path."""
+    return score_beats(model, inputs, device=device, records=records).p_apc
 
 
 def _epoch_rows(train: BeatSet, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -167,7 +167,7 @@ def _average_gradients(module: nn.Module) -> None:
 
 def _validation_score(model: DANet, val: BeatSet, config: TrainConfig) -> float:
     """Average precision on the validation beats, computed on rank 0 and shared with every rank."""
-    score = average_precision(val.label, predict(model, val.inputs, device=config.device)) if rank() == 0 else 0.0
+    score = average_precision(val.label, predict(model, val.inputs, config.device, val.record)) if rank() == 0 else 0.0
     if world_size() > 1:
         shared = torch.tensor([score])
         dist.broadcast(shared, 0)

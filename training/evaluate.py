@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.data import ReferenceRecord
+from danet_viewer.model.network import DANet
+from training.data import BeatSet, ReferenceRecord
+from training.engine import predict
 from training.metrics import Counts, count, strip_counts
 
 LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
@@ -19,6 +21,14 @@ class RecordResult:
     name: str
     beats: Counts
     strips: Counts
+
+
+def record_scores(model: DANet, record: ReferenceRecord, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(p(APC) of the matched beats, p(APC) of the false detections), scored together: every beat the
+    detector found is one of the record's beats, as in the viewer, for the record-relative scoring."""
+    together = BeatSet.concatenate([record.beats, record.false_detections])
+    scores = predict(model, together.inputs, device)
+    return scores[: len(record.beats)], scores[len(record.beats) :]
 
 
 def evaluate_records(records: list[ReferenceRecord], scores: dict[str, tuple[np.ndarray, np.ndarray]],

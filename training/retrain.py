@@ -11,6 +11,11 @@ the share of APCs where it is chosen, and one patient's share (four beats in fiv
 mitdb 232) is not the population's the base's threshold was chosen for (DS1 validation
 records): placed on 232's held-out beats, it fell to 0.17 and the model flagged
 thousands of normal beats in other patients.
+
+A record-relative base (scores centred on each record's median beat) is retrained into a
+model that scores raw, at the base's raw threshold, when most of the reviewed beats are
+APCs: centring assumes the median beat is a normal one, and in such a patient (mitdb 232)
+it would centre on an APC and erase exactly what the reviewer taught.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from danet_viewer.core.export import export_dataset
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
+from danet_viewer.model.card import ModelCard
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import MIN_REVIEWED_APCS, MIN_REVIEWED_BEATS, ModelRegistry
 from training.data import BeatSet, load_dataset_file
@@ -34,6 +40,8 @@ from training.replay import carry_replay, load_replay
 # Fine-tuning's epoch cap unless --stage2-epochs says otherwise: it is meant to end by early stopping
 # on the held-out reviewed beats or by the reviewer's time budget, not by a count made for DS1.
 RETRAIN_MAX_EPOCHS = 20
+# Above this share of APCs among the reviewed beats the record's median beat is an APC.
+MAX_RELATIVE_APC_SHARE = 0.5
 # Below this many APCs among the held-out reviewed beats, F1 moves by a third with one beat:
 # too few to recommend a new model over its base.
 MIN_HELD_OUT_APCS = 5
@@ -47,6 +55,15 @@ def verdict(before: Counts, after: Counts) -> str:
     if after.f1 > before.f1:
         return "better"
     return "not better: keep the current model"
+
+
+def retrained_scoring(base: ModelCard, apc_share: float) -> tuple[bool, float, float | None]:
+    """(record_relative, threshold, raw_threshold) of a model retrained from ``base`` on reviewed
+    beats of which ``apc_share`` are APCs: the base's scoring and thresholds, unless centring on the
+    median beat would centre on an APC."""
+    if base.network.get("record_relative") and apc_share > MAX_RELATIVE_APC_SHARE:
+        return False, base.raw_threshold, None
+    return bool(base.network.get("record_relative")), base.threshold, base.raw_threshold
 
 
 def load_reviewed(stores: list[Path], datasets: list[Path], scratch: Path) -> tuple[BeatSet, dict]:
@@ -92,16 +109,21 @@ def retrain(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as scratch:
             beats, counts = load_reviewed(args.store, args.dataset, Path(scratch))
         train, val, chosen = split_by_record(beats, None)
-        old = count(val.label, predict(base.network, val.inputs) >= base.threshold)
+        old = count(val.label, predict(base.network, val.inputs, records=val.record) >= base.threshold)
         log("data", sources=counts, train_beats=len(train), val_beats=len(val), validation=chosen,
             replay_beats=len(replay) if replay is not None else 0)  # fmt: skip
         started = time.monotonic()
         model = fit(train, val, config, log, start=base.network, fine_tune=True, replay=replay)
+        record_relative, threshold, raw_threshold = retrained_scoring(base.card, float(beats.label.mean()))
+        if record_relative != model.config.record_relative:
+            model.config = replace(model.config, record_relative=record_relative)
+            log("scoring", record_relative=record_relative, apc_share=round(float(beats.label.mean()), 3))
         args.out.mkdir(parents=True, exist_ok=True)
         description = {"source": "reviewed labels", "sources": counts, "train_records": sorted(set(train.record)),
                        "validation_records": chosen, "replay": carry_replay(base_folder, base.card, args.out)}  # fmt: skip
         card = _finish_model(model, config, train, val, description, f"{base.card.name}-retrained", args.out,
-                             time.monotonic() - started, log, base_card=base.card, threshold=base.threshold)  # fmt: skip
+                             time.monotonic() - started, log, base_card=base.card, threshold=threshold,
+                             raw_threshold=raw_threshold)  # fmt: skip
         held_out = card["metrics"]["validation"]
         new = Counts(*(held_out[k] for k in ("tp", "fn", "fp", "tn")))
         decision = verdict(old, new)

@@ -46,6 +46,10 @@ class ModelCard:
     name: str
     network: dict
     threshold: float
+    # With record-relative scoring: the threshold chosen on the same validation beats for un-centred
+    # scores, which a model retrained on a patient whose beats are mostly APCs scores by
+    # (training/retrain.py): there the record's median beat is an APC and centring would erase them.
+    raw_threshold: float | None = None
     lead: str = "MLII"
     conditioning: dict = field(
         default_factory=lambda: {"model_fs": MODEL_FS, "band_hz": list(BAND_HZ), "window_before": WINDOW_BEFORE,
@@ -91,8 +95,9 @@ def write_card(card: ModelCard, folder: Path) -> None:
 
 
 # The JSON type of every card field (an int is a number too).
-_CARD_FIELD_TYPES = {"name": str, "network": dict, "threshold": (int, float), "lead": str, "conditioning": dict,
-                     "training": dict, "metrics": dict, "code_version": str, "created_at": str,
+_CARD_FIELD_TYPES = {"name": str, "network": dict, "threshold": (int, float),
+                     "raw_threshold": (int, float, type(None)), "lead": str, "conditioning": dict, "training": dict,
+                     "metrics": dict, "code_version": str, "created_at": str,
                      "weights_sha256": str, "format": str, "card_version": int}  # fmt: skip
 
 
@@ -116,8 +121,11 @@ def read_card(folder: Path) -> ModelCard:
             raise ModelError(path, f"unreadable model card: {name} is {type(value).__name__}")
     if card.format != CARD_FORMAT or card.card_version > CARD_VERSION:
         raise ModelError(path, f"not a model card this version reads ({card.format} v{card.card_version})")
-    if not (math.isfinite(card.threshold) and 0.0 <= card.threshold <= 1.0):
-        raise ModelError(path, f"threshold {card.threshold} is not a probability")
+    for name, value in (("threshold", card.threshold), ("raw_threshold", card.raw_threshold)):
+        if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ModelError(path, f"{name} {value} is not a probability")
+    if card.network.get("record_relative") and card.raw_threshold is None:
+        raise ModelError(path, "a record-relative model card needs its raw_threshold")
     if card.conditioning.get("model_fs") != MODEL_FS or card.conditioning.get("window_length") != WINDOW_LENGTH:
         raise ModelError(path, "the model was trained with a different conditioning than this version's")
     return card

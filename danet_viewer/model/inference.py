@@ -40,15 +40,32 @@ def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.devi
     return x, rr, masks
 
 
+def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
+    """p(APC) with each beat's logit taken relative to the median logit of its record's beats.
+
+    ``records`` names each beat's record; None means all beats are one record. The median is a
+    normal beat's score wherever normal beats are the majority, so what stays high is what stands
+    out from the patient's own rhythm.
+    """
+    p = np.clip(p_apc.astype(np.float64), 1e-7, 1 - 1e-7)
+    logit = np.log(p / (1 - p))
+    groups = np.zeros(len(p), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
+    for group in np.unique(groups):
+        members = groups == group
+        logit[members] -= np.median(logit[members])
+    return (1 / (1 + np.exp(-logit))).astype(np.float32)
+
+
 @torch.no_grad()
 def score_beats(
     model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
-    batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None,
+    batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None, records: np.ndarray | None = None,
 ) -> BeatScores:  # fmt: skip
     """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too.
 
-    The model's rhythm veto applies here, the one place every caller (annotate, the viewer,
-    training's validation and threshold, evaluation) gets its scores from.
+    The model's record-relative scoring and rhythm veto apply here, the one place every caller
+    (annotate, the viewer, training's validation and threshold, evaluation) gets its scores from.
+    ``records`` names each beat's record for the record-relative scoring; None: one record.
     """
     model.eval()
     n = len(inputs)
@@ -64,6 +81,8 @@ def score_beats(
             enhanced[rows] = x_enhanced[:, 0].float().cpu().numpy()
         if progress:
             progress(rows[-1] / max(1, n - 1))
+    if model.config.record_relative:
+        p_apc = relative_to_record(p_apc, records)
     if model.config.rhythm_veto > 0:
         p_apc[inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < model.config.rhythm_veto] = 0.0
     return BeatScores(p_apc, weights, enhanced)

@@ -42,6 +42,10 @@ class NetworkConfig:
     # Beats whose rhythm regularity (``features.rhythm_regularity``) is below this score p(APC) = 0:
     # in atrial fibrillation every beat is early and an APC is not defined. 0 turns the veto off.
     rhythm_veto: float = 0.0
+    # Score each beat against its own record: p(APC) from the beat's logit minus the median logit of
+    # the record's beats. A patient whose every beat looks a little premature (atrial fibrillation,
+    # sinus arrhythmia) no longer floods the single threshold chosen on other patients.
+    record_relative: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -120,6 +120,8 @@ def _with_card(folder, **changes):
         ({"threshold": "0.5"}, "threshold is str"),
         ({"threshold": float("nan")}, "threshold nan is not a probability"),
         ({"threshold": 3}, "threshold 3 is not a probability"),
+        ({"raw_threshold": -1}, "raw_threshold -1 is not a probability"),
+        ({"network.record_relative": True}, "a record-relative model card needs its raw_threshold"),
         ({"network": [1, 2]}, "network is list"),
         ({"network.channels": []}, "the card describes no valid network"),
         ({"network.variant": "huge"}, "the card describes no valid network"),
@@ -151,11 +153,11 @@ def test_a_card_asking_for_a_terabyte_network_allocates_nothing(tmp_path):
 
 JSON_VALUES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=5) | \
     st.lists(st.integers(-5, 100), max_size=5) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)  # fmt: skip
-CARD_KEYS = ["name", "network", "threshold", "lead", "conditioning", "training", "metrics", "code_version",
+CARD_KEYS = ["name", "network", "threshold", "raw_threshold", "lead", "conditioning", "training", "metrics", "code_version",
              "created_at", "weights_sha256", "format", "card_version", "bogus", "network.variant",
              "network.window_length", "network.rr_features", "network.channels", "network.dropout",
-             "network.alpha", "network.alpha_max", "network.wem_channels", "network.rhythm_veto", "network.extra",
-             "network.bogus"]  # fmt: skip
+             "network.alpha", "network.alpha_max", "network.wem_channels", "network.rhythm_veto",
+             "network.record_relative", "network.extra", "network.bogus"]  # fmt: skip
 FUZZ_SCALE = int(os.environ.get("DANET_FUZZ_SCALE", "1"))
 TRIED: Counter[str] = Counter()
 

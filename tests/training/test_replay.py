@@ -88,9 +88,13 @@ def test_fine_tuning_learns_the_replay_beats_labels(monkeypatch):
     assert predict(truthful, normals).mean() < predict(mislabelled, normals).mean() - 0.2
 
 
+@pytest.mark.parametrize("mostly_apcs", [False, True])
 def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_threshold(tmp_path, reviewed_store,
-                                                                                   monkeypatch):  # fmt: skip
+                                                                                   monkeypatch, mostly_apcs):  # fmt: skip
+    """The bundled record-relative default keeps its scoring and thresholds, unless the reviewed beats are
+    mostly APCs (faked by lowering the limit below the sample's share): then it scores raw at the raw threshold."""
     monkeypatch.setenv("DANET_REVIEW_DATA", str(tmp_path / "registry"))
+    monkeypatch.setattr("training.retrain.MAX_RELATIVE_APC_SHARE", 0.0 if mostly_apcs else 0.5)
     base = default_model_folder()
     base_card = read_card(base)
     out, log = tmp_path / "new", tmp_path / "log.jsonl"
@@ -101,7 +105,13 @@ def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_thresho
     card = read_card(out)
     assert card.training["replay"] == base_card.training["replay"]
     assert (out / REPLAY_FILE).read_bytes() == (base / REPLAY_FILE).read_bytes()
-    assert card.threshold == base_card.threshold
+    assert base_card.network["record_relative"] and base_card.raw_threshold is not None
+    if mostly_apcs:
+        assert not card.network["record_relative"] and card.raw_threshold is None
+        assert card.threshold == base_card.raw_threshold
+    else:
+        assert card.network["record_relative"] and card.raw_threshold == base_card.raw_threshold
+        assert card.threshold == base_card.threshold
     assert load_replay(out, card) is not None  # a retrained model can itself be retrained
     registered = ModelRegistry().folder(ModelRegistry().add(out))
     assert load_replay(registered, read_card(registered)) is not None  # the registry copies it too
