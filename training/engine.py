@@ -58,9 +58,6 @@ class TrainConfig:
     replay_repeats: int = 1
     # The network's rhythm inputs (features.RR_INPUTS names), comma-separated as on the command line.
     rr_features: str = ",".join(MODEL_RR_FEATURES)
-    # L2-SP (Li et al., 2018): fine-tuning's penalty on the squared distance of the weights from the
-    # base model's, so one patient's beats move the network only as far as they must. 0 turns it off.
-    anchor_weight: float = 0.0
 
     def network_config(self, variant: str | None = None) -> NetworkConfig:
         return NetworkConfig(variant=variant or self.variant, rhythm_veto=self.rhythm_veto,
@@ -189,14 +186,12 @@ def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
     checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True, replay: BeatSet | None = None,
-    anchor_weight: float = 0.0,
 ) -> float:  # fmt: skip
     """One supervised stage with early stopping on validation average precision; keeps the best weights.
 
     ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
     constant, for a stage meant to end by early stopping or a deadline rather than by its epoch count.
     ``replay`` beats (training/replay.py) join every epoch, all of them, ``config.replay_repeats`` times.
-    ``anchor_weight`` penalises the squared distance of the trainable weights from where the stage began.
     """
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
@@ -206,7 +201,6 @@ def _run_stage(
         for parameter in model.wem.parameters():
             parameter.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    anchor = [p.detach().clone() for p in trainable] if anchor_weight > 0 else []
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
     epoch_beats = int(train.label.sum()) + min(int(np.sum(train.label == 0)), config.negatives_per_epoch)
     synthetic_count = _synthetic_count(epoch_beats, config) // world_size()
@@ -251,8 +245,6 @@ def _run_stage(
             )
             if stage == 2 and model.config.variant == "soft":
                 loss = loss + config.prior_weight * nn.functional.mse_loss(weights, model.rule_prior(masks))
-            if anchor:
-                loss = loss + anchor_weight * sum(((p - a) ** 2).sum() for p, a in zip(trainable, anchor))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -312,8 +304,7 @@ def fit(
             stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
         best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs, learning_rate=learning_rate,
-                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay,
-                          anchor_weight=config.anchor_weight if fine_tune else 0.0)  # fmt: skip
+                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 
