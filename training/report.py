@@ -77,7 +77,13 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         f"band-pass {card['conditioning']['band_hz'][0]}–{card['conditioning']['band_hz'][1]} Hz, "
         f"{card['conditioning']['window_length']}-sample window (the beat and the one before it) plus rhythm features.",
         f"- WEM rule weights α (P, QRS, T, previous T): {network['alpha']}; α_max {network['alpha_max']}.",
-        f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen for best F1 on the DS1 validation records.",
+        *([f"- Scoring: record-relative: each beat's logit less the median logit of its record's beats, so a "
+           f"beat is judged against the patient's own rhythm. Operating threshold p(APC) ≥ {card['threshold']:.4f} "
+           f"on that score; {card['raw_threshold']:.4f} on raw scores, which a model retrained on a patient whose "
+           "reviewed beats are mostly APCs uses. Both chosen for best F1 on the DS1 validation records."]
+          if network.get("record_relative") else
+          [f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen for best F1 on the DS1 validation "
+           "records."]),
         f"- Trained on MIT-BIH DS1 only ({training['train_beats']} beats, {training['train_apcs']} SVEB): records "
         f"{', '.join(training['train_records'])}; validation records {', '.join(training['validation_records'])}. "
         "No DS2 beat was used for training, pre-training, thresholds or selection.",
