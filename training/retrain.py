@@ -33,6 +33,7 @@ from danet_viewer.model.card import ModelCard
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import MIN_REVIEWED_APCS, MIN_REVIEWED_BEATS, ModelRegistry
 from training.data import BeatSet, load_dataset_file
+from training.cli import MIN_HELD_OUT_APCS, _finish_model, _train_config, split_by_record
 from training.engine import Logger, fit, predict
 from training.metrics import Counts, count
 from training.replay import carry_replay, load_replay
@@ -42,9 +43,6 @@ from training.replay import carry_replay, load_replay
 RETRAIN_MAX_EPOCHS = 20
 # Above this share of APCs among the reviewed beats the record's median beat is an APC.
 MAX_RELATIVE_APC_SHARE = 0.5
-# Below this many APCs among the held-out reviewed beats, F1 moves by a third with one beat:
-# too few to recommend a new model over its base.
-MIN_HELD_OUT_APCS = 5
 
 
 def verdict(before: Counts, after: Counts) -> str:
@@ -91,15 +89,11 @@ def load_reviewed(stores: list[Path], datasets: list[Path], scratch: Path) -> tu
 
 def retrain_config(args: argparse.Namespace, variant: str):
     """The command line's training settings, with fine-tuning's own epoch cap unless it names one."""
-    from training.cli import _train_config
-
     config = _train_config(args, variant=variant)
     return config if args.stage2_epochs is not None else replace(config, stage2_epochs=RETRAIN_MAX_EPOCHS)
 
 
 def retrain(args: argparse.Namespace) -> int:
-    from training.cli import _finish_model, split_by_record
-
     base_folder = args.base or ModelRegistry().active_folder()
     base = BeatModel(base_folder)
     replay = load_replay(base_folder, base.card)

@@ -100,6 +100,20 @@ def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
     assert len(split_by_record(short, None)[1]) > 0  # a short stretch still holds some out
 
 
+def test_validation_blocks_hold_out_some_of_a_few_bursts_of_apcs():
+    """202's reviewed APCs sit in three blocks of 60 beats; the held-out phase must catch enough to judge by."""
+    from training.cli import MIN_HELD_OUT_APCS, split_by_record
+
+    label = np.zeros(833, np.int8)
+    label[[*range(300, 301), *range(660, 669), *range(720, 726)]] = 1  # 1, 9 and 6 APCs in blocks 5, 11 and 12
+    beats = BeatSet(None, label, np.full(len(label), "r", object))
+    beats.subset = lambda rows: rows
+    train, val, _ = split_by_record(beats, None)
+    assert label[val].sum() >= MIN_HELD_OUT_APCS and label[train].sum() > 0
+    runs = np.split(val, np.flatnonzero(np.diff(val) > 1) + 1)
+    assert min(len(run) for run in runs[:-1]) == 60 and len(runs) >= 3  # still whole interleaved blocks
+
+
 def test_retraining_runs_to_early_stopping_unless_told_its_epochs():
     from training.cli import build_parser
     from training.retrain import RETRAIN_MAX_EPOCHS, retrain_config
