@@ -28,14 +28,19 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
     for field in fields(TrainConfig):
         if field.name in ("variant",):
             continue
+        flag = f"--{field.name.replace('_', '-')}"
+        if field.type == "bool":
+            group.add_argument(flag, choices=("on", "off"), default=None, dest=field.name)
+            continue
         kind = float if field.type in ("float", "float | None") else int if field.type == "int" else str
-        group.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None, dest=field.name)
+        group.add_argument(flag, type=kind, default=None, dest=field.name)
 
 
 def _train_config(args: argparse.Namespace, **overrides: object):
     from training.engine import TrainConfig
 
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    values.update({name: value == "on" for name, value in values.items() if value in ("on", "off")})
     return TrainConfig(**{**values, **overrides})
 
 
@@ -194,6 +199,9 @@ def _finish_model(model, config, train, val, description: dict, name: str, out: 
     scores = predict(model, val.inputs, config.device, val.record)
     if threshold is None:
         threshold = best_threshold(val.label, scores)[0] if val.label.sum() >= 5 else 0.5
+    if model.config.record_relative and raw_threshold is None:
+        raw_scores = predict(model, val.inputs, config.device, raw=True)
+        raw_threshold = best_threshold(val.label, raw_scores)[0] if val.label.sum() >= 5 else 0.5
     counts = count(val.label, scores >= threshold)
     card = ModelCard(
         name=name,
@@ -325,8 +333,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     model, card = load_model(args.model)
     _, val, _, _ = _mitdb_split(args.cache)
-    model.config = replace(model.config, record_relative=False)
-    raw_threshold = best_threshold(val.label, predict(model, val.inputs))[0]
+    raw_threshold = best_threshold(val.label, predict(model, val.inputs, raw=True))[0]
     model.config = replace(model.config, record_relative=args.record_relative == "on")
     scores = predict(model, val.inputs, records=val.record)
     threshold = best_threshold(val.label, scores)[0]

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from torch import nn
 
 from danet_viewer.core.features import MODEL_RR_FEATURES
-from danet_viewer.model.inference import batch_tensors, score_beats
+from danet_viewer.model.inference import batch_tensors, record_median_logits, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from training.data import BeatSet
 from training.metrics import average_precision
@@ -58,10 +58,14 @@ class TrainConfig:
     replay_repeats: int = 1
     # The network's rhythm inputs (features.RR_INPUTS names), comma-separated as on the command line.
     rr_features: str = ",".join(MODEL_RR_FEATURES)
+    # Train as it will score: the loss sees each beat's logit less its record's median logit
+    # (recomputed every epoch), and the model scores record-relative (NetworkConfig.record_relative).
+    record_relative: bool = False
 
     def network_config(self, variant: str | None = None) -> NetworkConfig:
         return NetworkConfig(variant=variant or self.variant, rhythm_veto=self.rhythm_veto,
-                             rr_features=tuple(self.rr_features.split(",")))  # fmt: skip
+                             rr_features=tuple(self.rr_features.split(",")),
+                             record_relative=self.record_relative)  # fmt: skip
 
 
 class Logger:
@@ -102,9 +106,11 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def predict(model: DANet, inputs, device: str = "cpu", records: np.ndarray | None = None) -> np.ndarray:
-    """p(APC) for every beat of a ``BeatInputs`` (of ``records``; None: one record): the viewer's scoring path."""
-    return score_beats(model, inputs, device=device, records=records).p_apc
+def predict(model: DANet, inputs, device: str = "cpu", records: np.ndarray | None = None,
+            raw: bool = False) -> np.ndarray:  # fmt: skip
+    """p(APC) for every beat of a ``BeatInputs`` (of ``records``; None: one record): the viewer's scoring
+    path; ``raw``: not record-relative."""
+    return score_beats(model, inputs, device=device, records=records, raw=raw).p_apc
 
 
 def _epoch_rows(train: BeatSet, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -186,12 +192,15 @@ def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
     checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True, replay: BeatSet | None = None,
+    centre: bool = False,
 ) -> float:  # fmt: skip
     """One supervised stage with early stopping on validation average precision; keeps the best weights.
 
     ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
     constant, for a stage meant to end by early stopping or a deadline rather than by its epoch count.
     ``replay`` beats (training/replay.py) join every epoch, all of them, ``config.replay_repeats`` times.
+    ``centre``: the loss takes each training beat's logit (a synthetic APC's: its donor's) less its
+    record's median logit, as record-relative scoring will.
     """
     # ``rng`` is seeded alike on every rank so the epoch's beats split exactly between ranks;
     # synthetic APCs differ per rank.
@@ -215,31 +224,34 @@ def _run_stage(
     # validation worse hands back the model it started from.
     best_score, best_state, stale = _validation_score(model, val, config), copy.deepcopy(model.state_dict()), 0
     for epoch in range(epochs):
+        reference = (record_median_logits(predict(model, train.inputs, config.device, raw=True), train.record)
+                     if centre else np.zeros(len(train)))  # fmt: skip
         model.train()
         if freeze_wem:
             model.wem.eval()  # frozen means its batch-norm statistics stay too
         rows = _shard(_epoch_rows(train, config, rng))
-        synthetic = synthesize_apcs(
-            train.inputs, local_rng.choice(donors, synthetic_count), local_rng
-        )
-        batches = [(train.inputs, train.label, rows[s : s + config.batch_size])
+        donor_choice = local_rng.choice(donors, synthetic_count)
+        synthetic = synthesize_apcs(train.inputs, donor_choice, local_rng)
+        batches = [(train.inputs, train.label, reference, rows[s : s + config.batch_size])
                    for s in range(0, len(rows), config.batch_size)]  # fmt: skip
         synthetic_rows = np.arange(len(synthetic.windows))
-        batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), synthetic_rows[s : s + config.batch_size])
+        batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), reference[donor_choice],
+                     synthetic_rows[s : s + config.batch_size])
                     for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
             # Once through stays in file order, the order the README's adaptation figures were measured with.
             replay_rows = local_rng.permutation(replay_rows) if config.replay_repeats > 1 else replay_rows
-            batches += [(replay.inputs, replay.label, replay_rows[s : s + config.batch_size])
+            batches += [(replay.inputs, replay.label, np.zeros(len(replay)), replay_rows[s : s + config.batch_size])
                         for s in range(0, len(replay_rows), config.batch_size)]  # fmt: skip
         order = local_rng.permutation(len(batches))
         total = 0.0
         for index in order:
-            inputs, labels, batch = batches[index]
+            inputs, labels, offsets, batch = batches[index]
             x, rr, masks = batch_tensors(inputs, batch, config.device, model.config.rr_features)
             target = torch.from_numpy(labels[batch].astype(np.float32)).to(config.device)
             logits, weights, _ = wrapped(x, rr, masks)
+            logits = logits - torch.from_numpy(offsets[batch].astype(np.float32)).to(config.device)
             loss = nn.functional.binary_cross_entropy_with_logits(
                 logits, target, pos_weight=torch.tensor(config.positive_weight, device=config.device)
             )
@@ -304,7 +316,10 @@ def fit(
             stages.append((2, config.stage2_epochs, config.stage2_learning_rate))
     for stage, epochs, learning_rate in stages:
         best = _run_stage(model, train, val, config, log, rng, stage=stage, epochs=epochs, learning_rate=learning_rate,
-                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay)  # fmt: skip
+                          deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay,
+                          # A fine-tune's replay beats are capped samples of their records, whose median
+                          # is not a normal beat's: fine-tuning keeps the plain loss.
+                          centre=model.config.record_relative and not fine_tune)  # fmt: skip
         log("stage_done", stage=stage, val_ap=best)
     return model.eval()
 

@@ -40,32 +40,45 @@ def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.devi
     return x, rr, masks
 
 
+def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
+    """For each beat, the median logit of its record's beats (``records`` names each beat's record;
+    None: all beats are one record): the reference record-relative scoring takes logits against."""
+    logit = _logit(p_apc)
+    groups = np.zeros(len(logit), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
+    medians = np.empty_like(logit)
+    for group in np.unique(groups):
+        members = groups == group
+        medians[members] = np.median(logit[members])
+    return medians
+
+
 def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
     """p(APC) with each beat's logit taken relative to the median logit of its record's beats.
 
-    ``records`` names each beat's record; None means all beats are one record. The median is a
-    normal beat's score wherever normal beats are the majority, so what stays high is what stands
-    out from the patient's own rhythm.
+    The median is a normal beat's score wherever normal beats are the majority, so what stays
+    high is what stands out from the patient's own rhythm.
     """
-    p = np.clip(p_apc.astype(np.float64), 1e-7, 1 - 1e-7)
-    logit = np.log(p / (1 - p))
-    groups = np.zeros(len(p), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
-    for group in np.unique(groups):
-        members = groups == group
-        logit[members] -= np.median(logit[members])
+    logit = _logit(p_apc) - record_median_logits(p_apc, records)
     return (1 / (1 + np.exp(-logit))).astype(np.float32)
+
+
+def _logit(p_apc: np.ndarray) -> np.ndarray:
+    p = np.clip(p_apc.astype(np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
 
 
 @torch.no_grad()
 def score_beats(
     model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
     batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None, records: np.ndarray | None = None,
+    raw: bool = False,
 ) -> BeatScores:  # fmt: skip
     """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too.
 
     The model's record-relative scoring and rhythm veto apply here, the one place every caller
     (annotate, the viewer, training's validation and threshold, evaluation) gets its scores from.
     ``records`` names each beat's record for the record-relative scoring; None: one record.
+    ``raw``: not record-relative (for choosing the raw threshold, and training's record references).
     """
     model.eval()
     n = len(inputs)
@@ -81,7 +94,7 @@ def score_beats(
             enhanced[rows] = x_enhanced[:, 0].float().cpu().numpy()
         if progress:
             progress(rows[-1] / max(1, n - 1))
-    if model.config.record_relative:
+    if model.config.record_relative and not raw:
         p_apc = relative_to_record(p_apc, records)
     if model.config.rhythm_veto > 0:
         p_apc[inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < model.config.rhythm_veto] = 0.0

@@ -37,9 +37,13 @@ def _synthetic_beats(seed: int, name: str) -> BeatSet:
 
 
 @pytest.mark.slow
-def test_tiny_training_learns_to_separate_synthetic_apcs():
+@pytest.mark.parametrize("record_relative", [False, True])
+def test_tiny_training_learns_to_separate_synthetic_apcs(record_relative):
+    """Also when the loss takes each beat against its record's median logit, as record-relative scoring does."""
     train, val = _synthetic_beats(1, "a"), _synthetic_beats(2, "b")
-    model = fit(train, val, TrainConfig(variant="hard", seed=0, **TINY), lambda *a, **k: None)
+    config = TrainConfig(variant="hard", seed=0, record_relative=record_relative, **TINY)
+    model = fit(train, val, config, lambda *a, **k: None)
+    assert model.config.record_relative == record_relative
     scores = predict(model, val.inputs)
     assert average_precision(val.label, scores) > 0.9
     assert best_threshold(val.label, scores)[1] > 0.9  # F1 on a record it never saw
@@ -72,13 +76,17 @@ def _cli_options(out) -> list[str]:
 
 
 @pytest.mark.slow
-def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path):
+@pytest.mark.parametrize("record_relative", ["off", "on"])
+def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path, record_relative):
     from training.cli import main
 
     dataset = _dataset(tmp_path)
     log = tmp_path / "log.jsonl"
-    assert main([*_cli_options(tmp_path / "model"), "--dataset", dataset, "--log", str(log)]) == 0
+    assert main([*_cli_options(tmp_path / "model"), "--dataset", dataset, "--log", str(log),
+                 "--record-relative", record_relative]) == 0  # fmt: skip
     model, card = load_model(tmp_path / "model")
+    assert model.config.record_relative == (record_relative == "on")
+    assert (card.raw_threshold is not None) == (record_relative == "on")  # kept for a retrained model
     assert card.training["validation_records"] == ["every 5th block of up to 60 consecutive beats"]
     assert 0 < card.threshold < 1 and card.metrics["validation"]["apcs"] > 0
     assert {"start", "epoch", "saved"} <= {line.split('"event": "')[1].split('"')[0] for line in log.read_text().splitlines()}
