@@ -21,8 +21,8 @@ def model() -> BeatModel:
 
 @pytest.fixture
 def record(tmp_path):
-    for part in SAMPLE.parent.glob("209_excerpt.*"):
-        shutil.copy(part, tmp_path)
+    for suffix in (".hea", ".dat", ".atr"):  # the record only: never a store a render left beside it
+        shutil.copy(SAMPLE.with_suffix(suffix), tmp_path)
     return tmp_path / SAMPLE.name
 
 
