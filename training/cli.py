@@ -28,19 +28,21 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
     for field in fields(TrainConfig):
         if field.name in ("variant",):
             continue
-        flag = f"--{field.name.replace('_', '-')}"
-        if field.type == "bool":
-            group.add_argument(flag, choices=("on", "off"), default=None, dest=field.name)
-            continue
-        kind = float if field.type in ("float", "float | None") else int if field.type == "int" else str
-        group.add_argument(flag, type=kind, default=None, dest=field.name)
+        kinds = {"float": float, "float | None": float, "int": int, "bool": _on_off}
+        group.add_argument(f"--{field.name.replace('_', '-')}", type=kinds.get(field.type, str), default=None,
+                           dest=field.name, metavar="on|off" if field.type == "bool" else None)  # fmt: skip
+
+
+def _on_off(value: str) -> bool:
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"{value!r}: say on or off")
+    return value == "on"
 
 
 def _train_config(args: argparse.Namespace, **overrides: object):
     from training.engine import TrainConfig
 
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
-    values.update({name: value == "on" for name, value in values.items() if value in ("on", "off")})
     return TrainConfig(**{**values, **overrides})
 
 
@@ -187,22 +189,33 @@ def _dataset_split(paths: list[Path], val_records: list[str] | None):
                                "validation_records": chosen}  # fmt: skip
 
 
+def _validation_figures(model, val, device: str, threshold: float | None = None,
+                        raw_threshold: float | None = None) -> tuple[float, float | None, dict]:  # fmt: skip
+    """(threshold, raw_threshold, the card's validation metrics) of ``model`` on ``val``: a threshold not
+    given is the best-F1 one there, and a record-relative model's raw threshold too."""
+    from training.engine import predict
+    from training.metrics import average_precision, best_threshold, count
+
+    def chosen(scores):
+        return best_threshold(val.label, scores)[0] if val.label.sum() >= MIN_HELD_OUT_APCS else 0.5
+
+    scores = predict(model, val.inputs, device, val.record)
+    threshold = chosen(scores) if threshold is None else threshold
+    if model.config.record_relative and raw_threshold is None:
+        raw_threshold = chosen(predict(model, val.inputs, device, raw=True))
+    metrics = {**count(val.label, scores >= threshold).as_dict(), "beats": len(val), "apcs": int(val.label.sum()),
+               "average_precision": average_precision(val.label, scores)}  # fmt: skip
+    return threshold, raw_threshold if model.config.record_relative else None, metrics
+
+
 def _finish_model(model, config, train, val, description: dict, name: str, out: Path, seconds: float, log,
                   base_card=None, threshold: float | None = None, raw_threshold: float | None = None) -> dict:  # fmt: skip
     """Save the model with its card; ``threshold`` (and a record-relative model's ``raw_threshold``),
     when given, are kept instead of chosen on ``val``."""
     from danet_viewer.core.store import utc_now
     from danet_viewer.model.card import ModelCard, save_model
-    from training.engine import predict
-    from training.metrics import average_precision, best_threshold, count
 
-    scores = predict(model, val.inputs, config.device, val.record)
-    if threshold is None:
-        threshold = best_threshold(val.label, scores)[0] if val.label.sum() >= 5 else 0.5
-    if model.config.record_relative and raw_threshold is None:
-        raw_scores = predict(model, val.inputs, config.device, raw=True)
-        raw_threshold = best_threshold(val.label, raw_scores)[0] if val.label.sum() >= 5 else 0.5
-    counts = count(val.label, scores >= threshold)
+    threshold, raw_threshold, validation = _validation_figures(model, val, config.device, threshold, raw_threshold)
     card = ModelCard(
         name=name,
         network={},
@@ -211,12 +224,11 @@ def _finish_model(model, config, train, val, description: dict, name: str, out: 
         training={**description, "variant": model.config.variant, "config": asdict(config),
                   "train_beats": len(train), "train_apcs": int(train.label.sum()), "seconds": round(seconds, 1),
                   "base_model": base_card.model_id if base_card else None},  # fmt: skip
-        metrics={"validation": {**counts.as_dict(), "average_precision": average_precision(val.label, scores),
-                                "beats": len(val), "apcs": int(val.label.sum())}},  # fmt: skip
+        metrics={"validation": validation},
         created_at=utc_now(),
     )
     card = save_model(model, card, out)
-    log("saved", folder=str(out), model_id=card.model_id, threshold=threshold, val_f1=counts.f1)
+    log("saved", folder=str(out), model_id=card.model_id, threshold=threshold, val_f1=validation["f1"])
     return asdict(card)
 
 
@@ -324,27 +336,20 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    """Rewrite a model's card with the chosen scoring and the threshold that maximises F1 on DS1 validation."""
+    """Rewrite a model's card with the chosen scoring and the thresholds that maximise F1 on DS1 validation."""
     from dataclasses import replace
 
     from danet_viewer.model.card import load_model, write_card
-    from training.engine import predict
-    from training.metrics import average_precision, best_threshold, count
 
     model, card = load_model(args.model)
     _, val, _, _ = _mitdb_split(args.cache)
-    raw_threshold = best_threshold(val.label, predict(model, val.inputs, raw=True))[0]
     model.config = replace(model.config, record_relative=args.record_relative == "on")
-    scores = predict(model, val.inputs, records=val.record)
-    threshold = best_threshold(val.label, scores)[0]
-    card.network, card.threshold, card.name = model.config.to_dict(), threshold, args.name or card.name
-    card.raw_threshold = raw_threshold if model.config.record_relative else None
-    card.metrics["validation"] = {**count(val.label, scores >= threshold).as_dict(),
-                                  "average_precision": average_precision(val.label, scores),
-                                  "beats": len(val), "apcs": int(val.label.sum())}  # fmt: skip
+    card.threshold, card.raw_threshold, card.metrics["validation"] = _validation_figures(model, val, "cpu")
+    card.network, card.name = model.config.to_dict(), args.name or card.name
     write_card(card, args.model)
-    print(f"{card.model_id}: record-relative {args.record_relative}, threshold {threshold:.4f}, "
-          f"validation F1 {card.metrics['validation']['f1']:.3f}, AP {card.metrics['validation']['average_precision']:.3f}")
+    validation = card.metrics["validation"]
+    print(f"{card.model_id}: record-relative {args.record_relative}, threshold {card.threshold:.4f}, "
+          f"validation F1 {validation['f1']:.3f}, AP {validation['average_precision']:.3f}")
     return 0
 
 

@@ -108,10 +108,11 @@ def retrain(args: argparse.Namespace) -> int:
             replay_beats=len(replay) if replay is not None else 0)  # fmt: skip
         started = time.monotonic()
         model = fit(train, val, config, log, start=base.network, fine_tune=True, replay=replay)
-        record_relative, threshold, raw_threshold = retrained_scoring(base.card, float(beats.label.mean()))
+        apc_share = float(beats.label.mean())
+        record_relative, threshold, raw_threshold = retrained_scoring(base.card, apc_share)
         if record_relative != model.config.record_relative:
             model.config = replace(model.config, record_relative=record_relative)
-            log("scoring", record_relative=record_relative, apc_share=round(float(beats.label.mean()), 3))
+            log("scoring", record_relative=record_relative, apc_share=round(apc_share, 3))
         args.out.mkdir(parents=True, exist_ok=True)
         description = {"source": "reviewed labels", "sources": counts, "train_records": sorted(set(train.record)),
                        "validation_records": chosen, "replay": carry_replay(base_folder, base.card, args.out)}  # fmt: skip

@@ -43,13 +43,7 @@ def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.devi
 def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
     """For each beat, the median logit of its record's beats (``records`` names each beat's record;
     None: all beats are one record): the reference record-relative scoring takes logits against."""
-    logit = _logit(p_apc)
-    groups = np.zeros(len(logit), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
-    medians = np.empty_like(logit)
-    for group in np.unique(groups):
-        members = groups == group
-        medians[members] = np.median(logit[members])
-    return medians
+    return _median_by_record(_logit(p_apc), records)
 
 
 def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
@@ -58,13 +52,25 @@ def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None) -> 
     The median is a normal beat's score wherever normal beats are the majority, so what stays
     high is what stands out from the patient's own rhythm.
     """
-    logit = _logit(p_apc) - record_median_logits(p_apc, records)
+    logit = _logit(p_apc)
+    logit -= _median_by_record(logit, records)
     return (1 / (1 + np.exp(-logit))).astype(np.float32)
 
 
 def _logit(p_apc: np.ndarray) -> np.ndarray:
     p = np.clip(p_apc.astype(np.float64), 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
+
+
+def _median_by_record(logit: np.ndarray, records: np.ndarray | None) -> np.ndarray:
+    if records is None:
+        return np.full_like(logit, np.median(logit) if len(logit) else 0.0)
+    groups = np.unique(records, return_inverse=True)[1]
+    medians = np.empty_like(logit)
+    for group in range(groups.max(initial=-1) + 1):
+        members = groups == group
+        medians[members] = np.median(logit[members])
+    return medians
 
 
 @torch.no_grad()
