@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", type=Path, help="model folder; its card is rewritten, its weights kept")
     calibrate.add_argument("--record-relative", choices=("on", "off"), required=True,
                            help="score each beat against its own record's median (network.record_relative)")
+    calibrate.add_argument("--reference", choices=("all", "sinus"), default="all",
+                           help="the record's beats whose median is the reference: all, or those on time by "
+                                "the record's sinus reference (network.record_reference)")
     calibrate.add_argument("--name", help="a new name for the card: a new scoring deserves a new model id")
     calibrate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
@@ -343,12 +346,12 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     model, card = load_model(args.model)
     _, val, _, _ = _mitdb_split(args.cache)
-    model.config = replace(model.config, record_relative=args.record_relative == "on")
+    model.config = replace(model.config, record_relative=args.record_relative == "on", record_reference=args.reference)
     card.threshold, card.raw_threshold, card.metrics["validation"] = _validation_figures(model, val, "cpu")
     card.network, card.name = model.config.to_dict(), args.name or card.name
     write_card(card, args.model)
     validation = card.metrics["validation"]
-    print(f"{card.model_id}: record-relative {args.record_relative}, threshold {card.threshold:.4f}, "
+    print(f"{card.model_id}: record-relative {args.record_relative} (reference: {args.reference}), threshold {card.threshold:.4f}, "
           f"validation F1 {validation['f1']:.3f}, AP {validation['average_precision']:.3f}")
     return 0
 

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from danet_viewer.core.delineation import masks_from_intervals
+from danet_viewer.core.beats import RR_FEATURES
 from danet_viewer.core.features import RHYTHM_REGULARITY_COLUMN, BeatInputs, model_rr_features, prepare_beats
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
-from danet_viewer.model.network import DANet
+from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.resources import resource_path
 
 BATCH_SIZE = 512
@@ -40,20 +41,40 @@ def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.devi
     return x, rr, masks
 
 
-def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
-    """For each beat, the median logit of its record's beats (``records`` names each beat's record;
-    None: all beats are one record): the reference record-relative scoring takes logits against."""
-    return _median_by_record(_logit(p_apc), records)
+# A beat is on time, a sinus-reference beat, when its pre-RR is at least this share of the record's
+# sinus reference (beats.rr_features' ``sinus_rr_s``): the generator's least premature APC
+# (training.synthetic.PREMATURITY) is 0.85 of the interval it replaces.
+ON_TIME_SHARE = 0.85
+# With fewer on-time beats than this in a record the median of all its beats stands in: a median
+# of a handful is one beat's noise.
+MIN_REFERENCE_BEATS = 20
 
 
-def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
-    """p(APC) with each beat's logit taken relative to the median logit of its record's beats.
+def reference_beats(config: NetworkConfig, inputs: BeatInputs) -> np.ndarray | None:
+    """The beats whose logits make a record's reference under ``config.record_reference`` (None: all)."""
+    if config.record_reference == "all":
+        return None
+    pre, sinus = inputs.rr[:, RR_FEATURES.index("pre_rr_s")], inputs.rr[:, RR_FEATURES.index("sinus_rr_s")]
+    return pre >= ON_TIME_SHARE * sinus
 
-    The median is a normal beat's score wherever normal beats are the majority, so what stays
-    high is what stands out from the patient's own rhythm.
+
+def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None,
+                         reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """For each beat, the median logit of its record's ``reference`` beats (``records`` names each
+    beat's record, None: all beats are one record; ``reference`` None: all beats): what
+    record-relative scoring takes logits against."""
+    return _median_by_record(_logit(p_apc), records, reference)
+
+
+def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None,
+                       reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """p(APC) with each beat's logit taken relative to the median logit of its record's reference beats.
+
+    The median is a normal beat's score wherever normal beats are the majority of the reference,
+    so what stays high is what stands out from the patient's own rhythm.
     """
     logit = _logit(p_apc)
-    logit -= _median_by_record(logit, records)
+    logit -= _median_by_record(logit, records, reference)
     return (1 / (1 + np.exp(-logit))).astype(np.float32)
 
 
@@ -62,14 +83,15 @@ def _logit(p_apc: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _median_by_record(logit: np.ndarray, records: np.ndarray | None) -> np.ndarray:
-    if records is None:
-        return np.full_like(logit, np.median(logit) if len(logit) else 0.0)
-    groups = np.unique(records, return_inverse=True)[1]
-    medians = np.empty_like(logit)
+def _median_by_record(logit: np.ndarray, records: np.ndarray | None, reference: np.ndarray | None) -> np.ndarray:
+    groups = np.zeros(len(logit), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
+    medians = np.zeros_like(logit)
     for group in range(groups.max(initial=-1) + 1):
         members = groups == group
-        medians[members] = np.median(logit[members])
+        chosen = members if reference is None else members & reference
+        if chosen.sum() < MIN_REFERENCE_BEATS:
+            chosen = members
+        medians[members] = np.median(logit[chosen])
     return medians
 
 
@@ -101,7 +123,7 @@ def score_beats(
         if progress:
             progress(rows[-1] / max(1, n - 1))
     if model.config.record_relative and not raw:
-        p_apc = relative_to_record(p_apc, records)
+        p_apc = relative_to_record(p_apc, records, reference_beats(model.config, inputs))
     if model.config.rhythm_veto > 0:
         p_apc[inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < model.config.rhythm_veto] = 0.0
     return BeatScores(p_apc, weights, enhanced)

@@ -46,9 +46,15 @@ class NetworkConfig:
     # the record's beats. A patient whose every beat looks a little premature (atrial fibrillation,
     # sinus arrhythmia) no longer floods the single threshold chosen on other patients.
     record_relative: bool = False
+    # Which of the record's beats give that median (inference.RECORD_REFERENCES): "all", or "sinus",
+    # the beats that come on time by the record's own sinus reference, which a patient whose
+    # majority rhythm is APCs cannot fill with APCs.
+    record_reference: str = "all"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.record_reference not in ("all", "sinus"):
+            raise ValueError(f"unknown record reference {self.record_reference!r}; known: all, sinus")
         unknown = [name for name in self.rr_features if name not in RR_INPUTS]
         if unknown:
             raise ValueError(f"unknown rhythm input {', '.join(unknown)}; known: {', '.join(RR_INPUTS)}")

@@ -4,11 +4,12 @@ scores stand each beat against its own record."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.features import RHYTHM_FEATURES, RHYTHM_REGULARITY_COLUMN, BeatInputs
-from danet_viewer.model.inference import relative_to_record, score_beats
+from danet_viewer.model.inference import MIN_REFERENCE_BEATS, ON_TIME_SHARE, reference_beats, relative_to_record, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 
 
@@ -67,3 +68,35 @@ def test_a_record_relative_model_scores_through_the_one_path():
     # The veto still has the last word.
     vetoed = score_beats(_model(0.3, record_relative=True), inputs, records=records).p_apc
     assert (vetoed[:20] == 0).all() and np.allclose(vetoed[20:], relative[20:])
+
+
+def _apc_majority_record(apcs: int, sinus: int):
+    """Logits and rhythm of a record whose majority rhythm is APCs (early against the sinus reference)."""
+    rr = np.zeros((apcs + sinus, len(RHYTHM_FEATURES)), np.float32)
+    rr[:, RHYTHM_FEATURES.index("sinus_rr_s")] = 2.0
+    rr[:, RHYTHM_FEATURES.index("pre_rr_s")] = [0.7] * apcs + [1.9] * sinus
+    inputs = BeatInputs(np.zeros((len(rr), WINDOW_LENGTH), np.float32), rr,
+                        np.zeros((len(rr), 4, 2), np.int16), np.ones(len(rr), bool))  # fmt: skip
+    p_apc = 1 / (1 + np.exp(-np.array([1.0] * apcs + [-4.0] * sinus)))
+    return inputs, p_apc
+
+
+def test_a_sinus_reference_is_not_filled_by_a_majority_of_apcs():
+    inputs, p_apc = _apc_majority_record(apcs=80, sinus=30)
+    assert ON_TIME_SHARE * 2.0 < 1.9 and ON_TIME_SHARE * 2.0 > 0.7
+    by_all = relative_to_record(p_apc, reference=reference_beats(NetworkConfig(record_reference="all"), inputs))
+    by_sinus = relative_to_record(p_apc, reference=reference_beats(NetworkConfig(record_reference="sinus"), inputs))
+    assert by_all[0] == 0.5  # the median beat is an APC: every APC is erased
+    np.testing.assert_allclose(by_sinus[0], 1 / (1 + np.exp(-5.0)), rtol=1e-5)  # against the sinus beats
+    np.testing.assert_allclose(by_sinus[-1], 0.5, rtol=1e-5)
+
+
+def test_too_few_on_time_beats_fall_back_to_the_median_of_all():
+    inputs, p_apc = _apc_majority_record(apcs=80, sinus=MIN_REFERENCE_BEATS - 1)
+    sinus = reference_beats(NetworkConfig(record_reference="sinus"), inputs)
+    np.testing.assert_array_equal(relative_to_record(p_apc, reference=sinus), relative_to_record(p_apc))
+
+
+def test_an_unknown_record_reference_is_refused():
+    with pytest.raises(ValueError, match="record reference"):
+        NetworkConfig(record_reference="mode")
