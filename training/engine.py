@@ -22,11 +22,11 @@ import torch.distributed as dist
 from torch import nn
 
 from danet_viewer.core.features import MODEL_RR_FEATURES
-from danet_viewer.model.inference import batch_tensors, record_median_logits, score_beats
+from danet_viewer.model.inference import batch_tensors, record_median_logits, reference_beats, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from training.data import BeatSet
 from training.metrics import average_precision
-from training.synthetic import donor_rows, synthesize_apcs
+from training.synthetic import FREQUENT_SHARE, donor_rows, sinus_among_frequent_apcs, synthesize_apcs
 
 
 @dataclass
@@ -61,6 +61,9 @@ class TrainConfig:
     # Train as it will score: the loss sees each beat's logit less its record's median logit
     # (recomputed every epoch), and the model scores record-relative (NetworkConfig.record_relative).
     record_relative: bool = False
+    # Add, beside the synthetic APCs set among frequent APCs, as many real sinus beats given that
+    # same context (synthetic.sinus_among_frequent_apcs), so that context alone decides nothing.
+    frequent_sinus: bool = False
 
     def network_config(self, variant: str | None = None) -> NetworkConfig:
         return NetworkConfig(variant=variant or self.variant, rhythm_veto=self.rhythm_veto,
@@ -213,9 +216,9 @@ def _run_stage(
     optimiser = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=config.weight_decay)
     epoch_beats = int(train.label.sum()) + min(int(np.sum(train.label == 0)), config.negatives_per_epoch)
     synthetic_count = _synthetic_count(epoch_beats, config) // world_size()
-    steps_per_epoch = math.ceil(epoch_beats // world_size() / config.batch_size) + math.ceil(
-        synthetic_count / config.batch_size
-    )
+    sinus_count = round(FREQUENT_SHARE * synthetic_count) if config.frequent_sinus else 0
+    steps_per_epoch = (math.ceil(epoch_beats // world_size() / config.batch_size)
+                       + math.ceil(synthetic_count / config.batch_size) + math.ceil(sinus_count / config.batch_size))
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
                  if one_cycle else None)  # fmt: skip
     wrapped = _wrap(model)
@@ -224,7 +227,8 @@ def _run_stage(
     # validation worse hands back the model it started from.
     best_score, best_state, stale = _validation_score(model, val, config), copy.deepcopy(model.state_dict()), 0
     for epoch in range(epochs):
-        reference = (record_median_logits(predict(model, train.inputs, config.device, raw=True), train.record)
+        reference = (record_median_logits(predict(model, train.inputs, config.device, raw=True), train.record,
+                                          reference_beats(model.config, train.inputs))
                      if centre else np.zeros(len(train)))  # fmt: skip
         model.train()
         if freeze_wem:
@@ -238,6 +242,13 @@ def _run_stage(
         batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), reference[donor_choice],
                      synthetic_rows[s : s + config.batch_size])
                     for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
+        if config.frequent_sinus:
+            sinus_choice = local_rng.choice(donors, sinus_count)
+            sinus = sinus_among_frequent_apcs(train.inputs, sinus_choice, local_rng)
+            sinus_rows = np.arange(len(sinus_choice))
+            batches += [(sinus, np.zeros(len(sinus_rows), np.int8), reference[sinus_choice],
+                         sinus_rows[s : s + config.batch_size])
+                        for s in range(0, len(sinus_rows), config.batch_size)]  # fmt: skip
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
             # Once through stays in file order, the order the README's adaptation figures were measured with.

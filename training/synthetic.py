@@ -74,8 +74,34 @@ def synthesize_apcs(inputs: BeatInputs, rows: np.ndarray, rng: np.random.Generat
         rr[i, 1] += pause
         rr[i, 6] = rng.uniform(0.0, 0.25)  # an isolated APC's coupling interval is rare around it
         if rng.random() < FREQUENT_SHARE:
-            rr[i, 2] = rr[i, 0] * rng.uniform(0.95, 1.2)
-            rr[i, 4] = rr[i, 3] * rng.uniform(0.2, 0.6)
-            rr[i, 5] = rr[i, 0] if rng.random() < 0.5 else rr[i, 3]
+            _frequent_apc_context(rr[i], coupling=rr[i, 0], rng=rng)
             rr[i, 6] = rng.uniform(0.3, 0.7)
     return BeatInputs(scale_windows(out), rr, regions.astype(np.int16), np.ones(len(rows), bool))
+
+
+def _frequent_apc_context(rr: np.ndarray, coupling: float, rng: np.random.Generator) -> None:
+    """Set one beat's rhythm references (``RR_FEATURES`` row) to those of a stretch where APCs at
+    ``coupling`` seconds are the majority: the local median is theirs, the rhythm irregular, and the
+    previous beat an APC or a sinus beat."""
+    rr[2] = coupling * rng.uniform(0.95, 1.2)
+    rr[4] = rr[3] * rng.uniform(0.2, 0.6)
+    rr[5] = coupling if rng.random() < 0.5 else rr[3]
+
+
+def sinus_among_frequent_apcs(inputs: BeatInputs, rows: np.ndarray, rng: np.random.Generator) -> BeatInputs:
+    """The other half of a record whose majority rhythm is APCs: its sinus beats (label 0).
+
+    A synthetic APC set among frequent APCs teaches that an APC need not stand out from its local
+    median or be rare. Without these beats a network may learn the converse from the synthetic
+    ones alone: that a beat late against the local median, whose interval no neighbour repeats,
+    is never normal, which is exactly what the sinus beats of such a record look like. The window
+    is the donor's own; only the references change.
+    """
+    rr = inputs.rr[rows].copy()
+    for i in range(len(rows)):
+        coupling = rr[i, 0] * rng.uniform(*PREMATURITY)
+        _frequent_apc_context(rr[i], coupling=coupling, rng=rng)
+        if rng.random() < 0.5:  # the next beat is an APC
+            rr[i, 1] = coupling
+        rr[i, 6] = rng.uniform(0.0, 0.25)  # the sinus interval is rare among the APC couplings
+    return BeatInputs(inputs.windows[rows], rr, inputs.regions[rows], inputs.p_found[rows])

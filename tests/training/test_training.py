@@ -37,13 +37,15 @@ def _synthetic_beats(seed: int, name: str) -> BeatSet:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("record_relative", [False, True])
-def test_tiny_training_learns_to_separate_synthetic_apcs(record_relative):
-    """Also when the loss takes each beat against its record's median logit, as record-relative scoring does."""
+@pytest.mark.parametrize("options", [{}, {"record_relative": True}, {"frequent_sinus": True}],
+                         ids=["plain", "record-relative", "frequent-sinus"])  # fmt: skip
+def test_tiny_training_learns_to_separate_synthetic_apcs(options):
+    """Also when the loss takes each beat against its record's median logit, as record-relative
+    scoring does, and when sinus beats set among frequent APCs join the synthetic ones."""
     train, val = _synthetic_beats(1, "a"), _synthetic_beats(2, "b")
-    config = TrainConfig(variant="hard", seed=0, record_relative=record_relative, **TINY)
+    config = TrainConfig(variant="hard", seed=0, **TINY, **options)
     model = fit(train, val, config, lambda *a, **k: None)
-    assert model.config.record_relative == record_relative
+    assert model.config.record_relative == options.get("record_relative", False)
     scores = predict(model, val.inputs)
     assert average_precision(val.label, scores) > 0.9
     assert best_threshold(val.label, scores)[1] > 0.9  # F1 on a record it never saw
