@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from danet_viewer.core.delineation import masks_from_intervals
 from danet_viewer.core.beats import RR_FEATURES
+from danet_viewer.core.delineation import masks_from_intervals
 from danet_viewer.core.features import RHYTHM_REGULARITY_COLUMN, BeatInputs, model_rr_features, prepare_beats
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import DanetError

@@ -46,7 +46,7 @@ class NetworkConfig:
     # the record's beats. A patient whose every beat looks a little premature (atrial fibrillation,
     # sinus arrhythmia) no longer floods the single threshold chosen on other patients.
     record_relative: bool = False
-    # Which of the record's beats give that median (inference.RECORD_REFERENCES): "all", or "sinus",
+    # Which of the record's beats give that median (inference.reference_beats): "all", or "sinus",
     # the beats that come on time by the record's own sinus reference, which a patient whose
     # majority rhythm is APCs cannot fill with APCs.
     record_reference: str = "all"
