@@ -191,6 +191,11 @@ def _synthetic_count(epoch_beats: int, config: TrainConfig) -> int:
     return min(config.synthetic_per_epoch, round(SYNTHETIC_MAX_SHARE * epoch_beats))
 
 
+def _batches(inputs, labels: np.ndarray, offsets: np.ndarray, rows: np.ndarray, batch_size: int) -> list[tuple]:
+    """``rows`` of one beat source cut into batches of (inputs, labels, logit offsets, batch rows)."""
+    return [(inputs, labels, offsets, rows[s : s + batch_size]) for s in range(0, len(rows), batch_size)]
+
+
 def _run_stage(
     model: DANet, train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, rng: np.random.Generator,
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
@@ -236,25 +241,19 @@ def _run_stage(
         rows = _shard(_epoch_rows(train, config, rng))
         donor_choice = local_rng.choice(donors, synthetic_count)
         synthetic = synthesize_apcs(train.inputs, donor_choice, local_rng)
-        batches = [(train.inputs, train.label, reference, rows[s : s + config.batch_size])
-                   for s in range(0, len(rows), config.batch_size)]  # fmt: skip
-        synthetic_rows = np.arange(len(synthetic.windows))
-        batches += [(synthetic, np.ones(len(synthetic_rows), np.int8), reference[donor_choice],
-                     synthetic_rows[s : s + config.batch_size])
-                    for s in range(0, len(synthetic_rows), config.batch_size)]  # fmt: skip
+        batches = _batches(train.inputs, train.label, reference, rows, config.batch_size)
+        batches += _batches(synthetic, np.ones(synthetic_count, np.int8), reference[donor_choice],
+                            np.arange(synthetic_count), config.batch_size)  # fmt: skip
         if config.frequent_sinus:
             sinus_choice = local_rng.choice(donors, sinus_count)
             sinus = sinus_among_frequent_apcs(train.inputs, sinus_choice, local_rng)
-            sinus_rows = np.arange(len(sinus_choice))
-            batches += [(sinus, np.zeros(len(sinus_rows), np.int8), reference[sinus_choice],
-                         sinus_rows[s : s + config.batch_size])
-                        for s in range(0, len(sinus_rows), config.batch_size)]  # fmt: skip
+            batches += _batches(sinus, np.zeros(sinus_count, np.int8), reference[sinus_choice],
+                                np.arange(sinus_count), config.batch_size)  # fmt: skip
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
             # Once through stays in file order, the order the README's adaptation figures were measured with.
             replay_rows = local_rng.permutation(replay_rows) if config.replay_repeats > 1 else replay_rows
-            batches += [(replay.inputs, replay.label, np.zeros(len(replay)), replay_rows[s : s + config.batch_size])
-                        for s in range(0, len(replay_rows), config.batch_size)]  # fmt: skip
+            batches += _batches(replay.inputs, replay.label, np.zeros(len(replay)), replay_rows, config.batch_size)
         order = local_rng.permutation(len(batches))
         total = 0.0
         for index in order:
