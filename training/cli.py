@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from danet_viewer.errors import DanetError, run_reporting_errors
+from danet_viewer.model.network import RECORD_REFERENCES
 
 PROG = "danet-train"
 SPLITS = ("DS2", "DS1", "validation")
@@ -85,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", type=Path, help="model folder; its card is rewritten, its weights kept")
     calibrate.add_argument("--record-relative", choices=("on", "off"), required=True,
                            help="score each beat against its own record's median (network.record_relative)")
-    calibrate.add_argument("--reference", choices=("all", "sinus"), default="all",
-                           help="the record's beats whose median is the reference: all, or those on time by "
-                                "the record's sinus reference (network.record_reference)")
+    calibrate.add_argument("--reference", choices=RECORD_REFERENCES, default="all",
+                           help="the record's beats whose median is the reference: all; those on time by the "
+                                "record's sinus reference; or by rhythm, on time in a regular rhythm and the "
+                                "rhythm's own beats in an irregular one (network.record_reference)")
     calibrate.add_argument("--name", help="a new name for the card: a new scoring deserves a new model id")
     calibrate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 

@@ -45,29 +45,56 @@ def batch_tensors(inputs: BeatInputs, rows: np.ndarray, device: str | torch.devi
 # sinus reference (beats.rr_features' ``sinus_rr_s``): the generator's least premature APC
 # (training.synthetic.PREMATURITY) is 0.85 of the interval it replaces.
 ON_TIME_SHARE = 0.85
-# With fewer on-time beats than this in a record the median of all its beats stands in: a median
-# of a handful is one beat's noise.
+# A beat whose rhythm regularity (features.rhythm_regularity) is below this lies in an irregular
+# rhythm: the value `danet-train rhythm-veto` chose from DS1's own atrial fibrillation and flutter
+# marks, with no APC score involved (97 % of those beats, 7 % of the rest; docs/model.md).
+IRREGULAR_RHYTHM = 0.30
+# With fewer reference beats than this the next wider set stands in (ReferenceBeats): a median of
+# a handful is one beat's noise.
 MIN_REFERENCE_BEATS = 20
 
 
-def reference_beats(config: NetworkConfig, inputs: BeatInputs) -> np.ndarray | None:
-    """The beats whose logits make a record's reference under ``config.record_reference`` (None: all)."""
+@dataclass(frozen=True)
+class ReferenceBeats:
+    """Which of a record's beats each beat's logit is taken against (their median).
+
+    ``rhythm``: each beat's rhythm (0 regular, 1 irregular); a beat is scored against the beats of
+    its record in the same rhythm. None: one rhythm.
+    ``candidates``: the beats that may be a reference. None: all.
+    Too few candidates in a rhythm: all that rhythm's beats; too few of those: the whole record.
+    """
+
+    rhythm: np.ndarray | None = None
+    candidates: np.ndarray | None = None
+
+
+def reference_beats(config: NetworkConfig, inputs: BeatInputs) -> ReferenceBeats:
+    """The reference beats of ``config.record_reference``.
+
+    - "all": every beat of the record.
+    - "sinus": the on-time beats, which a majority of APCs cannot fill.
+    - "rhythm": in a regular rhythm the on-time beats; in an irregular one (atrial fibrillation,
+      where the on-time beats are merely the longest intervals) that rhythm's own beats.
+    """
     if config.record_reference == "all":
-        return None
+        return ReferenceBeats()
     pre, sinus = inputs.rr[:, RR_FEATURES.index("pre_rr_s")], inputs.rr[:, RR_FEATURES.index("sinus_rr_s")]
-    return pre >= ON_TIME_SHARE * sinus
+    on_time = pre >= ON_TIME_SHARE * sinus
+    if config.record_reference == "sinus":
+        return ReferenceBeats(candidates=on_time)
+    irregular = inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < IRREGULAR_RHYTHM
+    return ReferenceBeats(rhythm=irregular.astype(np.int8), candidates=on_time | irregular)
 
 
 def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None,
-                         reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """For each beat, the median logit of its record's ``reference`` beats (``records`` names each
-    beat's record, None: all beats are one record; ``reference`` None: all beats): what
-    record-relative scoring takes logits against."""
+                         reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:  # fmt: skip
+    """For each beat, the median logit of its ``reference`` beats in its record (``records`` names each
+    beat's record, None: all beats are one record): what record-relative scoring takes logits against."""
     return _median_by_record(_logit(p_apc), records, reference)
 
 
 def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None,
-                       reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                       reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:  # fmt: skip
     """p(APC) with each beat's logit taken relative to the median logit of its record's reference beats.
 
     The median is a normal beat's score wherever normal beats are the majority of the reference,
@@ -83,15 +110,19 @@ def _logit(p_apc: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _median_by_record(logit: np.ndarray, records: np.ndarray | None, reference: np.ndarray | None) -> np.ndarray:
+def _median_by_record(logit: np.ndarray, records: np.ndarray | None, reference: ReferenceBeats) -> np.ndarray:
     groups = np.zeros(len(logit), np.int64) if records is None else np.unique(records, return_inverse=True)[1]
+    rhythm = np.zeros(len(logit), np.int8) if reference.rhythm is None else reference.rhythm
+    candidates = np.ones(len(logit), bool) if reference.candidates is None else reference.candidates
     medians = np.zeros_like(logit)
     for group in range(groups.max(initial=-1) + 1):
         members = groups == group
-        chosen = members if reference is None else members & reference
-        if chosen.sum() < MIN_REFERENCE_BEATS:
-            chosen = members
-        medians[members] = np.median(logit[chosen])
+        for kind in np.unique(rhythm[members]):
+            scored = members & (rhythm == kind)
+            for chosen in (scored & candidates, scored, members):
+                if chosen.sum() >= MIN_REFERENCE_BEATS:
+                    break
+            medians[scored] = np.median(logit[chosen])
     return medians
 
 

@@ -25,6 +25,9 @@ from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.features import MODEL_RR_FEATURES, RR_INPUTS
 
 
+RECORD_REFERENCES = ("all", "sinus", "rhythm")
+
+
 @dataclass
 class NetworkConfig:
     """Everything that fixes the network's shape and its rule constants; saved in the model card."""
@@ -46,15 +49,16 @@ class NetworkConfig:
     # the record's beats. A patient whose every beat looks a little premature (atrial fibrillation,
     # sinus arrhythmia) no longer floods the single threshold chosen on other patients.
     record_relative: bool = False
-    # Which of the record's beats give that median (inference.reference_beats): "all", or "sinus",
-    # the beats that come on time by the record's own sinus reference, which a patient whose
-    # majority rhythm is APCs cannot fill with APCs.
+    # Which of the record's beats give that median (inference.reference_beats): "all"; "sinus", the
+    # beats that come on time by the record's own sinus reference, which a patient whose majority
+    # rhythm is APCs cannot fill with APCs; or "rhythm", the on-time beats in a regular rhythm and
+    # the rhythm's own beats in an irregular one (atrial fibrillation).
     record_reference: str = "all"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.record_reference not in ("all", "sinus"):
-            raise ValueError(f"unknown record reference {self.record_reference!r}; known: all, sinus")
+        if self.record_reference not in RECORD_REFERENCES:
+            raise ValueError(f"unknown record reference {self.record_reference!r}; known: {', '.join(RECORD_REFERENCES)}")
         unknown = [name for name in self.rr_features if name not in RR_INPUTS]
         if unknown:
             raise ValueError(f"unknown rhythm input {', '.join(unknown)}; known: {', '.join(RR_INPUTS)}")

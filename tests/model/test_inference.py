@@ -9,7 +9,9 @@ import torch
 
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.features import RHYTHM_FEATURES, RHYTHM_REGULARITY_COLUMN, BeatInputs
-from danet_viewer.model.inference import MIN_REFERENCE_BEATS, ON_TIME_SHARE, reference_beats, relative_to_record, score_beats
+from danet_viewer.model.inference import (
+    IRREGULAR_RHYTHM, MIN_REFERENCE_BEATS, ON_TIME_SHARE, reference_beats, relative_to_record, score_beats,
+)
 from danet_viewer.model.network import DANet, NetworkConfig
 
 
@@ -75,6 +77,7 @@ def _apc_majority_record(apcs: int, sinus: int):
     rr = np.zeros((apcs + sinus, len(RHYTHM_FEATURES)), np.float32)
     rr[:, RHYTHM_FEATURES.index("sinus_rr_s")] = 2.0
     rr[:, RHYTHM_FEATURES.index("pre_rr_s")] = [0.7] * apcs + [1.9] * sinus
+    rr[:, RHYTHM_REGULARITY_COLUMN] = 0.6  # two recurring intervals: regular by rhythm
     inputs = BeatInputs(np.zeros((len(rr), WINDOW_LENGTH), np.float32), rr,
                         np.zeros((len(rr), 4, 2), np.int16), np.ones(len(rr), bool))  # fmt: skip
     p_apc = 1 / (1 + np.exp(-np.array([1.0] * apcs + [-4.0] * sinus)))
@@ -95,6 +98,65 @@ def test_too_few_on_time_beats_fall_back_to_the_median_of_all():
     inputs, p_apc = _apc_majority_record(apcs=80, sinus=MIN_REFERENCE_BEATS - 1)
     sinus = reference_beats(NetworkConfig(record_reference="sinus"), inputs)
     np.testing.assert_array_equal(relative_to_record(p_apc, reference=sinus), relative_to_record(p_apc))
+
+
+def _by(reference: str, inputs: BeatInputs, p_apc: np.ndarray, records: np.ndarray | None = None) -> np.ndarray:
+    return relative_to_record(p_apc, records, reference_beats(NetworkConfig(record_reference=reference), inputs))
+
+
+def test_a_rhythm_reference_keeps_the_sinus_reference_in_a_regular_rhythm():
+    inputs, p_apc = _apc_majority_record(apcs=80, sinus=30)
+    np.testing.assert_array_equal(_by("rhythm", inputs, p_apc), _by("sinus", inputs, p_apc))
+    assert _by("rhythm", inputs, p_apc)[0] > 0.99
+
+
+def _fibrillation_then_sinus(fibrillation: int, sinus: int):
+    """A record in atrial fibrillation, then in sinus rhythm with a few APCs. In fibrillation the
+    network scores every beat a little premature, the long-interval (on-time) beats least."""
+    rng = np.random.default_rng(1)
+    n = fibrillation + sinus
+    rr = np.zeros((n, len(RHYTHM_FEATURES)), np.float32)
+    rr[:, RHYTHM_FEATURES.index("sinus_rr_s")] = 1.0
+    pre = np.concatenate([rng.uniform(0.4, 1.0, fibrillation), np.full(sinus, 0.95)])
+    apcs = fibrillation + np.arange(5, sinus, 10)
+    pre[apcs] = 0.6
+    rr[:, RHYTHM_FEATURES.index("pre_rr_s")] = pre
+    rr[:, RHYTHM_REGULARITY_COLUMN] = [IRREGULAR_RHYTHM / 2] * fibrillation + [0.95] * sinus
+    logit = np.where(np.arange(n) < fibrillation, 1.0 - 2.0 * pre, -4.0)
+    logit[apcs] = 0.0
+    inputs = BeatInputs(np.zeros((n, WINDOW_LENGTH), np.float32), rr,
+                        np.zeros((n, 4, 2), np.int16), np.ones(n, bool))  # fmt: skip
+    return inputs, 1 / (1 + np.exp(-logit)), apcs
+
+
+def test_a_rhythm_reference_scores_fibrillation_against_itself_and_sinus_against_sinus():
+    inputs, p_apc, apcs = _fibrillation_then_sinus(fibrillation=200, sinus=100)
+    fibrillation = np.arange(200)
+    sinus_normals = np.setdiff1d(np.arange(200, 300), apcs)
+    by_rhythm, by_sinus = _by("rhythm", inputs, p_apc), _by("sinus", inputs, p_apc)
+    # Against the on-time beats (fibrillation's longest intervals) most fibrillation beats stand out;
+    # against fibrillation's own median, half of them at most sit above 0.5.
+    assert (by_sinus[fibrillation] > 0.5).mean() > 0.8
+    assert (by_rhythm[fibrillation] > 0.5).mean() <= 0.5
+    np.testing.assert_allclose(np.median(by_rhythm[fibrillation]), 0.5, atol=0.02)
+    # The sinus stretch is scored against its own on-time beats: its APCs stand out, its normals sit at 0.5.
+    np.testing.assert_allclose(by_rhythm[sinus_normals], 0.5, rtol=1e-5)
+    assert (by_rhythm[apcs] > 0.95).all()
+
+
+def test_a_rhythm_with_too_few_beats_is_scored_against_its_whole_record():
+    inputs, p_apc, _ = _fibrillation_then_sinus(fibrillation=MIN_REFERENCE_BEATS - 1, sinus=100)
+    by_rhythm, by_all = _by("rhythm", inputs, p_apc), _by("all", inputs, p_apc)
+    np.testing.assert_array_equal(by_rhythm[: MIN_REFERENCE_BEATS - 1], by_all[: MIN_REFERENCE_BEATS - 1])
+
+
+def test_rhythm_references_stay_within_their_record():
+    inputs, p_apc, _ = _fibrillation_then_sinus(fibrillation=200, sinus=100)
+    both = BeatInputs(*(np.concatenate([getattr(inputs, f)] * 2) for f in ("windows", "rr", "regions", "p_found")))
+    records = np.repeat(["a", "b"], len(p_apc))
+    shifted = np.concatenate([p_apc, 1 / (1 + np.exp(-(_logit(p_apc) + 3.0)))])  # record b: every logit + 3
+    relative = _by("rhythm", both, shifted, records)
+    np.testing.assert_allclose(relative[: len(p_apc)], relative[len(p_apc) :], rtol=1e-5)
 
 
 def test_an_unknown_record_reference_is_refused():
