@@ -99,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     ablation.add_argument("--out", type=Path, default=Path("runs/ablation"))
     ablation.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
+    crossval = commands.add_parser("crossval", help="record-wise K-fold cross-validation: every DS1 record scored "
+                                   "by a model that never saw it, under one or more scorings")
+    crossval.add_argument("--variant", choices=("backbone", "hard", "soft"), default="soft")
+    crossval.add_argument("--folds", type=int, default=5)
+    crossval.add_argument("--scoring", nargs="+", default=["all"], choices=("raw", *RECORD_REFERENCES),
+                          help="raw, or record-relative against a reference (as calibrate's --reference)")
+    crossval.add_argument("--out", type=Path, required=True, help="folder of the fold models and crossval.json")
+    crossval.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    crossval.add_argument("--log", help="JSON-lines log file")
+    _config_arguments(crossval)
+
     figure = commands.add_parser("figure", help="PNG of a model's attention w(t) on DS2 APCs and normals")
     figure.add_argument("model", type=Path)
     figure.add_argument("--out", type=Path, required=True)
@@ -376,6 +387,27 @@ def _ablation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crossval(args: argparse.Namespace) -> int:
+    from training.crossval import SET_ASIDE, cross_validate
+    from training.data import label_record
+    from training.engine import Logger
+    from training.mitdb import DS1, mitdb_dir
+
+    records = [label_record(mitdb_dir() / f"{name}.hea", args.cache) for name in DS1]
+    log = Logger(args.log)
+    try:
+        summary = cross_validate(records, _train_config(args, variant=args.variant), args.folds, args.out,
+                                 args.scoring, log)  # fmt: skip
+    finally:
+        log.close()
+    print(f"DS1 out of fold, {args.folds} folds: {' | '.join(' '.join(fold) for fold in summary['folds'])}")
+    for scoring, row in summary["scorings"].items():
+        every, rest = row["all"], row[f"without_{SET_ASIDE}"]
+        print(f"{scoring}: Se {100 * every['se']:.1f} %  +P {100 * every['ppv']:.1f} %  F1 {every['f1']:.3f}  "
+              f"F1 without {SET_ASIDE} {rest['f1']:.3f}  AP {row['average_precision']:.3f}")  # fmt: skip
+    return 0
+
+
 def _figure(args: argparse.Namespace) -> int:
     from training.figures import attention_figure
 
@@ -428,7 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
-               "rhythm-veto": _rhythm_veto, "replay": _replay, "calibrate": _calibrate}  # fmt: skip
+               "rhythm-veto": _rhythm_veto, "replay": _replay, "calibrate": _calibrate,
+               "crossval": _crossval}  # fmt: skip
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
 
 
