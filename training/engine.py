@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -75,6 +76,8 @@ class Logger:
     """JSON lines on a file (for the GUI to follow) and a one-line progress display on a terminal."""
 
     def __init__(self, path: str | None, quiet: bool = False) -> None:
+        if path:  # a log beside outputs that do not exist yet
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.file = open(path, "a", buffering=1) if path else None
         self.quiet = quiet
         self.tty = sys.stderr.isatty()

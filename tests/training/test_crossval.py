@@ -52,3 +52,12 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
     # A second run reuses the fold models: same scores, no training.
     again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event, **_: pytest.fail(event))
     assert again["scorings"]["raw"] == summary["scorings"]["raw"]
+
+
+def test_a_log_may_name_a_folder_that_does_not_exist_yet(tmp_path):
+    from training.engine import Logger
+
+    log = Logger(str(tmp_path / "runs" / "fold.jsonl"), quiet=True)
+    log("fold", fold=0)
+    log.close()
+    assert json.loads((tmp_path / "runs" / "fold.jsonl").read_text())["event"] == "fold"
