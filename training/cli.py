@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="Markdown tables of the ablation and the default model")
     report.add_argument("--runs", type=Path, default=Path("runs/ablation"))
     report.add_argument("--model", type=Path, default=Path("resources/model"))
+    report.add_argument("--crossval", type=Path, help="also the table of the `crossval` runs in this folder")
     report.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
     veto = commands.add_parser("rhythm-veto", help="choose the rhythm veto on DS1's atrial fibrillation annotations")
@@ -417,7 +418,7 @@ def _figure(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Print the ablation and default-model tables; write the model's MODEL_CARD.md and ds2.json beside it."""
-    from training.report import ablation_table, literature_table, model_card_markdown, per_record_table
+    from training.report import ablation_table, crossval_table, literature_table, model_card_markdown, per_record_table
 
     ds2 = evaluate_model(args.model, "DS2", args.cache)
     (args.model / "ds2.json").write_text(json.dumps(ds2, indent=2) + "\n")
@@ -427,6 +428,8 @@ def _report(args: argparse.Namespace) -> int:
                      "## Default model, DS2 per record", "", *per_record_table(ds2), "",
                      "## Beside the literature (DS2 SVEB)", "", *literature_table(ds2, card["name"]), "",
                      f"Network scoring speed on prepared beats (CPU): {ds2['scoring_x_realtime']:.0f}x real time."]))  # fmt: skip
+    if args.crossval:
+        print("\n".join(["", "## DS1 out of fold (crossval), mean ± sd over seeds", "", *crossval_table(args.crossval)]))
     return 0
 
 

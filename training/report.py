@@ -40,6 +40,32 @@ def ablation_table(runs: Path) -> list[str]:
     return lines
 
 
+def crossval_table(folder: Path) -> list[str]:
+    """Out-of-fold DS1 figures of ``danet-train crossval`` runs (``folder/VARIANT-sSEED``), mean ± sd over
+    seeds, per variant and scoring."""
+    from training.crossval import SCORINGS, SET_ASIDE
+
+    lines = [f"| variant | scoring | seeds | Se % | +P % | F1 | F1 without {SET_ASIDE} | AP |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for variant in VARIANTS:
+        runs = [json.loads(p.read_text())["scorings"] for p in sorted(folder.glob(f"{variant}-s*/crossval.json"))]
+        for scoring in SCORINGS:
+            rows = [run[scoring] for run in runs if scoring in run]
+            if not rows:
+                continue
+
+            def column(key: str, field: str, rows: list[dict] = rows) -> list[float]:
+                return [row[key][field] for row in rows]
+
+            lines.append(
+                f"| {variant} | {scoring} | {len(rows)} | {_mean_sd(column('all', 'se'), 100, 1)} | "
+                f"{_mean_sd(column('all', 'ppv'), 100, 1)} | {_mean_sd(column('all', 'f1'))} | "
+                f"{_mean_sd(column(f'without_{SET_ASIDE}', 'f1'))} | "
+                f"{_mean_sd([row['average_precision'] for row in rows], digits=3)} |"
+            )
+    return lines
+
+
 def per_record_table(result: dict) -> list[str]:
     lines = ["| record | SVEB beats | TP | FN | FP | Se % | +P % | F1 |", "|---|---|---|---|---|---|---|---|"]
     for name, row in sorted(result["per_record"].items()):

@@ -61,3 +61,18 @@ def test_a_log_may_name_a_folder_that_does_not_exist_yet(tmp_path):
     log("fold", fold=0)
     log.close()
     assert json.loads((tmp_path / "runs" / "fold.jsonl").read_text())["event"] == "fold"
+
+
+def test_the_crossval_table_gives_mean_and_sd_over_seeds_per_variant_and_scoring(tmp_path):
+    from training.report import crossval_table
+
+    def row(f1: float) -> dict:
+        counts = {"tp": 1, "fn": 1, "fp": 1, "tn": 1, "se": 0.5, "ppv": 0.5, "f1": f1}
+        return {"all": counts, "without_209": counts, "average_precision": f1 / 2}
+
+    for seed, f1 in enumerate((0.2, 0.4)):
+        (tmp_path / f"soft-s{seed}").mkdir()
+        (tmp_path / f"soft-s{seed}" / "crossval.json").write_text(json.dumps({"scorings": {"all": row(f1)}}))
+    lines = crossval_table(tmp_path)
+    assert len(lines) == 3  # header, rule, one row: no other variant or scoring was run
+    assert lines[2].startswith("| soft | all | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |")
