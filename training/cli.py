@@ -17,6 +17,7 @@ import torch
 
 from danet_viewer.errors import DanetError, run_reporting_errors
 from danet_viewer.model.network import RECORD_REFERENCES
+from training.metrics import THRESHOLD_RULES
 
 PROG = "danet-train"
 SPLITS = ("DS2", "DS1", "validation")
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the record's beats whose median is the reference: all; those on time by the "
                                 "record's sinus reference; or by rhythm, on time in a regular rhythm and the "
                                 "rhythm's own beats in an irregular one (network.record_reference)")
+    calibrate.add_argument("--threshold-rule", choices=THRESHOLD_RULES, default="f1",
+                           help="f1: the F1-optimal threshold; false-alarm: the one calling 1 %% of the "
+                                "validation beats that are not SVEB")
     calibrate.add_argument("--name", help="a new name for the card: a new scoring deserves a new model id")
     calibrate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
@@ -105,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     crossval.add_argument("--folds", type=int, default=5)
     crossval.add_argument("--scoring", nargs="+", default=["all"], choices=("raw", *RECORD_REFERENCES),
                           help="raw, or record-relative against a reference (as calibrate's --reference)")
+    crossval.add_argument("--threshold-rule", choices=THRESHOLD_RULES, default="f1",
+                          help="how each fold's threshold is chosen on its validation fold (as calibrate's); "
+                               "the summary is crossval.json for f1, crossval-RULE.json otherwise")
     crossval.add_argument("--out", type=Path, required=True, help="folder of the fold models and crossval.json")
     crossval.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
     crossval.add_argument("--log", help="JSON-lines log file")
@@ -206,22 +213,25 @@ def _dataset_split(paths: list[Path], val_records: list[str] | None):
                                "validation_records": chosen}  # fmt: skip
 
 
-def _validation_figures(model, val, device: str, threshold: float | None = None,
-                        raw_threshold: float | None = None) -> tuple[float, float | None, dict]:  # fmt: skip
+def _validation_figures(model, val, device: str, threshold: float | None = None, raw_threshold: float | None = None,
+                        rule: str = "f1") -> tuple[float, float | None, dict]:  # fmt: skip
     """(threshold, raw_threshold, the card's validation metrics) of ``model`` on ``val``: a threshold not
-    given is the best-F1 one there, and a record-relative model's raw threshold too."""
+    given is chosen there by ``rule`` (metrics.THRESHOLD_RULES), and a record-relative model's raw
+    threshold too."""
     from training.engine import predict
-    from training.metrics import average_precision, best_threshold, count
+    from training.metrics import average_precision, choose_threshold, count
 
     def chosen(scores):
-        return best_threshold(val.label, scores)[0] if val.label.sum() >= MIN_HELD_OUT_APCS else 0.5
+        if rule == "f1" and val.label.sum() < MIN_HELD_OUT_APCS:
+            return 0.5
+        return choose_threshold(val.label, scores, rule)
 
     scores = predict(model, val.inputs, device, val.record)
     threshold = chosen(scores) if threshold is None else threshold
     if model.config.record_relative and raw_threshold is None:
         raw_threshold = chosen(predict(model, val.inputs, device, raw=True))
     metrics = {**count(val.label, scores >= threshold).as_dict(), "beats": len(val), "apcs": int(val.label.sum()),
-               "average_precision": average_precision(val.label, scores)}  # fmt: skip
+               "average_precision": average_precision(val.label, scores), "threshold_rule": rule}  # fmt: skip
     return threshold, raw_threshold if model.config.record_relative else None, metrics
 
 
@@ -361,11 +371,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     model, card = load_model(args.model)
     _, val, _, _ = _mitdb_split(args.cache)
     model.config = replace(model.config, record_relative=args.record_relative == "on", record_reference=args.reference)
-    card.threshold, card.raw_threshold, card.metrics["validation"] = _validation_figures(model, val, "cpu")
+    card.threshold, card.raw_threshold, card.metrics["validation"] = _validation_figures(
+        model, val, "cpu", rule=args.threshold_rule)
     card.network, card.name = model.config.to_dict(), args.name or card.name
     write_card(card, args.model)
     validation = card.metrics["validation"]
-    print(f"{card.model_id}: record-relative {args.record_relative} (reference: {args.reference}), threshold {card.threshold:.4f}, "
+    print(f"{card.model_id}: record-relative {args.record_relative} (reference: {args.reference}), "
+          f"threshold {card.threshold:.4f} ({args.threshold_rule}), "
           f"validation F1 {validation['f1']:.3f}, AP {validation['average_precision']:.3f}")
     return 0
 
@@ -398,7 +410,7 @@ def _crossval(args: argparse.Namespace) -> int:
     log = Logger(args.log)
     try:
         summary = cross_validate(records, _train_config(args, variant=args.variant), args.folds, args.out,
-                                 args.scoring, log)  # fmt: skip
+                                 args.scoring, log, args.threshold_rule)  # fmt: skip
     finally:
         log.close()
     print(f"DS1 out of fold, {args.folds} folds: {' | '.join(' '.join(fold) for fold in summary['folds'])}")

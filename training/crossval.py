@@ -44,6 +44,10 @@ def record_folds(sveb: dict[str, int], folds: int) -> list[list[str]]:
     return [sorted(fold) for fold in dealt]
 
 
+def summary_name(threshold_rule: str) -> str:
+    return "crossval.json" if threshold_rule == "f1" else f"crossval-{threshold_rule}.json"
+
+
 def scored_as(model, scoring: str):
     """``model`` scoring raw, or record-relative against the reference ``scoring`` names."""
     relative = scoring != "raw"
@@ -52,10 +56,12 @@ def scored_as(model, scoring: str):
 
 
 def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: int, out: Path,
-                   scorings: Sequence[str] = ("all",), log: Callable = lambda *a, **k: None) -> dict:  # fmt: skip
+                   scorings: Sequence[str] = ("all",), log: Callable = lambda *a, **k: None,
+                   threshold_rule: str = "f1") -> dict:  # fmt: skip
     """Fit one model per fold into ``out/fold-K`` (a fold already there is reused, so a stopped run
-    resumes and a new scoring costs no training) and score every record out of fold under each of
-    ``scorings``. Writes and returns the summary (``out/crossval.json``)."""
+    resumes and a new scoring or threshold rule costs no training) and score every record out of
+    fold under each of ``scorings``, at thresholds chosen by ``threshold_rule``. Writes and returns
+    the summary (``out/crossval.json``, ``out/crossval-RULE.json`` for another rule than f1)."""
     unknown = [s for s in scorings if s not in SCORINGS]
     if unknown:
         raise ValueError(f"unknown scoring {', '.join(unknown)}; known: {', '.join(SCORINGS)}")
@@ -83,12 +89,12 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
             _finish_model(model, config, train, val, description, f"danet-{config.variant}-fold{k}", folder,
                           time.monotonic() - started, log)  # fmt: skip
         for scoring in scorings:
-            threshold = _validation_figures(scored_as(model, scoring), val, config.device)[0]
+            threshold = _validation_figures(scored_as(model, scoring), val, config.device, rule=threshold_rule)[0]
             thresholds[scoring].append(threshold)
             fold_scores = {name: record_scores(model, by_name[name], config.device) for name in test}
             scores[scoring].update(fold_scores)
             results[scoring] += evaluate_records([by_name[name] for name in test], fold_scores, threshold)
-    summary = {"folds": assignment, "config": asdict(config), "scorings": {}}
+    summary = {"folds": assignment, "config": asdict(config), "threshold_rule": threshold_rule, "scorings": {}}
     for scoring in scorings:
         label = np.concatenate([np.concatenate([by_name[n].beats.label, np.zeros(len(by_name[n].false_detections))])
                                 for n in scores[scoring]])  # fmt: skip
@@ -97,5 +103,5 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
                                         "average_precision": average_precision(label, pooled),
                                         **summarise(results[scoring], set_aside=SET_ASIDE)}  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    (out / "crossval.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / summary_name(threshold_rule)).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -42,23 +42,22 @@ def ablation_table(runs: Path) -> list[str]:
 
 def crossval_table(folder: Path) -> list[str]:
     """Out-of-fold DS1 figures of ``danet-train crossval`` runs (``folder/VARIANT-sSEED``), mean ± sd over
-    seeds, per variant and scoring."""
-    from training.crossval import SCORINGS, SET_ASIDE
+    seeds, per variant, scoring and threshold rule."""
+    from training.crossval import SCORINGS, SET_ASIDE, summary_name
+    from training.metrics import THRESHOLD_RULES
 
-    lines = [f"| variant | scoring | seeds | Se % | +P % | F1 | F1 without {SET_ASIDE} | AP |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for variant in VARIANTS:
-        runs = [json.loads(p.read_text())["scorings"] for p in sorted(folder.glob(f"{variant}-s*/crossval.json"))]
-        for scoring in SCORINGS:
-            rows = [run[scoring] for run in runs if scoring in run]
-            if not rows:
-                continue
+    lines = [f"| variant | scoring | threshold | seeds | Se % | +P % | F1 | F1 without {SET_ASIDE} | AP |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for variant, scoring, rule in ((v, s, r) for v in VARIANTS for s in SCORINGS for r in THRESHOLD_RULES):
+        runs = [json.loads(p.read_text())["scorings"] for p in sorted(folder.glob(f"{variant}-s*/{summary_name(rule)}"))]
+        rows = [run[scoring] for run in runs if scoring in run]
+        if rows:
 
             def column(key: str, field: str, rows: list[dict] = rows) -> list[float]:
                 return [row[key][field] for row in rows]
 
             lines.append(
-                f"| {variant} | {scoring} | {len(rows)} | {_mean_sd(column('all', 'se'), 100, 1)} | "
+                f"| {variant} | {scoring} | {rule} | {len(rows)} | {_mean_sd(column('all', 'se'), 100, 1)} | "
                 f"{_mean_sd(column('all', 'ppv'), 100, 1)} | {_mean_sd(column('all', 'f1'))} | "
                 f"{_mean_sd(column(f'without_{SET_ASIDE}', 'f1'))} | "
                 f"{_mean_sd([row['average_precision'] for row in rows], digits=3)} |"
@@ -94,6 +93,8 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
     training = card["training"]
     network = card["network"]
     validation = card["metrics"]["validation"]
+    chosen = ("to call 1 % of the validation beats that are not SVEB" if validation.get("threshold_rule") == "false-alarm"
+              else "for best F1")  # fmt: skip
     lines = [
         f"# Model card: {card['name']} ({network['variant']} DANet)",
         "",
@@ -106,9 +107,9 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         *([f"- Scoring: record-relative: each beat's logit less the median logit of its record's beats, so a "
            f"beat is judged against the patient's own rhythm. Operating threshold p(APC) ≥ {card['threshold']:.4f} "
            f"on that score; {card['raw_threshold']:.4f} on raw scores, which a model retrained on a patient whose "
-           "reviewed beats are mostly APCs uses. Both chosen for best F1 on the DS1 validation records."]
+           f"reviewed beats are mostly APCs uses. Both chosen {chosen} on the DS1 validation records."]
           if network.get("record_relative") else
-          [f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen for best F1 on the DS1 validation "
+          [f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen {chosen} on the DS1 validation "
            "records."]),
         f"- Trained on MIT-BIH DS1 only ({training['train_beats']} beats, {training['train_apcs']} SVEB): records "
         f"{', '.join(training['train_records'])}; validation records {', '.join(training['validation_records'])}. "

@@ -52,6 +52,11 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
     # A second run reuses the fold models: same scores, no training.
     again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event, **_: pytest.fail(event))
     assert again["scorings"]["raw"] == summary["scorings"]["raw"]
+    # Another threshold rule from the same fold models, in a summary of its own.
+    by_rate = cross_validate(records, config, 4, tmp_path, ["all"], threshold_rule="false-alarm")
+    assert json.loads((tmp_path / "crossval-false-alarm.json").read_text())["threshold_rule"] == "false-alarm"
+    assert by_rate["scorings"]["all"]["thresholds"] != summary["scorings"]["all"]["thresholds"]
+    assert json.loads((tmp_path / "crossval.json").read_text())["threshold_rule"] == "f1"
 
 
 def test_a_log_may_name_a_folder_that_does_not_exist_yet(tmp_path):
@@ -75,4 +80,4 @@ def test_the_crossval_table_gives_mean_and_sd_over_seeds_per_variant_and_scoring
         (tmp_path / f"soft-s{seed}" / "crossval.json").write_text(json.dumps({"scorings": {"all": row(f1)}}))
     lines = crossval_table(tmp_path)
     assert len(lines) == 3  # header, rule, one row: no other variant or scoring was run
-    assert lines[2].startswith("| soft | all | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |")
+    assert lines[2].startswith("| soft | all | f1 | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |")
