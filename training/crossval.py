@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.network import RECORD_REFERENCES
 from training.cli import _finish_model, _validation_figures
@@ -36,7 +37,7 @@ def record_folds(sveb: dict[str, int], folds: int) -> list[list[str]]:
     """Records dealt into ``folds`` folds in snake order of SVEB count (most first, ties by name):
     every fold gets a fair share of the APCs and of the records, the same on every run."""
     if not 3 <= folds <= len(sveb):
-        raise ValueError(f"{folds} folds: need at least 3 (test, validation, training) and at most {len(sveb)}")
+        raise DanetError(f"--folds {folds}: need at least 3 (test, validation, training) and at most {len(sveb)}")
     dealt: list[list[str]] = [[] for _ in range(folds)]
     for position, name in enumerate(sorted(sveb, key=lambda name: (-sveb[name], name))):
         lap, seat = divmod(position, folds)

@@ -24,7 +24,6 @@ from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.features import MODEL_RR_FEATURES, RR_INPUTS
 
-
 RECORD_REFERENCES = ("all", "sinus", "rhythm")
 
 

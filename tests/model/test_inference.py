@@ -10,7 +10,12 @@ import torch
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.features import RHYTHM_FEATURES, RHYTHM_REGULARITY_COLUMN, BeatInputs
 from danet_viewer.model.inference import (
-    IRREGULAR_RHYTHM, MIN_REFERENCE_BEATS, ON_TIME_SHARE, reference_beats, relative_to_record, score_beats,
+    IRREGULAR_RHYTHM,
+    MIN_REFERENCE_BEATS,
+    ON_TIME_SHARE,
+    reference_beats,
+    relative_to_record,
+    score_beats,
 )
 from danet_viewer.model.network import DANet, NetworkConfig
 

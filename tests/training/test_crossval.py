@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from danet_viewer.errors import DanetError
 from tests.training.test_training import TINY, _synthetic_beats
 from training.crossval import cross_validate, record_folds
-from training.data import BeatSet, ReferenceRecord
+from training.data import ReferenceRecord
 from training.engine import TrainConfig
 
 
@@ -23,7 +24,7 @@ def test_folds_are_disjoint_cover_every_record_and_share_the_apcs():
     shares = [sum(sveb[name] for name in fold) for fold in folds]
     assert max(shares) - 383 < 100  # apart from 209's fold, no fold hoards APCs
     assert folds == record_folds(dict(reversed(list(sveb.items()))), 5)  # order of the input does not matter
-    with pytest.raises(ValueError, match="folds"):
+    with pytest.raises(DanetError, match="folds 2"):  # bad input, reported in one line
         record_folds(sveb, 2)
 
 
