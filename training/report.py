@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from training.evaluate import LITERATURE
+from training.metrics import FALSE_ALARM_RATE
 
 VARIANTS = ("backbone", "hard", "soft")
 
@@ -90,8 +91,8 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
     training = card["training"]
     network = card["network"]
     validation = card["metrics"]["validation"]
-    chosen = ("to call 1 % of the validation beats that are not SVEB" if validation.get("threshold_rule") == "false-alarm"
-              else "for best F1")  # fmt: skip
+    chosen = (f"to call {100 * FALSE_ALARM_RATE:g} % of the validation beats that are not SVEB"
+              if validation.get("threshold_rule") == "false-alarm" else "for best F1")  # fmt: skip
     lines = [
         f"# Model card: {card['name']} ({network['variant']} DANet)",
         "",
