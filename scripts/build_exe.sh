@@ -9,20 +9,6 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 BUILD_ENV=build/venv
 
 started=$SECONDS
-# Libraries Qt's X11 (xcb) platform plugin links but the Python wheels leave to the system: present at build time,
-# they are bundled, so a workstation without them still opens the window. Each is checked on its own (a machine may
-# have some and lack others) and installed where we may (as setup.sh); where we may not, the build says which.
-missing_xcb=()
-for pair in libxcb-icccm4:libxcb-icccm.so.4 libxcb-keysyms1:libxcb-keysyms.so.1 libxcb-cursor0:libxcb-cursor.so.0; do
-    ldconfig -p | grep -q "${pair#*:}" || missing_xcb+=("${pair%%:*}")
-done
-if [ ${#missing_xcb[@]} -gt 0 ]; then
-    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && apt-get install -y -qq "${missing_xcb[@]}" >/dev/null
-    else
-        echo "build_exe: without ${missing_xcb[*]} the bundle opens its window only where the system has them" >&2
-    fi
-fi
 rm -rf "$BUILD_ENV"
 "$PYTHON" -m venv "$BUILD_ENV"
 . "$BUILD_ENV/bin/activate"
@@ -31,6 +17,11 @@ python -m pip install -q --upgrade pip
 # TORCH_INDEX_URL at PyTorch's CPU wheel index.
 python -m pip install -q torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 python -m pip install -q ".[build]"
+# Libraries Qt's platform plugins link but the wheels leave to the system (scripts/qt_system_libs.sh): present at
+# build time, they are bundled, so a workstation without them still opens the window.
+. scripts/qt_system_libs.sh
+qt_install_system_libs "$(python -c "import os, PySide6; print(os.path.dirname(PySide6.__file__))")" build_exe ||
+    echo "build_exe: the bundle will open its window only where the system has those libraries" >&2
 installed=$SECONDS
 python -m PyInstaller --noconfirm --clean --log-level WARN build.spec
 
