@@ -5,13 +5,9 @@ DS1/DS2 as in de Chazal et al., IEEE TBME 2004; paced records are in neither.
 
 from __future__ import annotations
 
-import os
-import tarfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-ARCHIVE = REPO.parent / "shared" / "data" / "mitdb" / "records.tar.xz"
-CACHE = Path(os.environ.get("MITDB_DIR", Path.home() / ".cache" / "mitdb"))
+from training.databases import MITDB
 
 DS1 = "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split()
 DS2 = "100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234".split()
@@ -25,10 +21,4 @@ VALIDATION = ["118", "203", "220", "223"]
 
 def mitdb_dir() -> Path:
     """The folder holding 100.hea ... 234.atr, unpacked from ../shared on first use."""
-    if not (CACHE / "234.atr").exists():
-        if not ARCHIVE.exists():
-            raise SystemExit(f"MIT-BIH not found: set MITDB_DIR or place the archive at {ARCHIVE}")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(ARCHIVE) as archive:
-            archive.extractall(CACHE, filter="data")
-    return CACHE
+    return MITDB.folder()
