@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from danet_viewer import __version__
-from danet_viewer.errors import DanetError, run_reporting_errors
+from danet_viewer.errors import DanetError, RecordError, run_reporting_errors
 
 PROG = "danet-viewer"
 SUBCOMMANDS = ("annotate", "import", "export", "render")
@@ -71,6 +71,14 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _duration(seconds: float) -> str:
+    """A length of time as a technician reads it: 12.5 s, 4 min 10 s, 3 h 05 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = round(seconds) // 60
+    return f"{minutes} min {round(seconds) % 60} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def _annotate(args: argparse.Namespace) -> int:
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
@@ -83,16 +91,28 @@ def _annotate(args: argparse.Namespace) -> int:
     failures = 0
     with AnnotationStore.open(args.store, "a") as store:
         for path in args.records:
+            # A bad record is reported and skipped: one unreadable file must not cost the rest of a batch.
             try:
                 started = time.perf_counter()
                 recording = open_recording(path, fs=args.fs)
                 result = analyse_recording(recording, store, lead=args.lead, who=who, model=model)
-                seconds = time.perf_counter() - started
-                print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
-                      f"({model.model_id}), {seconds:.2f} s ({recording.duration_s / seconds:.0f}x real time)")  # fmt: skip
             except DanetError as error:
                 failures += 1
-                print(f"{PROG}: error: {error}", file=sys.stderr)
+                # A RecordError names the record's file already; any other (the store refusing it) does not.
+                print(f"{PROG}: error: {error if isinstance(error, RecordError) else f'{path}: {error}'}",
+                      file=sys.stderr)
+                continue
+            seconds = time.perf_counter() - started
+            if not result.analysable:
+                print(f"{result.record}: no analysable signal on {result.lead} (flat or lead-off for all "
+                      f"{_duration(result.duration_s)}), no beats")
+                continue
+            excluded = ""
+            if result.unanalysable_s:
+                excluded = f", {_duration(result.unanalysable_s)} flat or lead-off excluded"
+            print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
+                  f"({model.model_id}){excluded}, {seconds:.2f} s "
+                  f"({recording.duration_s / seconds:.0f}x real time)")
     return 1 if failures else 0
 
 

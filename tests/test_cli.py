@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from danet_viewer import __version__
 from danet_viewer.cli import main
-from tests.conftest import REPO, SAMPLE
+from danet_viewer.core.store import AnnotationStore
+from tests.conftest import REPO, SAMPLE, synthetic_ecg, write_wfdb_record
 
 
 def test_annotate_import_export_on_the_sample(tmp_path, capsys):
@@ -52,3 +54,33 @@ def test_executable_module_version_and_bad_file(tmp_path):
                              str(tmp_path / "s.h5")], capture_output=True, text=True, cwd=REPO)  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "bad.hea" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_annotate_goes_past_a_flat_record_and_a_bad_one(tmp_path, capsys):
+    fs = 360
+    signal, _ = synthetic_ecg(fs, 60)
+    flat = write_wfdb_record(tmp_path, "flat", np.zeros_like(signal), fs)
+    gap = signal.copy()
+    gap[20 * fs : 50 * fs] = 0.0  # 30 s of lead-off mid-record
+    lead_off = write_wfdb_record(tmp_path, "lead_off", gap, fs)
+    good = write_wfdb_record(tmp_path, "good", signal, fs)
+    bad = tmp_path / "bad.hea"
+    bad.write_text("this is not a header\n")
+    store_path = tmp_path / "s.h5"
+
+    code = main(["annotate", str(flat), str(bad), str(lead_off), str(good), "--store", str(store_path)])
+    out, err = capsys.readouterr()
+    assert code == 1  # the bad record; a flat one is a result, not a failure
+    assert len(err.splitlines()) == 1 and "bad.hea" in err and "Traceback" not in err
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    assert lines.keys() == {"flat", "lead_off", "good"}
+    assert lines["flat"].startswith("no analysable signal on MLII")
+    assert "30.0 s flat or lead-off excluded" in lines["lead_off"]
+    assert "excluded" not in lines["good"] and "real time" in lines["good"]
+    with AnnotationStore.open(store_path) as store:
+        assert store.records() == ["flat", "good", "lead_off"]
+        assert not len(store.record("flat").beats)
+        assert store.record("flat").unanalysable.tolist() == [[0, 60 * fs]]
+        assert store.record("lead_off").unanalysable.tolist() == [[20 * fs, 50 * fs]]
+        assert len(store.record("good").beats) > 70
+    assert main(["annotate", str(flat), "--store", str(tmp_path / "t.h5")]) == 0

@@ -45,7 +45,8 @@ def has_results(recording: Recording, store: AnnotationStore, model: BeatModel) 
         return False
     record = store.record(recording.name)
     return (record.model is not None and record.model.model_id == model.model_id
-            and record.content_hash == recording.content_hash() and len(record.beats) > 0)  # fmt: skip
+            and record.content_hash == recording.content_hash()
+            and (len(record.beats) > 0 or len(record.unanalysable) > 0))  # fmt: skip
 
 
 class AnalysisWorker(QThread):

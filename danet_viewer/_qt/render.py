@@ -47,6 +47,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
             store = AnnotationStore.open(store_path, "r")
         lead = stored_analysis_lead(recording, store)
         table = store.beat_table(recording.name)
+        unanalysable = store.record(recording.name).unanalysable
         store.close()
     trace = enhanced_trace(recording, lead, table.sample[~table.deleted], model.network,
                            start_s=max(0.0, start_s - RENDER_MARGIN_S), stop_s=start_s + span_s + RENDER_MARGIN_S,
@@ -57,6 +58,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
     view.set_traces([trace], attention_module=model.network.wem is not None)
     view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+    view.set_unanalysable(unanalysable)
     # Lay the view out first: a resize keeps seconds per pixel, which would stretch the span.
     app.processEvents()
     view.show_span(start_s, span_s)

@@ -51,6 +51,8 @@ STATE_STYLE = {
 # Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
 # of a blended one, and the grid is drawn over the regions.
 REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
+# Stretches left out of the analysis (flat, lead-off): a quiet grey under everything else.
+UNANALYSABLE_COLOUR = (232, 232, 232)
 # The p(APC) labels are drawn for at most this many beats on screen; with more they are left out
 # (unreadable anyway), as are the wave regions above MAX_SHADED_BEATS.
 MAX_LABELS = 60
@@ -186,6 +188,12 @@ class ReviewView(pg.GraphicsLayoutWidget):
             (plot, name): self._region_bars(plot, REGION_COLOURS[name])
             for plot in (self.raw_plot, self.enhanced_plot) for name in SHOWN_REGIONS
         }  # fmt: skip
+        # One bar item per trace holds every unanalysable stretch near the screen, however many the record has.
+        self.unanalysable_bars = {
+            plot: self._region_bars(plot, UNANALYSABLE_COLOUR) for plot in (self.raw_plot, self.enhanced_plot)
+        }
+        for bars in self.unanalysable_bars.values():
+            bars.setZValue(-31)  # under the wave regions too
         self.selection_lines = []
         for plot in (self.raw_plot, self.enhanced_plot):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0, 110), width=2))
@@ -209,6 +217,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.pieces: list[EnhancedTrace] = []
         self._attention_note = ""
         self._shown_regions = np.empty((0, len(SHOWN_REGIONS), 2))  # (beats, P/QRS/T, start/stop) in seconds
+        self._unanalysable = np.empty((0, 2), np.int64)  # [start, stop) samples at the record's rate
+        self._shown_unanalysable = np.empty((0, 2))  # in seconds, near the screen
         self._enhanced_too_wide: bool | None = None
         self._beat_samples = np.empty(0, np.int64)
         self._beat_s = np.empty(0)
@@ -392,6 +402,12 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._cut_window = self._markers_shown = None
         self.refresh()
 
+    def set_unanalysable(self, stretches: np.ndarray) -> None:
+        """The record's unanalysable stretches (sorted [start, stop) sample pairs at its rate), shaded grey."""
+        self._unanalysable = np.asarray(stretches, np.int64).reshape(-1, 2)
+        self._cut_window = None
+        self.refresh()
+
     def _place_beats(self) -> None:
         """Each beat's point on the raw trace on screen, for its mark and its label."""
         samples = self._beat_samples
@@ -444,6 +460,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._draw_markers(lo_s, hi_s)
         self._draw_enhanced(pieces, lo_s, hi_s)
         self._draw_band(pieces, lo_s, hi_s, span)
+        self._draw_unanalysable(lo_s, hi_s, span)
         self._draw_regions(pieces, lo_s, hi_s, x0, x1)
 
     def _raw_points(self, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -523,9 +540,25 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._shown_regions = regions
         self._size_regions()
 
+    def _draw_unanalysable(self, lo_s: float, hi_s: float, span: float) -> None:
+        # Cut to the stretch handed to Qt; zoomed out on a 24 h record with thousands of stretches, those
+        # less than a column of BAND_COLUMNS apart are drawn as one bar, so there are never more bars than
+        # the screen can tell apart.
+        stretches = self._unanalysable / self.fs
+        near = np.clip(stretches[(stretches[:, 1] > lo_s) & (stretches[:, 0] < hi_s)], lo_s, hi_s)
+        if len(near) > 1:
+            first = np.flatnonzero(np.concatenate([[True], near[1:, 0] - near[:-1, 1] > span / BAND_COLUMNS]))
+            last = np.append(first[1:], len(near)) - 1
+            near = np.stack([near[first, 0], near[last, 1]], axis=1)
+        self._shown_unanalysable = near
+
     def _size_regions(self) -> None:
         # Bars as tall as the visible range with a margin of one range each way, not "infinite": Qt's
         # painter fills a huge rectangle far more slowly than the part of it on screen.
+        for plot, bars in self.unanalysable_bars.items():
+            y0, y1 = plot.viewRange()[1]
+            shown = self._shown_unanalysable
+            bars.setOpts(x0=shown[:, 0], x1=shown[:, 1], y0=2 * y0 - y1, height=3 * (y1 - y0))
         for (plot, name), bars in self.regions.items():
             k = SHOWN_REGIONS.index(name)
             y0, y1 = plot.viewRange()[1]

@@ -27,6 +27,9 @@ HDF5 schema (``schema_version`` 1)::
     /records/<name>       attrs: name, source_path, content_hash, fs, lead_names (JSON),
                                  units (JSON), n_samples, analysis_lead, detector
         beats/sample      int64   detected R peaks, at the record's own rate
+        unanalysable      int64 (n, 2)  [start, stop) samples of the analysis lead left out as flat,
+                                lead-off or invalid; no beat is detected inside. Written only when there
+                                are some, so stores from before it read as having none (same version).
         model/sample      int64   beats the model scored   attrs: model_id, threshold, run_at
         model/p_apc       float32 p(APC)
         model/apc         int8    1 where p_apc >= threshold
@@ -85,6 +88,17 @@ _address_space_cap_lock = threading.Lock()
 # "GCOL", version, 3 reserved bytes, then the collection's size and its objects.
 _GLOBAL_HEAP_SIGNATURE = re.compile(rb"GCOL\x01\x00\x00\x00")
 _HEAP_OBJECT_HEADER_BYTES = 16  # index (2), reference count (2), reserved (4), size (8)
+
+
+def _stretch_problem(stretches: np.ndarray, n_samples: int) -> str:
+    """What is wrong with [start, stop) sample pairs for a record of ``n_samples``; "" when nothing."""
+    if stretches.ndim != 2 or stretches.shape[1] != 2:
+        return "are not [start, stop) pairs"
+    if len(stretches) and (stretches[0, 0] < 0 or stretches[-1, 1] > n_samples):
+        return f"lie outside its {n_samples} samples"
+    if np.any(stretches[:, 1] <= stretches[:, 0]) or np.any(stretches[1:, 0] < stretches[:-1, 1]):
+        return "are not sorted, non-empty and apart"
+    return ""
 
 
 def utc_now() -> str:
@@ -146,6 +160,7 @@ class StoredRecord:
     reference_symbol: np.ndarray = field(default_factory=lambda: np.empty(0, object))
     reference_source: str = ""
     reviews: dict[int, Review] = field(default_factory=dict)
+    unanalysable: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
 
     def beat_table(self) -> BeatTable:
         return BeatTable.build(self)
@@ -361,6 +376,18 @@ class _Reader:
 
     def integers(self, group: h5py.Group, key: str) -> np.ndarray:
         return self._column(group, key, "iu")[()].astype(np.int64)
+
+    def sample_pairs(self, group: h5py.Group, key: str) -> np.ndarray:
+        """An (n, 2) integer dataset, checked like a column before it is read."""
+        dataset = group[key]
+        name = f"{group.name.rstrip('/')}/{key}"
+        if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 2 or dataset.shape[1] != 2:
+            self.damaged(f"{name} is not a table of [start, stop) pairs")
+        if dataset.shape[0] > self.file_size:
+            self.damaged(f"{name} declares {dataset.shape[0]} pairs in a file of {self.file_size} bytes")
+        if dataset.dtype.kind not in "iu":
+            self.damaged(f"{name} holds {dataset.dtype}, not sample numbers")
+        return dataset[()].astype(np.int64)
 
     def reals(self, group: h5py.Group, key: str) -> np.ndarray:
         return self._column(group, key, "iuf")[()].astype(np.float64)
@@ -611,6 +638,11 @@ class AnnotationStore:
         )
         if not (record.fs > 0 and record.n_samples >= 0):
             reader.damaged(f"record {record.name!r} has rate {record.fs:g} Hz and {record.n_samples} samples")
+        if "unanalysable" in group:
+            record.unanalysable = reader.sample_pairs(group, "unanalysable")
+            problem = _stretch_problem(record.unanalysable, record.n_samples)
+            if problem:
+                reader.damaged(f"unanalysable stretches of record {record.name!r} {problem}")
         if "model" in group:
             model = reader.group(group, "model")
             record.model = ModelOutput(
@@ -692,6 +724,8 @@ class AnnotationStore:
                 n_samples=record.n_samples, analysis_lead=record.analysis_lead, detector=record.detector,
             )  # fmt: skip
             group.create_dataset("beats/sample", data=record.beats.astype(np.int64))
+            if len(record.unanalysable):
+                group.create_dataset("unanalysable", data=record.unanalysable)
             if record.model is not None:
                 model = group.create_group("model")
                 model.create_dataset("sample", data=record.model.sample)
@@ -841,16 +875,30 @@ class AnnotationStore:
             self._audit_entry(who, "add_recording", name, -1, "", source_path)
         return record
 
-    def set_beats(self, name: str, samples: np.ndarray, *, detector: str, lead: str, who: str) -> None:
-        """Replace the detected beats. Reviews are kept: one off the new detections is an added beat."""
+    def set_beats(
+        self, name: str, samples: np.ndarray, *, detector: str, lead: str, who: str,
+        unanalysable: np.ndarray | None = None,
+    ) -> None:
+        """Replace the detected beats and the unanalysable stretches (sorted [start, stop) pairs) found with them.
+
+        Reviews are kept: one off the new detections is an added beat.
+        """
         record = self.record(name)
         samples = np.unique(np.asarray(samples, dtype=np.int64))
         if len(samples) and (samples[0] < 0 or samples[-1] >= record.n_samples):
             raise StoreError(self.path, f"beat samples outside record {name!r}")
+        stretches = np.empty((0, 2), np.int64) if unanalysable is None else np.asarray(unanalysable, np.int64)
+        problem = _stretch_problem(stretches, record.n_samples)
+        if problem:
+            raise StoreError(self.path, f"unanalysable stretches of record {name!r} {problem}")
+        excluded = int(np.sum(stretches[:, 1] - stretches[:, 0]))
+        after = f"{len(samples)} beats by {detector} on {lead}"
+        if excluded:
+            after += f", {excluded} samples unanalysable"
         with self._bulk_change():
-            self._audit_entry(who, "set_beats", name, -1, f"{len(record.beats)} beats",
-                              f"{len(samples)} beats by {detector} on {lead}")  # fmt: skip
+            self._audit_entry(who, "set_beats", name, -1, f"{len(record.beats)} beats", after)
             record.beats, record.detector, record.analysis_lead = samples, detector, lead
+            record.unanalysable = stretches.copy()
 
     def set_model_output(
         self, name: str, samples: np.ndarray, p_apc: np.ndarray, *, threshold: float, model_id: str, who: str

@@ -13,7 +13,14 @@ from PySide6.QtGui import QColor, QImage
 
 from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
 from danet_viewer._qt.review_session import BeatState
-from danet_viewer._qt.review_view import MAX_SHADED_BEATS, STATE_STYLE, ReviewView, label_text
+from danet_viewer._qt.review_view import (
+    BAND_COLUMNS,
+    MAX_SHADED_BEATS,
+    STATE_STYLE,
+    UNANALYSABLE_COLOUR,
+    ReviewView,
+    label_text,
+)
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 from tests.conftest import synthetic_ecg
 
@@ -179,6 +186,28 @@ def test_a_pan_paints_the_view_once(qtbot, view):
             view.raw_plot.setXRange(start, start + 8.0, padding=0)
             qtbot.wait(50)
             assert paints.count == 1
+
+
+def test_unanalysable_stretches_are_shaded_grey_and_only_near_the_screen(view):
+    view.set_regions_visible(False)
+    # One long stretch, and thousands of short ones further on (a 24 h record's worth of lead-off blips).
+    blips = np.arange(130 * FS, 230 * FS, 0.05 * FS).astype(np.int64)
+    stretches = np.concatenate([[[50 * FS, 60 * FS]], np.stack([blips, blips + 0.02 * FS], axis=1)]).astype(np.int64)
+    view.set_unanalysable(stretches)
+    view.show_span(45.0, 10.0)
+    grey = QColor(*UNANALYSABLE_COLOUR)
+    image = grabbed(view)
+    top = on_screen(view, 0.0, view.raw_plot.viewRange()[1][1])[1] + 3
+    inside_x, outside_x = on_screen(view, 53.0, 0.0)[0], on_screen(view, 47.0, 0.0)[0]
+    # The paper between the grid lines of a 10 x 10 box (the grid is drawn over the band).
+    assert coloured_pixels(image, (inside_x - 5, top, inside_x + 5, top + 10), grey, tolerance=6) > 40
+    assert coloured_pixels(image, (outside_x - 5, top, outside_x + 5, top + 10), grey, tolerance=6) == 0
+    bars = view.unanalysable_bars[view.raw_plot].opts
+    assert bars["x0"].tolist() == [50.0] and bars["x1"].tolist() == [60.0]
+    view.show_span(0.0, DURATION_S)  # zoomed out: the blips closer than a column are one bar
+    bars = view.unanalysable_bars[view.raw_plot].opts
+    assert len(bars["x0"]) <= 3 * BAND_COLUMNS and len(bars["x0"]) < len(stretches) / 10
+    assert bars["x0"][0] == 50.0 and bars["x1"][-1] == pytest.approx(230.0, abs=0.05)
 
 
 def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> EnhancedTrace:
