@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QColor, QImage
 
 from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
-from danet_viewer._qt.review_session import BeatState
 from danet_viewer._qt.review_view import MAX_SHADED_BEATS, STATE_STYLE, ReviewView, label_text
+from danet_viewer.components.review_session import BeatState
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 from tests.conftest import synthetic_ecg
 
