@@ -1,4 +1,5 @@
-"""Two docks about beats rather than time: the RR tachogram and the superimposed beats of the selected beat's class.
+"""Docks about beats rather than time: the RR tachogram, the superimposed beats of the selected beat's class,
+and the selected beat's details.
 
 Both draw a whole population with one item: the tachogram is one scatter of
 every beat's RR interval, the superimposition one line item whose beats are
@@ -10,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
-from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer.components.beat_details import NO_BEAT
+from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.store import BeatTable
 
 # Screen distance (pixels) within which a tachogram click picks a beat.
@@ -176,3 +178,16 @@ class SuperimposeDock(QDockWidget):
             curve.setData([], [])
         self.shown_class, self.shown_count = "", 0
         self.plot_widget.getPlotItem().setTitle(why, size="8pt")
+
+
+class DetailsDock(QDockWidget):
+    """The selected beat's timing, scores and review (``components.beat_details`` writes the text)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Selected beat", parent)
+        self.setObjectName("beat_details")
+        self.label = QLabel(NO_BEAT)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.label.setMargin(6)
+        self.setWidget(self.label)

@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
-from danet_viewer._qt.review_session import ReviewSession
 from danet_viewer._qt.review_view import STATE_STYLE, BeatState
+from danet_viewer.components.review_session import ReviewSession
 
 # Bin widths a reader can name; the finest that leaves at most MAX_BINS bins over the recording is used.
 BIN_CHOICES_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0)

@@ -16,19 +16,18 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
                   model_folder: str | None = None) -> Path:  # fmt: skip
     """Render ``span_s`` seconds of ``record`` from ``start_s`` as the review window shows them.
 
-    The store (default: the record's own ``<name>.danet.h5``) supplies beats,
+    The store (default: the one the window uses, ``<name>.danet.h5`` beside the record) supplies beats,
     scores and reviews; a record it does not hold yet is analysed into it first.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from danet_viewer._qt.analysis_worker import has_results, stored_analysis_lead
-    from danet_viewer._qt.main_window import default_store_path
-    from danet_viewer._qt.review_session import beat_states
     from danet_viewer._qt.review_view import ReviewView
+    from danet_viewer.components.review_session import beat_states
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
+    from danet_viewer.core.store_location import has_results, review_store_path, stored_analysis_lead
     from danet_viewer.model.inference import BeatModel
     from danet_viewer.model.registry import ModelRegistry
     from danet_viewer.model.trace import enhanced_trace
@@ -38,7 +37,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     app = QApplication.instance() or QApplication([])
     recording = open_recording(record)
     model = BeatModel(model_folder or ModelRegistry().active_folder())
-    store_path = Path(store_path) if store_path else default_store_path(recording.path)
+    store_path = Path(store_path) if store_path else review_store_path(recording.path)[0]
     with AnnotationStore.open(store_path, "r" if store_path.exists() else "a") as store:
         if not has_results(recording, store, model):
             store.close()

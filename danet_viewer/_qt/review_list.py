@@ -12,18 +12,13 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxLayout, QWidget
 
-from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer.components.beat_details import format_time
+from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
 
 COLUMNS = ("time", "p(APC)", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
-
-
-def format_time(seconds: float) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}" if hours else f"{int(minutes)}:{secs:06.3f}"
 
 
 class CandidateModel(QAbstractTableModel):

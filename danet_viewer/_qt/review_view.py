@@ -35,8 +35,8 @@ from danet_viewer._qt.ecg_paper import (
     pixels_per_mm,
     screen_dpi,
 )
-from danet_viewer._qt.review_session import BeatState
-from danet_viewer._qt.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
+from danet_viewer.components.review_session import BeatState
+from danet_viewer.components.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 
 # Beat colours (on white) and what the legend calls them.

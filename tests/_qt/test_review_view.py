@@ -12,7 +12,6 @@ from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QColor, QImage
 
 from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
-from danet_viewer._qt.review_session import BeatState
 from danet_viewer._qt.review_view import (
     BAND_COLUMNS,
     MAX_SHADED_BEATS,
@@ -21,6 +20,7 @@ from danet_viewer._qt.review_view import (
     ReviewView,
     label_text,
 )
+from danet_viewer.components.review_session import BeatState
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 from tests.conftest import synthetic_ecg
 
