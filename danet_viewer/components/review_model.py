@@ -198,9 +198,18 @@ class ReviewModel:
             self.label(int(self.session.table.sample[self.selected]), symbol)
 
     def confirm_model(self) -> None:
-        """The model's verdict (A or N) as the selected beat's label."""
-        if self.selected is not None:
-            self.label_selected(self.session.model_symbol(self.selected))
+        """The model's verdict (A or N) as the selected beat's label, where no person has labelled the beat: a
+        confirming pass (Space, Right, Space...) over beats a reviewer has already labelled keeps their labels."""
+        if self.selected is None:
+            return
+        table = self.session.table
+        if table.reviewed[self.selected]:
+            shown = "not a beat" if table.deleted[self.selected] else table.review_symbol[self.selected]
+            self.events.status.emit(f"Kept {table.reviewer[self.selected] or 'a reviewer'}'s label {shown}: Space "
+                                    "confirms the model only on beats no one has labelled; type a label to change it",
+                                    5000)  # fmt: skip
+            return
+        self.label_selected(self.session.model_symbol(self.selected))
 
     def mark_not_a_beat(self) -> None:
         self.label_selected(NOT_A_BEAT)

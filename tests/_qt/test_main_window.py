@@ -120,6 +120,17 @@ def test_confirm_takes_the_models_verdict(qtbot, analysed, key):
         assert stored_symbol(analysed, table.sample[row]) == expected
 
 
+def test_tab_n_space_keeps_the_reviewers_n(qtbot, analysed):
+    """Issue 19 item 3: Space turned a reviewer's N on a model APC into the model's A."""
+    press(qtbot, analysed, Qt.Key.Key_Tab)
+    row = analysed.review.selected
+    sample = analysed.review.session.table.sample[row]
+    press(qtbot, analysed, Qt.Key.Key_N)
+    press(qtbot, analysed, Qt.Key.Key_Space)
+    assert stored_symbol(analysed, sample) == "N"
+    assert "Kept dr test's label N" in analysed.statusBar().currentMessage()
+
+
 def test_undo_and_redo_write_through_the_store(qtbot, analysed):
     samples = analysed.review.session.table.sample
     analysed.review.select_row(3)

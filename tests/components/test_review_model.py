@@ -118,7 +118,7 @@ def test_labels_go_to_the_store_through_the_session_with_one_redraw(review):
     review.label_selected("V")
     assert stored(review, sample) == "V" and review.session.table.reviewer[3] == "dr test"
     assert recorder.take() == [("beats",)]  # the beats event redraws the selection with them
-    candidate = int(review.session.candidates[0])
+    candidate = int(review.session.candidates[1])  # candidates[0] is row 3, which the person labelled V
     review.select_row(candidate)
     review.confirm_model()
     assert stored(review, int(review.session.table.sample[candidate])) == "A"
@@ -228,3 +228,22 @@ def test_closing_lets_go_of_the_store_and_redraws_empty(review):
     assert recorder.names() == ["selection", "beats"]
     AnnotationStore.open(path, "a").close()  # the lock is gone
 
+
+
+def test_confirming_the_model_never_replaces_a_persons_label(review):
+    """Tab, N, Space on a model APC kept the model's A (issue 19 item 3); a Space pass must keep N."""
+    recorder = Recorder(review)
+    candidate = int(review.session.candidates[0])
+    sample = int(review.session.table.sample[candidate])
+    review.select_row(candidate)
+    review.label_selected("N")
+    recorder.take()
+    review.confirm_model()
+    assert stored(review, sample) == "N"
+    assert recorder.take() == [("status", "Kept dr test's label N: Space confirms the model only on beats no one has "
+                                          "labelled; type a label to change it", 5000)]  # fmt: skip
+    review.mark_not_a_beat()
+    review.confirm_model()
+    assert stored(review, sample) == NOT_A_BEAT
+    review.label_selected("A")  # a typed label still changes it
+    assert stored(review, sample) == "A"
