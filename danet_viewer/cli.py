@@ -68,6 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True, type=Path, help="PNG file to write")
     render.add_argument("--store", type=Path, help="annotation store (default: <record>.danet.h5 beside it)")
     render.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    render.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
     return parser
 
 
@@ -151,7 +152,7 @@ def _render(args: argparse.Namespace) -> int:
     # Qt is imported inside the handler, so the headless sub-commands never load it.
     from danet_viewer._qt.render import render_review
 
-    print(render_review(args.record, args.start, args.span, args.out, args.store, args.model))
+    print(render_review(args.record, args.start, args.span, args.out, args.store, args.model, fs=args.fs))
     return 0
 
 

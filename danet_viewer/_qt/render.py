@@ -13,11 +13,12 @@ RENDER_MARGIN_S = 3.0
 
 
 def render_review(record: str, start_s: float, span_s: float, out: Path, store_path: Path | None = None,
-                  model_folder: str | None = None) -> Path:  # fmt: skip
+                  model_folder: str | None = None, *, fs: float | None = None) -> Path:  # fmt: skip
     """Render ``span_s`` seconds of ``record`` from ``start_s`` as the review window shows them.
 
     The store (default: the one the window uses, ``<name>.danet.h5`` beside the record) supplies beats,
-    scores and reviews; a record it does not hold yet is analysed into it first.
+    scores and reviews; a record it does not hold yet is analysed into it first. ``fs`` is the rate of a CSV
+    file that states none.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -34,8 +35,11 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
 
     if span_s <= 0:
         raise DanetError(f"--span must be positive, not {span_s:g}")
+    recording = open_recording(record, fs=fs)
+    if not 0 <= start_s < recording.duration_s:
+        raise DanetError(f"{recording.path}: --start {start_s:g} s is outside the recording "
+                         f"(0 to {recording.duration_s:g} s)")  # fmt: skip
     app = QApplication.instance() or QApplication([])
-    recording = open_recording(record)
     model = BeatModel(model_folder or ModelRegistry().active_folder())
     store_path = Path(store_path) if store_path else review_store_path(recording.path)[0]
     with AnnotationStore.open(store_path, "r" if store_path.exists() else "a") as store:

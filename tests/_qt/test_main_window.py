@@ -243,6 +243,27 @@ def test_render_draws_the_review_view_to_a_png(record, tmp_path, capsys):
     assert len(colours) > 20  # traces, regions, markers and labels, not a blank canvas
 
 
+def test_render_of_a_start_past_the_end_is_bad_input_in_one_line(record, tmp_path, capsys):
+    """Issue 19 item 17: a start past the end ended in 'internal error: ValueError', exit 3."""
+    out = tmp_path / "late.png"
+    assert main(["render", str(record), "--start", "5000", "--span", "10", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.splitlines() == [error] and "--start 5000 s is outside the recording" in error and not out.exists()
+
+
+def test_render_takes_the_rate_of_a_csv_that_states_none(tmp_path):
+    """Issue 19 item 18: render had no --fs, so such a CSV could never be rendered."""
+    from tests.conftest import synthetic_ecg
+
+    signal, _ = synthetic_ecg(250, 20)
+    csv = tmp_path / "strip.csv"
+    csv.write_text("II\n" + "\n".join(f"{value:.4f}" for value in signal) + "\n")
+    out = tmp_path / "strip.png"
+    assert main(["render", str(csv), "--fs", "250", "--start", "5", "--span", "10", "--out", str(out),
+                 "--store", str(tmp_path / "strip.h5")]) == 0  # fmt: skip
+    assert QImage(str(out)).width() >= 1000
+
+
 def test_a_flat_stretch_is_shaded_and_opening_another_record_clears_it(qtbot, window, record, tmp_path):
     import wfdb
 
