@@ -36,7 +36,7 @@ from danet_viewer._qt.review_list import ReviewListDock
 from danet_viewer._qt.review_view import ReviewView
 from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
 from danet_viewer._qt.trace_loader import LeadReader, TraceFeed
-from danet_viewer.components.beat_details import NO_BEAT, beat_details_html
+from danet_viewer.components.beat_details import NO_BEAT, beat_details_html, counted
 from danet_viewer.components.model_library import ModelLibrary
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import beat_states
@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         table = self.review.session.table
         verb = "loaded from the store" if outcome.reused else "analysed"
         self._update_status(f"{recording.name} {verb}: {len(table)} beats, "
-                            f"{int((table.model_apc == 1).sum())} model APCs, lead {lead}")  # fmt: skip
+                            f"{counted(int((table.model_apc == 1).sum()), 'model APC')}, lead {lead}")  # fmt: skip
 
     def _analysis_failed(self, message: str) -> None:
         self._drop_worker(stop=False)

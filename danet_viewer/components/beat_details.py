@@ -15,6 +15,20 @@ def format_time(seconds: float) -> str:
     return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}" if hours else f"{int(minutes)}:{secs:06.3f}"
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 APC', '2 APCs': a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def review_progress(table: BeatTable, candidate_rows) -> str:
+    """How far the review is: the APC candidates and all beats, each reviewed of total (deleted detections count
+    as reviewed beats: a person decided them)."""
+    reviewed = int(table.reviewed[candidate_rows].sum())
+    return (f"{reviewed} of {counted(len(candidate_rows), 'APC candidate')} reviewed, "
+            f"{len(candidate_rows) - reviewed} to go; {int(table.reviewed.sum())} of {counted(len(table), 'beat')} "
+            "reviewed in all")  # fmt: skip
+
+
 def beat_details(table: BeatTable, row: int, fs: float, threshold: float) -> list[tuple[str, str]]:
     """(name, value) rows describing beat ``row`` of ``table``."""
     sample = int(table.sample[row])

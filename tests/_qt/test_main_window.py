@@ -193,7 +193,9 @@ def test_navigation_keys_and_the_review_list(qtbot, analysed):
     assert analysed.review.selected == candidates[0] + 1
     dock = analysed.review_list
     assert dock.model.rowCount() == len(candidates)
-    assert dock.counts.text().startswith(f"1 reviewed, {len(candidates) - 1} remaining")
+    assert dock.counts.text().startswith(f"1 of {len(candidates)} APC candidates reviewed, {len(candidates) - 1} to go")
+    press(qtbot, analysed, Qt.Key.Key_N)  # a beat that is no candidate: counted among all beats (issue 19 item 6)
+    assert dock.counts.text().endswith(f"2 of {len(analysed.review.session.table)} beats reviewed in all")
     dock.order.setCurrentIndex(1)  # most uncertain first
     margins = np.abs(session.table.p_apc[dock.model.rows] - session.threshold)
     assert np.all(np.diff(margins) >= 0)

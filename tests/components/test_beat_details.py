@@ -30,3 +30,9 @@ def test_a_beat_is_described_by_its_neighbours_score_and_review(tmp_path):
     assert first["RR before"] == "—" and first["review"] == "unreviewed" and first["reviewer"] == "—"
     assert added["origin"] == "added by a reviewer" and added["p(APC)"] == "—" and added["model"] == "not scored"
     assert "<tr><td><b>review</b>&nbsp;</td><td>A</td></tr>" in beat_details_html(table, 1, 360.0, 0.5)
+
+
+def test_counts_take_the_right_number():
+    from danet_viewer.components.beat_details import counted
+
+    assert counted(1, "APC") == "1 APC" and counted(0, "APC") == "0 APCs" and counted(2, "beat") == "2 beats"
