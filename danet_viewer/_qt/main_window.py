@@ -36,7 +36,7 @@ from danet_viewer._qt.review_list import ReviewListDock
 from danet_viewer._qt.review_view import ReviewView
 from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
 from danet_viewer._qt.trace_loader import LeadReader, TraceFeed
-from danet_viewer.components.beat_details import NO_BEAT, beat_details_html, counted
+from danet_viewer.components.beat_details import NO_BEAT, apc_score, beat_details_html, counted
 from danet_viewer.components.model_library import ModelLibrary
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import beat_states
@@ -327,7 +327,8 @@ class MainWindow(QMainWindow):
         else:
             table = session.table
             self.trace.follow(recording, self.review.lead, table.sample[~table.deleted], self.model)
-            self.view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+            self.view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, session.threshold),
+                               table.review_symbol)  # fmt: skip
             self.review_list.update_from(session, recording.fs)
             self.overview.update_from(session, recording.fs, recording.duration_s)
             self.tachogram.set_beats(table.sample[~table.deleted], recording.fs)

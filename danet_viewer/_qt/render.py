@@ -24,6 +24,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     from PySide6.QtWidgets import QApplication
 
     from danet_viewer._qt.review_view import ReviewView
+    from danet_viewer.components.beat_details import apc_score
     from danet_viewer.components.review_session import beat_states
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
@@ -51,6 +52,8 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
         lead = stored_analysis_lead(recording, store)
         table = store.beat_table(recording.name)
         unanalysable = store.record(recording.name).unanalysable
+        stored_model = store.record(recording.name).model
+        threshold = stored_model.threshold if stored_model else model.threshold
         store.close()
     trace = enhanced_trace(recording, lead, table.sample[~table.deleted], model.network,
                            start_s=max(0.0, start_s - RENDER_MARGIN_S), stop_s=start_s + span_s + RENDER_MARGIN_S,
@@ -60,7 +63,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     view.show()  # offscreen: the layout settles now, not inside grab()
     view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
     view.set_traces([trace], attention_module=model.network.wem is not None)
-    view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+    view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, threshold), table.review_symbol)
     view.set_unanalysable(unanalysable)
     # Lay the view out first: a resize keeps seconds per pixel, which would stretch the span.
     app.processEvents()

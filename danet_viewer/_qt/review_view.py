@@ -35,6 +35,7 @@ from danet_viewer._qt.ecg_paper import (
     pixels_per_mm,
     screen_dpi,
 )
+from danet_viewer.components.beat_details import APC_SCORE_NEAR
 from danet_viewer.components.review_session import BeatState
 from danet_viewer.components.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
@@ -51,6 +52,8 @@ STATE_STYLE = {
 # Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
 # of a blended one, and the grid is drawn over the regions.
 REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
+# Labels of unreviewed beats near the model's call (APC_SCORE_NEAR or more, below the call): amber, worth a look.
+NEAR_CALL_COLOUR = (200, 120, 0)
 # Stretches left out of the analysis (flat, lead-off): a quiet grey under everything else.
 UNANALYSABLE_COLOUR = (232, 232, 232)
 # The p(APC) labels are drawn for at most this many beats on screen; with more they are left out
@@ -72,9 +75,10 @@ MAX_ENHANCED_SPAN_S = 600.0
 MAX_MARKERS = 3000
 
 
-def label_text(p_apc: float, symbol: str) -> str:
-    """A beat's label: its p(APC) to two decimals (none if unscored), then its review symbol (✕: not a beat)."""
-    text = "" if np.isnan(p_apc) else f"{p_apc:.2f}"
+def label_text(score: float, symbol: str) -> str:
+    """A beat's label: its APC score (0-100, the call at 50; none if unscored), then its review symbol (✕: not a
+    beat)."""
+    text = "" if np.isnan(score) else f"{score:.0f}"
     if symbol:
         text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
     return text
@@ -93,17 +97,18 @@ class BeatLabels(ViewFillingItem):
         self.font = QFont()
         self.font.setPointSize(8)
         self.colours = {state: QColor(*STATE_STYLE[state][0]).darker(130) for state in BeatState}
+        self.near_colour = QColor(*NEAR_CALL_COLOUR)
         self._texts: dict[str, QStaticText] = {}
         self.times_s = np.empty(0)
         self.values = np.empty(0)
         self.states = np.empty(0, np.int8)
-        self.p_apc = np.empty(0)
+        self.scores = np.empty(0)
         self.symbols = np.empty(0, object)
 
-    def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, p_apc: np.ndarray,
+    def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, scores: np.ndarray,
                   symbols: np.ndarray) -> None:  # fmt: skip
-        """Every beat (sorted by time) with the height of its point, its ``BeatState``, p(APC) and review symbol."""
-        self.times_s, self.values, self.states, self.p_apc, self.symbols = times_s, values, states, p_apc, symbols
+        """Every beat (sorted by time) with the height of its point, its ``BeatState``, APC score and review symbol."""
+        self.times_s, self.values, self.states, self.scores, self.symbols = times_s, values, states, scores, symbols
         self.update()
 
     def visible_rows(self) -> np.ndarray:
@@ -134,10 +139,11 @@ class BeatLabels(ViewFillingItem):
         painter.resetTransform()
         painter.setFont(self.font)
         for row in rows:
-            static = self._laid_out(label_text(self.p_apc[row], self.symbols[row]))
+            static = self._laid_out(label_text(self.scores[row], self.symbols[row]))
             size = static.size()
             at = to_screen.map(QPointF(self.times_s[row], self.values[row]))
-            painter.setPen(self.colours[int(self.states[row])])
+            near = self.states[row] == BeatState.NORMAL and not self.symbols[row] and self.scores[row] >= APC_SCORE_NEAR
+            painter.setPen(self.near_colour if near else self.colours[int(self.states[row])])
             painter.drawStaticText(QPointF(at.x() - size.width() / 2, at.y() - LABEL_LIFT_PX - size.height()), static)
         painter.restore()
 
@@ -224,7 +230,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._beat_s = np.empty(0)
         self._beat_y = np.empty(0)
         self._beat_states = np.empty(0, np.int8)
-        self._beat_p = np.empty(0)
+        self._beat_scores = np.empty(0)
         self._beat_symbols = np.empty(0, object)
         self._beat_reviewed = np.empty(0, bool)
         # (start, stop, span) in seconds of the stretch the content was last cut to; None: cut again.
@@ -393,10 +399,11 @@ class ReviewView(pg.GraphicsLayoutWidget):
             note = f"  — zoom in to {MAX_ENHANCED_SPAN_S / 60:g} min or less to see it" if too_wide else ""
             self.enhanced_plot.setTitle(ENHANCED_TITLE + self._attention_note + note, size="9pt", color="#333")
 
-    def set_beats(self, samples: np.ndarray, states: np.ndarray, p_apc: np.ndarray, symbols: np.ndarray) -> None:
-        """Beats at the record's rate with their ``BeatState``, p(APC) (NaN: unscored) and review symbols."""
+    def set_beats(self, samples: np.ndarray, states: np.ndarray, scores: np.ndarray, symbols: np.ndarray) -> None:
+        """Beats at the record's rate with their ``BeatState``, APC score (``apc_score``; NaN: unscored) and review
+        symbols."""
         self._beat_samples = np.asarray(samples, np.int64)
-        self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
+        self._beat_states, self._beat_scores, self._beat_symbols = states, scores, symbols
         self._beat_reviewed = symbols != ""
         self._place_beats()
         self._cut_window = self._markers_shown = None
@@ -413,7 +420,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         samples = self._beat_samples
         self._beat_s = samples / self.fs
         self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
-        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_p, self._beat_symbols)
+        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_scores, self._beat_symbols)
 
     def select(self, sample: int | None) -> None:
         for line in self.selection_lines:

@@ -15,6 +15,24 @@ def format_time(seconds: float) -> str:
     return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}" if hours else f"{int(minutes)}:{secs:06.3f}"
 
 
+# The APC score a reviewer reads: 50 is the model's operating threshold, whatever that threshold is in p(APC).
+# A raw p(APC) of 0.96 reads as certain, yet falls below a 0.99 threshold; on this scale it is 19.
+APC_SCORE_CALL = 50
+# Unreviewed beats scored this high but below the call are drawn as near it: worth a look.
+APC_SCORE_NEAR = 25
+
+
+def apc_score(p_apc: np.ndarray | float, threshold: float) -> np.ndarray:
+    """p(APC) against the operating threshold, 0-100: 100 x sigmoid(logit(p) - logit(threshold)), so the threshold
+    scores 50 and each step of the model's log-odds moves the score the same way at any threshold. NaN stays NaN
+    (beats the model did not score)."""
+    eps = 1e-7
+    p = np.clip(np.asarray(p_apc, np.float64), eps, 1 - eps)
+    threshold = min(max(float(threshold), eps), 1 - eps)
+    margin = np.log(p / (1 - p)) - np.log(threshold / (1 - threshold))
+    return 100.0 / (1.0 + np.exp(-margin))
+
+
 def counted(count: int, noun: str) -> str:
     """'1 APC', '2 APCs': a count with its noun in the right number."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
@@ -41,7 +59,8 @@ def beat_details(table: BeatTable, row: int, fs: float, threshold: float) -> lis
         ("sample", str(sample)),
         ("RR before", "—" if np.isnan(before) else f"{before * 1000:.0f} ms"),
         ("RR after", "—" if np.isnan(after) else f"{after * 1000:.0f} ms"),
-        ("p(APC)", "—" if np.isnan(p) else f"{p:.3f} (threshold {threshold:.2f})"),
+        ("APC score", "—" if np.isnan(p) else f"{apc_score(p, threshold):.0f} (the call at {APC_SCORE_CALL})"),
+        ("p(APC)", "—" if np.isnan(p) else f"{p:.3f} (threshold {threshold:.3f})"),
         ("model", model),
         ("review", table.review_symbol[row] or "unreviewed"),
         ("reviewer", table.reviewer[row] or "—"),

@@ -44,7 +44,7 @@ def view(qtbot, leads):
     view.show()
     qtbot.waitExposed(view)
     view.set_signal(first, FS, "I", "mV")
-    view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 1, len(peaks)),
+    view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 100, len(peaks)),
                    np.full(len(peaks), "", object))  # fmt: skip
     view.set_gain(10.0)
     return view
@@ -87,13 +87,13 @@ def test_a_label_edit_recolours_the_mark_and_relabels_the_beat_without_a_pan(vie
     states[row] = BeatState.CONFIRMED_APC
     symbols = np.full(len(peaks), "", object)
     symbols[row] = "A"
-    view.set_beats(peaks, states, view.labels.p_apc, symbols)
+    view.set_beats(peaks, states, view.labels.scores, symbols)
     after = grabbed(view)
     assert rgb(after, x, y) == STATE_STYLE[BeatState.CONFIRMED_APC][0]
     assert coloured_pixels(after, label_box, QColor(*STATE_STYLE[BeatState.CONFIRMED_APC][0]).darker(130)) > 0
     assert coloured_pixels(after, label_box, normal_label) == 0
     assert row in view.labels.visible_rows()
-    assert label_text(view.labels.p_apc[row], view.labels.symbols[row]).endswith(" A")
+    assert label_text(view.labels.scores[row], view.labels.symbols[row]).endswith(" A")
 
 
 def test_a_lead_change_redraws_the_trace_and_moves_the_marks_onto_it(view, leads):
