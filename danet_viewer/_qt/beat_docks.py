@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
+from danet_viewer._qt.axes import label_axis
 from danet_viewer.components.beat_details import NO_BEAT
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.store import BeatTable
@@ -46,8 +47,8 @@ class TachogramDock(QDockWidget):
         self.setObjectName("tachogram")
         self.plot_widget = _plot_widget()
         plot = self.plot_widget.getPlotItem()
-        plot.setLabel("left", "RR", units="s")
-        plot.setLabel("bottom", "time", units="s")
+        label_axis(plot.getAxis("left"), "RR", "s")
+        label_axis(plot.getAxis("bottom"), "time", "s")
         self.points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(40, 40, 40, 150))
         self.current = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(*HIGHLIGHT))
         plot.addItem(self.points)
@@ -125,7 +126,7 @@ class SuperimposeDock(QDockWidget):
         self.setObjectName("superimposition")
         self.plot_widget = _plot_widget()
         plot = self.plot_widget.getPlotItem()
-        plot.setLabel("bottom", "time from R", units="s")
+        label_axis(plot.getAxis("bottom"), "time from R", "s")
         self.overlay = plot.plot(pen=pg.mkPen(90, 110, 160, 45), connect="finite")
         self.mean = plot.plot(pen=pg.mkPen("k", width=2.5))
         self.selected = plot.plot(pen=pg.mkPen(HIGHLIGHT, width=2))
@@ -168,7 +169,7 @@ class SuperimposeDock(QDockWidget):
             self.selected.setData([], [])
         self.shown_class, self.shown_count = str(label), len(beats)
         total = int((classes == label).sum())
-        self.plot_widget.getPlotItem().setLabel("left", "amplitude", units=units)
+        label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
         self.plot_widget.getPlotItem().setTitle(
             f"class {label}: {len(beats)} of {total} beats (nearest in time), "
             f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")  # fmt: skip

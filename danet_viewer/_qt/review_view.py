@@ -26,6 +26,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
+from danet_viewer._qt.axes import label_axis
 from danet_viewer._qt.calipers import Calipers
 from danet_viewer._qt.ecg_paper import (
     STANDARD_GAIN_MM_MV,
@@ -175,10 +176,10 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.band_plot.setLabel("left", "w(t)")
         self.band_plot.vb.setMouseEnabled(y=False)
         self.band_plot.setYRange(0, 1, padding=0)
-        self.band_plot.getAxis("bottom").setLabel("time", units="s")
+        label_axis(self.band_plot.getAxis("bottom"), "time", "s")
         self.raw_plot.setTitle(self.legend_text(), size="9pt")
         self.enhanced_plot.setTitle(ENHANCED_TITLE, size="9pt", color="#333")
-        self.raw_plot.getAxis("bottom").setLabel("time", units="s")
+        label_axis(self.raw_plot.getAxis("bottom"), "time", "s")
 
         self.raw_curve = self._trace_curve(self.raw_plot, (20, 20, 20))
         self.enhanced_curve = self._trace_curve(self.enhanced_plot, (20, 60, 140))
@@ -372,8 +373,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
         """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``)."""
         self.raw, self.fs = np.asarray(raw, np.float32), fs
         self.raw_pyramid = pyramid
-        self.raw_plot.setLabel("left", lead, units=units)
-        self.enhanced_plot.setLabel("left", f"{lead} enhanced", units=units)
+        label_axis(self.raw_plot.getAxis("left"), lead, units)
+        label_axis(self.enhanced_plot.getAxis("left"), f"{lead} enhanced", units)
         self._place_beats()  # the beat marks sit on this lead's trace
         self._cut_window = self._markers_shown = None
         self.refresh()

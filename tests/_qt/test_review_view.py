@@ -220,3 +220,17 @@ def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> Enhanced
     signal = np.sin(2 * np.pi * t).astype(np.float32)
     return EnhancedTrace(fs=fs, start_s=start_s, conditioned=signal, weights=(0.5 + 0.5 * signal).astype(np.float32),
                          enhanced=signal, beat_sample=np.rint(beats * FS).astype(np.int64), regions_s=regions)
+
+
+@pytest.mark.parametrize("units", ["mV", "uV"])
+def test_physical_axes_read_in_the_recordings_own_units(view, leads, units):
+    """Issue 19 item 7: pyqtgraph's SI prefix made mV axes '(mmV)' running to ±600 and µV ones '(kuV)'."""
+    first, _, _ = leads
+    view.set_signal(first * (1000 if units == "uV" else 1), FS, "MLII", units)
+    view.show_span(0, 10)
+    for plot in (view.raw_plot, view.enhanced_plot):
+        axis = plot.getAxis("left")
+        assert f"({units})" in axis.labelString() and f"(m{units})" not in axis.labelString()
+        assert axis.autoSIPrefixScale == 1.0
+    view.show_span(0, 4000)  # a long time axis stays in seconds, not '(ks)'
+    assert view.raw_plot.getAxis("bottom").autoSIPrefixScale == 1.0
