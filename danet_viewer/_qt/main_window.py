@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -94,6 +95,9 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_analysis)
+        # Record, reviewer, store and model stay in view: a menu's status tips clear the bar's message, not this.
+        self.context = QLabel()
+        self.statusBar().addPermanentWidget(self.context)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self._show_progress(False)
@@ -361,8 +365,9 @@ class MainWindow(QMainWindow):
                                     "written on Retry or with your next label.", retry=self.review.retry_unsaved)
 
     def _update_status(self, message: str = "") -> None:
+        """``message`` on the status bar, and the review's context (record, reviewer, store, model) beside it."""
         review = self.review
-        parts = [message] if message else []
+        parts = []
         if review.recording is not None:
             parts.append(f"record {review.recording.name}")
         parts.append(f"reviewer {self.settings.value('reviewer', '') or '—'}")
@@ -370,7 +375,8 @@ class MainWindow(QMainWindow):
             parts.append(f"store {review.store.path}" + (f" ({review.store_note})" if review.store_note else ""))
         if self.model is not None:
             parts.append(f"model {self.model.model_id}")
-        self.statusBar().showMessage("   |   ".join(parts))
+        self.context.setText("   |   ".join(parts))
+        self.statusBar().showMessage(message)
 
     # --- labelling (handlers named in SHORTCUTS; navigation ones are the review model's) ----------
 

@@ -39,9 +39,13 @@ def test_opening_analyses_off_the_gui_thread_and_closes_cleanly(qtbot, window, r
     table = window.review.session.table
     assert 300 < len(table) < 400  # the 3 min excerpt holds 341 annotated beats
     assert (table.model_apc >= 0).all()
-    message = window.statusBar().currentMessage()
+    context = window.context.text()
     for part in ("209_excerpt", "dr test", str(default_store_path(record)), model.model_id):
-        assert part in message
+        assert part in context
+    window.menuBar().actions()[0].menu().popup(window.pos())  # a menu's status tips clear the bar's message...
+    qtbot.wait(50)
+    window.menuBar().actions()[0].menu().hide()
+    assert window.context.isVisible() and window.context.text() == context  # ...not the context (issue 19 item 9)
     qtbot.waitUntil(lambda: window.trace.ready)  # the enhanced trace of the visible range, computed on demand
     assert window.view.pieces[0].start_s == 0 and len(window.view.enhanced_curve.getData()[0])
     assert str(record.resolve()) in window.recent.files()
@@ -223,7 +227,7 @@ def test_read_only_record_folder_falls_back_to_a_user_store(qtbot, window, recor
     assert window.open_record(str(record))
     qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
     assert not default_store_path(record).exists()
-    assert "record folder is read-only" in window.statusBar().currentMessage()
+    assert "record folder is read-only" in window.context.text()
     assert window.review.store.path.exists() and window.review.store.path.parent != record.parent
 
 
