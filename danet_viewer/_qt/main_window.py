@@ -366,16 +366,8 @@ class MainWindow(QMainWindow):
 
     def _update_status(self, message: str = "") -> None:
         """``message`` on the status bar, and the review's context (record, reviewer, store, model) beside it."""
-        review = self.review
-        parts = []
-        if review.recording is not None:
-            parts.append(f"record {review.recording.name}")
-        parts.append(f"reviewer {self.settings.value('reviewer', '') or '—'}")
-        if review.store is not None:
-            parts.append(f"store {review.store.path}" + (f" ({review.store_note})" if review.store_note else ""))
-        if self.model is not None:
-            parts.append(f"model {self.model.model_id}")
-        self.context.setText("   |   ".join(parts))
+        reviewer = self.settings.value("reviewer", "") or "—"
+        self.context.setText(self.review.context(reviewer, self.model.model_id if self.model else ""))
         self.statusBar().showMessage(message)
 
     # --- labelling (handlers named in SHORTCUTS; navigation ones are the review model's) ----------

@@ -176,6 +176,16 @@ class ReviewModel:
         window = raw[lo:hi]
         return lo + int(np.argmax(np.abs(window - np.median(window))))
 
+    def context(self, reviewer: str, model_id: str) -> str:
+        """What the review is of and by: record, reviewer, store (with why it is where it is), model."""
+        parts = [f"record {self.recording.name}"] if self.recording is not None else []
+        parts.append(f"reviewer {reviewer}")
+        if self.store is not None:
+            parts.append(f"store {self.store.path}" + (f" ({self.store_note})" if self.store_note else ""))
+        if model_id:
+            parts.append(f"model {model_id}")
+        return "   |   ".join(parts)
+
     def unanalysable(self) -> np.ndarray:
         """The reviewed record's flat or lead-off stretches ([start, stop) samples), empty with none open."""
         if self.session is None:
