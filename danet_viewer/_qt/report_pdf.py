@@ -322,9 +322,7 @@ def _draw_sign_off(page: _Page, content: ReportContent, y: float) -> None:
     if not by_person:
         statement = f"No beat was reviewed by a person: all {summary.beats:,} labels are the model's verdict."
     else:
-        rest = summary.beats - by_person
-        statement = (f"Reviewed by {who}: {by_person:,} of {summary.beats:,} beats were reviewed by a person"
-                     + (f"; {rest:,} carry the model's verdict." if rest else "."))
+        statement = f"Reviewed by {who}: {by_person:,} of {summary.beats:,} beats were reviewed by a person."
     page.line(LEFT_MM, y, LEFT_MM + CONTENT_W_MM, y, MUTED, 0.15)
     page.text(LEFT_MM, y + 1, CONTENT_W_MM, 6, statement, size_pt=9)
     page.text(LEFT_MM, y + 8, CONTENT_W_MM, 6, "Signed: ______________________________    Date: ______________",
