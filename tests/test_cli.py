@@ -66,7 +66,8 @@ def test_report_names_the_record_and_the_csv_exports_beat_count(tmp_path, capsys
     assert main(["export", str(store), "--format", "csv", "--out", str(tmp_path / "b.csv")]) == 0
     capsys.readouterr()
     assert main(["report", str(store), "--out", str(pdf)]) == 0
-    beats = sum(row["review_symbol"] != "not-a-beat" for row in csv.DictReader(open(tmp_path / "b.csv")))
+    rows = csv.DictReader((tmp_path / "b.csv").read_text().splitlines())
+    beats = sum(row["review_symbol"] != "not-a-beat" for row in rows)
     assert capsys.readouterr().out.startswith(f"209_excerpt: {beats} beats, ")
     reader = pypdf.PdfReader(pdf)
     first = " ".join(reader.pages[0].extract_text().split())

@@ -44,7 +44,7 @@ def pdf_text(path) -> tuple[int, list[str]]:
 def test_report_states_the_record_its_beats_and_who_reviewed_them(reviewed_store, qapp):
     record, recording, folder = reviewed_store
     pages = write_report_pdf(build_report(record, recording), folder / "report.pdf")
-    rows = list(csv.DictReader(open(folder / "beats.csv")))
+    rows = list(csv.DictReader((folder / "beats.csv").read_text().splitlines()))
     beats = sum(row["review_symbol"] != NOT_A_BEAT for row in rows)
     reviewed = sum(row["review_symbol"] not in ("", NOT_A_BEAT) for row in rows)
     assert 0 < reviewed < beats  # reviewed up to 100 s, the model's verdicts after
