@@ -3,8 +3,8 @@
 The report (``danet_viewer._qt.report_pdf`` draws it) states the record's
 summary (``danet_viewer.core.summary``) and shows ECG strips: automatic ones at
 the highest and lowest heart rate, the longest pause, the longest SVEB run and
-the first SVEB (APC), each ``STRIP_S`` seconds of the analysis lead with every
-beat's effective label.
+the first SVEB (APC), then one at each of the reviewer's bookmarks, each
+``STRIP_S`` seconds of the analysis lead with every beat's effective label.
 """
 
 from __future__ import annotations
@@ -81,6 +81,12 @@ def auto_strip_times(summary: RecordSummary) -> list[tuple[str, float]]:
     return times
 
 
+def bookmark_strip_times(record: StoredRecord) -> list[tuple[str, float]]:
+    """(title, start in seconds) of a strip centred on each of the record's bookmarks, in time order."""
+    return [(f"Bookmark: {mark.comment or 'no comment'} ({mark.who})", mark.sample / record.fs - STRIP_S / 2)
+            for _, mark in sorted(record.bookmarks.items())]  # fmt: skip
+
+
 def _to_mv(unit: str, path: object) -> float:
     try:
         return _TO_MV[unit.strip().lower()]
@@ -101,7 +107,7 @@ def build_report(record: StoredRecord, recording: Recording, *, start: datetime 
     beat_s = sample / record.fs
     last_start = max(0.0, summary.duration_s - STRIP_S)
     strips = []
-    for title, wanted_s in auto_strip_times(summary):
+    for title, wanted_s in auto_strip_times(summary) + bookmark_strip_times(record):
         start_s = min(max(0.0, wanted_s), last_start)
         first, stop = round(start_s * recording.fs), round((start_s + STRIP_S) * recording.fs)
         inside = (beat_s >= start_s) & (beat_s < start_s + STRIP_S)

@@ -51,12 +51,16 @@ def test_strips_hold_the_lead_and_the_beats_labels(tmp_path):
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
         analyse_recording(recording, store, who="t")
         import_annotations(recording, store, "atr", as_review=True, who="dr_test")
+        store.set_bookmark("runpause", 100 * FS, "odd T wave", "dr_test")
+        store.set_bookmark("runpause", 10, "", "dr_test")
         record = store.record("runpause")
     content = build_report(record, recording)
     assert content.summary.beats == len(beats) and content.beats_reviewed == len(beats)
     titles = [strip.title for strip in content.strips]
     assert titles[2].startswith("Longest pause 2.") and titles[3].startswith("Longest SVEB run: 4 beats")
-    assert titles[4] == "First SVEB (APC)"
+    assert titles[4:] == ["First SVEB (APC)", "Bookmark: no comment (dr_test)", "Bookmark: odd T wave (dr_test)"]
+    # A bookmark's strip is centred on it, but never starts before the record does.
+    assert [strip.start_s for strip in content.strips[5:]] == [0.0, 100 - STRIP_S / 2]
     run = content.strips[3]
     assert run.lead == "MLII" and len(run.signal_mv) == STRIP_S * FS
     assert run.beat_reviewed.all() and list(run.beat_label).count("A") == 4
