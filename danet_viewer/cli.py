@@ -148,7 +148,7 @@ def _render(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from danet_viewer._qt.report_pdf import write_report_pdf
     from danet_viewer.core.readers import open_recording
-    from danet_viewer.core.report import build_report
+    from danet_viewer.core.report import build_report, header_identification
     from danet_viewer.core.store import AnnotationStore
 
     with AnnotationStore.open(args.store, "r") as store:
@@ -159,7 +159,8 @@ def _report(args: argparse.Namespace) -> int:
         record = store.record(args.record or names[0])
     recording = open_recording(args.recording or record.source_path)
     # Readers that know the recording's start from its header give it as ``Recording.start``.
-    content = build_report(record, recording, start=getattr(recording, "start", None))
+    content = build_report(record, recording, start=getattr(recording, "start", None),
+                           identification=header_identification(recording))  # fmt: skip
     pages = write_report_pdf(content, args.out)
     print(f"{record.name}: {content.summary.beats} beats, {content.beats_reviewed} reviewed by a person, "
           f"{len(content.strips)} strips, {pages} pages -> {args.out}")

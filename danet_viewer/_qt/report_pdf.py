@@ -57,7 +57,6 @@ PULSE_MM = 5.0
 # The trace's baseline sits this far below the paper's top: QRS complexes point up more than down.
 BASELINE_MM = 23.0
 ROW_MM = 4.6
-LISTED_EVENTS = 24
 TEXT = QColor(20, 20, 20)
 MUTED = QColor(110, 110, 110)
 TRACE = QColor(0, 0, 0)
@@ -89,7 +88,8 @@ class _Page:
 
     def text(self, x_mm: float, y_mm: float, w_mm: float, h_mm: float, text: str, *, size_pt: float = 9.0,
              bold: bool = False, colour: QColor = TEXT,
-             align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> None:  # fmt: skip
+             align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> float:  # fmt: skip
+        """Draw ``text`` in the box, wrapped at word breaks; returns the height it took (mm), at least ``h_mm``."""
         font = QFont("DejaVu Sans")
         # No ligatures: the PDF's text then reads back letter for letter ("ff" in a model hash stays two letters).
         font.setFeature(QFont.Tag("liga"), 0)
@@ -97,8 +97,12 @@ class _Page:
         font.setBold(bold)
         self.painter.setFont(font)
         self.painter.setPen(colour)
-        flags = align | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap
-        self.painter.drawText(self.rect(x_mm, y_mm, w_mm, h_mm), flags, text)
+        flags = align | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        needed = self.painter.boundingRect(self.rect(x_mm, y_mm, w_mm, h_mm), flags, text).height() / self.y_scale
+        # One line sits in the middle of its box; more lines grow the box downwards.
+        top = y_mm + max(0.0, (h_mm - needed) / 2)
+        self.painter.drawText(self.rect(x_mm, top, w_mm, max(h_mm, needed)), flags, text)
+        return max(h_mm, needed)
 
     def line(self, x1: float, y1: float, x2: float, y2: float, colour: QColor = TEXT, width_mm: float = 0.2) -> None:
         self.pen(colour, width_mm)
@@ -108,21 +112,23 @@ class _Page:
               header: list[str] | None = None, *, numbers: bool = False) -> float:  # fmt: skip
         """Rows of cells, left-aligned (``numbers``: all but the first column right-aligned); returns the y below."""
         if header:
-            self._row(x_mm, y_mm, widths, header, bold=True, numbers=numbers)
-            y_mm += ROW_MM
+            y_mm += self._row(x_mm, y_mm, widths, header, bold=True, numbers=numbers)
             self.line(x_mm, y_mm, x_mm + sum(widths), y_mm, MUTED, 0.15)
         for row in rows:
-            self._row(x_mm, y_mm, widths, row, bold=False, numbers=numbers)
-            y_mm += ROW_MM
+            y_mm += self._row(x_mm, y_mm, widths, row, bold=False, numbers=numbers)
         return y_mm
 
     def _row(self, x_mm: float, y_mm: float, widths: list[float], cells: list[str], *, bold: bool,
-             numbers: bool) -> None:  # fmt: skip
+             numbers: bool) -> float:  # fmt: skip
+        """One row of a table; returns its height (mm): a row grows to fit a cell's wrapped text."""
+        height = ROW_MM
         for column, (width, cell) in enumerate(zip(widths, cells, strict=True)):
             right = numbers and column > 0
             align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-            self.text(x_mm + 1, y_mm, width - 2, ROW_MM, cell, size_pt=8.5, bold=bold, align=align)
+            height = max(height, self.text(x_mm + 1, y_mm, width - 2, ROW_MM, cell, size_pt=8.5, bold=bold,
+                                           align=align))  # fmt: skip
             x_mm += width
+        return height
 
 
 def _summary_rows(content: ReportContent) -> list[list[str]]:
@@ -192,9 +198,13 @@ def _draw_summary_page(page: _Page, content: ReportContent) -> None:
     events = sorted([(r.start_s, "SVEB run", f"{r.beats} beats at {r.rate_bpm:.0f} bpm") for r in summary.sveb_runs]
                     + [(p.start_s, "Pause", f"{p.rr_s:.2f} s") for p in summary.pauses])  # fmt: skip
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, "SVEB runs and pauses", size_pt=12, bold=True)
-    rows = [[content.time(start_s), what, detail] for start_s, what, detail in events[:LISTED_EVENTS]]
-    if len(events) > LISTED_EVENTS:
-        rows.append([f"... and {len(events) - LISTED_EVENTS:,} more", "", ""])
+    # As many as fit above the footer, less the table's header and the line that counts the rest.
+    listed = max(0, int((PAGE_H_MM - BOTTOM_MM - 3 - (y + 8)) // ROW_MM) - 2)
+    if len(events) <= listed + 1:
+        listed = len(events)
+    rows = [[content.time(start_s), what, detail] for start_s, what, detail in events[:listed]]
+    if len(events) > listed:
+        rows.append([f"... and {len(events) - listed:,} more", "", ""])
     if not rows:
         rows = [["none", "", ""]]
     page.table(LEFT_MM, y + 8, [40, 40, 60], rows, header=["Time", "Event", ""])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import wfdb
 
 from danet_viewer import __version__
 from danet_viewer.core.recording import Recording
@@ -24,6 +25,8 @@ from danet_viewer.errors import DanetError
 STRIP_S = 7.0
 # A strip that starts at an event shows this much before it.
 LEAD_IN_S = 1.5
+# Header comments beyond this are cut: the summary must stay on the first page.
+MAX_NOTES_CHARS = 400
 # Signal units the report knows how to draw at 10 mm/mV, with their factor to mV.
 _TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 
@@ -85,6 +88,34 @@ def bookmark_strip_times(record: StoredRecord) -> list[tuple[str, float]]:
     """(title, start in seconds) of a strip centred on each of the record's bookmarks, in time order."""
     return [(f"Bookmark: {mark.comment or 'no comment'} ({mark.who})", mark.sample / record.fs - STRIP_S / 2)
             for _, mark in sorted(record.bookmarks.items())]  # fmt: skip
+
+
+def header_identification(recording: Recording) -> tuple[tuple[str, str], ...]:
+    """(what, value) pairs that say whose recording this is, as its file's header states them.
+
+    EDF and BDF: the patient and recording identification fields (EDF+ writes X for
+    each subfield it does not know: a field of nothing else is left out). WFDB: the
+    header's comment lines (MIT-BIH's give age, sex and medication). Other formats,
+    or a header that cannot be read again, give none.
+    """
+    path = recording.path
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".edf", ".bdf"):
+            with open(path, "rb") as handle:
+                head = handle.read(168)
+            fields = (("Patient (EDF header)", head[8:88]), ("Recording (EDF header)", head[88:168]))
+            texts = [(what, raw.decode("latin-1").strip()) for what, raw in fields]
+            return tuple((what, text) for what, text in texts if set(text.split()) - {"X", "Startdate"})
+        if suffix == ".hea":
+            comments = [line.strip() for line in wfdb.rdheader(str(path.with_suffix(""))).comments if line.strip()]
+            notes = "; ".join(comments)
+            if len(notes) > MAX_NOTES_CHARS:
+                notes = notes[: MAX_NOTES_CHARS - 3].rstrip() + "..."
+            return (("Header notes", notes),) if notes else ()
+    except (OSError, ValueError):
+        return ()
+    return ()
 
 
 def _to_mv(unit: str, path: object) -> float:

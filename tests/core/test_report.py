@@ -7,7 +7,7 @@ import pytest
 
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.readers import open_recording
-from danet_viewer.core.report import STRIP_S, auto_strip_times, build_report
+from danet_viewer.core.report import MAX_NOTES_CHARS, STRIP_S, auto_strip_times, build_report, header_identification
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.summary import summarise
 from danet_viewer.errors import DanetError
@@ -77,3 +77,26 @@ def test_report_refuses_a_signal_that_is_not_the_records(tmp_path):
     changed = write_wfdb_record(tmp_path / "other", "runpause", signal, FS)
     with pytest.raises(DanetError, match="is not the recording"):
         build_report(record, open_recording(changed))
+
+
+def test_header_identification_from_wfdb_comments_and_edf_fields(tmp_path):
+    import edfio
+    import wfdb
+
+    signal, _ = synthetic_ecg(FS, 10)
+    wfdb.wrsamp("noted", fs=FS, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None].astype(float), fmt=["212"],
+                comments=["69 M 1085 1629 x1", "Aldomet, Inderal", "x" * 500], write_dir=str(tmp_path))  # fmt: skip
+    (what, notes), = header_identification(open_recording(tmp_path / "noted.hea"))
+    assert what == "Header notes" and notes.startswith("69 M 1085 1629 x1; Aldomet, Inderal; xxx")
+    assert len(notes) == MAX_NOTES_CHARS and notes.endswith("...")
+    assert header_identification(open_recording(write_wfdb_record(tmp_path, "plain", signal, FS))) == ()
+
+    edf = edfio.Edf([edfio.EdfSignal(signal, FS, label="ECG II", physical_dimension="mV", physical_range=(-5, 5))],
+                    patient=edfio.Patient(code="MCH-0234567", sex="F", name="Haagse_Harry"))  # fmt: skip
+    edf.write(tmp_path / "patient.edf")
+    assert header_identification(open_recording(tmp_path / "patient.edf"))[0] == (
+        "Patient (EDF header)", "MCH-0234567 F X Haagse_Harry")  # fmt: skip
+    anonymous = edfio.Edf([edfio.EdfSignal(signal, FS, label="ECG II", physical_dimension="mV",
+                                           physical_range=(-5, 5))])  # fmt: skip
+    anonymous.write(tmp_path / "anonymous.edf")
+    assert header_identification(open_recording(tmp_path / "anonymous.edf")) == ()
