@@ -83,3 +83,42 @@ def test_unwritable_output_is_one_line_and_leaves_nothing(reviewed_store, qapp):
     with pytest.raises(DanetError, match="no such folder"):
         write_report_pdf(build_report(record, recording), folder / "missing" / "r.pdf")
     assert not list(folder.glob(".*.tmp-*"))
+
+
+def test_strip_paper_and_trace_are_true_millimetres(reviewed_store, qapp):
+    """A strip drawn at 10 pixels a millimetre: 5 mm boxes 50 px apart, the 1 mV pulse 100 px high, 25 mm/s."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from danet_viewer._qt.report_pdf import CAPTION_MM, PULSE_MM, _draw_strip, _Page
+
+    record, recording, _ = reviewed_store
+    content = build_report(record, recording)
+    image = QImage(2100, 600, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    image.setDotsPerMeterX(10_000)
+    image.setDotsPerMeterY(10_000)
+    painter = QPainter(image)
+    _draw_strip(_Page(painter, image), content, content.strips[0], 5.0)
+    painter.end()
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(600, image.bytesPerLine() // 4, 4)
+    green = pixels[:, :2100, 1].astype(int)  # BGRA: the grid is pink (low green), the trace black
+    paper_top_px = round((5.0 + CAPTION_MM) * 10)
+    row = green[paper_top_px + 335]  # 33.5 mm down the paper: below the trace, between two amplitude lines
+    large = np.flatnonzero(row < 190)
+    centres = [group.mean() for group in np.split(large, np.flatnonzero(np.diff(large) > 1) + 1)]
+    assert len(centres) == 37  # 180 mm of paper: 5 mm of pulse and 7 s at 25 mm/s, 36 boxes
+    assert np.allclose(np.diff(centres), 50.0, atol=1.0) and abs(centres[-1] - centres[0] - 1800) <= 2
+    left_px = centres[0]
+    # The calibration pulse: 1 mV up at 1 mm, down at 4 mm; 10 mm/mV makes it 100 px high.
+    column = green[:, round(left_px + 25)]
+    dark = np.flatnonzero(column[paper_top_px : paper_top_px + 350] < 80)
+    baseline_column = green[:, round(left_px + 5)]
+    baseline = np.flatnonzero(baseline_column[paper_top_px : paper_top_px + 350] < 80)
+    assert abs(np.median(baseline) - np.median(dark) - 100) <= 1
+    # 25 mm/s: the last beat's R peak (the trace's highest point near it) is 250 px a second from the trace's start.
+    strip = content.strips[0]
+    expected_px = left_px + PULSE_MM * 10 + (strip.beat_s[-1] - strip.start_s) * 250
+    columns = np.arange(round(expected_px) - 30, round(expected_px) + 31)
+    trace = green[paper_top_px + 50 : paper_top_px + 330, columns] < 80
+    highest = np.where(trace.any(axis=0), trace.argmax(axis=0), 10**6)
+    assert abs(columns[np.argmin(highest)] - expected_px) <= 3
