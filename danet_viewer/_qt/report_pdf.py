@@ -57,6 +57,7 @@ PULSE_MM = 5.0
 # The trace's baseline sits this far below the paper's top: QRS complexes point up more than down.
 BASELINE_MM = 23.0
 ROW_MM = 4.6
+TREND_MM = 70.0
 TEXT = QColor(20, 20, 20)
 MUTED = QColor(110, 110, 110)
 TRACE = QColor(0, 0, 0)
@@ -220,10 +221,10 @@ def _draw_hourly_page(page: _Page, content: ReportContent) -> None:
                    header=["From", "Beats", "HR min", "HR mean", "HR max", "SVEB", "VEB"], numbers=True)  # fmt: skip
     y += 6
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, f"Heart rate ({summary.hr_window_s:g} s means, bpm)", size_pt=12, bold=True)
-    _draw_trend(page, content, page.rect(LEFT_MM + 12, y + 10, CONTENT_W_MM - 14, 70), y + 10)
+    _draw_trend(page, content, y + 10)
 
 
-def _draw_trend(page: _Page, content: ReportContent, plot: QRectF, top_mm: float) -> None:
+def _draw_trend(page: _Page, content: ReportContent, top_mm: float) -> None:
     """The heart rate of every window over the whole recording, with its minimum and maximum marked."""
     summary = content.summary
     trend = summary.hr_trend_bpm
@@ -231,7 +232,7 @@ def _draw_trend(page: _Page, content: ReportContent, plot: QRectF, top_mm: float
     low = 20 * math.floor((min(valid.min(), 60) - 5) / 20) if len(valid) else 40
     high = 20 * math.ceil((max(valid.max(), 100) + 5) / 20) if len(valid) else 120
     duration = max(summary.duration_s, 1.0)
-    left_mm, width_mm, height_mm = LEFT_MM + 12, CONTENT_W_MM - 14, 70.0
+    left_mm, width_mm, height_mm = LEFT_MM + 12, CONTENT_W_MM - 14, TREND_MM
 
     def to_mm(t_s: float, bpm: float) -> tuple[float, float]:
         return left_mm + width_mm * t_s / duration, top_mm + height_mm * (high - bpm) / (high - low)
@@ -248,7 +249,7 @@ def _draw_trend(page: _Page, content: ReportContent, plot: QRectF, top_mm: float
                   content.time(tick), size_pt=7, colour=MUTED, align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
     page.pen(MUTED, 0.2)
     page.painter.setBrush(Qt.BrushStyle.NoBrush)
-    page.painter.drawRect(plot)
+    page.painter.drawRect(page.rect(left_mm, top_mm, width_mm, height_mm))
     middles = (np.arange(len(trend)) + 0.5) * summary.hr_window_s
     page.pen(TREND, 0.3)
     # One polyline per stretch of windows with a rate: no line is drawn across a gap.
