@@ -17,7 +17,7 @@ from danet_viewer import __version__
 from danet_viewer.errors import DanetError, RecordError, run_reporting_errors
 
 PROG = "danet-viewer"
-SUBCOMMANDS = ("annotate", "import", "export", "render")
+SUBCOMMANDS = ("annotate", "import", "export", "render", "report")
 
 
 def _who() -> str:
@@ -69,7 +69,17 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--store", type=Path, help="annotation store (default: <record>.danet.h5 beside it)")
     render.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     render.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+    _add_report_parser(commands)
     return parser
+
+
+def _add_report_parser(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser("report", help="write a record's summary, hourly table and ECG strips to a PDF")
+    report.add_argument("store", type=Path, metavar="S.h5")
+    report.add_argument("--record", metavar="NAME", help="record to report (needed when the store holds several)")
+    report.add_argument("--out", required=True, type=Path, help="PDF file to write")
+    report.add_argument("--recording", type=Path, metavar="RECORD",
+                        help="the record's signal file (default: where the store says it was read from)")
 
 
 def _duration(seconds: float) -> str:
@@ -156,6 +166,28 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from danet_viewer._qt.report_pdf import write_report_pdf
+    from danet_viewer.core.readers import open_recording
+    from danet_viewer.core.report import build_report, header_identification
+    from danet_viewer.core.store import AnnotationStore
+
+    with AnnotationStore.open(args.store, "r") as store:
+        names = store.records()
+        if args.record is None and len(names) != 1:
+            held = f"{len(names)} records ({', '.join(names)})" if names else "no records"
+            raise DanetError(f"{args.store}: holds {held}; name one with --record")
+        record = store.record(args.record or names[0])
+    recording = open_recording(args.recording or record.source_path)
+    # Readers that know the recording's start from its header give it as ``Recording.start``.
+    content = build_report(record, recording, start=getattr(recording, "start", None),
+                           identification=header_identification(recording))  # fmt: skip
+    pages = write_report_pdf(content, args.out)
+    print(f"{record.name}: {content.summary.beats} beats, {content.beats_reviewed} reviewed by a person, "
+          f"{len(content.strips)} strips, {pages} pages -> {args.out}")
+    return 0
+
+
 def _run_gui(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="Open the review window.")
     parser.add_argument("record", nargs="?", help="recording to open")
@@ -170,5 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         return _run_gui(argv)
     args = _build_parser().parse_args(argv)
-    handler = {"annotate": _annotate, "import": _import, "export": _export, "render": _render}[args.command]
+    handlers = {"annotate": _annotate, "import": _import, "export": _export, "render": _render, "report": _report}
+    handler = handlers[args.command]
     return run_reporting_errors(PROG, lambda: handler(args), debug=args.debug)

@@ -39,6 +39,10 @@ HDF5 schema (``schema_version`` 1)::
         reviews/symbol    str     WFDB beat symbol, or "not-a-beat" for a deleted detection
         reviews/reviewer  str
         reviews/time      str     ISO 8601 UTC
+        bookmarks/        a reviewer's bookmarks, a comment each, journalled like labels; versioned on their own
+                          (attrs: bookmarks_version): absent in stores written before bookmarks, refused when newer
+            sample        int64   the bookmarked sample
+            comment, who, time   str   the comment, who set it, when (ISO 8601 UTC)
     /audit/{seq,time,who,action,record,sample,before,after}   one row per change
 """
 
@@ -71,6 +75,8 @@ from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreW
 SCHEMA_NAME = "danet-review-store"
 SCHEMA_VERSION = 1
 NOT_A_BEAT = "not-a-beat"
+# The bookmarks group's own version. Bookmarks are a person's work, so a newer version is refused, never dropped.
+BOOKMARKS_VERSION = 1
 # Label edits accumulated in the journal before the next edit compacts them into the HDF5 file.
 COMPACT_AFTER_EDITS = 2000
 
@@ -110,6 +116,19 @@ class Review:
     symbol: str
     reviewer: str
     time: str
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """A reviewer's mark on a moment of a record, with a comment (the report prints a strip there)."""
+
+    sample: int
+    comment: str
+    who: str
+    time: str
+
+
+_BOOKMARK_TEXTS = ("comment", "who", "time")  # a bookmark's text fields, in their order
 
 
 @dataclass(frozen=True)
@@ -161,6 +180,7 @@ class StoredRecord:
     reference_source: str = ""
     reviews: dict[int, Review] = field(default_factory=dict)
     unanalysable: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
+    bookmarks: dict[int, Bookmark] = field(default_factory=dict)  # by sample: one bookmark a moment
 
     def beat_table(self) -> BeatTable:
         return BeatTable.build(self)
@@ -543,6 +563,8 @@ class AnnotationStore:
                     raise TypeError("review fields")
                 if args["symbol"] != NOT_A_BEAT and not is_beat(args["symbol"]):
                     raise ValueError(f"symbol {args['symbol']!r}")
+            elif entry["op"] == "bookmark" and not all(isinstance(args[key], str) for key in _BOOKMARK_TEXTS):
+                raise TypeError("bookmark fields")
             self._apply(entry["op"], args)
         except (KeyError, TypeError, ValueError) as error:
             raise StoreError(self.journal_path, f"journal line {number} is invalid: {error}") from None
@@ -665,6 +687,8 @@ class AnnotationStore:
         reader.same_length(reviews, sample, *columns)
         for at, symbol, reviewer, time in zip(sample.tolist(), *columns, strict=True):
             record.reviews[at] = Review(symbol, reviewer, time)
+        if "bookmarks" in group:
+            record.bookmarks = _read_bookmarks(reader, reader.group(group, "bookmarks"), record)
         # Everything downstream indexes the signal with these samples.
         for what, samples in (("beats", record.beats), ("reviews", sample)):
             if len(samples) and (samples.min() < 0 or samples.max() >= record.n_samples):
@@ -744,6 +768,8 @@ class AnnotationStore:
             reviews.create_dataset("sample", data=np.array([s for s, _ in ordered], dtype=np.int64))
             for key in ("symbol", "reviewer", "time"):
                 reviews.create_dataset(key, data=[getattr(r, key) for _, r in ordered], dtype=_STR)
+            if record.bookmarks:
+                _write_bookmarks(group.create_group("bookmarks"), record.bookmarks)
         audit = handle.create_group("audit")
         audit.create_dataset("seq", data=np.array([a.seq for a in self._audit], dtype=np.int64))
         audit.create_dataset("sample", data=np.array([a.sample for a in self._audit], dtype=np.int64))
@@ -816,6 +842,10 @@ class AnnotationStore:
             record.reviews[sample] = Review(args["symbol"], args["reviewer"], args["time"])
         elif op == "clear_review":
             record.reviews.pop(sample, None)
+        elif op == "bookmark":
+            record.bookmarks[sample] = Bookmark(sample, *(args[key] for key in _BOOKMARK_TEXTS))
+        elif op == "clear_bookmark":
+            record.bookmarks.pop(sample, None)
         else:
             raise StoreError(self.journal_path, f"unknown journal operation {op!r}")
 
@@ -981,3 +1011,55 @@ class AnnotationStore:
     def _check_symbol(self, symbol: str) -> None:
         if symbol != NOT_A_BEAT and not is_beat(symbol):
             raise StoreError(self.path, f"{symbol!r} is not a beat symbol")
+
+    # --- bookmarks (journalled, like labels) ---------------------------------------------------
+
+    def bookmarks(self, name: str) -> list[Bookmark]:
+        """A record's bookmarks, in time order."""
+        return [bookmark for _, bookmark in sorted(self.record(name).bookmarks.items())]
+
+    def set_bookmark(self, name: str, sample: int, comment: str, who: str) -> Bookmark:
+        """Bookmark a moment of a record with a comment (replacing a bookmark on that sample), saved durably."""
+        self._require_writable()
+        if not who.strip():
+            raise StoreError(self.path, "a bookmark needs a reviewer name")
+        record = self.record(name)
+        sample = int(sample)
+        if not 0 <= sample < record.n_samples:
+            raise StoreError(self.path, f"sample {sample} is outside record {name!r}")
+        before = record.bookmarks.get(sample)
+        args = {"record": name, "sample": sample, "comment": comment, "who": who, "time": utc_now()}
+        self._journalled_edit("bookmark", args, who, "bookmark", before.comment if before else "", comment)
+        return record.bookmarks[sample]
+
+    def remove_bookmark(self, name: str, sample: int, who: str) -> None:
+        """Remove the bookmark on ``sample``, if any; logged like any edit."""
+        self._require_writable()
+        before = self.record(name).bookmarks.get(int(sample))
+        if before is None:
+            return
+        args = {"record": name, "sample": int(sample)}
+        self._journalled_edit("clear_bookmark", args, who, "remove_bookmark", before.comment, "")
+
+
+def _write_bookmarks(group: h5py.Group, bookmarks: dict[int, Bookmark]) -> None:
+    group.attrs["bookmarks_version"] = BOOKMARKS_VERSION
+    ordered = [bookmarks[sample] for sample in sorted(bookmarks)]
+    group.create_dataset("sample", data=np.array([b.sample for b in ordered], dtype=np.int64))
+    for key in _BOOKMARK_TEXTS:
+        group.create_dataset(key, data=[getattr(b, key) for b in ordered], dtype=_STR)
+
+
+def _read_bookmarks(reader: _Reader, group: h5py.Group, record: StoredRecord) -> dict[int, Bookmark]:
+    version = reader.integer(group.attrs, "bookmarks_version") if "bookmarks_version" in group.attrs else -1
+    if version > BOOKMARKS_VERSION:
+        raise StoreError(reader.path, f"written by a newer DANet Review (bookmarks version {version}); "
+                                      f"this version reads version {BOOKMARKS_VERSION}")  # fmt: skip
+    if version != BOOKMARKS_VERSION:
+        reader.damaged(f"unknown bookmarks version {version} in record {record.name!r}")
+    sample = reader.integers(group, "sample")
+    texts = [reader.texts(group, key) for key in _BOOKMARK_TEXTS]
+    reader.same_length(group, sample, *texts)
+    if len(sample) and (sample.min() < 0 or sample.max() >= record.n_samples):
+        reader.damaged(f"bookmarks of record {record.name!r} lie outside its {record.n_samples} samples")
+    return {at: Bookmark(at, *fields) for at, *fields in zip(sample.tolist(), *texts, strict=True)}
