@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from danet_viewer.core.aami import is_beat
+from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording_beats, match_beats
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording
@@ -56,7 +57,8 @@ def analyse_recording(
     """Detect beats on the analysis lead and store them; with a model, score every beat and store that too.
 
     Reviews already in the store are kept: the model scores reviewed and added
-    beats like the rest, and only its own outputs are replaced.
+    beats like the rest, and only its own outputs are replaced. Last, the beats
+    are grouped into classes (``update_beat_classes``), which are stored too.
     """
     started = time.perf_counter()
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
@@ -73,6 +75,7 @@ def analyse_recording(
         store.set_model_output(recording.name, scored, p_apc, threshold=model.threshold, model_id=model.model_id,
                                who=who)  # fmt: skip
         apcs = int(np.sum(p_apc >= model.threshold))
+    update_beat_classes(store, recording, who=who, progress=report("classes"))
     return AnalysisResult(recording.name, lead_name, len(beats), apcs, time.perf_counter() - started)
 
 
