@@ -35,8 +35,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
+from danet_viewer.core.aami import SVEB_SYMBOLS
 from danet_viewer.core.conditioning import MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
-from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, prepare_beats
+from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, lead_windows, prepare_beats
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
 
@@ -50,7 +51,7 @@ N_CLASSES = 15
 # A mixture component needs this many beats to be worth its parameters; short records get fewer classes.
 BEATS_PER_CLASS = 20
 # The mixture is fitted on at most this many beats, spread evenly over the record (a 24 h record has ~100 000).
-FIT_BEATS = 20_000
+FIT_BEATS = 10_000
 # The record's reference beat (what "likeness" is measured against) is the median of this many beats.
 REFERENCE_BEATS = 5_000
 # A template is the median of at most this many of its class's beats.
@@ -124,11 +125,9 @@ def _second_lead(recording: Recording, lead: int) -> int:
 
 def _prepare(recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
              ) -> tuple[BeatInputs, np.ndarray]:  # fmt: skip
-    half = (lambda offset: lambda f: progress(offset + f / 2)) if progress else (lambda offset: None)
-    inputs = prepare_beats(recording, lead, beats, half(0.0))
+    inputs = prepare_beats(recording, lead, beats, progress)
     other = _second_lead(recording, lead)
-    second = inputs.windows if other == lead else prepare_beats(recording, other, beats, half(0.5)).windows
-    return inputs, second
+    return inputs, inputs.windows if other == lead else lead_windows(recording, other, beats)
 
 
 def _spread(n: int, at_most: int) -> np.ndarray:
@@ -251,6 +250,34 @@ def update_beat_classes(store: AnnotationStore, recording: Recording, *, who: st
     if not classes.same_as(record.classes):
         store.set_beat_classes(name, classes, who=who)
     return store.record(name).classes
+
+
+def label_class(store: AnnotationStore, record: str, class_id: int, symbol: str, *, reviewer: str) -> int:
+    """Label every unreviewed beat of one class ``symbol`` in one step; returns how many were labelled.
+
+    Beats a reviewer already labelled keep their label: a class label never overwrites a reviewer's own.
+    """
+    table = store.beat_table(record)
+    ids = beat_class_ids(store, record)
+    rows = np.flatnonzero((ids == class_id) & ~table.reviewed)
+    if len(rows):
+        store.label_beats(record, table.sample[rows], symbol, reviewer=reviewer, action=f"label_class {class_id}")
+    return len(rows)
+
+
+def review_order(store: AnnotationStore, record: str) -> np.ndarray:
+    """Rows of ``store.beat_table(record)`` to check after the classes were labelled, most doubtful first.
+
+    A beat is doubtful where the model disagrees with its label (its class's, or
+    its own): the model's p(APC) for a beat labelled anything but an APC, 1 -
+    p(APC) for one labelled an APC. Deleted beats, and beats the model did not
+    score, are left out.
+    """
+    table = store.beat_table(record)
+    labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
+    doubt = np.where(labelled_apc, 1 - table.p_apc, table.p_apc)
+    rows = np.flatnonzero(~table.deleted & np.isfinite(doubt))
+    return rows[np.argsort(-doubt[rows], kind="stable")]
 
 
 def beat_class_ids(store: AnnotationStore, record: str) -> np.ndarray:

@@ -1020,6 +1020,23 @@ class AnnotationStore:
             self._audit_entry(reviewer, action, name, -1, f"{len(replaced)} existing labels replaced",
                               f"{len(labels)} labels")  # fmt: skip
 
+    def label_beats(self, name: str, samples: np.ndarray, symbol: str, *, reviewer: str, action: str) -> None:
+        """Give many beats one label in one step (a reviewer labelling a whole class), saved before this returns.
+
+        Unlike ``apply_reviews`` it touches no beat outside ``samples``; the one audit entry counts them.
+        """
+        record = self.record(name)
+        self._check_symbol(symbol)
+        if not reviewer.strip():
+            raise StoreError(self.path, "a label needs a reviewer name")
+        samples = np.unique(np.asarray(samples, dtype=np.int64))
+        if len(samples) and (samples[0] < 0 or samples[-1] >= record.n_samples):
+            raise StoreError(self.path, f"beat samples outside record {name!r}")
+        with self._bulk_change():
+            review = Review(symbol, reviewer, utc_now())
+            record.reviews.update(dict.fromkeys(samples.tolist(), review))
+            self._audit_entry(reviewer, action, name, -1, "", f"{len(samples)} beats labelled {symbol}")
+
     # --- single label edits (journalled) ------------------------------------------------------
 
     def set_label(self, name: str, sample: int, symbol: str, reviewer: str) -> Review:
