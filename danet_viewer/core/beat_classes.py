@@ -47,6 +47,11 @@ CLASS_FEATURES = (
     "p found", "qrs width", "log irregularity/local", "p_wave_fraction", "rhythm_regularity",
     "p region likeness to previous beat",
 )  # fmt: skip
+# The smallest difference in each feature worth telling beats apart by: 5 % in an RR ratio, a
+# twentieth in QRS likeness (a correlation), a tenth in P likeness, half a P wave, 8 ms of QRS
+# width, a quarter in irregularity (log), a tenth in the share of beats with a P wave and in rhythm
+# regularity.
+MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1])
 N_CLASSES = 15
 # A mixture component needs this many beats to be worth its parameters; short records get fewer classes.
 BEATS_PER_CLASS = 20
@@ -77,18 +82,18 @@ def detection_hash(samples: np.ndarray) -> str:
 
 
 def _likeness(windows: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Fisher-z of the correlation of each row with ``reference`` (0 for a flat row)."""
+    """The correlation of each row with ``reference`` (0 for a flat row)."""
     centred = windows - windows.mean(axis=1, keepdims=True)
     ref = reference - reference.mean()
     norms = np.linalg.norm(centred, axis=1) * np.linalg.norm(ref)
-    return np.arctanh(np.clip(centred @ ref / np.maximum(norms, 1e-9), -0.99, 0.99))
+    return centred @ ref / np.maximum(norms, 1e-9)
 
 
 def _rowwise_likeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.arctanh(np.clip(np.sum(a * b, axis=1) / np.maximum(norms, 1e-9), -0.99, 0.99))
+    return np.sum(a * b, axis=1) / np.maximum(norms, 1e-9)
 
 
 def _log_ratio(rr: np.ndarray, numerator: str, denominator: str) -> np.ndarray:
@@ -149,6 +154,30 @@ def _class_p_apc(table: BeatTable, samples: np.ndarray, class_id: np.ndarray, n_
         return np.where(counts > 0, totals / counts, np.nan).astype(np.float32)
 
 
+def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Class ids (int32, 0 the largest class) of ``CLASS_FEATURES`` rows, the scaled rows, and the scaling.
+
+    Each feature is centred on its median and divided by its interquartile range, but never by less
+    than ``MIN_FEATURE_SCALE``: a feature nearly constant over a record (the rhythm context in a
+    steady sinus rhythm) would otherwise turn its noise into classes.
+    """
+    fit = _spread(len(features), FIT_BEATS)
+    scaler = RobustScaler().fit(features[fit])
+    scale = np.maximum(scaler.scale_, MIN_FEATURE_SCALE)
+    scaled = np.clip((features - scaler.center_) / scale, -FEATURE_CLIP, FEATURE_CLIP)
+    components = int(np.clip(len(fit) // BEATS_PER_CLASS, 1, N_CLASSES))
+    # One thread: on a shared 2-core machine BLAS threads fighting other work made the fit 8x slower.
+    with threadpool_limits(limits=1):
+        mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, max_iter=200, random_state=0)
+        component = mixture.fit(scaled[fit]).predict(scaled)
+    # Class 0 is the largest; components no beat fell into are dropped.
+    sizes = np.bincount(component, minlength=components)
+    order = np.argsort(-sizes, kind="stable")[: np.count_nonzero(sizes)]
+    renumber = np.full(components, -1, np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    return renumber[component], scaled, scaler.center_, scale
+
+
 def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, table: BeatTable,
                          progress: Callable[[float], None] | None = None) -> BeatClassTable:  # fmt: skip
     """Group ``samples`` (the record's beats, sorted) into classes.
@@ -168,21 +197,8 @@ def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, t
     some = _spread(n, REFERENCE_BEATS)
     reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
     features = class_features(inputs, second, reference)
-    fit = _spread(n, FIT_BEATS)
-    scaler = RobustScaler().fit(features[fit])
-    scaled = np.clip(scaler.transform(features), -FEATURE_CLIP, FEATURE_CLIP)
-    components = int(np.clip(len(fit) // BEATS_PER_CLASS, 1, N_CLASSES))
-    # One thread: on a shared 2-core machine BLAS threads fighting other work made the fit 8x slower.
-    with threadpool_limits(limits=1):
-        mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, max_iter=200, random_state=0)
-        component = mixture.fit(scaled[fit]).predict(scaled)
-    # Class 0 is the largest; components no beat fell into are dropped.
-    sizes = np.bincount(component, minlength=components)
-    order = np.argsort(-sizes, kind="stable")[: np.count_nonzero(sizes)]
-    renumber = np.full(components, -1, np.int32)
-    renumber[order] = np.arange(len(order), dtype=np.int32)
-    class_id = renumber[component]
-    k = len(order)
+    class_id, scaled, centre, scale = cluster_features(features)
+    k = int(class_id.max()) + 1
     rr = inputs.rr
     coupling = rr[:, _RR["pre_rr_s"]] / np.maximum(rr[:, _RR["sinus_rr_s"]], 1e-3)
     templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
@@ -198,7 +214,7 @@ def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, t
     return BeatClassTable(
         sample=samples, class_id=class_id, templates=templates, rr_quartiles=rr_quartiles,
         p_apc=_class_p_apc(table, samples, class_id, k), centroids=centroids,
-        feature_centre=scaler.center_.astype(np.float32), feature_scale=scaler.scale_.astype(np.float32),
+        feature_centre=centre.astype(np.float32), feature_scale=scale.astype(np.float32),
         reference_beat=reference.astype(np.float32), detection_hash=detected, method=METHOD,
     )  # fmt: skip
 
@@ -265,17 +281,26 @@ def label_class(store: AnnotationStore, record: str, class_id: int, symbol: str,
     return len(rows)
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
 def review_order(store: AnnotationStore, record: str) -> np.ndarray:
     """Rows of ``store.beat_table(record)`` to check after the classes were labelled, most doubtful first.
 
     A beat is doubtful where the model disagrees with its label (its class's, or
-    its own): the model's p(APC) for a beat labelled anything but an APC, 1 -
-    p(APC) for one labelled an APC. Deleted beats, and beats the model did not
-    score, are left out.
+    its own): by how far the model's logit lies above its threshold for a beat
+    labelled anything but an APC, below it for one labelled an APC. Deleted
+    beats, and beats the model did not score, are left out.
     """
     table = store.beat_table(record)
+    model = store.record(record).model
+    if model is None or not len(table):
+        return np.empty(0, np.int64)
     labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
-    doubt = np.where(labelled_apc, 1 - table.p_apc, table.p_apc)
+    margin = _logit(table.p_apc) - _logit(np.float32(model.threshold))
+    doubt = np.where(labelled_apc, -margin, margin)
     rows = np.flatnonzero(~table.deleted & np.isfinite(doubt))
     return rows[np.argsort(-doubt[rows], kind="stable")]
 
