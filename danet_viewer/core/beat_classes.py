@@ -42,11 +42,21 @@ from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
 
 CLASS_FEATURES = (
-    "log pre/local", "log post/local", "log pre/underlying", "log post/underlying",
-    "qrs likeness lead 1", "qrs likeness lead 2", "p region likeness lead 1", "p region likeness lead 2",
-    "p found", "qrs width", "log irregularity/local", "p_wave_fraction", "rhythm_regularity",
+    "log pre/local",
+    "log post/local",
+    "log pre/underlying",
+    "log post/underlying",
+    "qrs likeness lead 1",
+    "qrs likeness lead 2",
+    "p region likeness lead 1",
+    "p region likeness lead 2",
+    "p found",
+    "qrs width",
+    "log irregularity/local",
+    "p_wave_fraction",
+    "rhythm_regularity",
     "p region likeness to previous beat",
-)  # fmt: skip
+)
 # The smallest difference in each feature worth telling beats apart by: 5 % in an RR ratio, a
 # twentieth in QRS likeness (a correlation), a tenth in P likeness, half a P wave, 8 ms of QRS
 # width, a quarter in irregularity (log), a tenth in the share of beats with a P wave and in rhythm
@@ -108,19 +118,24 @@ def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.nd
     rr = inputs.rr.astype(np.float64)
     first = inputs.windows
     previous = np.concatenate([first[:1], first[:-1]])
-    return np.column_stack([
-        _log_ratio(rr, "pre_rr_s", "local_rr_s"), _log_ratio(rr, "post_rr_s", "local_rr_s"),
-        _log_ratio(rr, "pre_rr_s", "sinus_rr_s"), _log_ratio(rr, "post_rr_s", "sinus_rr_s"),
-        _likeness(first[:, QRS_WINDOW], reference[0, QRS_WINDOW]),
-        _likeness(second_lead[:, QRS_WINDOW], reference[1, QRS_WINDOW]),
-        _likeness(first[:, P_WINDOW], reference[0, P_WINDOW]),
-        _likeness(second_lead[:, P_WINDOW], reference[1, P_WINDOW]),
-        inputs.p_found.astype(np.float64),
-        (inputs.regions[:, 1, 1] - inputs.regions[:, 1, 0]).astype(np.float64),
-        _log_ratio(rr, "irregularity_s", "local_rr_s"),
-        rr[:, _RR["p_wave_fraction"]], rr[:, _RR["rhythm_regularity"]],
-        _rowwise_likeness(first[:, P_WINDOW], previous[:, P_WINDOW]),
-    ])  # fmt: skip
+    return np.column_stack(
+        [
+            _log_ratio(rr, "pre_rr_s", "local_rr_s"),
+            _log_ratio(rr, "post_rr_s", "local_rr_s"),
+            _log_ratio(rr, "pre_rr_s", "sinus_rr_s"),
+            _log_ratio(rr, "post_rr_s", "sinus_rr_s"),
+            _likeness(first[:, QRS_WINDOW], reference[0, QRS_WINDOW]),
+            _likeness(second_lead[:, QRS_WINDOW], reference[1, QRS_WINDOW]),
+            _likeness(first[:, P_WINDOW], reference[0, P_WINDOW]),
+            _likeness(second_lead[:, P_WINDOW], reference[1, P_WINDOW]),
+            inputs.p_found.astype(np.float64),
+            (inputs.regions[:, 1, 1] - inputs.regions[:, 1, 0]).astype(np.float64),
+            _log_ratio(rr, "irregularity_s", "local_rr_s"),
+            rr[:, _RR["p_wave_fraction"]],
+            rr[:, _RR["rhythm_regularity"]],
+            _rowwise_likeness(first[:, P_WINDOW], previous[:, P_WINDOW]),
+        ]
+    )
 
 
 def _second_lead(recording: Recording, lead: int) -> int:
@@ -128,8 +143,9 @@ def _second_lead(recording: Recording, lead: int) -> int:
     return next((i for i in range(len(recording.lead_names)) if i != lead), lead)
 
 
-def _prepare(recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
-             ) -> tuple[BeatInputs, np.ndarray]:  # fmt: skip
+def _prepare(
+    recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
+) -> tuple[BeatInputs, np.ndarray]:
     inputs = prepare_beats(recording, lead, beats, progress)
     other = _second_lead(recording, lead)
     return inputs, inputs.windows if other == lead else lead_windows(recording, other, beats)
@@ -178,8 +194,13 @@ def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return renumber[component], scaled, scaler.center_, scale
 
 
-def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, table: BeatTable,
-                         progress: Callable[[float], None] | None = None) -> BeatClassTable:  # fmt: skip
+def compute_beat_classes(
+    recording: Recording,
+    lead: int,
+    samples: np.ndarray,
+    table: BeatTable,
+    progress: Callable[[float], None] | None = None,
+) -> BeatClassTable:
     """Group ``samples`` (the record's beats, sorted) into classes.
 
     ``table`` (the record's ``BeatTable``) gives the model's p(APC) and the detection the classes belong to.
@@ -190,10 +211,19 @@ def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, t
     n = len(samples)
     if n == 0:
         empty = np.empty((0, len(CLASS_FEATURES)), np.float32)
-        return BeatClassTable(samples, np.empty(0, np.int32), np.empty((0, 2, WINDOW_LENGTH), np.float32),
-                              np.empty((0, 3, 3), np.float32), np.empty(0, np.float32), empty,
-                              np.zeros(len(CLASS_FEATURES), np.float32), np.ones(len(CLASS_FEATURES), np.float32),
-                              np.zeros((2, WINDOW_LENGTH), np.float32), detected, METHOD)  # fmt: skip
+        return BeatClassTable(
+            samples,
+            np.empty(0, np.int32),
+            np.empty((0, 2, WINDOW_LENGTH), np.float32),
+            np.empty((0, 3, 3), np.float32),
+            np.empty(0, np.float32),
+            empty,
+            np.zeros(len(CLASS_FEATURES), np.float32),
+            np.ones(len(CLASS_FEATURES), np.float32),
+            np.zeros((2, WINDOW_LENGTH), np.float32),
+            detected,
+            METHOD,
+        )
     some = _spread(n, REFERENCE_BEATS)
     reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
     features = class_features(inputs, second, reference)
@@ -212,11 +242,18 @@ def compute_beat_classes(recording: Recording, lead: int, samples: np.ndarray, t
             rr_quartiles[c, row] = _quartiles(values)
         centroids[c] = scaled[members].mean(axis=0)
     return BeatClassTable(
-        sample=samples, class_id=class_id, templates=templates, rr_quartiles=rr_quartiles,
-        p_apc=_class_p_apc(table, samples, class_id, k), centroids=centroids,
-        feature_centre=centre.astype(np.float32), feature_scale=scale.astype(np.float32),
-        reference_beat=reference.astype(np.float32), detection_hash=detected, method=METHOD,
-    )  # fmt: skip
+        sample=samples,
+        class_id=class_id,
+        templates=templates,
+        rr_quartiles=rr_quartiles,
+        p_apc=_class_p_apc(table, samples, class_id, k),
+        centroids=centroids,
+        feature_centre=centre.astype(np.float32),
+        feature_scale=scale.astype(np.float32),
+        reference_beat=reference.astype(np.float32),
+        detection_hash=detected,
+        method=METHOD,
+    )
 
 
 def _join(recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable) -> np.ndarray:
@@ -233,8 +270,9 @@ def _join(recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, 
     return ids
 
 
-def update_beat_classes(store: AnnotationStore, recording: Recording, *, who: str,
-                        progress: Callable[[float], None] | None = None) -> BeatClassTable:  # fmt: skip
+def update_beat_classes(
+    store: AnnotationStore, recording: Recording, *, who: str, progress: Callable[[float], None] | None = None
+) -> BeatClassTable:
     """Bring the stored classes of ``recording`` up to date with its beats and model output, and return them.
 
     No classes yet, or a new detection: computed and stored. Beats a reviewer

@@ -158,8 +158,10 @@ class BeatClassTable:
     detection_hash: str
     method: str
 
-    ARRAYS = ("sample", "class_id", "templates", "rr_quartiles", "p_apc", "centroids", "feature_centre",
-              "feature_scale", "reference_beat")  # fmt: skip
+    ARRAYS = (
+        "sample", "class_id", "templates", "rr_quartiles", "p_apc", "centroids", "feature_centre", "feature_scale",
+        "reference_beat",
+    )
 
     @property
     def n_classes(self) -> int:
@@ -719,15 +721,18 @@ class AnnotationStore:
             CLASSES_SCHEMA_VERSION
         ):
             return None
-        dims = {"sample": ("iu", 1), "class_id": ("iu", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
-                "p_apc": ("f", 1), "centroids": ("f", 2), "feature_centre": ("f", 1), "feature_scale": ("f", 1),
-                "reference_beat": ("f", 2)}  # fmt: skip
+        dims = {
+            "sample": ("iu", 1), "class_id": ("iu", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
+            "p_apc": ("f", 1), "centroids": ("f", 2), "feature_centre": ("f", 1), "feature_scale": ("f", 1),
+            "reference_beat": ("f", 2),
+        }
         arrays = {key: reader.array(group, key, kinds, ndim) for key, (kinds, ndim) in dims.items()}
+        types = {"sample": np.int64, "class_id": np.int32}
         classes = BeatClassTable(
-            **{key: value.astype(np.int64 if key == "sample" else np.int32 if key == "class_id" else np.float32)
-               for key, value in arrays.items()},
-            detection_hash=reader.text(attrs, "detection_hash"), method=reader.text(attrs, "method"),
-        )  # fmt: skip
+            **{key: value.astype(types.get(key, np.float32)) for key, value in arrays.items()},
+            detection_hash=reader.text(attrs, "detection_hash"),
+            method=reader.text(attrs, "method"),
+        )
         k, features = classes.centroids.shape
         consistent = (
             len(classes.sample) == len(classes.class_id)
@@ -824,8 +829,9 @@ class AnnotationStore:
 
     @staticmethod
     def _write_classes(group: h5py.Group, classes: BeatClassTable) -> None:
-        group.attrs.update(classes_schema_version=CLASSES_SCHEMA_VERSION, detection_hash=classes.detection_hash,
-                           method=classes.method)  # fmt: skip
+        group.attrs.update(
+            classes_schema_version=CLASSES_SCHEMA_VERSION, detection_hash=classes.detection_hash, method=classes.method
+        )
         for key in BeatClassTable.ARRAYS:
             group.create_dataset(key, data=getattr(classes, key))
 
@@ -989,8 +995,8 @@ class AnnotationStore:
         with self._bulk_change():
             before = f"{record.classes.n_classes} classes" if record.classes is not None else ""
             record.classes = classes
-            self._audit_entry(who, "set_beat_classes", name, -1, before,
-                              f"{classes.n_classes} classes of {len(classes.sample)} beats")  # fmt: skip
+            after = f"{classes.n_classes} classes of {len(classes.sample)} beats"
+            self._audit_entry(who, "set_beat_classes", name, -1, before, after)
 
     def set_reference(self, name: str, samples: np.ndarray, symbols: list[str], *, source: str, who: str) -> None:
         """Keep imported reference annotations (never shown as a reviewer's labels)."""
