@@ -159,10 +159,10 @@ def analysed_store(name: str, folder: Path, scratch: Path, fresh: bool) -> Path:
     """A copy of the record's analysed store (detection, model, reference): cached, it is built once."""
     from danet_viewer.model.inference import BeatModel
 
-    cached = CACHE / f"{name}.h5"
+    cached = CACHE / f"{folder.name}-{name}.h5"
     if fresh or not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        for old in CACHE.glob(f"{name}.h5*"):
+        for old in CACHE.glob(f"{cached.name}*"):
             old.unlink()
         recording = open_recording(folder / name)
         with AnnotationStore.open(scratch / "building.h5", "a") as store:
@@ -296,12 +296,16 @@ def summary(results: list[RecordResult]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("ds2", "ds1"), default="ds2")
+    parser.add_argument("--set", choices=("ds2", "ds1", "svdb"), default="ds2", help="svdb: in ~/.cache/svdb")
     parser.add_argument("--fresh", action="store_true", help="re-analyse the records (else the cached stores)")
     parser.add_argument("--skip-24h", action="store_true")
     args = parser.parse_args()
-    folder = mitdb_dir()
-    records = DS2 if args.set == "ds2" else DS1
+    if args.set == "svdb":
+        folder = Path.home() / ".cache" / "svdb"
+        records = sorted(path.stem for path in folder.glob("*.hea"))
+    else:
+        folder = mitdb_dir()
+        records = DS2 if args.set == "ds2" else DS1
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for name in records:

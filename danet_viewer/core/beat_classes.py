@@ -18,7 +18,8 @@ its members). The store holds them per record (``BeatClassTable``);
 ``update_beat_classes`` keeps them current: a new detection recomputes them, a
 reviewer's added beat joins the nearest class (its features against the class
 centroids, in the record's scaled feature space), a deleted beat leaves its
-class, and nothing is recomputed while the beats stay the same.
+class, and nothing is recomputed while the beats stay the same. ``review_order``
+gives the beats to check once the classes are labelled.
 
 Features and parameters were chosen on MIT-BIH DS1 and svdb
 (``benchmarks/bench_review_effort.py`` reports DS2).
@@ -214,6 +215,7 @@ def compute_beat_classes(
         return BeatClassTable(
             samples,
             np.empty(0, np.int32),
+            np.empty(0, np.float32),
             np.empty((0, 2, WINDOW_LENGTH), np.float32),
             np.empty((0, 3, 3), np.float32),
             np.empty(0, np.float32),
@@ -244,6 +246,7 @@ def compute_beat_classes(
     return BeatClassTable(
         sample=samples,
         class_id=class_id,
+        distance=np.linalg.norm(scaled - centroids[class_id], axis=1).astype(np.float32),
         templates=templates,
         rr_quartiles=rr_quartiles,
         p_apc=_class_p_apc(table, samples, class_id, k),
@@ -256,9 +259,12 @@ def compute_beat_classes(
     )
 
 
-def _join(recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable) -> np.ndarray:
-    """Class ids of the ``added`` beats: each joins the class whose centroid is nearest its scaled features."""
+def _join(
+    recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class ids of the ``added`` beats, each the class whose centroid is nearest its scaled features, and how near."""
     ids = np.empty(len(added), np.int32)
+    distances = np.empty(len(added), np.float32)
     for i, sample in enumerate(added):
         at = int(np.searchsorted(live, sample))
         context = live[max(0, at - JOIN_CONTEXT_BEATS) : at + JOIN_CONTEXT_BEATS + 1]
@@ -266,8 +272,10 @@ def _join(recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, 
         row = int(np.searchsorted(context, sample))
         features = class_features(inputs, second, classes.reference_beat)[row]
         scaled = np.clip((features - classes.feature_centre) / classes.feature_scale, -FEATURE_CLIP, FEATURE_CLIP)
-        ids[i] = int(np.argmin(np.linalg.norm(classes.centroids - scaled, axis=1)))
-    return ids
+        to_centroids = np.linalg.norm(classes.centroids - scaled, axis=1)
+        ids[i] = int(np.argmin(to_centroids))
+        distances[i] = to_centroids[ids[i]]
+    return ids, distances
 
 
 def update_beat_classes(
@@ -293,10 +301,12 @@ def update_beat_classes(
         if len(added) + np.count_nonzero(~kept) > REFIT_SHARE * max(len(classes.sample), 1):
             classes = None
         elif len(added) or not kept.all():
+            joined, distance = _join(recording, lead, live, added, classes)
             samples = np.concatenate([classes.sample[kept], added])
-            class_id = np.concatenate([classes.class_id[kept], _join(recording, lead, live, added, classes)])
+            class_id = np.concatenate([classes.class_id[kept], joined])
+            distance = np.concatenate([classes.distance[kept], distance])
             order = np.argsort(samples, kind="stable")
-            classes = classes.with_members(samples[order], class_id[order])
+            classes = classes.with_members(samples[order], class_id[order], distance[order])
     if classes is None or classes.detection_hash != detected:
         classes = compute_beat_classes(recording, lead, live, table, progress)
     p_apc = _class_p_apc(table, classes.sample, classes.class_id, classes.n_classes)
@@ -327,20 +337,41 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def review_order(store: AnnotationStore, record: str) -> np.ndarray:
     """Rows of ``store.beat_table(record)`` to check after the classes were labelled, most doubtful first.
 
-    A beat is doubtful where the model disagrees with its label (its class's, or
-    its own): by how far the model's logit lies above its threshold for a beat
-    labelled anything but an APC, below it for one labelled an APC. Deleted
-    beats, and beats the model did not score, are left out.
+    Two queues, taken in turn (a beat already taken is skipped), so a poor model
+    cannot bury what the classes show, nor poor classes what the model shows:
+
+    - the model's doubt: how far its logit lies above its threshold for a beat
+      labelled anything but an APC, below it for one labelled an APC;
+    - the classes' doubt: how far a beat lies from its class's centroid.
+
+    Deleted beats are left out; beats with neither a score nor a class come last.
     """
     table = store.beat_table(record)
+    live = ~table.deleted
+    queues = []
     model = store.record(record).model
-    if model is None or not len(table):
-        return np.empty(0, np.int64)
-    labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
-    margin = _logit(table.p_apc) - _logit(np.float32(model.threshold))
-    doubt = np.where(labelled_apc, -margin, margin)
-    rows = np.flatnonzero(~table.deleted & np.isfinite(doubt))
-    return rows[np.argsort(-doubt[rows], kind="stable")]
+    if model is not None and len(table):
+        labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
+        margin = _logit(table.p_apc) - _logit(np.float32(model.threshold))
+        doubt = np.where(labelled_apc, -margin, margin)
+        rows = np.flatnonzero(live & np.isfinite(doubt))
+        queues.append(rows[np.argsort(-doubt[rows], kind="stable")])
+    classes = store.record(record).classes
+    if classes is not None and len(table):
+        rows = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+        present = (table.sample[rows] == classes.sample) & live[rows]
+        rows, distance = rows[present], classes.distance[present]
+        queues.append(rows[np.argsort(-distance, kind="stable")])
+    longest = max((len(queue) for queue in queues), default=0)
+    interleaved = np.full((max(len(queues), 1), longest), -1, np.int64)
+    for i, queue in enumerate(queues):
+        interleaved[i, : len(queue)] = queue
+    taken = interleaved.T.ravel()
+    taken = taken[taken >= 0]
+    _, first = np.unique(taken, return_index=True)
+    ordered = taken[np.sort(first)]
+    rest = np.setdiff1d(np.flatnonzero(live), ordered)
+    return np.concatenate([ordered, rest]).astype(np.int64)
 
 
 def beat_class_ids(store: AnnotationStore, record: str) -> np.ndarray:

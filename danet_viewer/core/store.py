@@ -41,6 +41,7 @@ HDF5 schema (``schema_version`` 1)::
                           another version is dropped on reading and recomputed on demand
             sample          int64   the classified beats (detected or added, not deleted)
             class_id        int32   each one's class, 0 the largest
+            distance        float32 each one's distance from its class's centroid (how atypical it is)
             templates       float32 (classes, 2, window) median beat of each class, both leads, at 250 Hz
             rr_quartiles    float32 (classes, 3, 3) quartiles of pre-RR, post-RR (s) and coupling (pre-RR
                                     over the underlying cycle) of each class
@@ -148,6 +149,7 @@ class BeatClassTable:
 
     sample: np.ndarray
     class_id: np.ndarray
+    distance: np.ndarray
     templates: np.ndarray
     rr_quartiles: np.ndarray
     p_apc: np.ndarray
@@ -159,8 +161,8 @@ class BeatClassTable:
     method: str
 
     ARRAYS = (
-        "sample", "class_id", "templates", "rr_quartiles", "p_apc", "centroids", "feature_centre", "feature_scale",
-        "reference_beat",
+        "sample", "class_id", "distance", "templates", "rr_quartiles", "p_apc", "centroids", "feature_centre",
+        "feature_scale", "reference_beat",
     )
 
     @property
@@ -176,8 +178,13 @@ class BeatClassTable:
         """Samples of the beats of one class."""
         return self.sample[self.class_id == class_id]
 
-    def with_members(self, sample: np.ndarray, class_id: np.ndarray) -> BeatClassTable:
-        return replace(self, sample=np.asarray(sample, np.int64), class_id=np.asarray(class_id, np.int32))
+    def with_members(self, sample: np.ndarray, class_id: np.ndarray, distance: np.ndarray) -> BeatClassTable:
+        return replace(
+            self,
+            sample=np.asarray(sample, np.int64),
+            class_id=np.asarray(class_id, np.int32),
+            distance=np.asarray(distance, np.float32),
+        )
 
     def with_p_apc(self, p_apc: np.ndarray) -> BeatClassTable:
         return replace(self, p_apc=np.asarray(p_apc, np.float32))
@@ -722,7 +729,7 @@ class AnnotationStore:
         ):
             return None
         dims = {
-            "sample": ("iu", 1), "class_id": ("iu", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
+            "sample": ("iu", 1), "class_id": ("iu", 1), "distance": ("f", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
             "p_apc": ("f", 1), "centroids": ("f", 2), "feature_centre": ("f", 1), "feature_scale": ("f", 1),
             "reference_beat": ("f", 2),
         }
@@ -735,7 +742,7 @@ class AnnotationStore:
         )
         k, features = classes.centroids.shape
         consistent = (
-            len(classes.sample) == len(classes.class_id)
+            len(classes.sample) == len(classes.class_id) == len(classes.distance)
             and classes.templates.shape[:2] == (k, 2)
             and classes.rr_quartiles.shape == (k, 3, 3)
             and classes.p_apc.shape == (k,)

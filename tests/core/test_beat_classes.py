@@ -124,7 +124,9 @@ def test_an_added_beat_joins_the_nearest_class_and_a_deleted_one_leaves(classifi
     # Re-adding a beat: take one ventricular beat out of the classes, then add it back as a reviewer would.
     classes = store.record("three").classes
     keep = classes.sample != readded
-    store.set_beat_classes("three", classes.with_members(classes.sample[keep], classes.class_id[keep]), who="t")
+    store.set_beat_classes(
+        "three", classes.with_members(classes.sample[keep], classes.class_id[keep], classes.distance[keep]), who="t"
+    )
     monkeypatch.setattr(beat_classes, "compute_beat_classes", lambda *args, **kwargs: pytest.fail("recomputed"))
     store.set_label("three", readded, VENTRICULAR, "dr")
     updated = update_beat_classes(store, recording, who="t")
@@ -168,12 +170,20 @@ def test_labelling_a_class_labels_its_unreviewed_beats_only(classified):
     assert {reviews[int(s)].symbol for s in store.record("three").classes.members(apc_class)} == {APC, "a"}
 
 
-def test_review_order_puts_the_model_s_strongest_disagreement_first(classified):
+def test_review_order_takes_the_model_s_doubt_and_the_classes_in_turn(classified):
     store, _, _ = classified
     beats = store.record("three").beats
+    classes = store.record("three").classes
+    # Without a model: every beat once, the farthest from its class's centroid first.
+    order = review_order(store, "three")
+    assert sorted(order) == list(range(len(beats)))
+    assert np.all(np.diff(classes.distance[order]) <= 0)
     p_apc = np.full(len(beats), 0.1, np.float32)
     p_apc[[5, 9]] = [0.6, 0.95]
     store.set_model_output("three", beats, p_apc, threshold=0.5, model_id="m", who="t")
-    assert list(review_order(store, "three")[:2]) == [9, 5]
-    store.label_beats("three", beats[[9]], APC, reviewer="dr", action="label")
-    assert review_order(store, "three")[0] == 5
+    order = review_order(store, "three")
+    atypical = np.argsort(-classes.distance, kind="stable")
+    assert sorted(order) == list(range(len(beats)))
+    assert list(order[:3]) == [9, atypical[0], 5] or (atypical[0] in (5, 9) and list(order[:2]) == [9, 5])
+    store.label_beats("three", beats[[9]], "A", reviewer="dr", action="label")
+    assert review_order(store, "three")[0] == 5  # labelled an APC, 9 agrees with the model now
