@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from danet_viewer.core.aami import is_beat
+from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording, match_beats
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording
@@ -64,7 +65,8 @@ def analyse_recording(
     Reviews already in the store are kept: the model scores reviewed and added
     beats like the rest, and only its own outputs are replaced. Flat or lead-off
     stretches hold no beats and are stored as unanalysable; a record that is
-    nothing else is stored with no beats, not refused.
+    nothing else is stored with no beats, not refused. Last, the beats are
+    grouped into classes (``update_beat_classes``), which are stored too.
     """
     started = time.perf_counter()
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
@@ -84,6 +86,7 @@ def analyse_recording(
         store.set_model_output(recording.name, scored, p_apc, threshold=model.threshold, model_id=model.model_id,
                                who=who)  # fmt: skip
         apcs = int(np.sum(p_apc >= model.threshold))
+    update_beat_classes(store, recording, who=who, progress=report("classes"))
     elapsed = time.perf_counter() - started
     unanalysable_s = detection.unanalysable_samples / recording.fs
     return AnalysisResult(recording.name, lead_name, len(beats), apcs, elapsed, unanalysable_s, recording.duration_s)

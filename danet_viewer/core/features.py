@@ -84,6 +84,23 @@ def prepare_beats(
     return BeatInputs(windows, rhythm_features(beats, fs, p_found), regions, p_found)
 
 
+def lead_windows(recording: Recording, lead: int | str, beats: np.ndarray) -> np.ndarray:
+    """The beat windows alone (``BeatInputs.windows``) of a second lead, chunked like ``prepare_beats``."""
+    fs = recording.fs
+    beats = np.asarray(beats, dtype=np.int64)
+    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
+    windows = np.zeros((len(beats), WINDOW_LENGTH), np.float32)
+    for start in range(0, max(recording.n_samples, 1), chunk):
+        stop = min(start + chunk, recording.n_samples)
+        kept = np.flatnonzero((beats >= start) & (beats < stop))
+        if len(kept):
+            first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
+            conditioned = condition_signal(recording.read(lead, first, last), fs)
+            peaks = np.clip(to_model_samples(beats[kept] - first, fs), 0, len(conditioned) - 1)
+            windows[kept] = beat_windows(conditioned, peaks)
+    return windows
+
+
 def rhythm_features(beats: np.ndarray, fs: float, p_found: np.ndarray) -> np.ndarray:
     """``RHYTHM_FEATURES`` of every beat from the beat samples and where a P wave was found."""
     intervals = rr_features(beats, fs)

@@ -43,6 +43,19 @@ HDF5 schema (``schema_version`` 1)::
                           (attrs: bookmarks_version): absent in stores written before bookmarks, refused when newer
             sample        int64   the bookmarked sample
             comment, who, time   str   the comment, who set it, when (ISO 8601 UTC)
+        classes/          beat classes (danet_viewer.core.beat_classes), derived from the beats, so versioned
+                          on their own (attrs: classes_schema_version, detection_hash, method): a group of
+                          another version is dropped on reading and recomputed on demand
+            sample          int64   the classified beats (detected or added, not deleted)
+            class_id        int32   each one's class, 0 the largest
+            distance        float32 each one's distance from its class's centroid (how atypical it is)
+            templates       float32 (classes, 2, window) median beat of each class, both leads, at 250 Hz
+            rr_quartiles    float32 (classes, 3, 3) quartiles of pre-RR, post-RR (s) and coupling (pre-RR
+                                    over the underlying cycle) of each class
+            p_apc           float32 (classes,) the model's mean p(APC) over the class, NaN without a model
+            centroids       float32 (classes, features) in the record's scaled feature space
+            feature_centre, feature_scale   float32 (features,) that scaling
+            reference_beat  float32 (2, window) the record's median beat, what features compare against
     /audit/{seq,time,who,action,record,sample,before,after}   one row per change
 """
 
@@ -74,6 +87,9 @@ from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreW
 
 SCHEMA_NAME = "danet-review-store"
 SCHEMA_VERSION = 1
+# The classes group's own version: a store written before classes existed, or with another version of them,
+# opens and gets its classes recomputed (they are derived from the beats).
+CLASSES_SCHEMA_VERSION = 1
 NOT_A_BEAT = "not-a-beat"
 # The bookmarks group's own version. Bookmarks are a person's work, so a newer version is refused, never dropped.
 BOOKMARKS_VERSION = 1
@@ -160,6 +176,59 @@ class ModelOutput:
         return (self.p_apc >= self.threshold).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class BeatClassTable:
+    """A record's beat classes, as ``danet_viewer.core.beat_classes`` computes them (schema above)."""
+
+    sample: np.ndarray
+    class_id: np.ndarray
+    distance: np.ndarray
+    templates: np.ndarray
+    rr_quartiles: np.ndarray
+    p_apc: np.ndarray
+    centroids: np.ndarray
+    feature_centre: np.ndarray
+    feature_scale: np.ndarray
+    reference_beat: np.ndarray
+    detection_hash: str
+    method: str
+
+    ARRAYS = (
+        "sample", "class_id", "distance", "templates", "rr_quartiles", "p_apc", "centroids", "feature_centre",
+        "feature_scale", "reference_beat",
+    )
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.templates)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Members of each class."""
+        return np.bincount(self.class_id, minlength=self.n_classes)
+
+    def members(self, class_id: int) -> np.ndarray:
+        """Samples of the beats of one class."""
+        return self.sample[self.class_id == class_id]
+
+    def with_members(self, sample: np.ndarray, class_id: np.ndarray, distance: np.ndarray) -> BeatClassTable:
+        return replace(
+            self,
+            sample=np.asarray(sample, np.int64),
+            class_id=np.asarray(class_id, np.int32),
+            distance=np.asarray(distance, np.float32),
+        )
+
+    def with_p_apc(self, p_apc: np.ndarray) -> BeatClassTable:
+        return replace(self, p_apc=np.asarray(p_apc, np.float32))
+
+    def same_as(self, other: BeatClassTable | None) -> bool:
+        return other is not None and (self.detection_hash, self.method) == (other.detection_hash, other.method) and all(
+            np.array_equal(getattr(self, key), getattr(other, key), equal_nan=True)
+            for key in self.ARRAYS
+        )
+
+
 @dataclass
 class StoredRecord:
     """Everything the store knows about one recording."""
@@ -181,6 +250,7 @@ class StoredRecord:
     reviews: dict[int, Review] = field(default_factory=dict)
     unanalysable: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
     bookmarks: dict[int, Bookmark] = field(default_factory=dict)  # by sample: one bookmark a moment
+    classes: BeatClassTable | None = None
 
     def beat_table(self) -> BeatTable:
         return BeatTable.build(self)
@@ -393,6 +463,15 @@ class _Reader:
         if dataset.dtype.kind not in kinds:
             self.damaged(f"{name} holds {dataset.dtype}, not the values expected")
         return dataset
+
+    def array(self, group: h5py.Group, key: str, kinds: str, ndim: int) -> np.ndarray:
+        dataset = group[key]
+        name = f"{group.name.rstrip('/')}/{key}"
+        if not isinstance(dataset, h5py.Dataset) or dataset.ndim != ndim or dataset.dtype.kind not in kinds:
+            self.damaged(f"{name} is not the array expected")
+        if int(np.prod(dataset.shape, dtype=np.float64)) > self.file_size:
+            self.damaged(f"{name} declares {dataset.shape} values in a file of {self.file_size} bytes")
+        return dataset[()]
 
     def integers(self, group: h5py.Group, key: str) -> np.ndarray:
         return self._column(group, key, "iu")[()].astype(np.int64)
@@ -689,11 +768,48 @@ class AnnotationStore:
             record.reviews[at] = Review(symbol, reviewer, time)
         if "bookmarks" in group:
             record.bookmarks = _read_bookmarks(reader, reader.group(group, "bookmarks"), record)
+        if "classes" in group:
+            record.classes = AnnotationStore._read_classes(reader, reader.group(group, "classes"), record)
         # Everything downstream indexes the signal with these samples.
         for what, samples in (("beats", record.beats), ("reviews", sample)):
             if len(samples) and (samples.min() < 0 or samples.max() >= record.n_samples):
                 reader.damaged(f"{what} of record {record.name!r} lie outside its {record.n_samples} samples")
         return record
+
+    @staticmethod
+    def _read_classes(reader: _Reader, group: h5py.Group, record: StoredRecord) -> BeatClassTable | None:
+        """The record's classes; None for another schema version of them (they are recomputed on demand)."""
+        attrs = group.attrs
+        if "classes_schema_version" not in attrs or reader.integer(attrs, "classes_schema_version") != (
+            CLASSES_SCHEMA_VERSION
+        ):
+            return None
+        dims = {
+            "sample": ("iu", 1), "class_id": ("iu", 1), "distance": ("f", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
+            "p_apc": ("f", 1), "centroids": ("f", 2), "feature_centre": ("f", 1), "feature_scale": ("f", 1),
+            "reference_beat": ("f", 2),
+        }
+        arrays = {key: reader.array(group, key, kinds, ndim) for key, (kinds, ndim) in dims.items()}
+        types = {"sample": np.int64, "class_id": np.int32}
+        classes = BeatClassTable(
+            **{key: value.astype(types.get(key, np.float32)) for key, value in arrays.items()},
+            detection_hash=reader.text(attrs, "detection_hash"),
+            method=reader.text(attrs, "method"),
+        )
+        k, features = classes.centroids.shape
+        consistent = (
+            len(classes.sample) == len(classes.class_id) == len(classes.distance)
+            and classes.templates.shape[:2] == (k, 2)
+            and classes.rr_quartiles.shape == (k, 3, 3)
+            and classes.p_apc.shape == (k,)
+            and classes.feature_centre.shape == classes.feature_scale.shape == (features,)
+            and classes.reference_beat.shape == (2, classes.templates.shape[2])
+            and (not len(classes.class_id) or (classes.class_id.min() >= 0 and classes.class_id.max() < k))
+            and (not len(classes.sample) or (classes.sample.min() >= 0 and classes.sample.max() < record.n_samples))
+        )
+        if not consistent:
+            reader.damaged(f"the beat classes of record {record.name!r} do not fit together")
+        return classes
 
     @staticmethod
     def _read_audit(reader: _Reader, group: h5py.Group) -> list[AuditEntry]:
@@ -763,6 +879,8 @@ class AnnotationStore:
                 reference.create_dataset("sample", data=record.reference_sample)
                 reference.create_dataset("symbol", data=list(record.reference_symbol), dtype=_STR)
                 reference.attrs["source"] = record.reference_source
+            if record.classes is not None:
+                self._write_classes(group.create_group("classes"), record.classes)
             reviews = group.create_group("reviews")
             ordered = sorted(record.reviews.items())
             reviews.create_dataset("sample", data=np.array([s for s, _ in ordered], dtype=np.int64))
@@ -775,6 +893,14 @@ class AnnotationStore:
         audit.create_dataset("sample", data=np.array([a.sample for a in self._audit], dtype=np.int64))
         for key in ("time", "who", "action", "record", "before", "after"):
             audit.create_dataset(key, data=[getattr(a, key) for a in self._audit], dtype=_STR)
+
+    @staticmethod
+    def _write_classes(group: h5py.Group, classes: BeatClassTable) -> None:
+        group.attrs.update(
+            classes_schema_version=CLASSES_SCHEMA_VERSION, detection_hash=classes.detection_hash, method=classes.method
+        )
+        for key in BeatClassTable.ARRAYS:
+            group.create_dataset(key, data=getattr(classes, key))
 
     def _require_writable(self) -> None:
         if not self.writable:
@@ -927,6 +1053,8 @@ class AnnotationStore:
             after += f", {excluded} samples unanalysable"
         with self._bulk_change():
             self._audit_entry(who, "set_beats", name, -1, f"{len(record.beats)} beats", after)
+            if not np.array_equal(record.beats, samples):
+                record.classes = None  # classes belong to one detection
             record.beats, record.detector, record.analysis_lead = samples, detector, lead
             record.unanalysable = stretches.copy()
 
@@ -945,6 +1073,15 @@ class AnnotationStore:
             apcs = int(record.model.apc.sum())
             self._audit_entry(who, "set_model_output", name, -1, before,
                               f"{model_id}: {apcs} APC of {len(samples)} beats")  # fmt: skip
+
+    def set_beat_classes(self, name: str, classes: BeatClassTable, *, who: str) -> None:
+        """Replace a record's beat classes (``danet_viewer.core.beat_classes.update_beat_classes`` computes them)."""
+        record = self.record(name)
+        with self._bulk_change():
+            before = f"{record.classes.n_classes} classes" if record.classes is not None else ""
+            record.classes = classes
+            after = f"{classes.n_classes} classes of {len(classes.sample)} beats"
+            self._audit_entry(who, "set_beat_classes", name, -1, before, after)
 
     def set_reference(self, name: str, samples: np.ndarray, symbols: list[str], *, source: str, who: str) -> None:
         """Keep imported reference annotations (never shown as a reviewer's labels)."""
@@ -973,6 +1110,23 @@ class AnnotationStore:
             record.reviews.update({int(s): Review(sym, reviewer, time) for s, sym in labels.items()})
             self._audit_entry(reviewer, action, name, -1, f"{len(replaced)} existing labels replaced",
                               f"{len(labels)} labels")  # fmt: skip
+
+    def label_beats(self, name: str, samples: np.ndarray, symbol: str, *, reviewer: str, action: str) -> None:
+        """Give many beats one label in one step (a reviewer labelling a whole class), saved before this returns.
+
+        Unlike ``apply_reviews`` it touches no beat outside ``samples``; the one audit entry counts them.
+        """
+        record = self.record(name)
+        self._check_symbol(symbol)
+        if not reviewer.strip():
+            raise StoreError(self.path, "a label needs a reviewer name")
+        samples = np.unique(np.asarray(samples, dtype=np.int64))
+        if len(samples) and (samples[0] < 0 or samples[-1] >= record.n_samples):
+            raise StoreError(self.path, f"beat samples outside record {name!r}")
+        with self._bulk_change():
+            review = Review(symbol, reviewer, utc_now())
+            record.reviews.update(dict.fromkeys(samples.tolist(), review))
+            self._audit_entry(reviewer, action, name, -1, "", f"{len(samples)} beats labelled {symbol}")
 
     # --- single label edits (journalled) ------------------------------------------------------
 

@@ -1,0 +1,392 @@
+"""Per-record beat classes: a record's beats grouped into the kinds of beat a cardiologist would call the same.
+
+A class is a group of beats alike in QRS morphology (both leads), in the P region
+before the QRS (presence, shape, and likeness to the previous beat's), and in
+timing: the coupling interval and the pause after, each against the local
+median RR and against the patient's own underlying cycle (``sinus_rr_s`` of
+``rr_features``), plus the rhythm around the beat (irregularity, the share of
+neighbours with a P wave, RR regularity), which keeps beats in atrial
+fibrillation or flutter apart from the same beats in sinus rhythm. Each beat
+becomes ``CLASS_FEATURES``, robustly scaled per record, and scikit-learn's
+Gaussian mixture (``N_CLASSES`` components) groups them; a 24 h record is fitted
+on an even subsample of ``FIT_BEATS`` beats and every beat then takes its most
+likely component.
+
+A class keeps its members, its median template on both leads, the quartiles of
+its RR and coupling intervals and the model's class-level p(APC) (the mean over
+its members). The store holds them per record (``BeatClassTable``);
+``update_beat_classes`` keeps them current: a new detection recomputes them, a
+reviewer's added beat joins the nearest class (its features against the class
+centroids, in the record's scaled feature space), a deleted beat leaves its
+class, and nothing is recomputed while the beats stay the same. ``review_order``
+gives the beats to check once the classes are labelled.
+
+Features and parameters were chosen on MIT-BIH DS1 and svdb
+(``benchmarks/bench_review_effort.py`` reports DS2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+import sklearn
+from sklearn.mixture import GaussianMixture
+from sklearn.preprocessing import RobustScaler
+from threadpoolctl import threadpool_limits
+
+from danet_viewer.core.aami import SVEB_SYMBOLS
+from danet_viewer.core.conditioning import MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
+from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, lead_windows, prepare_beats
+from danet_viewer.core.recording import Recording
+from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
+
+CLASS_FEATURES = (
+    "log pre/local",
+    "log post/local",
+    "log pre/underlying",
+    "log post/underlying",
+    "qrs likeness lead 1",
+    "qrs likeness lead 2",
+    "p region likeness lead 1",
+    "p region likeness lead 2",
+    "p found",
+    "qrs width",
+    "log irregularity/local",
+    "p_wave_fraction",
+    "rhythm_regularity",
+    "p region likeness to previous beat",
+)
+# The smallest difference in each feature worth telling beats apart by: 5 % in an RR ratio, a
+# twentieth in QRS likeness (a correlation), a tenth in P likeness, half a P wave, 8 ms of QRS
+# width, a quarter in irregularity (log), a tenth in the share of beats with a P wave and in rhythm
+# regularity.
+MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1])
+N_CLASSES = 15
+# A mixture component needs this many beats to be worth its parameters; short records get fewer classes.
+BEATS_PER_CLASS = 20
+# The mixture is fitted on at most this many beats, spread evenly over the record (a 24 h record has ~100 000).
+FIT_BEATS = 10_000
+# The record's reference beat (what "likeness" is measured against) is the median of this many beats.
+REFERENCE_BEATS = 5_000
+# A template is the median of at most this many of its class's beats.
+TEMPLATE_BEATS = 500
+# Scaled features are clipped here, so one artefact does not claim a component of its own.
+FEATURE_CLIP = 8.0
+# Around the R peak at MODEL_FS: the QRS, and the P region (which holds the previous T wave in an early beat).
+QRS_WINDOW = slice(WINDOW_BEFORE - round(0.10 * MODEL_FS), WINDOW_BEFORE + round(0.10 * MODEL_FS))
+P_WINDOW = slice(WINDOW_BEFORE - round(0.30 * MODEL_FS), WINDOW_BEFORE - round(0.08 * MODEL_FS))
+# Beats of rhythm context on either side of an added beat, enough for every RR and rhythm feature.
+JOIN_CONTEXT_BEATS = 100
+# With more added and deleted beats than this share of the classified ones (an import), refit instead.
+REFIT_SHARE = 0.05
+RR_QUARTILES = ("pre_rr_s", "post_rr_s", "coupling")  # rows of BeatClassTable.rr_quartiles, per class
+METHOD = f"gaussian mixture ({N_CLASSES}, full covariance), scikit-learn {sklearn.__version__}"
+
+_RR = {name: i for i, name in enumerate(RHYTHM_FEATURES)}
+
+
+def detection_hash(samples: np.ndarray) -> str:
+    """What classes were computed from: a new detection changes it, and with it every class."""
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<i8").tobytes()).hexdigest()[:16]
+
+
+def _likeness(windows: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The correlation of each row with ``reference`` (0 for a flat row)."""
+    centred = windows - windows.mean(axis=1, keepdims=True)
+    ref = reference - reference.mean()
+    norms = np.linalg.norm(centred, axis=1) * np.linalg.norm(ref)
+    return centred @ ref / np.maximum(norms, 1e-9)
+
+
+def _rowwise_likeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.sum(a * b, axis=1) / np.maximum(norms, 1e-9)
+
+
+def _log_ratio(rr: np.ndarray, numerator: str, denominator: str) -> np.ndarray:
+    return np.log(np.maximum(rr[:, _RR[numerator]], 1e-3) / np.maximum(rr[:, _RR[denominator]], 1e-3))
+
+
+def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """float64 (n, len(CLASS_FEATURES)) of n beats: ``inputs`` of the analysis lead, the other lead's windows.
+
+    ``reference`` is the record's median beat on both leads, (2, WINDOW_LENGTH).
+    """
+    rr = inputs.rr.astype(np.float64)
+    first = inputs.windows
+    previous = np.concatenate([first[:1], first[:-1]])
+    return np.column_stack(
+        [
+            _log_ratio(rr, "pre_rr_s", "local_rr_s"),
+            _log_ratio(rr, "post_rr_s", "local_rr_s"),
+            _log_ratio(rr, "pre_rr_s", "sinus_rr_s"),
+            _log_ratio(rr, "post_rr_s", "sinus_rr_s"),
+            _likeness(first[:, QRS_WINDOW], reference[0, QRS_WINDOW]),
+            _likeness(second_lead[:, QRS_WINDOW], reference[1, QRS_WINDOW]),
+            _likeness(first[:, P_WINDOW], reference[0, P_WINDOW]),
+            _likeness(second_lead[:, P_WINDOW], reference[1, P_WINDOW]),
+            inputs.p_found.astype(np.float64),
+            (inputs.regions[:, 1, 1] - inputs.regions[:, 1, 0]).astype(np.float64),
+            _log_ratio(rr, "irregularity_s", "local_rr_s"),
+            rr[:, _RR["p_wave_fraction"]],
+            rr[:, _RR["rhythm_regularity"]],
+            _rowwise_likeness(first[:, P_WINDOW], previous[:, P_WINDOW]),
+        ]
+    )
+
+
+def _second_lead(recording: Recording, lead: int) -> int:
+    """The other lead for the second template; a one-lead record uses its one lead twice."""
+    return next((i for i in range(len(recording.lead_names)) if i != lead), lead)
+
+
+def _prepare(
+    recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
+) -> tuple[BeatInputs, np.ndarray]:
+    inputs = prepare_beats(recording, lead, beats, progress)
+    other = _second_lead(recording, lead)
+    return inputs, inputs.windows if other == lead else lead_windows(recording, other, beats)
+
+
+def _spread(n: int, at_most: int) -> np.ndarray:
+    return np.arange(n) if n <= at_most else np.linspace(0, n - 1, at_most).round().astype(np.int64)
+
+
+def _quartiles(values: np.ndarray) -> np.ndarray:
+    return np.percentile(values, [25, 50, 75]) if len(values) else np.full(3, np.nan)
+
+
+def _class_p_apc(table: BeatTable, samples: np.ndarray, class_id: np.ndarray, n_classes: int) -> np.ndarray:
+    """The mean model p(APC) of each class's members; NaN where the model scored none of them."""
+    rows = np.searchsorted(table.sample, samples)
+    p_apc = table.p_apc[np.minimum(rows, len(table) - 1)] if len(table) else np.empty(0, np.float32)
+    scored = np.isfinite(p_apc)
+    totals = np.bincount(class_id[scored], weights=p_apc[scored], minlength=n_classes)
+    counts = np.bincount(class_id[scored], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, totals / counts, np.nan).astype(np.float32)
+
+
+def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Class ids (int32, 0 the largest class) of ``CLASS_FEATURES`` rows, the scaled rows, and the scaling.
+
+    Each feature is centred on its median and divided by its interquartile range, but never by less
+    than ``MIN_FEATURE_SCALE``: a feature nearly constant over a record (the rhythm context in a
+    steady sinus rhythm) would otherwise turn its noise into classes.
+    """
+    fit = _spread(len(features), FIT_BEATS)
+    scaler = RobustScaler().fit(features[fit])
+    scale = np.maximum(scaler.scale_, MIN_FEATURE_SCALE)
+    scaled = np.clip((features - scaler.center_) / scale, -FEATURE_CLIP, FEATURE_CLIP)
+    components = int(np.clip(len(fit) // BEATS_PER_CLASS, 1, N_CLASSES))
+    # One thread: on a shared 2-core machine BLAS threads fighting other work made the fit 8x slower.
+    with threadpool_limits(limits=1):
+        mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, max_iter=200, random_state=0)
+        component = mixture.fit(scaled[fit]).predict(scaled)
+    # Class 0 is the largest; components no beat fell into are dropped.
+    sizes = np.bincount(component, minlength=components)
+    order = np.argsort(-sizes, kind="stable")[: np.count_nonzero(sizes)]
+    renumber = np.full(components, -1, np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    return renumber[component], scaled, scaler.center_, scale
+
+
+def compute_beat_classes(
+    recording: Recording,
+    lead: int,
+    samples: np.ndarray,
+    table: BeatTable,
+    progress: Callable[[float], None] | None = None,
+) -> BeatClassTable:
+    """Group ``samples`` (the record's beats, sorted) into classes.
+
+    ``table`` (the record's ``BeatTable``) gives the model's p(APC) and the detection the classes belong to.
+    """
+    samples = np.asarray(samples, dtype=np.int64)
+    detected = detection_hash(table.sample[table.detected])
+    inputs, second = _prepare(recording, lead, samples, progress)
+    n = len(samples)
+    if n == 0:
+        empty = np.empty((0, len(CLASS_FEATURES)), np.float32)
+        return BeatClassTable(
+            samples,
+            np.empty(0, np.int32),
+            np.empty(0, np.float32),
+            np.empty((0, 2, WINDOW_LENGTH), np.float32),
+            np.empty((0, 3, 3), np.float32),
+            np.empty(0, np.float32),
+            empty,
+            np.zeros(len(CLASS_FEATURES), np.float32),
+            np.ones(len(CLASS_FEATURES), np.float32),
+            np.zeros((2, WINDOW_LENGTH), np.float32),
+            detected,
+            METHOD,
+        )
+    some = _spread(n, REFERENCE_BEATS)
+    reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
+    features = class_features(inputs, second, reference)
+    class_id, scaled, centre, scale = cluster_features(features)
+    k = int(class_id.max()) + 1
+    rr = inputs.rr
+    coupling = rr[:, _RR["pre_rr_s"]] / np.maximum(rr[:, _RR["sinus_rr_s"]], 1e-3)
+    templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
+    rr_quartiles = np.zeros((k, len(RR_QUARTILES), 3), np.float32)
+    centroids = np.zeros((k, len(CLASS_FEATURES)), np.float32)
+    for c in range(k):
+        members = np.flatnonzero(class_id == c)
+        shown = members[_spread(len(members), TEMPLATE_BEATS)]
+        templates[c] = np.stack([np.median(inputs.windows[shown], axis=0), np.median(second[shown], axis=0)])
+        for row, values in enumerate((rr[members, _RR["pre_rr_s"]], rr[members, _RR["post_rr_s"]], coupling[members])):
+            rr_quartiles[c, row] = _quartiles(values)
+        centroids[c] = scaled[members].mean(axis=0)
+    return BeatClassTable(
+        sample=samples,
+        class_id=class_id,
+        distance=np.linalg.norm(scaled - centroids[class_id], axis=1).astype(np.float32),
+        templates=templates,
+        rr_quartiles=rr_quartiles,
+        p_apc=_class_p_apc(table, samples, class_id, k),
+        centroids=centroids,
+        feature_centre=centre.astype(np.float32),
+        feature_scale=scale.astype(np.float32),
+        reference_beat=reference.astype(np.float32),
+        detection_hash=detected,
+        method=METHOD,
+    )
+
+
+def _join(
+    recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class ids of the ``added`` beats, each the class whose centroid is nearest its scaled features, and how near."""
+    ids = np.empty(len(added), np.int32)
+    distances = np.empty(len(added), np.float32)
+    for i, sample in enumerate(added):
+        at = int(np.searchsorted(live, sample))
+        context = live[max(0, at - JOIN_CONTEXT_BEATS) : at + JOIN_CONTEXT_BEATS + 1]
+        inputs, second = _prepare(recording, lead, context)
+        row = int(np.searchsorted(context, sample))
+        features = class_features(inputs, second, classes.reference_beat)[row]
+        scaled = np.clip((features - classes.feature_centre) / classes.feature_scale, -FEATURE_CLIP, FEATURE_CLIP)
+        to_centroids = np.linalg.norm(classes.centroids - scaled, axis=1)
+        ids[i] = int(np.argmin(to_centroids))
+        distances[i] = to_centroids[ids[i]]
+    return ids, distances
+
+
+def update_beat_classes(
+    store: AnnotationStore, recording: Recording, *, who: str, progress: Callable[[float], None] | None = None
+) -> BeatClassTable:
+    """Bring the stored classes of ``recording`` up to date with its beats and model output, and return them.
+
+    No classes yet, or a new detection: computed and stored. Beats a reviewer
+    added join the nearest class and deleted ones leave theirs (a bulk change, as
+    an import makes, refits instead). Otherwise only the class-level p(APC)
+    follows the model's output; nothing is written when nothing changed.
+    """
+    name = recording.name
+    record = store.record(name)
+    table = store.beat_table(name)
+    live = table.sample[~table.deleted]
+    lead = recording.lead_index(record.analysis_lead) if record.analysis_lead else recording.preferred_lead()
+    classes = record.classes
+    detected = detection_hash(record.beats)
+    if classes is not None and classes.detection_hash == detected:
+        added = np.setdiff1d(live, classes.sample, assume_unique=True)
+        kept = np.isin(classes.sample, live, assume_unique=True)
+        if len(added) + np.count_nonzero(~kept) > REFIT_SHARE * max(len(classes.sample), 1):
+            classes = None
+        elif len(added) or not kept.all():
+            joined, distance = _join(recording, lead, live, added, classes)
+            samples = np.concatenate([classes.sample[kept], added])
+            class_id = np.concatenate([classes.class_id[kept], joined])
+            distance = np.concatenate([classes.distance[kept], distance])
+            order = np.argsort(samples, kind="stable")
+            classes = classes.with_members(samples[order], class_id[order], distance[order])
+    if classes is None or classes.detection_hash != detected:
+        classes = compute_beat_classes(recording, lead, live, table, progress)
+    p_apc = _class_p_apc(table, classes.sample, classes.class_id, classes.n_classes)
+    classes = classes.with_p_apc(p_apc)
+    if not classes.same_as(record.classes):
+        store.set_beat_classes(name, classes, who=who)
+    return store.record(name).classes
+
+
+def label_class(store: AnnotationStore, record: str, class_id: int, symbol: str, *, reviewer: str) -> int:
+    """Label every unreviewed beat of one class ``symbol`` in one step; returns how many were labelled.
+
+    Beats a reviewer already labelled keep their label: a class label never overwrites a reviewer's own.
+    """
+    table = store.beat_table(record)
+    ids = beat_class_ids(store, record)
+    rows = np.flatnonzero((ids == class_id) & ~table.reviewed)
+    if len(rows):
+        store.label_beats(record, table.sample[rows], symbol, reviewer=reviewer, action=f"label_class {class_id}")
+    return len(rows)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+def review_order(store: AnnotationStore, record: str) -> np.ndarray:
+    """Rows of ``store.beat_table(record)`` to check after the classes were labelled, most doubtful first.
+
+    Two queues, taken in turn (a beat already taken is skipped), so a poor model
+    cannot bury what the classes show, nor poor classes what the model shows:
+
+    - the model's doubt: how far its logit lies above its threshold for a beat
+      labelled anything but an APC, below it for one labelled an APC;
+    - the classes' doubt: how far a beat lies from its class's centroid.
+
+    Deleted beats are left out; beats with neither a score nor a class come last.
+    """
+    table = store.beat_table(record)
+    live = ~table.deleted
+    queues = []
+    model = store.record(record).model
+    if model is not None and len(table):
+        labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
+        margin = _logit(table.p_apc) - _logit(np.float32(model.threshold))
+        doubt = np.where(labelled_apc, -margin, margin)
+        rows = np.flatnonzero(live & np.isfinite(doubt))
+        queues.append(rows[np.argsort(-doubt[rows], kind="stable")])
+    classes = store.record(record).classes
+    if classes is not None and len(table):
+        rows = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+        present = (table.sample[rows] == classes.sample) & live[rows]
+        rows, distance = rows[present], classes.distance[present]
+        queues.append(rows[np.argsort(-distance, kind="stable")])
+    longest = max((len(queue) for queue in queues), default=0)
+    interleaved = np.full((max(len(queues), 1), longest), -1, np.int64)
+    for i, queue in enumerate(queues):
+        interleaved[i, : len(queue)] = queue
+    taken = interleaved.T.ravel()
+    taken = taken[taken >= 0]
+    _, first = np.unique(taken, return_index=True)
+    ordered = taken[np.sort(first)]
+    rest = np.setdiff1d(np.flatnonzero(live), ordered)
+    return np.concatenate([ordered, rest]).astype(np.int64)
+
+
+def beat_class_ids(store: AnnotationStore, record: str) -> np.ndarray:
+    """int32 class id of every row of ``store.beat_table(record)``; -1 where a beat has no class.
+
+    A deleted beat has none, and neither has any beat before classes were
+    computed. Reads only: ``update_beat_classes`` computes.
+    """
+    table = store.beat_table(record)
+    ids = np.full(len(table), -1, np.int32)
+    classes = store.record(record).classes
+    if classes is None or not len(table):
+        return ids
+    rows = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+    present = table.sample[rows] == classes.sample
+    ids[rows[present]] = classes.class_id[present]
+    ids[table.deleted] = -1
+    return ids

@@ -1,0 +1,189 @@
+"""Beat classes: what they separate, how the store keeps them, and how they follow a reviewer's edits."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from danet_viewer.core import beat_classes
+from danet_viewer.core.analysis import register_recording
+from danet_viewer.core.beat_classes import beat_class_ids, label_class, review_order, update_beat_classes
+from danet_viewer.core.beats import DETECTOR
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from tests.conftest import ArrayRecording
+
+FS = 360
+NORMAL, APC, VENTRICULAR = "N", "A", "V"
+
+
+def three_kinds(n_beats: int = 100, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A lead of sinus beats, APCs (30 % early, inverted P) and ventricular beats (early, wide QRS, no P).
+
+    The first ectopic beat comes once the underlying cycle is established: with no sinus beats
+    before it, a beat has no cycle to be early against. Returns the signal, the R-peak samples and
+    each beat's kind.
+    """
+    rng = np.random.default_rng(seed)
+    kinds = np.full(n_beats, NORMAL, object)
+    kinds[np.arange(40, n_beats, 7)] = APC
+    kinds[np.arange(43, n_beats, 7)] = VENTRICULAR
+    peaks, time = [], 0.8
+    for kind in kinds:
+        time += 0.85 * (0.7 if kind != NORMAL else 1.0) * (1 + 0.02 * rng.standard_normal())
+        peaks.append(time)
+        if kind == VENTRICULAR:
+            time += 0.3  # the compensatory pause
+    t = np.arange(int((peaks[-1] + 1.0) * FS)) / FS
+    signal = 0.02 * rng.standard_normal(len(t))
+    for r, kind in zip(peaks, kinds, strict=True):
+        waves = {
+            NORMAL: ((-0.17, 0.025, 0.15), (0.0, 0.012, 1.2), (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)),
+            APC: ((-0.13, 0.02, -0.15), (0.0, 0.012, 1.2), (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)),
+            VENTRICULAR: ((0.0, 0.04, -1.4), (0.08, 0.04, 0.6), (0.32, 0.07, 0.5)),
+        }[kind]
+        for offset, width, height in waves:
+            signal += height * np.exp(-0.5 * ((t - r - offset) / width) ** 2)
+    return signal.astype(np.float32), np.round(np.array(peaks) * FS).astype(np.int64), kinds
+
+
+@pytest.fixture
+def classified(tmp_path):
+    """A store holding the three-kind record, its beats and their classes; yields (store, recording, kinds)."""
+    signal, beats, kinds = three_kinds()
+    recording = ArrayRecording(signal, FS, "three")
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        register_recording(recording, store, "t")
+        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+        update_beat_classes(store, recording, who="t")
+        yield store, recording, kinds
+
+
+def test_sinus_beats_apcs_and_ventricular_beats_never_share_a_class(classified):
+    store, _, kinds = classified
+    ids = beat_class_ids(store, "three")
+    for class_id in np.unique(ids):
+        assert len(set(kinds[ids == class_id])) == 1, f"class {class_id} mixes {set(kinds[ids == class_id])}"
+    # The APCs are one class and the ventricular beats another; the sinus beats may spread over a few.
+    apc_class, ventricular_class = (np.unique(ids[kinds == kind]) for kind in (APC, VENTRICULAR))
+    assert len(apc_class) == len(ventricular_class) == 1
+    classes = store.record("three").classes
+    assert classes.templates.shape == (classes.n_classes, 2, classes.reference_beat.shape[1])
+    assert np.array_equal(classes.counts, np.bincount(ids))
+    # Class 0 is the largest: sinus beats, on time. APCs and ventricular beats come early.
+    assert set(kinds[ids == 0]) == {NORMAL}
+    coupling_median = classes.rr_quartiles[:, 2, 1]
+    assert coupling_median[0] > 0.9
+    assert coupling_median[apc_class[0]] < 0.8 and coupling_median[ventricular_class[0]] < 0.8
+
+
+def test_classes_survive_reopening_the_store(classified, tmp_path):
+    store, _, _ = classified
+    before = store.record("three").classes
+    store.close()
+    with AnnotationStore.open(tmp_path / "s.h5", "r") as reopened:
+        after = reopened.record("three").classes
+        assert after.same_as(before)
+        assert np.array_equal(beat_class_ids(reopened, "three"), beat_class_ids(store, "three"))
+
+
+def test_a_store_without_classes_opens_and_gets_them_on_demand(classified, tmp_path):
+    store, recording, _ = classified
+    before = store.record("three").classes
+    store.close()
+    # A store as written before classes existed: no classes group (a newer version of them reads the same).
+    with h5py.File(tmp_path / "s.h5", "a") as handle:
+        del handle["records/three/classes"]
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as old:
+        assert old.record("three").classes is None
+        assert np.all(beat_class_ids(old, "three") == -1)
+        classes = update_beat_classes(old, recording, who="t")
+        assert classes.same_as(before)
+    with AnnotationStore.open(tmp_path / "s.h5", "r") as upgraded:
+        assert upgraded.record("three").classes.same_as(classes)
+
+
+def test_classes_of_another_schema_version_are_dropped_and_recomputed(classified, tmp_path):
+    store, recording, _ = classified
+    before = store.record("three").classes
+    store.close()
+    with h5py.File(tmp_path / "s.h5", "a") as handle:
+        handle["records/three/classes"].attrs["classes_schema_version"] = 99
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as reopened:
+        assert reopened.record("three").classes is None
+        assert update_beat_classes(reopened, recording, who="t").same_as(before)
+
+
+def test_an_added_beat_joins_the_nearest_class_and_a_deleted_one_leaves(classified, monkeypatch):
+    store, recording, kinds = classified
+    ids = beat_class_ids(store, "three")
+    beats = store.record("three").beats
+    ventricular_class = ids[np.flatnonzero(kinds == VENTRICULAR)[0]]
+    gone, readded = beats[np.flatnonzero(kinds == VENTRICULAR)[:2]]
+    store.set_label("three", gone, NOT_A_BEAT, "dr")
+    # Re-adding a beat: take one ventricular beat out of the classes, then add it back as a reviewer would.
+    classes = store.record("three").classes
+    keep = classes.sample != readded
+    store.set_beat_classes(
+        "three", classes.with_members(classes.sample[keep], classes.class_id[keep], classes.distance[keep]), who="t"
+    )
+    monkeypatch.setattr(beat_classes, "compute_beat_classes", lambda *args, **kwargs: pytest.fail("recomputed"))
+    store.set_label("three", readded, VENTRICULAR, "dr")
+    updated = update_beat_classes(store, recording, who="t")
+    after = beat_class_ids(store, "three")
+    table = store.beat_table("three")
+    assert after[np.searchsorted(table.sample, gone)] == -1
+    assert gone not in updated.sample
+    assert after[np.searchsorted(table.sample, readded)] == ventricular_class
+    assert updated.counts[ventricular_class] == np.count_nonzero(kinds == VENTRICULAR) - 1
+
+
+def test_nothing_is_recomputed_or_written_while_the_beats_stay_the_same(classified, monkeypatch):
+    store, recording, _ = classified
+    before = store.record("three").classes
+    audit = len(store.audit_log())
+    monkeypatch.setattr(beat_classes, "compute_beat_classes", lambda *args, **kwargs: pytest.fail("recomputed"))
+    store.set_label("three", int(store.record("three").beats[3]), APC, "dr")  # a label, not a beat change
+    assert update_beat_classes(store, recording, who="t") is before
+    assert len(store.audit_log()) == audit + 1  # the label only
+
+
+def test_a_new_detection_recomputes_the_classes(classified):
+    store, recording, _ = classified
+    beats = store.record("three").beats
+    store.set_beats("three", beats[:-5], detector=DETECTOR, lead="II", who="t")
+    assert store.record("three").classes is None  # classes belong to the detection they were computed on
+    classes = update_beat_classes(store, recording, who="t")
+    assert len(classes.sample) == len(beats) - 5
+
+
+def test_labelling_a_class_labels_its_unreviewed_beats_only(classified):
+    store, _, kinds = classified
+    ids = beat_class_ids(store, "three")
+    apc_class = ids[np.flatnonzero(kinds == APC)[0]]
+    first_apc = int(store.record("three").beats[np.flatnonzero(kinds == APC)[0]])
+    store.set_label("three", first_apc, "a", "dr")
+    labelled = label_class(store, "three", apc_class, APC, reviewer="dr")
+    assert labelled == np.count_nonzero(kinds == APC) - 1
+    reviews = store.record("three").reviews
+    assert reviews[first_apc].symbol == "a"  # a reviewer's own label is never overwritten
+    assert {reviews[int(s)].symbol for s in store.record("three").classes.members(apc_class)} == {APC, "a"}
+
+
+def test_review_order_takes_the_model_s_doubt_and_the_classes_in_turn(classified):
+    store, _, _ = classified
+    beats = store.record("three").beats
+    classes = store.record("three").classes
+    # Without a model: every beat once, the farthest from its class's centroid first.
+    order = review_order(store, "three")
+    assert sorted(order) == list(range(len(beats)))
+    assert np.all(np.diff(classes.distance[order]) <= 0)
+    p_apc = np.full(len(beats), 0.1, np.float32)
+    p_apc[[5, 9]] = [0.6, 0.95]
+    store.set_model_output("three", beats, p_apc, threshold=0.5, model_id="m", who="t")
+    order = review_order(store, "three")
+    atypical = np.argsort(-classes.distance, kind="stable")
+    assert sorted(order) == list(range(len(beats)))
+    assert list(order[:3]) == [9, atypical[0], 5] or (atypical[0] in (5, 9) and list(order[:2]) == [9, 5])
+    store.label_beats("three", beats[[9]], "A", reviewer="dr", action="label")
+    assert review_order(store, "three")[0] == 5  # labelled an APC, 9 agrees with the model now
