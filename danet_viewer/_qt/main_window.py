@@ -49,7 +49,7 @@ from danet_viewer.model.inference import BeatModel
 
 RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv *.mat);;All files (*)"
 STAGE_NAMES = {"loading model": "Loading model", "reading": "Reading", "beats": "Detecting beats",
-               "model": "DANet scoring"}  # fmt: skip
+               "model": "DANet scoring", "classes": "Grouping beats into classes"}  # fmt: skip
 
 
 class MainWindow(QMainWindow):
