@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
         self.shortcut_actions = build_menus(self)
         self.lead_box, self.speed_box, self.gain_box = build_display_toolbar(self, self.shortcut_actions)
         self._connect()
+        # The size, dock layout and toolbar the window was closed with (saved in closeEvent).
+        self.restoreGeometry(self.settings.value("window/geometry", b""))
+        self.restoreState(self.settings.value("window/state", b""))
         self._update_status("Open a recording (File ▸ Open, or drop it here)")
 
     def _connect(self) -> None:
@@ -220,6 +223,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._close_record()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
         super().closeEvent(event)
 
     # --- the analysis on its worker thread -----------------------------------------------------

@@ -94,7 +94,8 @@ def build_menus(window) -> dict[str, QAction]:
     # One QAction per row of SHORTCUTS: the table is the only place a key is bound.
     actions: dict[str, QAction] = {}
     for shortcut in SHORTCUTS:
-        action = QAction(shortcut.action, window)
+        # The menu shows the keys as the help does (after a tab): Qt's own text would say "Backtab" for Shift+Tab.
+        action = QAction(f"{shortcut.action}\t{shortcut.key_text}", window)
         action.setShortcuts([QKeySequence(key) for key in shortcut.keys])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(shortcut.description)

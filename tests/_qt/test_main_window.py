@@ -218,6 +218,9 @@ def test_view_toggles_and_help_come_from_the_key_table(qtbot, analysed):
     assert dialog.table.rowCount() == len(SHORTCUTS)
     assert {dialog.table.item(row, 1).text() for row in range(len(SHORTCUTS))} == {s.action for s in SHORTCUTS}
     dialog.close()
+    # The menus name the keys as the help does: Shift+Tab, not Qt's "Backtab" (issue 19 item 11).
+    menu_texts = [action.text() for menu in analysed.menuBar().actions() for action in menu.menu().actions()]
+    assert "Previous candidate\tShift+Tab, [" in menu_texts and not any("Backtab" in text for text in menu_texts)
     analysed.view.show_span(0, 3.0)  # a few beats: their p(APC) labels are drawn
     assert 1 <= len(analysed.view.labels.visible_rows()) <= 6
 
@@ -287,3 +290,28 @@ def test_a_flat_stretch_is_shaded_and_opening_another_record_clears_it(qtbot, wi
     assert window.open_record(str(record))
     qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
     assert len(window.view._unanalysable) == 0
+
+
+def test_the_window_reopens_at_the_size_and_layout_it_was_closed_at(qtbot, tmp_path, model):
+    """Issue 19 item 15: it reopened at 1400x820 whatever the reviewer had made of it."""
+    from PySide6.QtCore import QSettings
+
+    from danet_viewer._qt.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
+    settings.setValue("reviewer", "dr test")
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.resize(760, 560)  # within the offscreen screen, which restoreGeometry fits a window into
+    first.superimposition.hide()
+    qtbot.wait(50)
+    size = first.size()
+    first.close()
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.size() == size and not second.superimposition.isVisible()
+    second.close()
