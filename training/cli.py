@@ -13,10 +13,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from danet_viewer.errors import run_reporting_errors
 from danet_viewer.model.network import RECORD_REFERENCES
 from training.metrics import THRESHOLD_RULES
+
+if TYPE_CHECKING:  # each command imports what it runs only when it runs
+    from training.crossval import CrossvalConfig
+    from training.engine import TrainConfig
+    from training.fitting import FitConfig
+    from training.retrain import RetrainConfig
 
 PROG = "danet-train"
 SPLITS = ("DS2", "DS1", "validation")
@@ -27,9 +34,7 @@ def add_training_settings(parser: argparse.ArgumentParser) -> None:
     from training.engine import TrainConfig
 
     group = parser.add_argument_group("training settings")
-    for field in fields(TrainConfig):
-        if field.name in ("variant",):
-            continue
+    for field in (f for f in fields(TrainConfig) if f.name != "variant"):
         kinds = {"float": float, "float | None": float, "int": int, "bool": _on_off}
         group.add_argument(f"--{field.name.replace('_', '-')}", type=kinds.get(field.type, str), default=None,
                            dest=field.name, metavar="on|off" if field.type == "bool" else None)  # fmt: skip
@@ -41,7 +46,7 @@ def _on_off(value: str) -> bool:
     return value == "on"
 
 
-def train_settings(args: argparse.Namespace, **defaults: object):
+def train_settings(args: argparse.Namespace, **defaults: object) -> TrainConfig:
     """The ``TrainConfig`` of the training settings given on the command line, over ``defaults``."""
     from training.engine import TrainConfig
 
@@ -146,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def fit_config(args: argparse.Namespace):
+def fit_config(args: argparse.Namespace) -> FitConfig:
     from training.fitting import FitConfig
 
     return FitConfig(out=args.out, train=train_settings(args, variant=args.variant), datasets=list(args.dataset),
@@ -154,7 +159,7 @@ def fit_config(args: argparse.Namespace):
                      name=args.name)  # fmt: skip
 
 
-def retrain_config(args: argparse.Namespace):
+def retrain_config(args: argparse.Namespace) -> RetrainConfig:
     """Fine-tuning runs to its own epoch cap (retrain.RETRAIN_MAX_EPOCHS) unless --stage2-epochs names one."""
     from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig
 
@@ -162,7 +167,7 @@ def retrain_config(args: argparse.Namespace):
                          log=args.log, train=train_settings(args, stage2_epochs=RETRAIN_MAX_EPOCHS))  # fmt: skip
 
 
-def crossval_config(args: argparse.Namespace):
+def crossval_config(args: argparse.Namespace) -> CrossvalConfig:
     from training.crossval import CrossvalConfig
 
     return CrossvalConfig(out=args.out, train=train_settings(args, variant=args.variant), folds=args.folds,
