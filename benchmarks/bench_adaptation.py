@@ -6,7 +6,8 @@ minutes as a reviewer's, retrain from the default model within a time budget on
 CPU (`danet-train retrain`), and compare SVEB Se/+P/F1 on the last 15 minutes
 before and after; also the adapted model's DS2-wide F1 (forgetting check). The
 retraining's own verdict (judged on held-out blocks of the reviewed first 15
-minutes only) decides which model a reviewer following it would keep.
+minutes only) decides which model a reviewer following it would keep. It calls
+``training.retrain.retrain`` with a ``RetrainConfig``, as ``danet-train retrain`` does.
 
 ``--split validation`` runs the same on DS1's validation records (118, 220, 223; 203
 has too few APCs to retrain on), which the default model was never trained on
@@ -36,12 +37,12 @@ from danet_viewer.core.analysis import analyse_recording, import_annotations  # 
 from danet_viewer.core.readers import open_recording  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from danet_viewer.model.inference import BeatModel, default_model_folder  # noqa: E402
-from training.cli import build_parser, evaluate_model  # noqa: E402
+from training.cli import add_training_settings, train_settings  # noqa: E402
 from training.data import label_record  # noqa: E402
-from training.evaluate import record_scores  # noqa: E402
+from training.evaluate import evaluate_model, record_scores  # noqa: E402
 from training.metrics import count  # noqa: E402
 from training.mitdb import REPO, mitdb_dir  # noqa: E402
-from training.retrain import retrain  # noqa: E402
+from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig, retrain  # noqa: E402
 
 RECORDS = {"DS2": ("222", "232", "202"), "validation": ("118", "220", "223")}
 SPLIT_S = 15 * 60
@@ -67,6 +68,10 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=120.0, help="retraining seconds per record")
     parser.add_argument("--split", choices=tuple(RECORDS), default="DS2")
     args, retrain_options = parser.parse_known_args()
+    options = argparse.ArgumentParser(prog="retrain options")
+    add_training_settings(options)
+    settings = train_settings(options.parse_args(retrain_options), stage2_epochs=RETRAIN_MAX_EPOCHS,
+                              max_seconds=args.budget)  # fmt: skip
     torch.set_num_threads(2)
     base = default_model_folder()
     base_wide = evaluate_model(base, args.split, CACHE)["all"]["f1"]
@@ -80,15 +85,9 @@ def main() -> None:
                 analyse_recording(recording, store, who="bench", model=BeatModel(base))
                 import_annotations(recording, store, "atr", as_review=True, who="reference reviewer", stop_s=SPLIT_S)
             out, log = scratch / f"{name}-adapted", scratch / f"{name}.jsonl"
-            retrain_args = build_parser().parse_args(
-                ["retrain", "--store", str(store_path), "--base", str(base), "--out", str(out),
-                 "--max-seconds", str(args.budget), "--log", str(log), *retrain_options]  # fmt: skip
-            )
             started = time.monotonic()
-            retrain(retrain_args)
+            verdict = retrain(RetrainConfig(out=out, stores=[store_path], base=base, log=log, train=settings)).verdict
             seconds = time.monotonic() - started
-            events = [json.loads(line) for line in log.read_text().splitlines()]
-            verdict = next(e["verdict"] for e in events if e["event"] == "compare")
             before, after = late_half_counts(base, name), late_half_counts(out, name)
             kept = after if verdict == "better" else before
             wide = evaluate_model(out, args.split, CACHE)["all"]["f1"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,14 @@ import numpy as np
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.network import RECORD_REFERENCES
-from training.cli import _finish_model, _validation_figures
-from training.data import BeatSet, ReferenceRecord
-from training.engine import TrainConfig, fit
+from danet_viewer.model.training_log import Fold
+from training.data import BeatSet, ReferenceRecord, label_record
+from training.engine import Logger, TrainConfig, fit
 from training.evaluate import evaluate_records, record_scores, summarise
+from training.finish import finish_model, validation_figures
+from training.fitting import DEFAULT_CACHE
 from training.metrics import average_precision
+from training.mitdb import DS1, mitdb_dir
 
 SCORINGS = ("raw", *RECORD_REFERENCES)
 # DS1's dominant SVEB record, reported apart as DS2 reports 232: it holds 41 % of DS1's APCs.
@@ -45,6 +48,30 @@ def record_folds(sveb: dict[str, int], folds: int) -> list[list[str]]:
     return [sorted(fold) for fold in dealt]
 
 
+@dataclass
+class CrossvalConfig:
+    """``folds``-fold cross-validation of one variant over mitdb DS1, its fold models and summary in ``out``."""
+
+    out: Path
+    train: TrainConfig = field(default_factory=TrainConfig)  # its variant is the folds' models'
+    folds: int = 5
+    scorings: list[str] = field(default_factory=lambda: ["all"])
+    threshold_rule: str = "f1"
+    cache: Path = DEFAULT_CACHE
+    log: Path | None = None
+
+
+def crossval(config: CrossvalConfig) -> dict:
+    """``cross_validate`` on mitdb DS1 (prepared into ``config.cache``), logging to ``config.log``."""
+    records = [label_record(mitdb_dir() / f"{name}.hea", config.cache) for name in DS1]
+    log = Logger(config.log)
+    try:
+        return cross_validate(records, config.train, config.folds, config.out, config.scorings, log,
+                              config.threshold_rule)  # fmt: skip
+    finally:
+        log.close()
+
+
 def summary_name(threshold_rule: str) -> str:
     return "crossval.json" if threshold_rule == "f1" else f"crossval-{threshold_rule}.json"
 
@@ -57,7 +84,7 @@ def scored_as(model, scoring: str):
 
 
 def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: int, out: Path,
-                   scorings: Sequence[str] = ("all",), log: Callable = lambda *a, **k: None,
+                   scorings: Sequence[str] = ("all",), log: Callable = lambda event: None,
                    threshold_rule: str = "f1") -> dict:  # fmt: skip
     """Fit one model per fold into ``out/fold-K`` (a fold already there is reused, so a stopped run
     resumes and a new scoring or threshold rule costs no training) and score every record out of
@@ -82,15 +109,15 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
         else:
             seen = [by_name[name] for name in train_names + val_names]
             unlabelled = BeatSet.concatenate([r.beats for r in seen] + [r.false_detections for r in seen])
-            log("fold", fold=k, test_records=test, validation_records=val_names)
+            log(Fold(fold=k, test_records=test, validation_records=val_names))
             started = time.monotonic()
             model = fit(train, val, config, log, unlabelled=unlabelled.inputs)
             description = {"source": "mitdb DS1, cross-validation", "train_records": sorted(train_names),
                            "validation_records": val_names, "test_records": test}  # fmt: skip
-            _finish_model(model, config, train, val, description, f"danet-{config.variant}-fold{k}", folder,
+            finish_model(model, config, train, val, description, f"danet-{config.variant}-fold{k}", folder,
                           time.monotonic() - started, log)  # fmt: skip
         for scoring in scorings:
-            threshold = _validation_figures(scored_as(model, scoring), val, config.device, rule=threshold_rule)[0]
+            threshold = validation_figures(scored_as(model, scoring), val, config.device, rule=threshold_rule)[0]
             thresholds[scoring].append(threshold)
             fold_scores = {name: record_scores(model, by_name[name], config.device) for name in test}
             scores[scoring].update(fold_scores)

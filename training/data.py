@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from danet_viewer.core.aami import is_beat, is_sveb
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, detect_recording_beats, match_beats
-from danet_viewer.core.conditioning import WINDOW_LENGTH
+from danet_viewer.core.dataset import read_labelled_beats
 from danet_viewer.core.features import BeatInputs, prepare_beats, rhythm_features
 from danet_viewer.core.readers import open_recording, read_annotations
-from danet_viewer.errors import DanetError
 
 # The cache holds what is slow to compute (windows, delineation); the rhythm features are derived
 # from its beats on every load, so changing them needs no new preparation.
@@ -111,22 +109,5 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
 
 def load_dataset_file(path: Path) -> BeatSet:
     """Labelled beats of an exported HDF5 dataset (``danet-viewer export --format hdf5``)."""
-    from danet_viewer.core.export import DATASET_SCHEMA, DATASET_SCHEMA_VERSION
-
-    try:
-        with h5py.File(path, "r") as data:
-            if data.attrs.get("schema") != DATASET_SCHEMA:
-                raise DanetError(f"{path}: not a DANet Review dataset")
-            if int(data.attrs.get("schema_version", 0)) != DATASET_SCHEMA_VERSION:
-                raise DanetError(f"{path}: dataset schema version {data.attrs.get('schema_version')}, this version "
-                                 f"reads {DATASET_SCHEMA_VERSION}: export it again")  # fmt: skip
-            if int(data.attrs["window_length"]) != WINDOW_LENGTH:
-                raise DanetError(f"{path}: windows of {data.attrs['window_length']} samples, model needs {WINDOW_LENGTH}")
-            labelled = data["sveb"][()] >= 0
-            records = data["records"].asstr()[()]
-            inputs = BeatInputs(data["windows"][()][labelled], data["rr"][()][labelled],
-                                data["regions"][()][labelled], data["p_found"][()][labelled])  # fmt: skip
-            return BeatSet(inputs, data["sveb"][()][labelled].astype(np.int8),
-                           records[data["record_index"][()][labelled]].astype(object))  # fmt: skip
-    except OSError as error:
-        raise DanetError(f"{path}: cannot read dataset: {error}") from None
+    beats = read_labelled_beats(path)
+    return BeatSet(beats.inputs, beats.label, beats.record)

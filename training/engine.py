@@ -8,7 +8,6 @@ gradients are averaged, and rank 0 alone validates, logs and writes files.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import sys
@@ -25,6 +24,7 @@ from torch import nn
 from danet_viewer.core.features import MODEL_RR_FEATURES
 from danet_viewer.model.inference import batch_tensors, record_median_logits, reference_beats, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
+from danet_viewer.model.training_log import Epoch, PretrainEpoch, Start, StageDone, TrainingEvent
 from training.data import BeatSet
 from training.metrics import average_precision
 from training.synthetic import FREQUENT_SHARE, donor_rows, sinus_among_frequent_apcs, synthesize_apcs
@@ -49,13 +49,9 @@ class TrainConfig:
     patience: int = 3
     max_seconds: float | None = None
     device: str = "cpu"
-    # The rhythm regularity below which p(APC) is vetoed (NetworkConfig.rhythm_veto); 0, the veto off,
-    # by default: the value `danet-train rhythm-veto` picks from DS1's AF annotations (0.30) cost
-    # more true APCs than false alarms over DS1 (docs/model.md, "Rhythm veto").
+    # p(APC) vetoed below this rhythm regularity (NetworkConfig.rhythm_veto); off: docs/model.md, "Rhythm veto".
     rhythm_veto: float = 0.0
-    # How many times each fine-tuning epoch takes in the whole replay sample (training/replay.py):
-    # more weighs the other patients against the one being reviewed. 3 looked better on DS1's
-    # validation records and was worse on DS2 (README, "Benchmarks"), so 1 stays.
+    # Times each fine-tuning epoch takes in the whole replay sample (replay.py); 1: docs/model.md, "Retraining".
     replay_repeats: int = 1
     # The network's rhythm inputs (features.RR_INPUTS names), comma-separated as on the command line.
     rr_features: str = ",".join(MODEL_RR_FEATURES)
@@ -73,25 +69,22 @@ class TrainConfig:
 
 
 class Logger:
-    """JSON lines on a file (for the GUI to follow) and a one-line progress display on a terminal."""
+    """Typed events (``danet_viewer.model.training_log``) as JSON lines on a file, for the GUI to follow,
+    and as lines on stderr."""
 
-    def __init__(self, path: str | None, quiet: bool = False) -> None:
+    def __init__(self, path: str | Path | None, quiet: bool = False) -> None:
         if path:  # a log beside outputs that do not exist yet
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.file = open(path, "a", buffering=1) if path else None
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
 
-    def __call__(self, event: str, **values: object) -> None:
-        record = {"event": event, "time": round(time.time(), 3), **values}
+    def __call__(self, event: TrainingEvent) -> None:
         if self.file:
-            self.file.write(json.dumps(record) + "\n")
-        if self.quiet:
-            return
-        text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
-        end = "\r" if self.tty and event == "batch" else "\n"
-        if event != "batch" or self.tty:
-            print(f"[{event}] {text}".ljust(100), end=end, file=sys.stderr, flush=True)
+            self.file.write(event.to_json(time.time()) + "\n")
+        if not self.quiet:
+            values = event.values()
+            text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+            print(f"[{event.name}] {text}".ljust(100), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.file:
@@ -164,7 +157,7 @@ def pretrain_wem(model: DANet, unlabelled, config: TrainConfig, log: Callable, r
                 _average_gradients(wem)
             optimiser.step()
             total, batches = total + loss.item(), batches + 1
-        log("pretrain_epoch", epoch=epoch + 1, loss=total / max(1, batches))
+        log(PretrainEpoch(epoch=epoch + 1, loss=total / max(1, batches)))
 
 
 def _average_gradients(module: nn.Module) -> None:
@@ -184,9 +177,7 @@ def _validation_score(model: DANet, val: BeatSet, config: TrainConfig) -> float:
     return score
 
 
-# Synthetic APCs are at most this share of an epoch's real beats: DS1 training's 3 000 per epoch
-# of 12 633 real beats. Without the cap, fine-tuning on 15 reviewed minutes (about 900 beats)
-# would see three synthetic APCs per real beat and learn that every beat is one.
+# Synthetic APCs are at most this share of an epoch's real beats (why: docs/model.md, "Retraining").
 SYNTHETIC_MAX_SHARE = 0.25
 
 
@@ -254,7 +245,7 @@ def _run_stage(
                                 np.arange(sinus_count), config.batch_size)  # fmt: skip
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
-            # Once through stays in file order, the order the README's adaptation figures were measured with.
+            # Once through stays in file order, as measured (docs/model.md, "Retraining").
             replay_rows = local_rng.permutation(replay_rows) if config.replay_repeats > 1 else replay_rows
             batches += _batches(replay.inputs, replay.label, np.zeros(len(replay)), replay_rows, config.batch_size)
         order = local_rng.permutation(len(batches))
@@ -277,7 +268,7 @@ def _run_stage(
                 scheduler.step()
             total += loss.item()
         score = _validation_score(model, val, config)
-        log("epoch", stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score)
+        log(Epoch(stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score))
         if score > best_score:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
             if checkpoint is not None and rank() == 0:
@@ -314,10 +305,10 @@ def fit(
     else:
         model = DANet(config.network_config())
     model.to(config.device)
-    log("start", **{k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
-        train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
-        replay_beats=len(replay) if replay is not None else 0,
-        parameters=sum(p.numel() for p in model.parameters()))  # fmt: skip
+    log(Start(settings={k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
+              train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
+              replay_beats=len(replay) if replay is not None else 0,
+              parameters=sum(p.numel() for p in model.parameters())))  # fmt: skip
     soft = model.config.variant == "soft"
     if soft and start is None:
         pretrain_wem(model, unlabelled if unlabelled is not None else train.inputs, config, log, rng)
@@ -333,7 +324,7 @@ def fit(
                           # A fine-tune's replay beats are capped samples of their records, whose median
                           # is not a normal beat's: fine-tuning keeps the plain loss.
                           centre=model.config.record_relative and not fine_tune)  # fmt: skip
-        log("stage_done", stage=stage, val_ap=best)
+        log(StageDone(stage=stage, val_ap=best))
     return model.eval()
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from danet_viewer.model.card import load_model
 from danet_viewer.model.network import DANet
-from training.data import BeatSet, ReferenceRecord
+from training.data import BeatSet, ReferenceRecord, label_record
 from training.engine import predict
 from training.metrics import Counts, count, strip_counts
+from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
 
 LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
     ("de Chazal 2004", 76, 38), ("Mar 2011", 83, 34), ("Garcia 2017", 62, 53), ("Mousavi & Afghah 2019", 88.9, 92.6),
@@ -65,3 +69,18 @@ def summarise(results: list[RecordResult], set_aside: str = "232") -> dict:
         "strips": {**strips.as_dict(), "accuracy": strips.accuracy, "specificity": strips.specificity},
         "per_record": {r.name: r.beats.as_dict() for r in results},
     }
+
+
+def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -> dict:
+    """Protocol figures of a model folder on mitdb DS1, DS2 or DS1's validation records at the card's threshold."""
+    model, card = load_model(folder, device)
+    names = {"DS1": DS1, "DS2": DS2, "validation": VALIDATION}[split]
+    records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in names]
+    started = time.monotonic()
+    scores = {r.name: record_scores(model, r, device) for r in records}
+    seconds = time.monotonic() - started
+    summary = summarise(evaluate_records(records, scores, card.threshold))
+    summary.update(model=card.model_id, split=split, threshold=card.threshold,
+                   validation=card.metrics.get("validation", {}),
+                   scoring_x_realtime=sum(r.duration_s for r in records) / seconds)  # fmt: skip
+    return summary

@@ -22,8 +22,9 @@ import numpy as np
 
 from danet_viewer.core.features import BeatInputs
 from danet_viewer.errors import DanetError
-from danet_viewer.model.card import REPLAY_FILE, ModelCard, sha256_file
-from training.data import BeatSet
+from danet_viewer.model.card import REPLAY_FILE, ModelCard, read_card, sha256_file, write_card
+from training.data import BeatSet, label_record
+from training.mitdb import mitdb_dir
 
 # Per training record: its SVEB beats up to a cap (mitdb 209 alone holds 383 of DS1's),
 # and a uniform draw of its other beats, so every patient and rhythm is represented.
@@ -80,3 +81,16 @@ def carry_replay(base_folder: Path, base_card: ModelCard, out: Path) -> dict | N
         return None
     shutil.copy2(Path(base_folder) / REPLAY_FILE, Path(out) / REPLAY_FILE)
     return entry
+
+
+def rebuild_replay(folder: Path, cache: Path) -> dict:
+    """The sample ``fit`` writes, rebuilt for a model trained on mitdb DS1 before replay existed, from its
+    card's records; returns its card entry."""
+    card = read_card(folder)
+    if card.training.get("source") != "mitdb DS1":
+        raise DanetError(f"{folder}: not trained on mitdb DS1; its replay sample is written when it is trained")
+    train = BeatSet.concatenate([label_record(mitdb_dir() / f"{name}.hea", cache).beats
+                                 for name in card.training["train_records"]])  # fmt: skip
+    card.training["replay"] = save_replay(sample_replay(train, card.training["config"]["seed"]), folder)
+    write_card(card, folder)
+    return card.training["replay"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.evaluate import LITERATURE
+from training.evaluate import LITERATURE, evaluate_model
 from training.metrics import FALSE_ALARM_RATE
 
 VARIANTS = ("backbone", "hard", "soft")
@@ -140,3 +140,19 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         "Goldberger AL et al., Circulation 101(23):e215-e220 (2000).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def default_model_report(model: Path, runs: Path, crossval: Path | None, cache: Path) -> str:
+    """The ablation and default-model tables (and the crossval runs' table); writes the model's DS2 figures
+    (ds2.json) and MODEL_CARD.md beside it."""
+    ds2 = evaluate_model(model, "DS2", cache)
+    (model / "ds2.json").write_text(json.dumps(ds2, indent=2) + "\n")
+    card = json.loads((model / "model.json").read_text())
+    (model / "MODEL_CARD.md").write_text(model_card_markdown(card, ds2))
+    lines = ["## Ablation (DS1 -> DS2, mean ± sd over seeds)", "", *ablation_table(runs), "",
+             "## Default model, DS2 per record", "", *per_record_table(ds2), "",
+             "## Beside the literature (DS2 SVEB)", "", *literature_table(ds2, card["name"]), "",
+             f"Network scoring speed on prepared beats (CPU): {ds2['scoring_x_realtime']:.0f}x real time."]  # fmt: skip
+    if crossval:
+        lines += ["", "## DS1 out of fold (crossval), mean ± sd over seeds", "", *crossval_table(crossval)]
+    return "\n".join(lines)

@@ -76,3 +76,15 @@ def choose_rhythm_veto(cache: Path) -> tuple[float, list[VetoRow]]:
     table = veto_table(np.concatenate(regularity), np.concatenate(fibrillation), np.concatenate(sveb))
     best = max(table, key=lambda row: row.balanced_accuracy)
     return best.threshold, table
+
+
+def veto_table_markdown(table: list[VetoRow], chosen: float) -> list[str]:
+    """The candidates as a Markdown table, the chosen one in bold."""
+    lines = ["| regularity below | AF/flutter beats vetoed % | other beats vetoed % | balanced accuracy "
+             "| DS1 SVEB vetoed |", "|---|---|---|---|---|"]  # fmt: skip
+    for row in table:
+        mark = "**" if row.threshold == chosen else ""
+        lines.append(f"| {mark}{row.threshold:.2f}{mark} | {100 * row.fibrillation_recall:.1f} "
+                     f"| {100 * row.other_vetoed:.1f} | {row.balanced_accuracy:.3f} "
+                     f"| {row.sveb_vetoed} of {row.sveb} |")
+    return lines

@@ -3,7 +3,7 @@
 The export thread opens the store itself, read-only, by path: the window keeps
 its own writable handle for labelling meanwhile (a store object is not
 thread-safe), and a read-only open replays the journal, so the export holds
-every label saved so far. The dataset schema is in ``danet_viewer.core.export``
+every label saved so far. The dataset schema is in ``danet_viewer.core.dataset``
 and, for users, in ``docs/dataset.md``.
 """
 

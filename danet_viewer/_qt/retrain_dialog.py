@@ -10,11 +10,9 @@ the active model exactly as they were.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from danet_viewer.core.aami import is_sveb
+from danet_viewer.core.dataset import ReviewedCount, count_reviewed
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.registry import MIN_REVIEWED_APCS, MIN_REVIEWED_BEATS, ModelRegistry
+from danet_viewer.model.training_log import Compare, Data, Epoch, Saved, StageDone, Start, TrainingEvent
 
 STORE_FILTER = "Annotation stores (*.h5);;All files (*)"
 DEFAULT_BUDGET_S = 120
@@ -65,24 +64,6 @@ def training_command(arguments: list[str]) -> list[str]:
     return [sys.executable, "-m", "training", *arguments]
 
 
-@dataclass(frozen=True)
-class ReviewedCount:
-    beats: int
-    apcs: int
-
-
-def count_reviewed(path: Path) -> ReviewedCount:
-    """Reviewed beats (deleted detections left out, as the trainer does) and reviewed APCs of a store."""
-    beats = apcs = 0
-    with AnnotationStore.open(path, "r") as store:
-        for name in store.records():
-            table = store.beat_table(name)
-            labels = table.review_symbol[table.reviewed & ~table.deleted]
-            beats += len(labels)
-            apcs += int(is_sveb(labels).sum())
-    return ReviewedCount(beats, apcs)
-
-
 class RetrainDialog(QDialog):
     """Model ▸ Retrain on reviewed labels. Emits ``newModelChosen`` with the trained model's folder when the
     user chooses to activate it; the caller takes it into the registry, then calls ``new_model_taken``."""
@@ -102,7 +83,7 @@ class RetrainDialog(QDialog):
         self.out_dir: Path | None = None
         self.log_offset = 0
         self.log_tail = b""
-        self.events: list[dict] = []
+        self.events: list[TrainingEvent] = []
         self.stderr_lines: list[str] = []
         self.planned_epochs = 0
         self.cancelling = False
@@ -208,7 +189,8 @@ class RetrainDialog(QDialog):
         if path in self.counts:
             return
         try:
-            count = count_reviewed(path)
+            with AnnotationStore.open(path, "r") as store:
+                count = count_reviewed(store)
         except DanetError as error:
             QMessageBox.warning(self, "Cannot read the store", str(error))
             return
@@ -295,44 +277,42 @@ class RetrainDialog(QDialog):
         for line in lines:
             if line.strip():
                 try:
-                    self._take_event(json.loads(line))
+                    self._take_event(TrainingEvent.from_json(line))
                 except ValueError:
                     self.log_view.appendPlainText(line.decode(errors="replace"))
 
-    def _take_event(self, event: dict) -> None:
+    def _take_event(self, event: TrainingEvent) -> None:
         self.events.append(event)
-        kind = event.get("event")
-        if kind == "data":
-            sources = event.get("sources", {})
+        if isinstance(event, Data):
             self.log_view.appendPlainText(
-                f"data: {event['train_beats']} training and {event['val_beats']} held-out beats from "
-                f"{len(sources)} source(s); validation {', '.join(map(str, event.get('validation', [])))}"
+                f"data: {event.train_beats} training and {event.val_beats} held-out beats from "
+                f"{len(event.sources)} source(s); validation {', '.join(map(str, event.validation))}"
             )
-        elif kind == "start":
+        elif isinstance(event, Start):
             # Retraining fine-tunes in one stage of stage2_epochs epochs (training.engine.fit).
-            self.planned_epochs = int(event.get("stage2_epochs", 0))
+            self.planned_epochs = event.stage2_epochs
             self.progress.setRange(0, max(1, self.planned_epochs))
             self.progress.setValue(0)
-            self.log_view.appendPlainText(f"start: {event['train_apcs']} APCs among {event['train_beats']} "
+            self.log_view.appendPlainText(f"start: {event.train_apcs} APCs among {event.train_beats} "
                                           f"training beats, up to {self.planned_epochs} epochs")  # fmt: skip
-        elif kind == "epoch":
-            epochs = [e for e in self.events if e.get("event") == "epoch"]
+        elif isinstance(event, Epoch):
+            epochs = [e for e in self.events if isinstance(e, Epoch)]
             x = np.arange(1, len(epochs) + 1)
-            self.loss_curve.setData(x, [e["loss"] for e in epochs])
-            self.val_ap_curve.setData(x, [e["val_ap"] for e in epochs])
+            self.loss_curve.setData(x, [e.loss for e in epochs])
+            self.val_ap_curve.setData(x, [e.val_ap for e in epochs])
             self.progress.setValue(min(len(epochs), self.progress.maximum()))
-            self.log_view.appendPlainText(f"epoch {event['epoch']}: loss {event['loss']:.4f}, "
-                                          f"validation AP {event['val_ap']:.3f}")  # fmt: skip
-        elif kind == "stage_done":
+            self.log_view.appendPlainText(f"epoch {event.epoch}: loss {event.loss:.4f}, "
+                                          f"validation AP {event.val_ap:.3f}")  # fmt: skip
+        elif isinstance(event, StageDone):
             self.progress.setValue(self.progress.maximum())  # early stopping or the budget ends it before plan
-            self.log_view.appendPlainText(f"training done: best validation AP {event['val_ap']:.3f}")
-        elif kind == "saved":
-            self.log_view.appendPlainText(f"saved {event['model_id']} (threshold {event['threshold']:.3f})")
-        elif kind == "compare":
-            self.log_view.appendPlainText(f"held-out F1 {event['before_f1']:.3f} -> {event['after_f1']:.3f}")
+            self.log_view.appendPlainText(f"training done: best validation AP {event.val_ap:.3f}")
+        elif isinstance(event, Saved):
+            self.log_view.appendPlainText(f"saved {event.model_id} (threshold {event.threshold:.3f})")
+        elif isinstance(event, Compare):
+            self.log_view.appendPlainText(f"held-out F1 {event.before_f1:.3f} -> {event.after_f1:.3f}")
 
-    def comparison_event(self) -> dict | None:
-        return next((e for e in reversed(self.events) if e.get("event") == "compare"), None)
+    def comparison_event(self) -> Compare | None:
+        return next((e for e in reversed(self.events) if isinstance(e, Compare)), None)
 
     def _process_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
@@ -365,13 +345,14 @@ class RetrainDialog(QDialog):
             self.comparison.setText(f"<b>Retraining failed:</b> {message}")
         self._show_state()
 
-    def _show_comparison(self, event: dict) -> None:
-        rows = "".join(f"<tr><td>{name}</td><td>{100 * event[f'before_{key}']:.1f}</td>"
-                       f"<td>{100 * event[f'after_{key}']:.1f}</td></tr>"
-                       for name, key in (("Se (%)", "se"), ("+P (%)", "ppv"), ("F1 (×100)", "f1")))  # fmt: skip
-        verdict = event.get("verdict", "")
+    def _show_comparison(self, event: Compare) -> None:
+        rows = "".join(f"<tr><td>{name}</td><td>{100 * before:.1f}</td><td>{100 * after:.1f}</td></tr>"
+                       for name, before, after in (("Se (%)", event.before_se, event.after_se),
+                                                   ("+P (%)", event.before_ppv, event.after_ppv),
+                                                   ("F1 (×100)", event.before_f1, event.after_f1)))  # fmt: skip
+        verdict = event.verdict
         self.comparison.setText(
-            f"<b>On the {event.get('held_out_apcs', '?')} held-out reviewed APCs</b><table cellpadding='3'>"
+            f"<b>On the {event.held_out_apcs} held-out reviewed APCs</b><table cellpadding='3'>"
             f"<tr><th></th><th>current model</th><th>new model</th></tr>{rows}</table>"
             f"<p><b>Verdict:</b> {verdict}</p>"
         )

@@ -24,7 +24,7 @@ from danet_viewer.errors import StoreError, StoreLockedError
 from danet_viewer.resources import resource_root
 
 if TYPE_CHECKING:
-    from danet_viewer.model.inference import BeatModel
+    from danet_viewer.core.analysis import BeatScorer
 
 STORE_SUFFIX = ".danet.h5"
 
@@ -102,7 +102,7 @@ def stored_analysis_lead(recording: Recording, store: AnnotationStore) -> int:
     return recording.preferred_lead()
 
 
-def has_results(recording: Recording, store: AnnotationStore, model: BeatModel) -> bool:
+def has_results(recording: Recording, store: AnnotationStore, model: BeatScorer) -> bool:
     """True when the store holds this very recording analysed by this very model."""
     if recording.name not in store:
         return False

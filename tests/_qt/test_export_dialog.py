@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from danet_viewer._qt.export_dialog import ExportDialog
 from danet_viewer.core.analysis import analyse_recording, import_annotations
-from danet_viewer.core.export import DATASET_SCHEMA
+from danet_viewer.core.dataset import DATASET_SCHEMA
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 

@@ -10,14 +10,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from danet_viewer._qt.model_actions import model_manager, retrain_dialog
-from danet_viewer._qt.retrain_dialog import RetrainDialog, count_reviewed
+from danet_viewer._qt.retrain_dialog import RetrainDialog
 from danet_viewer.components.model_library import ModelLibrary
 from danet_viewer.core.analysis import analyse_recording, import_annotations
+from danet_viewer.core.dataset import count_reviewed
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.model.card import ModelCard, save_model
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.registry import BUNDLED, ModelRegistry
+from danet_viewer.model.training_log import Start
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
 
 TINY_TRAINING = ["--stage2-epochs", "1", "--negatives-per-epoch", "300", "--synthetic-per-epoch", "64",
@@ -56,7 +58,8 @@ def test_retraining_runs_in_a_process_and_activates_the_new_model(qtbot, registr
     library = ModelLibrary(registry.root)
     dialog = retrain_dialog(library, [reviewed_store], training_options=TINY_TRAINING)
     qtbot.addWidget(dialog)
-    count = count_reviewed(reviewed_store)
+    with AnnotationStore.open(reviewed_store, "r") as store:
+        count = count_reviewed(store)
     assert count.beats > 300 and count.apcs > 100  # 209 is rich in APCs
     assert dialog.store_table.item(0, 1).text() == str(count.beats)
     assert dialog.base_box.currentText().startswith(BUNDLED) and dialog.start_button.isEnabled()
@@ -68,10 +71,11 @@ def test_retraining_runs_in_a_process_and_activates_the_new_model(qtbot, registr
     qtbot.waitUntil(lambda: dialog.result_state != "running", timeout=TRAINING_TIMEOUT_MS)
     assert dialog.result_state == "finished", dialog.log_view.toPlainText()
     compare = dialog.comparison_event()
-    assert {"before_f1", "after_f1", "before_se", "after_ppv"} <= set(compare)
+    assert 0 <= compare.before_f1 <= 1 and 0 <= compare.after_ppv <= 1
     assert "new model" in dialog.comparison.text() and "+P" in dialog.comparison.text()
-    assert compare["verdict"] in dialog.comparison.text()
-    recommended = dialog.activate_button if compare["verdict"] == "better" else dialog.keep_button
+    assert f"{100 * compare.after_se:.1f}" in dialog.comparison.text()
+    assert compare.verdict in dialog.comparison.text()
+    recommended = dialog.activate_button if compare.verdict == "better" else dialog.keep_button
     assert recommended.isDefault()
     assert dialog.progress.value() == dialog.progress.maximum() == 1
     assert len(dialog.loss_curve.getData()[0]) == 1 and len(dialog.val_ap_curve.getData()[0]) == 1
@@ -94,7 +98,7 @@ def test_cancel_kills_the_trainer_and_leaves_the_registry_alone(qtbot, registry,
     dialog.start()
     out = dialog.out_dir
     # Cancel once the trainer has loaded the beats and begun fitting.
-    qtbot.waitUntil(lambda: any(e["event"] == "start" for e in dialog.events), timeout=TRAINING_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: any(isinstance(e, Start) for e in dialog.events), timeout=TRAINING_TIMEOUT_MS)
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert dialog.result_state == "cancelled" and not out.exists()

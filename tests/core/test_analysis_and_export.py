@@ -11,7 +11,8 @@ import wfdb
 
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.conditioning import WINDOW_LENGTH
-from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_dataset, export_wfdb
+from danet_viewer.core.dataset import ReviewedCount, count_reviewed, export_dataset, read_labelled_beats
+from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_wfdb
 from danet_viewer.core.features import RHYTHM_FEATURES
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -90,6 +91,7 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
         import_annotations(open_recording(header), store, "atr", as_review=True, who="dr", stop_s=30)
         n_all = export_dataset(store, tmp_path / "all.h5")
         n_reviewed = export_dataset(store, tmp_path / "rev.h5", reviewed_only=True)
+        reviewed = count_reviewed(store)
     assert n_all == len(beats) and n_reviewed == int(np.sum(beats < 30 * 360))
     with h5py.File(tmp_path / "rev.h5") as data:
         assert data.attrs["schema"] == "danet-review-dataset"
@@ -97,12 +99,16 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
         assert data["rr"].shape == (n_reviewed, len(RHYTHM_FEATURES))
         expected = [1 if s == "A" else 0 for s in symbols[:n_reviewed]]
         assert data["sveb"][()].tolist() == expected
+        assert reviewed == ReviewedCount(n_reviewed, sum(expected))  # the count is what the export holds
         # An APC comes early: its pre-RR is shorter than the local median.
         rr = data["rr"][()]
         assert np.all(rr[np.array(expected) == 1, 0] < 0.8 * rr[np.array(expected) == 1, 2])
     with h5py.File(tmp_path / "all.h5") as data:
         assert set(data["label_source"][()].tolist()) == {0, 2}
         assert data["sveb"][()].min() == -1
+    labelled = read_labelled_beats(tmp_path / "all.h5")  # the reader takes the labelled rows only
+    assert labelled.label.tolist() == expected and set(labelled.record) == {header.stem}
+    assert labelled.inputs.windows.shape == (n_reviewed, WINDOW_LENGTH)
 
 
 def test_dataset_export_refuses_a_changed_source(synthetic_record, tmp_path):

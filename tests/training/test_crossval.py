@@ -51,7 +51,7 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
         assert card["training"]["test_records"] == fold
         assert not set(fold) & set(card["training"]["train_records"] + card["training"]["validation_records"])
     # A second run reuses the fold models: same scores, no training.
-    again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event, **_: pytest.fail(event))
+    again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event: pytest.fail(str(event)))
     assert again["scorings"]["raw"] == summary["scorings"]["raw"]
     # Another threshold rule from the same fold models, in a summary of its own.
     by_rate = cross_validate(records, config, 4, tmp_path, ["all"], threshold_rule="false-alarm")
@@ -61,10 +61,11 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
 
 
 def test_a_log_may_name_a_folder_that_does_not_exist_yet(tmp_path):
+    from danet_viewer.model.training_log import Fold
     from training.engine import Logger
 
-    log = Logger(str(tmp_path / "runs" / "fold.jsonl"), quiet=True)
-    log("fold", fold=0)
+    log = Logger(tmp_path / "runs" / "fold.jsonl", quiet=True)
+    log(Fold(fold=0, test_records=["a"], validation_records=["b"]))
     log.close()
     assert json.loads((tmp_path / "runs" / "fold.jsonl").read_text())["event"] == "fold"
 

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from danet_viewer.core.analysis import import_annotations
-from danet_viewer.core.export import export_dataset
+from danet_viewer.core.dataset import export_dataset
 from danet_viewer.core.features import prepare_beats
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
+from danet_viewer.model.training_log import PretrainEpoch, StageDone
 from tests.conftest import REPO, ArrayRecording, synthetic_ecg, write_wfdb_record
 from training.data import BeatSet
 from training.engine import TrainConfig, fit, predict
@@ -55,10 +56,9 @@ def test_tiny_training_learns_to_separate_synthetic_apcs(options):
 def test_soft_variant_pretrains_and_runs_both_stages():
     events = []
     train, val = _synthetic_beats(3, "a"), _synthetic_beats(4, "b")
-    fit(train, val, TrainConfig(variant="soft", seed=0, **TINY), lambda event, **v: events.append((event, v)))
-    names = [event for event, _ in events]
-    assert "pretrain_epoch" in names
-    assert [v["stage"] for event, v in events if event == "stage_done"] == [1, 2]
+    fit(train, val, TrainConfig(variant="soft", seed=0, **TINY), events.append)
+    assert any(isinstance(event, PretrainEpoch) for event in events)
+    assert [event.stage for event in events if isinstance(event, StageDone)] == [1, 2]
 
 
 def _dataset(tmp_path) -> str:
@@ -95,7 +95,7 @@ def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path, record
 
 
 def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
-    from training.cli import split_by_record
+    from training.splits import split_by_record
 
     n = 1000
     beats = BeatSet(None, np.zeros(n, np.int8), np.full(n, "r", object))
@@ -112,7 +112,7 @@ def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
 
 def test_validation_blocks_hold_out_some_of_a_few_bursts_of_apcs():
     """202's reviewed APCs sit in three blocks of 60 beats; the held-out phase must catch enough to judge by."""
-    from training.cli import MIN_HELD_OUT_APCS, split_by_record
+    from training.splits import MIN_HELD_OUT_APCS, split_by_record
 
     label = np.zeros(833, np.int8)
     label[[*range(300, 301), *range(660, 669), *range(720, 726)]] = 1  # 1, 9 and 6 APCs in blocks 5, 11 and 12
@@ -125,13 +125,53 @@ def test_validation_blocks_hold_out_some_of_a_few_bursts_of_apcs():
 
 
 def test_retraining_runs_to_early_stopping_unless_told_its_epochs():
-    from training.cli import build_parser
-    from training.retrain import RETRAIN_MAX_EPOCHS, retrain_config
+    from training.cli import build_parser, retrain_config
+    from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig
 
     command = ["retrain", "--store", "s.h5", "--out", "new"]
-    assert retrain_config(build_parser().parse_args(command), "soft").stage2_epochs == RETRAIN_MAX_EPOCHS
-    told = retrain_config(build_parser().parse_args([*command, "--stage2-epochs", "2"]), "soft")
-    assert told.stage2_epochs == 2 and told.variant == "soft"
+    assert retrain_config(build_parser().parse_args(command)) == RetrainConfig(
+        out=Path("new"), stores=[Path("s.h5")], train=TrainConfig(stage2_epochs=RETRAIN_MAX_EPOCHS))
+    assert RetrainConfig(out=Path("new")).train.stage2_epochs == RETRAIN_MAX_EPOCHS  # the Python call's default too
+    told = retrain_config(build_parser().parse_args([*command, "--stage2-epochs", "2", "--base", "m"]))
+    assert told.train.stage2_epochs == 2 and told.base == Path("m")
+
+
+def test_the_fit_command_line_parses_into_the_config_a_script_would_build():
+    from training.cli import build_parser, fit_config
+    from training.fitting import FitConfig
+
+    argv = ["fit", "--variant", "hard", "--out", "m", "--dataset", "a.h5", "b.h5", "--val-records", "r1",
+            "--log", "m.jsonl", "--name", "mine", "--seed", "3", "--record-relative", "on", "--max-seconds", "60"]
+    assert fit_config(build_parser().parse_args(argv)) == FitConfig(
+        out=Path("m"), train=TrainConfig(variant="hard", seed=3, record_relative=True, max_seconds=60.0),
+        datasets=[Path("a.h5"), Path("b.h5")], val_records=["r1"], log=Path("m.jsonl"), name="mine")
+    assert fit_config(build_parser().parse_args(["fit", "--out", "m"])) == FitConfig(out=Path("m"))
+
+
+def test_crossval_command_line_parses_into_its_config():
+    from training.cli import build_parser, crossval_config
+    from training.crossval import CrossvalConfig
+
+    argv = ["crossval", "--variant", "hard", "--folds", "4", "--scoring", "raw", "all", "--threshold-rule",
+            "false-alarm", "--out", "cv", "--patience", "2"]
+    assert crossval_config(build_parser().parse_args(argv)) == CrossvalConfig(
+        out=Path("cv"), train=TrainConfig(variant="hard", patience=2), folds=4, scorings=["raw", "all"],
+        threshold_rule="false-alarm")
+
+
+def test_ablation_fits_each_run_from_its_config_and_skips_runs_already_done(tmp_path, monkeypatch):
+    from training import ablation, evaluate, fitting
+    from training.ablation import AblationConfig
+
+    fitted = []
+    monkeypatch.setattr(fitting, "fit_model", lambda config: fitted.append(config) or config.out.mkdir())
+    monkeypatch.setattr(evaluate, "evaluate_model", lambda folder, split, cache: {"all": {"f1": 0.5}})
+    config = AblationConfig(variants=["hard", "soft"], seeds=[1], out=tmp_path, cache=tmp_path / "cache")
+    (tmp_path / "soft-s1").mkdir()
+    (tmp_path / "soft-s1" / "ds2.json").write_text('{"all": {"f1": 0.25}}')
+    assert list(ablation.ablation(config)) == [("hard", 1, 0.5), ("soft", 1, 0.25)]
+    assert fitted == [fitting.FitConfig(out=tmp_path / "hard-s1", train=TrainConfig(variant="hard", seed=1),
+                                        cache=tmp_path / "cache", log=tmp_path / "hard-s1.jsonl", name="danet-hard")]
 
 
 def test_verdict_needs_enough_held_out_apcs_and_a_gain():
