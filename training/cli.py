@@ -193,12 +193,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model
 
     summary = evaluate_model(args.model, args.split, args.cache, args.device)
-    for key in ("all", "without_232"):
-        row = summary[key]
-        print(f"{args.split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  F1 {row['f1']:.3f}")
-    strips = summary["strips"]
-    print(f"10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
-          f"Sp {100 * strips['specificity']:.1f} %")  # fmt: skip
+    for who, figures in (("model", summary), ("RR rule", summary["rr_rule"])):
+        for key in ("all", "without_232"):
+            row = figures[key]
+            print(f"{who:8} {args.split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  "
+                  f"F1 {row['f1']:.3f}")  # fmt: skip
+        strips = figures["strips"]
+        print(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
+              f"Sp {100 * strips['specificity']:.1f} %")  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0

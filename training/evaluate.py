@@ -13,6 +13,7 @@ from danet_viewer.model.network import DANet
 from training.data import BeatSet, ReferenceRecord, label_record
 from training.engine import predict
 from training.metrics import Counts, count, strip_counts
+from training.rr_rule import rr_rule_calls
 from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
 
 LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
@@ -33,6 +34,16 @@ def record_scores(model: DANet, record: ReferenceRecord, device: str = "cpu") ->
     together = BeatSet.concatenate([record.beats, record.false_detections])
     scores = predict(model, together.inputs, device)
     return scores[: len(record.beats)], scores[len(record.beats) :]
+
+
+def rr_rule_scores(record: ReferenceRecord) -> tuple[np.ndarray, np.ndarray]:
+    """The RR rule's calls (1.0 called, 0.0 not) for the matched beats and the false detections, judged, as the
+    model is, on every beat the detector found: scored by ``evaluate_records`` at any threshold in (0, 1]."""
+    samples = np.concatenate([record.beat_sample, record.false_sample])
+    order = np.argsort(samples, kind="stable")
+    called = np.empty(len(samples))
+    called[order] = rr_rule_calls(samples[order])
+    return called[: len(record.beat_sample)], called[len(record.beat_sample) :]
 
 
 def evaluate_records(records: list[ReferenceRecord], scores: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -80,6 +91,8 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -
     scores = {r.name: record_scores(model, r, device) for r in records}
     seconds = time.monotonic() - started
     summary = summarise(evaluate_records(records, scores, card.threshold))
+    # The floor every table shows, scored by the same code on the same beats.
+    summary["rr_rule"] = summarise(evaluate_records(records, {r.name: rr_rule_scores(r) for r in records}, 0.5))
     summary.update(model=card.model_id, split=split, threshold=card.threshold,
                    validation=card.metrics.get("validation", {}),
                    scoring_x_realtime=sum(r.duration_s for r in records) / seconds)  # fmt: skip

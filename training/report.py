@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from training.evaluate import LITERATURE, evaluate_model
+from training.rr_rule import RR_RULE_NAME
 from training.metrics import FALSE_ALARM_RATE
 
 VARIANTS = ("backbone", "hard", "soft")
@@ -33,8 +34,10 @@ def ablation_table(runs: Path) -> list[str]:
         "| variant | seeds | Se % | +P % | F1 | F1 without 232 | strip accuracy % | strip Se % | strip Sp % | DS1 val AP |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    floor = None
     for variant in VARIANTS:
         results = [json.loads(p.read_text()) for p in sorted(runs.glob(f"{variant}-s*/ds2.json"))]
+        floor = floor or next((r["rr_rule"] for r in results if "rr_rule" in r), None)
         if results:
             strips = [r["strips"] for r in results]
             lines.append(
@@ -43,6 +46,9 @@ def ablation_table(runs: Path) -> list[str]:
                 f"{_mean_sd([s['specificity'] for s in strips], 100, 1)} | "
                 f"{_mean_sd([r['validation'].get('average_precision', float('nan')) for r in results])} |"
             )
+    if floor:  # the same beats, the same scoring code
+        lines.append(f"| {RR_RULE_NAME} | – | {_beat_cells([floor], '232')} | {100 * floor['strips']['accuracy']:.1f} | "
+                     f"{100 * floor['strips']['se']:.1f} | {100 * floor['strips']['specificity']:.1f} | – |")  # fmt: skip
     return lines
 
 
@@ -70,8 +76,9 @@ def per_record_table(result: dict) -> list[str]:
         ppv = f"{100 * row['ppv']:.1f}" if row["tp"] + row["fp"] else "–"
         lines.append(f"| {name} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | {se} | {ppv} | "
                      f"{row['f1']:.2f} |")  # fmt: skip
-    for key, title in (("all", "**DS2**"), ("without_232", "**DS2 without 232**")):
-        row = result[key]
+    floor = result["rr_rule"]
+    for title, row in (("**DS2**", result["all"]), ("**DS2 without 232**", result["without_232"]),
+                       ("RR rule, DS2", floor["all"]), ("RR rule, DS2 without 232", floor["without_232"])):  # fmt: skip
         lines.append(f"| {title} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | "
                      f"{100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")  # fmt: skip
     return lines
@@ -81,6 +88,8 @@ def literature_table(result: dict, name: str) -> list[str]:
     lines = ["| method | Se % | +P % | F1 |", "|---|---|---|---|"]
     for method, se, ppv in LITERATURE:
         lines.append(f"| {method} | {se} | {ppv} | {2 * se * ppv / (se + ppv) / 100:.2f} |")
+    row = result["rr_rule"]["all"]
+    lines.append(f"| {RR_RULE_NAME} | {100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")
     row = result["all"]
     lines.append(f"| **{name} (this project)** | {100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")
     return lines
@@ -126,6 +135,9 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         f"F1 {ds2['all']['f1']:.2f}; without 232: F1 {ds2['without_232']['f1']:.2f}. "
         f"10 s strips: accuracy {100 * ds2['strips']['accuracy']:.1f} %, Se {100 * ds2['strips']['se']:.1f} %, "
         f"specificity {100 * ds2['strips']['specificity']:.1f} %.",
+        "",
+        f"The floor, {RR_RULE_NAME}, on the same beats: F1 {ds2['rr_rule']['all']['f1']:.2f}; without 232: "
+        f"F1 {ds2['rr_rule']['without_232']['f1']:.2f}; strip accuracy {100 * ds2['rr_rule']['strips']['accuracy']:.1f} %.",
         "",
         "Per-record DS2 figures and the ablation are in docs/model.md.",
         "",

@@ -33,3 +33,19 @@ def test_early_beats_are_judged_against_the_intervals_they_have():
     samples = np.array([0, 100, 200, 270, 370])  # the third interval, 70, is < 0.85 x 100
     assert rr_rule_calls(samples).tolist() == [False, False, False, True, False]
     assert not rr_rule_calls(np.array([0, 100])).any() and len(rr_rule_calls(np.array([], int))) == 0
+
+
+def test_evaluation_scores_the_rule_on_every_detected_beat(synthetic_record):
+    """The floor row of every table: the rule's calls on a record's detected beats, scored like the model's."""
+    from training.data import label_record
+    from training.evaluate import evaluate_records, rr_rule_scores, summarise
+
+    header, beats, symbols = synthetic_record
+    record = label_record(header)
+    matched, false = rr_rule_scores(record)
+    assert len(matched) == len(record.beat_sample) and len(false) == len(record.false_sample)
+    detected = np.sort(np.concatenate([record.beat_sample, record.false_sample]))
+    assert int(matched.sum() + false.sum()) == int(rr_rule_calls(detected).sum())
+    figures = summarise(evaluate_records([record], {record.name: (matched, false)}, 0.5))
+    # Every APC of the synthetic rhythm comes 30 % early: the rule finds them all, and calls nothing else.
+    assert figures["all"]["tp"] == symbols.count("A") and figures["all"]["fn"] == 0 and figures["all"]["fp"] == 0
