@@ -52,6 +52,10 @@ def open_recording(path: str | Path, *, fs: float | None = None) -> Recording:
     suffix = path.suffix.lower()
     if suffix in ("", ".hea") or Path(f"{path}.hea").is_file():
         return WfdbRecording(path)
+    if suffix in (".dat", ".mat"):  # a WFDB record named by its signal file
+        if not path.with_suffix(".hea").is_file():
+            raise RecordError(path, f"no WFDB header {path.with_suffix('.hea').name} beside it")
+        return WfdbRecording(path)
     if suffix in (".edf", ".bdf"):
         return EdfRecording(path)
     if suffix == ".csv":
