@@ -14,6 +14,7 @@ import wfdb
 
 from danet_viewer.core.readers.csv_reader import CsvRecording
 from danet_viewer.core.readers.edf_reader import EdfRecording
+from danet_viewer.core.readers.ishne_reader import IshneRecording
 from danet_viewer.core.readers.wfdb_reader import WfdbRecording
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import RecordError
@@ -22,6 +23,7 @@ __all__ = [
     "Annotations",
     "CsvRecording",
     "EdfRecording",
+    "IshneRecording",
     "WfdbRecording",
     "open_recording",
     "read_annotations",
@@ -58,6 +60,8 @@ def open_recording(path: str | Path, *, fs: float | None = None) -> Recording:
         return WfdbRecording(path)
     if suffix in (".edf", ".bdf"):
         return EdfRecording(path)
+    if suffix == ".ecg":
+        return IshneRecording(path)
     if suffix == ".csv":
         return CsvRecording(path, fs=fs)
     if not path.exists():
