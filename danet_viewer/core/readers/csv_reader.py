@@ -35,6 +35,7 @@ import pandas as pd
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import RecordError
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 TIME_COLUMNS = ("time", "time_s", "t", "seconds")
 # Largest relative deviation of a time step from the mean step.
 _TIME_STEP_TOLERANCE = 0.01
@@ -46,7 +47,7 @@ _RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 class CsvRecording(Recording):
     """A CSV file held in memory as float32, one row per lead."""
 
-    def __init__(self, path: str | Path, *, fs: float | None = None) -> None:
+    def __init__(self, path: str | Path, *, fs: float | None = None, no_header: bool = False, column: str | None = None) -> None:
         path = Path(path)
         if not path.is_file():
             raise RecordError(path, "no such file")

@@ -72,9 +72,9 @@ def test_missing_files(tmp_path, name, problem):
 
 
 def test_unknown_extension(tmp_path):
-    (tmp_path / "notes.txt").write_text("II\n1\n")
-    with pytest.raises(RecordError, match=r"notes\.txt: unknown file type '\.txt'"):
-        open_recording(tmp_path / "notes.txt")
+    (tmp_path / "notes.doc").write_text("II\n1\n")
+    with pytest.raises(RecordError, match=r"notes\.doc: unknown file type '\.doc'"):
+        open_recording(tmp_path / "notes.doc")
 
 
 def test_read_annotations_sorts_and_keeps_every_mark(tmp_path):
