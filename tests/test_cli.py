@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from danet_viewer import __version__
@@ -52,3 +53,14 @@ def test_executable_module_version_and_bad_file(tmp_path):
                              str(tmp_path / "s.h5")], capture_output=True, text=True, cwd=REPO)  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "bad.hea" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_annotate_reads_the_csv_column_asked_for_and_warns_when_it_is_not_ecg(tmp_path, capsys):
+    t = np.arange(0, 20, 1 / 250)
+    rows = "".join(f"{x:.4f},{np.sin(2 * np.pi * 1.2 * x):.4f},0\n" for x in t)
+    (tmp_path / "monitor.csv").write_text("time,PLETH,II\n" + rows)
+    store = tmp_path / "s.h5"
+    assert main(["annotate", str(tmp_path / "monitor.csv"), "--store", str(store), "--column", "PLETH"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "beats on PLETH" in lines[0]
+    assert lines[1] == "  warning: lead 'PLETH' (no unit) does not look like ECG by its name or unit"

@@ -72,7 +72,9 @@ _DECIMAL_COMMA_NUMBER = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}|^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}")
 _DATE_TIME_FORMATS = ("ISO8601", "%d/%m/%Y %H:%M:%S.%f", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S.%f")
 _TIME_NAME = re.compile(r"^(?:t|time|times|seconds|secs?|timestamp|date|datetime|elapsed)$|time|stamp", re.IGNORECASE)
-_INDEX_NAMES = frozenset({"", "index", "unnamed: 0", "#", "n", "no", "nr", "sample", "samples", "sample #", "sample_index"})
+_INDEX_NAMES = frozenset(
+    {"", "index", "unnamed: 0", "#", "n", "no", "nr", "sample", "samples", "sample #", "sample_index"}
+)
 _NAME_UNIT = re.compile(r"^(.*?)[\s_]*[\[(]\s*([^\])]+?)\s*[\])]\s*$")
 _SECONDS_PER_UNIT = {"s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _RATE_KEYS = frozenset({"sampling_rate", "sample_rate", "samplerate", "sampling_frequency", "fs", "frequency", "hz"})

@@ -67,7 +67,8 @@ class IshneRecording(Recording):
         header_end = _PREAMBLE_BYTES + _FIXED_HEADER_BYTES
         if var_length < 0 or var_offset != header_end or ecg_offset != header_end + var_length:
             raise RecordError(
-                path, f"malformed ISHNE header (variable block of {var_length} bytes at {var_offset}, ECG at {ecg_offset})"
+                path,
+                f"malformed ISHNE header (variable block of {var_length} bytes at {var_offset}, ECG at {ecg_offset})",
             )
         if not 1 <= n_leads <= MAX_LEADS:
             raise RecordError(path, f"malformed ISHNE header ({n_leads} leads, expected 1-{MAX_LEADS})")

@@ -76,7 +76,9 @@ class WfdbRecording(Recording):
             names, units, samples_per_frame, n_frames = self._open_single_segment(header)
         self.frame_fs = float(header.fs)
         if not (math.isfinite(self.frame_fs) and self.frame_fs > 0):
-            raise RecordError(self._header_path, f"sampling rate {self.frame_fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz")
+            raise RecordError(
+                self._header_path, f"sampling rate {self.frame_fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz"
+            )
         rates = [self.frame_fs * n for n in samples_per_frame]
         if len(set(rates)) == 1:
             chosen = list(range(len(names)))

@@ -24,8 +24,12 @@ def _sequence(code: str, value: str) -> str:
             "</sequence></component>")  # fmt: skip
 
 
-def aecg_text(digits: np.ndarray, *, increment: str = '<increment value="0.002" unit="s"/>', median: bool = True) -> str:
-    time = _sequence("TIME_ABSOLUTE", f'<value xsi:type="GLIST_TS"><head value="20230517224107.500"/>{increment}</value>')
+STEP = '<increment value="0.002" unit="s"/>'
+
+
+def aecg_text(digits: np.ndarray, *, increment: str = STEP, median: bool = True) -> str:
+    head = '<head value="20230517224107.500"/>'
+    time = _sequence("TIME_ABSOLUTE", f'<value xsi:type="GLIST_TS">{head}{increment}</value>')
     leads = "".join(
         _sequence(f"MDC_ECG_LEAD_{name}", f'<value xsi:type="SLIST_PQ"><origin value="10" unit="uV"/>'
                   f'<scale value="{SCALE_UV}" unit="uV"/><digits>{" ".join(map(str, row))}</digits></value>')

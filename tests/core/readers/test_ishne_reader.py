@@ -54,7 +54,8 @@ def test_leads_rate_values_and_start(tmp_path, digital):
     assert recording.start == datetime.datetime(2023, 5, 17, 22, 41, 7)
     assert recording.preferred_lead() == 0
     for lead in range(3):
-        np.testing.assert_allclose(recording.read(lead), digital[lead].astype(np.float64) * RESOLUTION_NV / 1e6, rtol=1e-6)
+        expected = digital[lead].astype(np.float64) * RESOLUTION_NV / 1e6
+        np.testing.assert_allclose(recording.read(lead), expected, rtol=1e-6)
     np.testing.assert_array_equal(recording.read(1, 333, 555), recording.read(1)[333:555])
 
 
@@ -97,7 +98,10 @@ def test_damaged_files_give_one_line(tmp_path, digital, damage, problem):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(flips=st.lists(st.tuples(st.integers(0, 1200), st.integers(0, 255)), min_size=1, max_size=6), fix_crc=st.booleans())
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 1200), st.integers(0, 255)), min_size=1, max_size=6),
+    fix_crc=st.booleans(),
+)
 def test_mutated_files_raise_only_record_error(tmp_path, flips, fix_crc):
     path = write_ishne(tmp_path / "holter.ecg", np.zeros((2, 300), np.int16))
     data = bytearray(path.read_bytes())
