@@ -152,19 +152,21 @@ class _Table:
             if match := _COMMENT_LINE.match(lines[first].strip()):
                 self.settings[_key(match.group(1))] = match.group(2)
             first += 1
-        body = [(index, line) for index, line in enumerate(lines) if index >= first and line.strip()]
-        if not body:
+        sampled = _last_lines(lines, first, _SAMPLED_ROWS)  # the data rows, in all but the shortest tables
+        if not sampled:
             raise RecordError(path, "the signal has no samples")
-        self.separator, self.n_fields = _choose_separator([line for _, line in body[-_SAMPLED_ROWS:]])
+        self.separator, self.n_fields = _choose_separator(sampled)
         self.decimal = "."
-        if self.separator not in (",",) and any(
-            _DECIMAL_COMMA_NUMBER.match(field) for _, line in body[-_SAMPLED_ROWS:] for field in self.split(line)
+        if self.separator != "," and any(
+            _DECIMAL_COMMA_NUMBER.match(field) for line in sampled for field in self.split(line)
         ):
             self.decimal = ","
-        data_start = next((index for index, line in body if self._is_data(line)), None)
+        data_start = next(
+            (index for index in range(first, len(lines)) if lines[index].strip() and self._is_data(lines[index])), None
+        )
         if data_start is None:
             raise RecordError(path, "the signal has no samples")
-        before = [(index, self.split(line)) for index, line in body if index < data_start]
+        before = [(index, self.split(lines[index])) for index in range(first, data_start) if lines[index].strip()]
         self.header: list[str] | None = None
         self.units_row: list[str] | None = None
         fitting = [(index, fields) for index, fields in before if len(fields) == self.n_fields]
@@ -229,8 +231,7 @@ class _Table:
                 skip_blank_lines=False,  # keep one row per line so line numbers can be reported
                 skipinitialspace=True,
                 quotechar='"',
-                dtype=str,
-                keep_default_na=False,
+                keep_default_na=False,  # "nan" is not a sample: such a column stays text and is refused
                 engine="c",
             )
         except pd.errors.ParserError as error:
@@ -240,7 +241,7 @@ class _Table:
                     self.path, f"line {data_start + line_in_data} has {seen} fields, the header has {expected}"
                 ) from None
             raise RecordError(self.path, f"not a readable table: {' '.join(str(error).split())[:200]}") from None
-        filled = (frame != "").any(axis=1).to_numpy() if len(frame) else np.zeros(0, bool)
+        filled = (frame.notna() & (frame != "")).any(axis=1).to_numpy() if len(frame) else np.zeros(0, bool)
         n_rows = len(filled) - int(np.argmax(filled[::-1])) if filled.any() else 0
         return frame.iloc[:n_rows]
 
@@ -298,7 +299,7 @@ class _Table:
 
     def numbers(self, columns: list[_Column]) -> np.ndarray:
         """Columns as float64 (rows x columns); refuses empty or non-numeric cells, naming the first."""
-        values = np.column_stack([_column_as_numbers(self._cells(c)).to_numpy(np.float64) for c in columns])
+        values = np.column_stack([self._numbers(c) for c in columns])
         missing = ~np.isfinite(values)
         if missing.any():
             row, column = np.argwhere(missing)[0]
@@ -310,8 +311,19 @@ class _Table:
         return values
 
     def _cells(self, column: _Column) -> pd.Series:
+        """A column's cells; pandas parsed the numeric columns already, text keeps its decimal comma."""
         cells = self.frame[column.position]
-        return cells.str.replace(",", ".", regex=False) if self.decimal == "," else cells
+        if pd.api.types.is_bool_dtype(cells):  # "True"/"False" are no samples
+            return cells.astype(str)
+        if self.decimal == "," and not pd.api.types.is_numeric_dtype(cells):
+            return cells.astype(str).str.replace(",", ".", regex=False).where(cells.notna())
+        return cells
+
+    def _numbers(self, column: _Column) -> np.ndarray:
+        cells = self._cells(column)
+        if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+            return cells.to_numpy(np.float64)
+        return _column_as_numbers(cells).to_numpy(np.float64)
 
     def rate_from_time(self, columns: list[_Column]) -> float | None:
         """The rate of the first evenly spaced time column; an uneven one's error if none is even."""
@@ -364,7 +376,18 @@ def _decode(path: Path, raw: bytes) -> list[str]:
         raise RecordError(path, f"not a text file (undecodable as {encodings[-1]})")
     if "\x00" in text:
         raise RecordError(path, "not a text file (it holds NUL bytes)")
-    return re.split(r"\r\n|\r|\n", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _last_lines(lines: list[str], first: int, count: int) -> list[str]:
+    """Up to ``count`` non-blank lines from the end, not before line index ``first``, in file order."""
+    found: list[str] = []
+    for index in range(len(lines) - 1, first - 1, -1):
+        if lines[index].strip():
+            found.append(lines[index])
+            if len(found) == count:
+                break
+    return found[::-1]
 
 
 def _split(line: str, separator: str) -> list[str]:
