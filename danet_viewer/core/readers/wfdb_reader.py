@@ -248,7 +248,9 @@ class WfdbRecording(Recording):
                 str(self._base),
                 sampfrom=start,
                 sampto=stop,
-                channels=None if signal is None else [signal],
+                # Segments of a multi-segment record may order their signals differently: read those by name.
+                channels=None if signal is None or self._multi_segment else [signal],
+                channel_names=[self._segment_names[signal]] if signal is not None and self._multi_segment else None,
                 physical=True,
                 return_res=32,
                 smooth_frames=False,

@@ -326,7 +326,8 @@ def test_annotations_of_a_multi_rate_record_count_frames(tmp_path):
 
 def write_multi_segment(directory: Path, physical: np.ndarray) -> Path:
     """Segments: layout, 500 samples of II and ABP, a 100-sample gap, 300 samples of II alone."""
-    wfdb.wrsamp("s_0001", fs=125, units=["mV", "mmHg"], sig_name=["II", "ABP"], p_signal=physical[:500, :2],
+    # The first segment orders its signals unlike the layout: leads are matched by name.
+    wfdb.wrsamp("s_0001", fs=125, units=["mmHg", "mV"], sig_name=["ABP", "II"], p_signal=physical[:500, 1::-1],
                 fmt=["16", "16"], write_dir=str(directory))  # fmt: skip
     wfdb.wrsamp("s_0002", fs=125, units=["mV"], sig_name=["II"], p_signal=physical[:300, :1], fmt=["16"],
                 write_dir=str(directory))  # fmt: skip
@@ -337,13 +338,15 @@ def write_multi_segment(directory: Path, physical: np.ndarray) -> Path:
 
 def test_multi_segment_record_reads_across_segments_and_gaps(tmp_path, physical):
     recording = WfdbRecording(write_multi_segment(tmp_path, physical))
-    assert recording.lead_names == ("II", "ABP")
+    assert recording.lead_names == ("ABP", "II")
+    assert recording.units == ("mmHg", "mV")
     assert recording.fs == 125 and recording.n_samples == 900
     assert recording.start == datetime.datetime(2003, 2, 1, 10, 20, 30)
     assert recording.warnings == (
-        "II is missing for 1 s of the record: read as 0 there",
         "ABP is missing for 3 s of the record: read as 0 there",
+        "II is missing for 1 s of the record: read as 0 there",
     )
+    np.testing.assert_allclose(recording.read("ABP", 0, 500), physical[:500, 1], atol=1e-3)
     lead = recording.read("II")
     np.testing.assert_allclose(lead[:500], physical[:500, 0], atol=1e-3)
     np.testing.assert_array_equal(lead[500:600], 0.0)
