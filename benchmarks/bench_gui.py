@@ -69,7 +69,7 @@ class PaintCount(QObject):
         if event.type() == QEvent.Type.Paint:
             if watched is self.window.view.viewport():
                 self.view += 1
-                if self.first_of_record is None and self.window.session is not None:
+                if self.first_of_record is None and self.window.review.session is not None:
                     self.first_of_record = self.view
             else:
                 self.overview += 1
@@ -89,15 +89,15 @@ while window.analysing:
 while paints.first_of_record is None:  # the paint showing the record starts in a turn; it ends with it
     app.processEvents()
 first_paint = time.perf_counter() - imported
-assert window.session is not None, "the record did not open"
-beats = len(window.session.table)
-duration = window.recording.duration_s
+assert window.review.session is not None, "the record did not open"
+beats = len(window.review.session.table)
+duration = window.review.recording.duration_s
 
 
 def settle():
     # The work a step set off besides its paint: the enhanced trace of newly uncovered minutes (and, once,
     # the min/max pyramid), computed on worker threads and painted when they land. Not timed.
-    while window.trace_loader.busy or window.view.raw_pyramid is None:
+    while window.trace.loader.busy or window.view.raw_pyramid is None:
         app.processEvents()
         time.sleep(0.005)
     for _ in range(3):
@@ -143,9 +143,9 @@ pan_full = series([show(-0.01 * duration if k % 2 else 0.0, (0.99 if k % 2 else 
                    for k in range(steps + 1)])
 # The zoom keys (by 2, keeping the centre) in and out again, from a 10 s span and from the whole record.
 window.view.raw_plot.setXRange(start, start + 10.0, padding=0)
-zoom_10s = series([window.zoom_in if k % 2 == 0 else window.zoom_out for k in range(steps + 1)])
+zoom_10s = series([window.review.zoom_in if k % 2 == 0 else window.review.zoom_out for k in range(steps + 1)])
 window.view.raw_plot.setXRange(0.0, duration, padding=0)
-zoom_full = series([window.zoom_in if k % 2 == 0 else window.zoom_out for k in range(steps + 1)])
+zoom_full = series([window.review.zoom_in if k % 2 == 0 else window.review.zoom_out for k in range(steps + 1)])
 print(json.dumps({"first_paint_s": first_paint, "pan_10s": pan_10s, "pan_full": pan_full, "zoom_10s": zoom_10s,
                   "zoom_full": zoom_full, "beats": beats, "duration_h": duration / 3600,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -157,11 +157,10 @@ def prepared_record() -> Path:
     """The joined 24 h record with its store analysed by the bundled model, cached between runs."""
     CACHE.mkdir(parents=True, exist_ok=True)
     header = join_all_records(mitdb_dir(), CACHE)
-    from danet_viewer._qt.analysis_worker import has_results
-    from danet_viewer._qt.main_window import default_store_path
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
+    from danet_viewer.core.store_location import default_store_path, has_results
     from danet_viewer.model.inference import BeatModel
 
     recording, model = open_recording(header), BeatModel()

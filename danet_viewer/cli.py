@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from danet_viewer import __version__
-from danet_viewer.errors import DanetError, run_reporting_errors
+from danet_viewer.errors import DanetError, RecordError, run_reporting_errors
 
 PROG = "danet-viewer"
-SUBCOMMANDS = ("annotate", "import", "export", "render")
+SUBCOMMANDS = ("annotate", "import", "export", "render", "report")
 
 
 def _who() -> str:
@@ -72,7 +72,26 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True, type=Path, help="PNG file to write")
     render.add_argument("--store", type=Path, help="annotation store (default: <record>.danet.h5 beside it)")
     render.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    render.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+    _add_report_parser(commands)
     return parser
+
+
+def _add_report_parser(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser("report", help="write a record's summary, hourly table and ECG strips to a PDF")
+    report.add_argument("store", type=Path, metavar="S.h5")
+    report.add_argument("--record", metavar="NAME", help="record to report (needed when the store holds several)")
+    report.add_argument("--out", required=True, type=Path, help="PDF file to write")
+    report.add_argument("--recording", type=Path, metavar="RECORD",
+                        help="the record's signal file (default: where the store says it was read from)")
+
+
+def _duration(seconds: float) -> str:
+    """A length of time as a technician reads it: 12.5 s, 4 min 10 s, 3 h 05 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = round(seconds) // 60
+    return f"{minutes} min {round(seconds) % 60} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _annotate(args: argparse.Namespace) -> int:
@@ -87,17 +106,29 @@ def _annotate(args: argparse.Namespace) -> int:
     failures = 0
     with AnnotationStore.open(args.store, "a") as store:
         for path in args.records:
+            # A bad record is reported and skipped: one unreadable file must not cost the rest of a batch.
             try:
                 started = time.perf_counter()
                 recording = open_recording(path, fs=args.fs, no_header=args.no_header, column=args.column)
                 result = analyse_recording(recording, store, lead=args.lead, who=who, model=model)
-                seconds = time.perf_counter() - started
-                print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
-                      f"({model.model_id}), {seconds:.2f} s ({recording.duration_s / seconds:.0f}x real time)")  # fmt: skip
-                print("".join(f"  warning: {warning}\n" for warning in recording.lead_warnings(result.lead)), end="")
             except DanetError as error:
                 failures += 1
-                print(f"{PROG}: error: {error}", file=sys.stderr)
+                # A RecordError names the record's file already; any other (the store refusing it) does not.
+                print(f"{PROG}: error: {error if isinstance(error, RecordError) else f'{path}: {error}'}",
+                      file=sys.stderr)
+                continue
+            seconds = time.perf_counter() - started
+            warnings = "".join(f"\n  warning: {warning}" for warning in recording.lead_warnings(result.lead))
+            if not result.analysable:
+                print(f"{result.record}: no analysable signal on {result.lead} (flat or lead-off for all "
+                      f"{_duration(result.duration_s)}), no beats{warnings}")
+                continue
+            excluded = ""
+            if result.unanalysable_s:
+                excluded = f", {_duration(result.unanalysable_s)} flat or lead-off excluded"
+            print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
+                  f"({model.model_id}){excluded}, {seconds:.2f} s "
+                  f"({recording.duration_s / seconds:.0f}x real time){warnings}")
     return 1 if failures else 0
 
 
@@ -136,7 +167,29 @@ def _render(args: argparse.Namespace) -> int:
     # Qt is imported inside the handler, so the headless sub-commands never load it.
     from danet_viewer._qt.render import render_review
 
-    print(render_review(args.record, args.start, args.span, args.out, args.store, args.model))
+    print(render_review(args.record, args.start, args.span, args.out, args.store, args.model, fs=args.fs))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from danet_viewer._qt.report_pdf import write_report_pdf
+    from danet_viewer.core.readers import open_recording
+    from danet_viewer.core.report import build_report, header_identification
+    from danet_viewer.core.store import AnnotationStore
+
+    with AnnotationStore.open(args.store, "r") as store:
+        names = store.records()
+        if args.record is None and len(names) != 1:
+            held = f"{len(names)} records ({', '.join(names)})" if names else "no records"
+            raise DanetError(f"{args.store}: holds {held}; name one with --record")
+        record = store.record(args.record or names[0])
+    recording = open_recording(args.recording or record.source_path)
+    # Readers that know the recording's start from its header give it as ``Recording.start``.
+    content = build_report(record, recording, start=getattr(recording, "start", None),
+                           identification=header_identification(recording))  # fmt: skip
+    pages = write_report_pdf(content, args.out)
+    print(f"{record.name}: {content.summary.beats} beats, {content.beats_reviewed} reviewed by a person, "
+          f"{len(content.strips)} strips, {pages} pages -> {args.out}")
     return 0
 
 
@@ -154,5 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         return _run_gui(argv)
     args = _build_parser().parse_args(argv)
-    handler = {"annotate": _annotate, "import": _import, "export": _export, "render": _render}[args.command]
+    handlers = {"annotate": _annotate, "import": _import, "export": _export, "render": _render, "report": _report}
+    handler = handlers[args.command]
     return run_reporting_errors(PROG, lambda: handler(args), debug=args.debug)

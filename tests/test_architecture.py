@@ -1,4 +1,5 @@
-"""The layering holds: the core and training never import Qt (import-linter contracts in pyproject.toml)."""
+"""The layering holds: the core, the review model and training never import Qt (import-linter contracts in
+pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def test_import_contracts_hold():
 def test_core_imports_without_qt():
     code = (
         "import sys; import danet_viewer.core.analysis, danet_viewer.core.export, danet_viewer.cli; "
+        "import danet_viewer.components.review_model, danet_viewer.components.model_library; "
         "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules), 'Qt imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QThread, Signal
 from danet_viewer.core.analysis import analyse_recording
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore
+from danet_viewer.core.store_location import has_results, stored_analysis_lead
 from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import ModelRegistry
@@ -30,22 +31,6 @@ class AnalysisOutcome:
     lead: int
     model: BeatModel
     reused: bool  # the store already held this model's results for this record
-
-
-def stored_analysis_lead(recording: Recording, store: AnnotationStore) -> int:
-    """The lead beats were detected on before, else the preferred one."""
-    if recording.name in store and store.record(recording.name).analysis_lead in recording.lead_names:
-        return recording.lead_index(store.record(recording.name).analysis_lead)
-    return recording.preferred_lead()
-
-
-def has_results(recording: Recording, store: AnnotationStore, model: BeatModel) -> bool:
-    """True when the store holds this very recording analysed by this very model."""
-    if recording.name not in store:
-        return False
-    record = store.record(recording.name)
-    return (record.model is not None and record.model.model_id == model.model_id
-            and record.content_hash == recording.content_hash() and len(record.beats) > 0)  # fmt: skip
 
 
 class AnalysisWorker(QThread):

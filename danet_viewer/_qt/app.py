@@ -14,7 +14,7 @@ from danet_viewer.resources import resource_path
 
 
 def application() -> QApplication:
-    """The process's QApplication, named so QSettings and the per-user store folder find their place."""
+    """The process's QApplication, with its name, version and icon (settings and stores: core.store_location)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("DANet Review")
     app.setOrganizationName("DANet Review")

@@ -1,4 +1,5 @@
-"""Two docks about beats rather than time: the RR tachogram and the superimposed beats of the selected beat's class.
+"""Docks about beats rather than time: the RR tachogram, the superimposed beats of the selected beat's class,
+and the selected beat's details.
 
 Both draw a whole population with one item: the tachogram is one scatter of
 every beat's RR interval, the superimposition one line item whose beats are
@@ -10,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
-from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer._qt.axes import label_axis
+from danet_viewer.components.beat_details import NO_BEAT
+from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.store import BeatTable
 
 # Screen distance (pixels) within which a tachogram click picks a beat.
@@ -44,8 +47,8 @@ class TachogramDock(QDockWidget):
         self.setObjectName("tachogram")
         self.plot_widget = _plot_widget()
         plot = self.plot_widget.getPlotItem()
-        plot.setLabel("left", "RR", units="s")
-        plot.setLabel("bottom", "time", units="s")
+        label_axis(plot.getAxis("left"), "RR", "s")
+        label_axis(plot.getAxis("bottom"), "time", "s")
         self.points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(40, 40, 40, 150))
         self.current = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(*HIGHLIGHT))
         plot.addItem(self.points)
@@ -123,7 +126,7 @@ class SuperimposeDock(QDockWidget):
         self.setObjectName("superimposition")
         self.plot_widget = _plot_widget()
         plot = self.plot_widget.getPlotItem()
-        plot.setLabel("bottom", "time from R", units="s")
+        label_axis(plot.getAxis("bottom"), "time from R", "s")
         self.overlay = plot.plot(pen=pg.mkPen(90, 110, 160, 45), connect="finite")
         self.mean = plot.plot(pen=pg.mkPen("k", width=2.5))
         self.selected = plot.plot(pen=pg.mkPen(HIGHLIGHT, width=2))
@@ -166,7 +169,7 @@ class SuperimposeDock(QDockWidget):
             self.selected.setData([], [])
         self.shown_class, self.shown_count = str(label), len(beats)
         total = int((classes == label).sum())
-        self.plot_widget.getPlotItem().setLabel("left", "amplitude", units=units)
+        label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
         self.plot_widget.getPlotItem().setTitle(
             f"class {label}: {len(beats)} of {total} beats (nearest in time), "
             f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")  # fmt: skip
@@ -176,3 +179,16 @@ class SuperimposeDock(QDockWidget):
             curve.setData([], [])
         self.shown_class, self.shown_count = "", 0
         self.plot_widget.getPlotItem().setTitle(why, size="8pt")
+
+
+class DetailsDock(QDockWidget):
+    """The selected beat's timing, scores and review (``components.beat_details`` writes the text)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Selected beat", parent)
+        self.setObjectName("beat_details")
+        self.label = QLabel(NO_BEAT)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.label.setMargin(6)
+        self.setWidget(self.label)

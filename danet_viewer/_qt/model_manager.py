@@ -1,8 +1,9 @@
 """Model ▸ Manage models: the registry's models with their cards; activate, roll back, delete.
 
-Every action goes through ``ModelRegistry``, which switches the active model
-atomically and refuses what must not happen (deleting the active model);
-its one-line refusals are shown as they are.
+The dialog only lists the models and hands back the user's choice as a signal;
+the window's ``ModelLibrary`` changes the registry (which switches the active
+model atomically and refuses what must not happen, such as deleting the active
+model) and the dialog is refreshed after each change.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ def model_row(model: RegisteredModel) -> tuple[str, ...]:
 
 
 class ModelManagerDialog(QDialog):
-    """Emits ``activeModelChanged`` with the id now active after Activate or Roll back."""
+    """Emits the user's choice: ``activateRequested(id)``, ``rollBackRequested()``, ``deleteRequested(id)``."""
 
-    activeModelChanged = Signal(str)
+    activateRequested = Signal(str)
+    rollBackRequested = Signal()
+    deleteRequested = Signal(str)
 
     def __init__(self, registry: ModelRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,28 +93,16 @@ class ModelManagerDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         return self.table.item(rows[0].row(), 0).text() if rows else None
 
-    def _run(self, title: str, action) -> bool:
-        """Run a registry action; its refusal is one line in a message box. True when it succeeded."""
-        try:
-            action()
-        except DanetError as error:
-            QMessageBox.warning(self, title, str(error))
-            return False
-        finally:
-            self.refresh()
-        return True
-
     def activate_selected(self) -> None:
         model_id = self.selected_id()
-        if model_id is not None and self._run("Cannot activate", lambda: self.registry.activate(model_id)):
-            self.activeModelChanged.emit(model_id)
+        if model_id is not None:
+            self.activateRequested.emit(model_id)
 
     def roll_back(self) -> None:
-        if self._run("Cannot roll back", self.registry.rollback):
-            self.activeModelChanged.emit(self.registry.active_id())
+        self.rollBackRequested.emit()
 
     def delete_selected(self) -> None:
         model_id = self.selected_id()
         confirm = QMessageBox.StandardButton.Yes
         if model_id is not None and QMessageBox.question(self, "Delete model", f"Delete {model_id}?") == confirm:
-            self._run("Cannot delete", lambda: self.registry.delete(model_id))
+            self.deleteRequested.emit(model_id)

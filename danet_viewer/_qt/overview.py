@@ -12,8 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
-from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer._qt.axes import label_axis
 from danet_viewer._qt.review_view import STATE_STYLE, BeatState
+from danet_viewer.components.review_session import ReviewSession
 
 # Bin widths a reader can name; the finest that leaves at most MAX_BINS bins over the recording is used.
 BIN_CHOICES_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -45,7 +46,7 @@ class OverviewStrip(pg.PlotWidget):
         plot.hideButtons()
         plot.setMouseEnabled(x=False, y=False)
         plot.showGrid(y=True, alpha=0.2)
-        plot.getAxis("bottom").setLabel("time", units="s")
+        label_axis(plot.getAxis("bottom"), "time", "s")
         self.model_curve = plot.plot(stepMode="center", pen=pg.mkPen(STATE_STYLE[BeatState.MODEL_APC][0], width=1.5))
         self.reviewed_curve = plot.plot(stepMode="center",
                                         pen=pg.mkPen(STATE_STYLE[BeatState.CONFIRMED_APC][0], width=1.5))  # fmt: skip

@@ -13,32 +13,36 @@ RENDER_MARGIN_S = 3.0
 
 
 def render_review(record: str, start_s: float, span_s: float, out: Path, store_path: Path | None = None,
-                  model_folder: str | None = None) -> Path:  # fmt: skip
+                  model_folder: str | None = None, *, fs: float | None = None) -> Path:  # fmt: skip
     """Render ``span_s`` seconds of ``record`` from ``start_s`` as the review window shows them.
 
-    The store (default: the record's own ``<name>.danet.h5``) supplies beats,
-    scores and reviews; a record it does not hold yet is analysed into it first.
+    The store (default: the one the window uses, ``<name>.danet.h5`` beside the record) supplies beats,
+    scores and reviews; a record it does not hold yet is analysed into it first. ``fs`` is the rate of a CSV
+    file that states none.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from danet_viewer._qt.analysis_worker import has_results, stored_analysis_lead
-    from danet_viewer._qt.main_window import default_store_path
-    from danet_viewer._qt.review_session import beat_states
     from danet_viewer._qt.review_view import ReviewView
+    from danet_viewer.components.beat_details import apc_score
+    from danet_viewer.components.review_session import beat_states
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
+    from danet_viewer.core.store_location import has_results, review_store_path, stored_analysis_lead
     from danet_viewer.model.inference import BeatModel
     from danet_viewer.model.registry import ModelRegistry
     from danet_viewer.model.trace import enhanced_trace
 
     if span_s <= 0:
         raise DanetError(f"--span must be positive, not {span_s:g}")
+    recording = open_recording(record, fs=fs)
+    if not 0 <= start_s < recording.duration_s:
+        raise DanetError(f"{recording.path}: --start {start_s:g} s is outside the recording "
+                         f"(0 to {recording.duration_s:g} s)")  # fmt: skip
     app = QApplication.instance() or QApplication([])
-    recording = open_recording(record)
     model = BeatModel(model_folder or ModelRegistry().active_folder())
-    store_path = Path(store_path) if store_path else default_store_path(recording.path)
+    store_path = Path(store_path) if store_path else review_store_path(recording.path)[0]
     with AnnotationStore.open(store_path, "r" if store_path.exists() else "a") as store:
         if not has_results(recording, store, model):
             store.close()
@@ -47,6 +51,9 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
             store = AnnotationStore.open(store_path, "r")
         lead = stored_analysis_lead(recording, store)
         table = store.beat_table(recording.name)
+        unanalysable = store.record(recording.name).unanalysable
+        stored_model = store.record(recording.name).model
+        threshold = stored_model.threshold if stored_model else model.threshold
         store.close()
     trace = enhanced_trace(recording, lead, table.sample[~table.deleted], model.network,
                            start_s=max(0.0, start_s - RENDER_MARGIN_S), stop_s=start_s + span_s + RENDER_MARGIN_S,
@@ -56,7 +63,8 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     view.show()  # offscreen: the layout settles now, not inside grab()
     view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
     view.set_traces([trace], attention_module=model.network.wem is not None)
-    view.set_beats(table.sample, beat_states(table), table.p_apc, table.review_symbol)
+    view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, threshold), table.review_symbol)
+    view.set_unanalysable(unanalysable)
     # Lay the view out first: a resize keeps seconds per pixel, which would stretch the span.
     app.processEvents()
     view.show_span(start_s, span_s)

@@ -84,9 +84,10 @@ def count_reviewed(path: Path) -> ReviewedCount:
 
 
 class RetrainDialog(QDialog):
-    """Model ▸ Retrain on reviewed labels. Emits ``modelActivated`` with the new model's id."""
+    """Model ▸ Retrain on reviewed labels. Emits ``newModelChosen`` with the trained model's folder when the
+    user chooses to activate it; the caller takes it into the registry, then calls ``new_model_taken``."""
 
-    modelActivated = Signal(str)
+    newModelChosen = Signal(object)  # Path
 
     def __init__(self, registry: ModelRegistry, stores: list[Path], parent: QWidget | None = None,
                  training_options: list[str] | None = None) -> None:  # fmt: skip
@@ -401,14 +402,11 @@ class RetrainDialog(QDialog):
             self.out_dir = None
 
     def activate_new_model(self) -> None:
-        try:
-            model_id = self.registry.add(self.out_dir)
-            self.registry.activate(model_id)
-        except DanetError as error:
-            QMessageBox.warning(self, "Cannot activate the new model", str(error))
-            return
-        self._discard_output()  # the registry holds its own copy now
-        self.modelActivated.emit(model_id)
+        self.newModelChosen.emit(self.out_dir)
+
+    def new_model_taken(self) -> None:
+        """The registry holds its own copy of the new model now: the scratch one goes, and so does the dialog."""
+        self._discard_output()
         self.accept()
 
     def keep_current(self) -> None:

@@ -12,18 +12,13 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxLayout, QWidget
 
-from danet_viewer._qt.review_session import ReviewSession
+from danet_viewer.components.beat_details import format_time, review_progress
+from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
 
 COLUMNS = ("time", "p(APC)", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
-
-
-def format_time(seconds: float) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}" if hours else f"{int(minutes)}:{secs:06.3f}"
 
 
 class CandidateModel(QAbstractTableModel):
@@ -138,10 +133,8 @@ class ReviewListDock(QDockWidget):
         if session is None:
             self.counts.setText("no record")
             return
-        rows = self.model.rows  # the candidates, with the disagreements the uncertainty order brings in
-        reviewed = int(session.table.reviewed[rows].sum())
-        total = len(rows)
-        self.counts.setText(f"{reviewed} reviewed, {total - reviewed} remaining of {total}")
+        # The candidates, with the disagreements the uncertainty order brings in; and every beat of the record.
+        self.counts.setText(review_progress(session.table, self.model.rows))
 
     def _jump(self, index: QModelIndex) -> None:
         row = int(self.model.rows[index.row()])

@@ -26,6 +26,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
+from danet_viewer._qt.axes import label_axis
 from danet_viewer._qt.calipers import Calipers
 from danet_viewer._qt.ecg_paper import (
     STANDARD_GAIN_MM_MV,
@@ -35,8 +36,9 @@ from danet_viewer._qt.ecg_paper import (
     pixels_per_mm,
     screen_dpi,
 )
-from danet_viewer._qt.review_session import BeatState
-from danet_viewer._qt.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
+from danet_viewer.components.beat_details import APC_SCORE_NEAR
+from danet_viewer.components.review_session import BeatState
+from danet_viewer.components.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 
 # Beat colours (on white) and what the legend calls them.
@@ -51,6 +53,10 @@ STATE_STYLE = {
 # Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
 # of a blended one, and the grid is drawn over the regions.
 REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
+# Labels of unreviewed beats near the model's call (APC_SCORE_NEAR or more, below the call): amber, worth a look.
+NEAR_CALL_COLOUR = (200, 120, 0)
+# Stretches left out of the analysis (flat, lead-off): a quiet grey under everything else.
+UNANALYSABLE_COLOUR = (232, 232, 232)
 # The p(APC) labels are drawn for at most this many beats on screen; with more they are left out
 # (unreadable anyway), as are the wave regions above MAX_SHADED_BEATS.
 MAX_LABELS = 60
@@ -70,9 +76,10 @@ MAX_ENHANCED_SPAN_S = 600.0
 MAX_MARKERS = 3000
 
 
-def label_text(p_apc: float, symbol: str) -> str:
-    """A beat's label: its p(APC) to two decimals (none if unscored), then its review symbol (✕: not a beat)."""
-    text = "" if np.isnan(p_apc) else f"{p_apc:.2f}"
+def label_text(score: float, symbol: str) -> str:
+    """A beat's label: its APC score (0-100, the call at 50; none if unscored), then its review symbol (✕: not a
+    beat)."""
+    text = "" if np.isnan(score) else f"{score:.0f}"
     if symbol:
         text = f"{text} {symbol}" if len(symbol) <= 2 else f"{text} ✕"
     return text
@@ -91,17 +98,18 @@ class BeatLabels(ViewFillingItem):
         self.font = QFont()
         self.font.setPointSize(8)
         self.colours = {state: QColor(*STATE_STYLE[state][0]).darker(130) for state in BeatState}
+        self.near_colour = QColor(*NEAR_CALL_COLOUR)
         self._texts: dict[str, QStaticText] = {}
         self.times_s = np.empty(0)
         self.values = np.empty(0)
         self.states = np.empty(0, np.int8)
-        self.p_apc = np.empty(0)
+        self.scores = np.empty(0)
         self.symbols = np.empty(0, object)
 
-    def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, p_apc: np.ndarray,
+    def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, scores: np.ndarray,
                   symbols: np.ndarray) -> None:  # fmt: skip
-        """Every beat (sorted by time) with the height of its point, its ``BeatState``, p(APC) and review symbol."""
-        self.times_s, self.values, self.states, self.p_apc, self.symbols = times_s, values, states, p_apc, symbols
+        """Every beat (sorted by time) with the height of its point, its ``BeatState``, APC score and review symbol."""
+        self.times_s, self.values, self.states, self.scores, self.symbols = times_s, values, states, scores, symbols
         self.update()
 
     def visible_rows(self) -> np.ndarray:
@@ -132,10 +140,11 @@ class BeatLabels(ViewFillingItem):
         painter.resetTransform()
         painter.setFont(self.font)
         for row in rows:
-            static = self._laid_out(label_text(self.p_apc[row], self.symbols[row]))
+            static = self._laid_out(label_text(self.scores[row], self.symbols[row]))
             size = static.size()
             at = to_screen.map(QPointF(self.times_s[row], self.values[row]))
-            painter.setPen(self.colours[int(self.states[row])])
+            near = self.states[row] == BeatState.NORMAL and not self.symbols[row] and self.scores[row] >= APC_SCORE_NEAR
+            painter.setPen(self.near_colour if near else self.colours[int(self.states[row])])
             painter.drawStaticText(QPointF(at.x() - size.width() / 2, at.y() - LABEL_LIFT_PX - size.height()), static)
         painter.restore()
 
@@ -167,10 +176,10 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.band_plot.setLabel("left", "w(t)")
         self.band_plot.vb.setMouseEnabled(y=False)
         self.band_plot.setYRange(0, 1, padding=0)
-        self.band_plot.getAxis("bottom").setLabel("time", units="s")
+        label_axis(self.band_plot.getAxis("bottom"), "time", "s")
         self.raw_plot.setTitle(self.legend_text(), size="9pt")
         self.enhanced_plot.setTitle(ENHANCED_TITLE, size="9pt", color="#333")
-        self.raw_plot.getAxis("bottom").setLabel("time", units="s")
+        label_axis(self.raw_plot.getAxis("bottom"), "time", "s")
 
         self.raw_curve = self._trace_curve(self.raw_plot, (20, 20, 20))
         self.enhanced_curve = self._trace_curve(self.enhanced_plot, (20, 60, 140))
@@ -186,6 +195,12 @@ class ReviewView(pg.GraphicsLayoutWidget):
             (plot, name): self._region_bars(plot, REGION_COLOURS[name])
             for plot in (self.raw_plot, self.enhanced_plot) for name in SHOWN_REGIONS
         }  # fmt: skip
+        # One bar item per trace holds every unanalysable stretch near the screen, however many the record has.
+        self.unanalysable_bars = {
+            plot: self._region_bars(plot, UNANALYSABLE_COLOUR) for plot in (self.raw_plot, self.enhanced_plot)
+        }
+        for bars in self.unanalysable_bars.values():
+            bars.setZValue(-31)  # under the wave regions too
         self.selection_lines = []
         for plot in (self.raw_plot, self.enhanced_plot):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((0, 0, 0, 110), width=2))
@@ -209,12 +224,14 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.pieces: list[EnhancedTrace] = []
         self._attention_note = ""
         self._shown_regions = np.empty((0, len(SHOWN_REGIONS), 2))  # (beats, P/QRS/T, start/stop) in seconds
+        self._unanalysable = np.empty((0, 2), np.int64)  # [start, stop) samples at the record's rate
+        self._shown_unanalysable = np.empty((0, 2))  # in seconds, near the screen
         self._enhanced_too_wide: bool | None = None
         self._beat_samples = np.empty(0, np.int64)
         self._beat_s = np.empty(0)
         self._beat_y = np.empty(0)
         self._beat_states = np.empty(0, np.int8)
-        self._beat_p = np.empty(0)
+        self._beat_scores = np.empty(0)
         self._beat_symbols = np.empty(0, object)
         self._beat_reviewed = np.empty(0, bool)
         # (start, stop, span) in seconds of the stretch the content was last cut to; None: cut again.
@@ -356,8 +373,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
         """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``)."""
         self.raw, self.fs = np.asarray(raw, np.float32), fs
         self.raw_pyramid = pyramid
-        self.raw_plot.setLabel("left", lead, units=units)
-        self.enhanced_plot.setLabel("left", f"{lead} enhanced", units=units)
+        label_axis(self.raw_plot.getAxis("left"), lead, units)
+        label_axis(self.enhanced_plot.getAxis("left"), f"{lead} enhanced", units)
         self._place_beats()  # the beat marks sit on this lead's trace
         self._cut_window = self._markers_shown = None
         self.refresh()
@@ -383,13 +400,20 @@ class ReviewView(pg.GraphicsLayoutWidget):
             note = f"  — zoom in to {MAX_ENHANCED_SPAN_S / 60:g} min or less to see it" if too_wide else ""
             self.enhanced_plot.setTitle(ENHANCED_TITLE + self._attention_note + note, size="9pt", color="#333")
 
-    def set_beats(self, samples: np.ndarray, states: np.ndarray, p_apc: np.ndarray, symbols: np.ndarray) -> None:
-        """Beats at the record's rate with their ``BeatState``, p(APC) (NaN: unscored) and review symbols."""
+    def set_beats(self, samples: np.ndarray, states: np.ndarray, scores: np.ndarray, symbols: np.ndarray) -> None:
+        """Beats at the record's rate with their ``BeatState``, APC score (``apc_score``; NaN: unscored) and review
+        symbols."""
         self._beat_samples = np.asarray(samples, np.int64)
-        self._beat_states, self._beat_p, self._beat_symbols = states, p_apc, symbols
+        self._beat_states, self._beat_scores, self._beat_symbols = states, scores, symbols
         self._beat_reviewed = symbols != ""
         self._place_beats()
         self._cut_window = self._markers_shown = None
+        self.refresh()
+
+    def set_unanalysable(self, stretches: np.ndarray) -> None:
+        """The record's unanalysable stretches (sorted [start, stop) sample pairs at its rate), shaded grey."""
+        self._unanalysable = np.asarray(stretches, np.int64).reshape(-1, 2)
+        self._cut_window = None
         self.refresh()
 
     def _place_beats(self) -> None:
@@ -397,7 +421,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         samples = self._beat_samples
         self._beat_s = samples / self.fs
         self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
-        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_p, self._beat_symbols)
+        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_scores, self._beat_symbols)
 
     def select(self, sample: int | None) -> None:
         for line in self.selection_lines:
@@ -444,6 +468,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._draw_markers(lo_s, hi_s)
         self._draw_enhanced(pieces, lo_s, hi_s)
         self._draw_band(pieces, lo_s, hi_s, span)
+        self._draw_unanalysable(lo_s, hi_s, span)
         self._draw_regions(pieces, lo_s, hi_s, x0, x1)
 
     def _raw_points(self, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -523,9 +548,25 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._shown_regions = regions
         self._size_regions()
 
+    def _draw_unanalysable(self, lo_s: float, hi_s: float, span: float) -> None:
+        # Cut to the stretch handed to Qt; zoomed out on a 24 h record with thousands of stretches, those
+        # less than a column of BAND_COLUMNS apart are drawn as one bar, so there are never more bars than
+        # the screen can tell apart.
+        stretches = self._unanalysable / self.fs
+        near = np.clip(stretches[(stretches[:, 1] > lo_s) & (stretches[:, 0] < hi_s)], lo_s, hi_s)
+        if len(near) > 1:
+            first = np.flatnonzero(np.concatenate([[True], near[1:, 0] - near[:-1, 1] > span / BAND_COLUMNS]))
+            last = np.append(first[1:], len(near)) - 1
+            near = np.stack([near[first, 0], near[last, 1]], axis=1)
+        self._shown_unanalysable = near
+
     def _size_regions(self) -> None:
         # Bars as tall as the visible range with a margin of one range each way, not "infinite": Qt's
         # painter fills a huge rectangle far more slowly than the part of it on screen.
+        for plot, bars in self.unanalysable_bars.items():
+            y0, y1 = plot.viewRange()[1]
+            shown = self._shown_unanalysable
+            bars.setOpts(x0=shown[:, 0], x1=shown[:, 1], y0=2 * y0 - y1, height=3 * (y1 - y0))
         for (plot, name), bars in self.regions.items():
             k = SHOWN_REGIONS.index(name)
             y0, y1 = plot.viewRange()[1]

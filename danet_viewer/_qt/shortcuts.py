@@ -16,12 +16,12 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWid
 
 @dataclass(frozen=True)
 class Shortcut:
-    """One row of the key table: keys (QKeySequence strings), what it does, and the window method it calls."""
+    """One row of the key table: keys (QKeySequence strings), what it does, and the handler it calls."""
 
     keys: tuple[str, ...]
     action: str
     description: str
-    handler: str
+    handler: str  # a view toggle of menus.TOGGLES, else the window's method, else its review model's
     argument: str | None = None  # passed to the handler (the symbol for labelling keys)
 
     @property

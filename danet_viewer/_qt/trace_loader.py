@@ -1,5 +1,5 @@
-"""The enhanced trace, computed block by block for what the reviewer looks at, on a worker thread;
-and other leads of the record, read on one too.
+"""The enhanced trace, computed block by block for what the reviewer looks at, on a worker thread, and fed
+to the review view; and other leads of the record, read on one too.
 
 Scoring every beat again with attention costs about as much as the analysis
 itself, and a 24 h trace would hold ~260 MB; so only the blocks around the
@@ -14,7 +14,8 @@ from collections import OrderedDict
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from danet_viewer._qt.trace_envelope import MinMaxPyramid
+from danet_viewer._qt.review_view import MAX_ENHANCED_SPAN_S, ReviewView
+from danet_viewer.components.trace_envelope import MinMaxPyramid
 from danet_viewer.core.recording import Recording
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.trace import EnhancedTrace, enhanced_trace
@@ -80,6 +81,43 @@ class TraceLoader(QObject):
         self._closed = True
         self.pool.clear()
         self.pool.waitForDone()
+
+
+class TraceFeed:
+    """The review view's enhanced trace: one TraceLoader for the beats the model sees, asked for what is shown."""
+
+    def __init__(self, view: ReviewView) -> None:
+        self.view = view
+        self.loader: TraceLoader | None = None
+
+    def follow(self, recording: Recording, lead: int, beats: np.ndarray, model: BeatModel) -> None:
+        """A new loader when the beats the model sees change (an added or deleted beat, or none yet)."""
+        if self.loader is not None and np.array_equal(self.loader.beats, beats):
+            return
+        self.drop()
+        self.loader = TraceLoader(recording, lead, beats, model)
+        self.loader.blockReady.connect(self._block_ready)
+        self.view.set_traces([], attention_module=model.network.wem is not None)
+
+    def request(self, start_s: float, stop_s: float) -> None:
+        """The view shows ``start_s ... stop_s``: that and a span either side, where the trace is drawn at all."""
+        if self.loader is not None and stop_s - start_s <= MAX_ENHANCED_SPAN_S:
+            span = stop_s - start_s
+            self.loader.request(start_s - span, stop_s + span)
+
+    def _block_ready(self) -> None:
+        self.view.set_traces(self.loader.pieces(), attention_module=self.loader.model.network.wem is not None)
+
+    def drop(self) -> None:
+        if self.loader is not None:
+            self.loader.close()
+            self.loader.deleteLater()
+            self.loader = None
+
+    @property
+    def ready(self) -> bool:
+        """True once the enhanced trace of the visible range is computed."""
+        return self.loader is not None and not self.loader.busy and bool(self.loader.blocks)
 
 
 class LeadReader(QObject):

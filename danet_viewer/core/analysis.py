@@ -10,7 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from danet_viewer.core.aami import is_beat
-from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording_beats, match_beats
+from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording, match_beats
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -24,6 +24,12 @@ class AnalysisResult:
     beats: int
     apcs: int | None  # None when no model ran
     seconds: float
+    unanalysable_s: float = 0.0  # flat, lead-off or invalid: left out of the analysis
+    duration_s: float = 0.0
+
+    @property
+    def analysable(self) -> bool:
+        return self.unanalysable_s < self.duration_s
 
 
 class BeatScorer(Protocol):
@@ -56,15 +62,20 @@ def analyse_recording(
     """Detect beats on the analysis lead and store them; with a model, score every beat and store that too.
 
     Reviews already in the store are kept: the model scores reviewed and added
-    beats like the rest, and only its own outputs are replaced.
+    beats like the rest, and only its own outputs are replaced. Flat or lead-off
+    stretches hold no beats and are stored as unanalysable; a record that is
+    nothing else is stored with no beats, not refused.
     """
     started = time.perf_counter()
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
     lead_name = recording.lead_names[lead_index]
     register_recording(recording, store, who)
     report = (lambda stage: (lambda fraction: progress(stage, fraction))) if progress else (lambda stage: None)
-    beats = detect_recording_beats(recording, lead_index, report("beats"))
-    store.set_beats(recording.name, beats, detector=DETECTOR, lead=lead_name, who=who)
+    detection = detect_recording(recording, lead_index, report("beats"))
+    beats = detection.beats
+    store.set_beats(
+        recording.name, beats, detector=DETECTOR, lead=lead_name, who=who, unanalysable=detection.unanalysable
+    )
     apcs = None
     if model is not None:
         table = store.beat_table(recording.name)
@@ -73,7 +84,9 @@ def analyse_recording(
         store.set_model_output(recording.name, scored, p_apc, threshold=model.threshold, model_id=model.model_id,
                                who=who)  # fmt: skip
         apcs = int(np.sum(p_apc >= model.threshold))
-    return AnalysisResult(recording.name, lead_name, len(beats), apcs, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    unanalysable_s = detection.unanalysable_samples / recording.fs
+    return AnalysisResult(recording.name, lead_name, len(beats), apcs, elapsed, unanalysable_s, recording.duration_s)
 
 
 @dataclass(frozen=True)

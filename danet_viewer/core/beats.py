@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sleepecg
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from danet_viewer.core.recording import Recording
 
@@ -17,23 +18,104 @@ DETECTOR = f"sleepecg {sleepecg.__version__} detect_heartbeats"
 MIN_DETECTION_S = 2.0
 
 
-def detect_beats(signal: np.ndarray, fs: float) -> np.ndarray:
-    """R-peak sample indices (int64, sorted) of one ECG lead.
+# A stretch of the analysis lead is unanalysable when for at least UNANALYSABLE_MIN_S it is invalid
+# (NaN, as readers mark gaps), constant (zeros, a lead-off amplifier parked at one value, an ADC stuck
+# at its rail) or nearly so. Two seconds: shorter dropouts are bridged (below), and no real ECG stays
+# this flat for that long -- even in a pause the baseline, noise and P waves move it.
+UNANALYSABLE_MIN_S = 2.0
+# "Nearly constant" is judged against the lead's own amplitude, not in mV, so it holds whatever the
+# units (mV, uV, raw ADC counts) or gain: a 2 s window is flat when its peak-to-peak is at most 1 % of
+# the median peak-to-peak of all 2 s windows detected at once (a short record, a 600 s chunk of a long
+# one), which in an ECG is that of a window with a QRS. 1 % of a 1.5 mV QRS is 15 uV: a lead-off
+# flicker of a least significant bit or two (5 uV at MIT-BIH's 200 per mV) is flat, while the baseline
+# of a real pause (muscle and electrode noise, tens of uV) stays well above it. Exactly constant and
+# invalid windows are flat whatever the median, so an all-flat chunk (median 0) is still found; a chunk
+# that is mostly flicker sets its own median and is detected as a noisy signal, as before.
+FLAT_FRACTION = 0.01
 
-    Invalid samples (NaN, as WFDB marks them) are bridged by interpolation so
-    a dropout does not stop detection; no beat is reported inside a gap.
+
+@dataclass(frozen=True)
+class BeatDetection:
+    """R peaks of a lead and the stretches of it that could not be analysed."""
+
+    beats: np.ndarray  # int64 sample indices, sorted
+    unanalysable: np.ndarray  # int64 (n, 2): [start, stop) sample pairs, sorted, apart; no beat inside
+
+    @property
+    def unanalysable_samples(self) -> int:
+        return int(np.sum(self.unanalysable[:, 1] - self.unanalysable[:, 0]))
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """The [start, stop) pairs (int64, (n, 2)) of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return edges.reshape(-1, 2).astype(np.int64)
+
+
+def _flat_mask(ecg: np.ndarray, fs: float) -> np.ndarray:
+    """Per sample, whether it lies in a window of UNANALYSABLE_MIN_S that is invalid or flat (see FLAT_FRACTION)."""
+    n = len(ecg)
+    width = max(2, min(n, round(UNANALYSABLE_MIN_S * fs)))
+    if n < 2:
+        return np.ones(n, bool)
+    valid = np.isfinite(ecg)
+    # Invalid samples take no part in a window's peak-to-peak: a window of them alone has -inf.
+    highest = maximum_filter1d(np.where(valid, ecg, -np.inf), width)
+    lowest = minimum_filter1d(np.where(valid, ecg, np.inf), width)
+    first = width // 2  # a centred filter's value at first + s covers the window ecg[s : s + width]
+    spread = (highest - lowest)[first : first + n - width + 1]
+    sampled = spread[:: max(1, width // 16)]  # neighbouring windows share most samples: a median needs few
+    live = sampled[sampled > 0]
+    tolerance = FLAT_FRACTION * float(np.median(live)) if len(live) else 0.0
+    flat_windows = np.flatnonzero(spread <= tolerance)
+    # Each flat window covers its samples: +1 where it starts, -1 where it ends, summed along the lead.
+    cover = np.bincount(flat_windows, minlength=n + 1) - np.bincount(flat_windows + width, minlength=n + 1)
+    return np.cumsum(cover[:n]) > 0
+
+
+def _sleepecg_beats(ecg: np.ndarray, fs: float) -> np.ndarray | None:
+    """sleepecg's R peaks in one stretch with no long gap or flat run; None if it cannot analyse the stretch.
+
+    Short invalid gaps are bridged by interpolation so a dropout does not stop
+    detection; no beat is reported inside a gap.
     """
-    ecg = np.asarray(signal, dtype=np.float64)
-    if len(ecg) < MIN_DETECTION_S * fs:
-        return np.empty(0, np.int64)
     invalid = ~np.isfinite(ecg)
-    if invalid.all():
-        return np.empty(0, np.int64)
     if invalid.any():
         positions = np.arange(len(ecg))
+        ecg = ecg.copy()
         ecg[invalid] = np.interp(positions[invalid], positions[~invalid], ecg[~invalid])
-    peaks = np.asarray(sleepecg.detect_heartbeats(ecg, fs), dtype=np.int64)
-    return peaks[~invalid[peaks]] if invalid.any() else peaks
+    try:
+        peaks = np.asarray(sleepecg.detect_heartbeats(ecg, fs), dtype=np.int64)
+    except ValueError:
+        # What sleepecg (or scipy's filter under it) refuses is degenerate input: a stretch flat but for
+        # its last few samples, too short to filter. The flat runs are cut out before, so this is rare.
+        return None
+    return peaks[~invalid[peaks]]
+
+
+def detect_signal(signal: np.ndarray, fs: float) -> BeatDetection:
+    """R peaks of one ECG lead, detected on its analysable parts only, and the unanalysable stretches.
+
+    A flat or invalid stretch (see ``UNANALYSABLE_MIN_S``) is cut out and the
+    parts between are detected on their own; a part shorter than
+    ``MIN_DETECTION_S``, or one the detector refuses, is unanalysable too.
+    """
+    ecg = np.asarray(signal, dtype=np.float64)
+    unanalysable = _flat_mask(ecg, fs)
+    found = []
+    for start, stop in _runs(~unanalysable):
+        peaks = _sleepecg_beats(ecg[start:stop], fs) if stop - start >= MIN_DETECTION_S * fs else None
+        if peaks is None:
+            unanalysable[start:stop] = True
+        else:
+            found.append(peaks + start)
+    beats = np.concatenate(found) if found else np.empty(0, np.int64)
+    return BeatDetection(beats, _runs(unanalysable))
+
+
+def detect_beats(signal: np.ndarray, fs: float) -> np.ndarray:
+    """R-peak sample indices (int64, sorted) of one ECG lead; none in a flat, invalid or too short stretch."""
+    return detect_signal(signal, fs).beats
 
 
 # Long records are detected in chunks so memory stays bounded (sleepecg filters in float64
@@ -43,25 +125,50 @@ DETECTION_CHUNK_S = 600.0
 DETECTION_OVERLAP_S = 10.0
 
 
-def detect_recording_beats(
+def detect_recording(
     recording: Recording, lead: int, progress: Callable[[float], None] | None = None
-) -> np.ndarray:
-    """R peaks of a whole recording's lead, detected chunk by chunk; ``progress`` gets the fraction done."""
+) -> BeatDetection:
+    """Beats and unanalysable stretches of a whole recording's lead, chunk by chunk.
+
+    ``progress`` gets the fraction done.
+    """
     fs = recording.fs
     chunk = round(DETECTION_CHUNK_S * fs)
     overlap = round(DETECTION_OVERLAP_S * fs)
-    found = []
+    found, stretches = [], []
     for start in range(0, recording.n_samples, chunk):
         stop = min(start + chunk, recording.n_samples)
         first = max(0, start - overlap)
-        peaks = detect_beats(recording.read(lead, first, stop + overlap), fs) + first
+        detection = detect_signal(recording.read(lead, first, stop + overlap), fs)
+        peaks = detection.beats + first
         found.append(peaks[(peaks >= start) & (peaks < stop)])
+        # Each chunk keeps its own part of a stretch; the overlap lets it see a stretch across its edge whole.
+        kept = np.clip(detection.unanalysable + first, start, stop)
+        stretches.append(kept[kept[:, 1] > kept[:, 0]])
         if progress:
             progress(stop / recording.n_samples)
     beats = np.concatenate(found) if found else np.empty(0, np.int64)
     # A beat on a chunk boundary can be found by both neighbours a sample or two apart.
     refractory = round(0.2 * fs)
-    return beats[np.concatenate([[True], np.diff(beats) > refractory])] if len(beats) else beats
+    beats = beats[np.concatenate([[True], np.diff(beats) > refractory])] if len(beats) else beats
+    return BeatDetection(beats, _joined(np.concatenate(stretches) if stretches else np.empty((0, 2), np.int64)))
+
+
+def _joined(stretches: np.ndarray) -> np.ndarray:
+    """Sorted [start, stop) pairs with those that touch (split by a chunk boundary) made one."""
+    if not len(stretches):
+        return stretches.reshape(0, 2)
+    starts_new = np.concatenate([[True], stretches[1:, 0] > stretches[:-1, 1]])
+    group_starts = np.flatnonzero(starts_new)
+    group_stops = np.concatenate([group_starts[1:], [len(stretches)]]) - 1
+    return np.stack([stretches[group_starts, 0], stretches[group_stops, 1]], axis=1)
+
+
+def detect_recording_beats(
+    recording: Recording, lead: int, progress: Callable[[float], None] | None = None
+) -> np.ndarray:
+    """R peaks of a whole recording's lead (``detect_recording`` without the stretches)."""
+    return detect_recording(recording, lead, progress).beats
 
 
 def match_beats(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,10 @@ from danet_viewer.errors import RecordError
 # Rates outside this range are not ECG recordings (or the header is corrupt).
 MIN_FS = 50.0
 MAX_FS = 20_000.0
+
+# The date of a start whose header gives only a time of day (a WFDB base time without a base date, an EDF+
+# "Startdate X"): no ECG was recorded before 1901, so it can never be a real date.
+UNKNOWN_START_DATE = date(1900, 1, 1)
 
 # Lead names preferred for a single-lead analysis, most preferred first, compared after
 # ``lead_key`` (so "ECG II", "EKG II" and "Lead II" are all "II").
@@ -88,6 +92,13 @@ def choose_ecg_signals(
     return chosen, [f"no signal is labelled as ECG; reading {unnamed} as ECG leads"]
 
 
+def start_of(day: date | None, clock: time | None) -> datetime | None:
+    """A header's start: date and time, the time alone on ``UNKNOWN_START_DATE``, or None without a time."""
+    if clock is None:
+        return None
+    return datetime.combine(day or UNKNOWN_START_DATE, clock)
+
+
 def interpolate_up(
     read_native: Callable[[int, int], np.ndarray],
     native_fs: float,
@@ -124,7 +135,7 @@ class Recording(ABC):
         units: Sequence[str],
         n_samples: int,
         *,
-        start: datetime | time | None = None,
+        start: datetime | None = None,
         warnings: Sequence[str] = (),
     ) -> None:
         if not np.isfinite(fs) or not (MIN_FS <= fs <= MAX_FS):
@@ -141,11 +152,16 @@ class Recording(ABC):
         self.lead_names = tuple(lead_names)
         self.units = tuple(units)
         self.n_samples = int(n_samples)
-        # The clock time of the first sample as the header states it (naive, local): a datetime, or only a
-        # time of day where the header gives no date (a WFDB base time alone), or None.
+        # The clock time of the first sample as the header states it (naive, local), or None. Where the
+        # header gives a time of day but no date, the date is UNKNOWN_START_DATE (see start_date_known).
         self.start = start
         # What the reader skipped or doubted (a channel without calibration, leads interpolated up ...).
         self.warnings = tuple(warnings)
+
+    @property
+    def start_date_known(self) -> bool:
+        """False where ``start`` is only a time of day (or None): its date part then means nothing."""
+        return self.start is not None and self.start.date() != UNKNOWN_START_DATE
 
     @property
     def duration_s(self) -> float:

@@ -27,6 +27,9 @@ HDF5 schema (``schema_version`` 1)::
     /records/<name>       attrs: name, source_path, content_hash, fs, lead_names (JSON),
                                  units (JSON), n_samples, analysis_lead, detector
         beats/sample      int64   detected R peaks, at the record's own rate
+        unanalysable      int64 (n, 2)  [start, stop) samples of the analysis lead left out as flat,
+                                lead-off or invalid; no beat is detected inside. Written only when there
+                                are some, so stores from before it read as having none (same version).
         model/sample      int64   beats the model scored   attrs: model_id, threshold, run_at
         model/p_apc       float32 p(APC)
         model/apc         int8    1 where p_apc >= threshold
@@ -36,6 +39,10 @@ HDF5 schema (``schema_version`` 1)::
         reviews/symbol    str     WFDB beat symbol, or "not-a-beat" for a deleted detection
         reviews/reviewer  str
         reviews/time      str     ISO 8601 UTC
+        bookmarks/        a reviewer's bookmarks, a comment each, journalled like labels; versioned on their own
+                          (attrs: bookmarks_version): absent in stores written before bookmarks, refused when newer
+            sample        int64   the bookmarked sample
+            comment, who, time   str   the comment, who set it, when (ISO 8601 UTC)
     /audit/{seq,time,who,action,record,sample,before,after}   one row per change
 """
 
@@ -68,6 +75,8 @@ from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreW
 SCHEMA_NAME = "danet-review-store"
 SCHEMA_VERSION = 1
 NOT_A_BEAT = "not-a-beat"
+# The bookmarks group's own version. Bookmarks are a person's work, so a newer version is refused, never dropped.
+BOOKMARKS_VERSION = 1
 # Label edits accumulated in the journal before the next edit compacts them into the HDF5 file.
 COMPACT_AFTER_EDITS = 2000
 
@@ -87,6 +96,17 @@ _GLOBAL_HEAP_SIGNATURE = re.compile(rb"GCOL\x01\x00\x00\x00")
 _HEAP_OBJECT_HEADER_BYTES = 16  # index (2), reference count (2), reserved (4), size (8)
 
 
+def _stretch_problem(stretches: np.ndarray, n_samples: int) -> str:
+    """What is wrong with [start, stop) sample pairs for a record of ``n_samples``; "" when nothing."""
+    if stretches.ndim != 2 or stretches.shape[1] != 2:
+        return "are not [start, stop) pairs"
+    if len(stretches) and (stretches[0, 0] < 0 or stretches[-1, 1] > n_samples):
+        return f"lie outside its {n_samples} samples"
+    if np.any(stretches[:, 1] <= stretches[:, 0]) or np.any(stretches[1:, 0] < stretches[:-1, 1]):
+        return "are not sorted, non-empty and apart"
+    return ""
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -96,6 +116,19 @@ class Review:
     symbol: str
     reviewer: str
     time: str
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """A reviewer's mark on a moment of a record, with a comment (the report prints a strip there)."""
+
+    sample: int
+    comment: str
+    who: str
+    time: str
+
+
+_BOOKMARK_TEXTS = ("comment", "who", "time")  # a bookmark's text fields, in their order
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,8 @@ class StoredRecord:
     reference_symbol: np.ndarray = field(default_factory=lambda: np.empty(0, object))
     reference_source: str = ""
     reviews: dict[int, Review] = field(default_factory=dict)
+    unanalysable: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
+    bookmarks: dict[int, Bookmark] = field(default_factory=dict)  # by sample: one bookmark a moment
 
     def beat_table(self) -> BeatTable:
         return BeatTable.build(self)
@@ -362,6 +397,18 @@ class _Reader:
     def integers(self, group: h5py.Group, key: str) -> np.ndarray:
         return self._column(group, key, "iu")[()].astype(np.int64)
 
+    def sample_pairs(self, group: h5py.Group, key: str) -> np.ndarray:
+        """An (n, 2) integer dataset, checked like a column before it is read."""
+        dataset = group[key]
+        name = f"{group.name.rstrip('/')}/{key}"
+        if not isinstance(dataset, h5py.Dataset) or dataset.ndim != 2 or dataset.shape[1] != 2:
+            self.damaged(f"{name} is not a table of [start, stop) pairs")
+        if dataset.shape[0] > self.file_size:
+            self.damaged(f"{name} declares {dataset.shape[0]} pairs in a file of {self.file_size} bytes")
+        if dataset.dtype.kind not in "iu":
+            self.damaged(f"{name} holds {dataset.dtype}, not sample numbers")
+        return dataset[()].astype(np.int64)
+
     def reals(self, group: h5py.Group, key: str) -> np.ndarray:
         return self._column(group, key, "iuf")[()].astype(np.float64)
 
@@ -516,6 +563,8 @@ class AnnotationStore:
                     raise TypeError("review fields")
                 if args["symbol"] != NOT_A_BEAT and not is_beat(args["symbol"]):
                     raise ValueError(f"symbol {args['symbol']!r}")
+            elif entry["op"] == "bookmark" and not all(isinstance(args[key], str) for key in _BOOKMARK_TEXTS):
+                raise TypeError("bookmark fields")
             self._apply(entry["op"], args)
         except (KeyError, TypeError, ValueError) as error:
             raise StoreError(self.journal_path, f"journal line {number} is invalid: {error}") from None
@@ -611,6 +660,11 @@ class AnnotationStore:
         )
         if not (record.fs > 0 and record.n_samples >= 0):
             reader.damaged(f"record {record.name!r} has rate {record.fs:g} Hz and {record.n_samples} samples")
+        if "unanalysable" in group:
+            record.unanalysable = reader.sample_pairs(group, "unanalysable")
+            problem = _stretch_problem(record.unanalysable, record.n_samples)
+            if problem:
+                reader.damaged(f"unanalysable stretches of record {record.name!r} {problem}")
         if "model" in group:
             model = reader.group(group, "model")
             record.model = ModelOutput(
@@ -633,6 +687,8 @@ class AnnotationStore:
         reader.same_length(reviews, sample, *columns)
         for at, symbol, reviewer, time in zip(sample.tolist(), *columns, strict=True):
             record.reviews[at] = Review(symbol, reviewer, time)
+        if "bookmarks" in group:
+            record.bookmarks = _read_bookmarks(reader, reader.group(group, "bookmarks"), record)
         # Everything downstream indexes the signal with these samples.
         for what, samples in (("beats", record.beats), ("reviews", sample)):
             if len(samples) and (samples.min() < 0 or samples.max() >= record.n_samples):
@@ -692,6 +748,8 @@ class AnnotationStore:
                 n_samples=record.n_samples, analysis_lead=record.analysis_lead, detector=record.detector,
             )  # fmt: skip
             group.create_dataset("beats/sample", data=record.beats.astype(np.int64))
+            if len(record.unanalysable):
+                group.create_dataset("unanalysable", data=record.unanalysable)
             if record.model is not None:
                 model = group.create_group("model")
                 model.create_dataset("sample", data=record.model.sample)
@@ -710,6 +768,8 @@ class AnnotationStore:
             reviews.create_dataset("sample", data=np.array([s for s, _ in ordered], dtype=np.int64))
             for key in ("symbol", "reviewer", "time"):
                 reviews.create_dataset(key, data=[getattr(r, key) for _, r in ordered], dtype=_STR)
+            if record.bookmarks:
+                _write_bookmarks(group.create_group("bookmarks"), record.bookmarks)
         audit = handle.create_group("audit")
         audit.create_dataset("seq", data=np.array([a.seq for a in self._audit], dtype=np.int64))
         audit.create_dataset("sample", data=np.array([a.sample for a in self._audit], dtype=np.int64))
@@ -782,6 +842,10 @@ class AnnotationStore:
             record.reviews[sample] = Review(args["symbol"], args["reviewer"], args["time"])
         elif op == "clear_review":
             record.reviews.pop(sample, None)
+        elif op == "bookmark":
+            record.bookmarks[sample] = Bookmark(sample, *(args[key] for key in _BOOKMARK_TEXTS))
+        elif op == "clear_bookmark":
+            record.bookmarks.pop(sample, None)
         else:
             raise StoreError(self.journal_path, f"unknown journal operation {op!r}")
 
@@ -841,16 +905,30 @@ class AnnotationStore:
             self._audit_entry(who, "add_recording", name, -1, "", source_path)
         return record
 
-    def set_beats(self, name: str, samples: np.ndarray, *, detector: str, lead: str, who: str) -> None:
-        """Replace the detected beats. Reviews are kept: one off the new detections is an added beat."""
+    def set_beats(
+        self, name: str, samples: np.ndarray, *, detector: str, lead: str, who: str,
+        unanalysable: np.ndarray | None = None,
+    ) -> None:
+        """Replace the detected beats and the unanalysable stretches (sorted [start, stop) pairs) found with them.
+
+        Reviews are kept: one off the new detections is an added beat.
+        """
         record = self.record(name)
         samples = np.unique(np.asarray(samples, dtype=np.int64))
         if len(samples) and (samples[0] < 0 or samples[-1] >= record.n_samples):
             raise StoreError(self.path, f"beat samples outside record {name!r}")
+        stretches = np.empty((0, 2), np.int64) if unanalysable is None else np.asarray(unanalysable, np.int64)
+        problem = _stretch_problem(stretches, record.n_samples)
+        if problem:
+            raise StoreError(self.path, f"unanalysable stretches of record {name!r} {problem}")
+        excluded = int(np.sum(stretches[:, 1] - stretches[:, 0]))
+        after = f"{len(samples)} beats by {detector} on {lead}"
+        if excluded:
+            after += f", {excluded} samples unanalysable"
         with self._bulk_change():
-            self._audit_entry(who, "set_beats", name, -1, f"{len(record.beats)} beats",
-                              f"{len(samples)} beats by {detector} on {lead}")  # fmt: skip
+            self._audit_entry(who, "set_beats", name, -1, f"{len(record.beats)} beats", after)
             record.beats, record.detector, record.analysis_lead = samples, detector, lead
+            record.unanalysable = stretches.copy()
 
     def set_model_output(
         self, name: str, samples: np.ndarray, p_apc: np.ndarray, *, threshold: float, model_id: str, who: str
@@ -933,3 +1011,55 @@ class AnnotationStore:
     def _check_symbol(self, symbol: str) -> None:
         if symbol != NOT_A_BEAT and not is_beat(symbol):
             raise StoreError(self.path, f"{symbol!r} is not a beat symbol")
+
+    # --- bookmarks (journalled, like labels) ---------------------------------------------------
+
+    def bookmarks(self, name: str) -> list[Bookmark]:
+        """A record's bookmarks, in time order."""
+        return [bookmark for _, bookmark in sorted(self.record(name).bookmarks.items())]
+
+    def set_bookmark(self, name: str, sample: int, comment: str, who: str) -> Bookmark:
+        """Bookmark a moment of a record with a comment (replacing a bookmark on that sample), saved durably."""
+        self._require_writable()
+        if not who.strip():
+            raise StoreError(self.path, "a bookmark needs a reviewer name")
+        record = self.record(name)
+        sample = int(sample)
+        if not 0 <= sample < record.n_samples:
+            raise StoreError(self.path, f"sample {sample} is outside record {name!r}")
+        before = record.bookmarks.get(sample)
+        args = {"record": name, "sample": sample, "comment": comment, "who": who, "time": utc_now()}
+        self._journalled_edit("bookmark", args, who, "bookmark", before.comment if before else "", comment)
+        return record.bookmarks[sample]
+
+    def remove_bookmark(self, name: str, sample: int, who: str) -> None:
+        """Remove the bookmark on ``sample``, if any; logged like any edit."""
+        self._require_writable()
+        before = self.record(name).bookmarks.get(int(sample))
+        if before is None:
+            return
+        args = {"record": name, "sample": int(sample)}
+        self._journalled_edit("clear_bookmark", args, who, "remove_bookmark", before.comment, "")
+
+
+def _write_bookmarks(group: h5py.Group, bookmarks: dict[int, Bookmark]) -> None:
+    group.attrs["bookmarks_version"] = BOOKMARKS_VERSION
+    ordered = [bookmarks[sample] for sample in sorted(bookmarks)]
+    group.create_dataset("sample", data=np.array([b.sample for b in ordered], dtype=np.int64))
+    for key in _BOOKMARK_TEXTS:
+        group.create_dataset(key, data=[getattr(b, key) for b in ordered], dtype=_STR)
+
+
+def _read_bookmarks(reader: _Reader, group: h5py.Group, record: StoredRecord) -> dict[int, Bookmark]:
+    version = reader.integer(group.attrs, "bookmarks_version") if "bookmarks_version" in group.attrs else -1
+    if version > BOOKMARKS_VERSION:
+        raise StoreError(reader.path, f"written by a newer DANet Review (bookmarks version {version}); "
+                                      f"this version reads version {BOOKMARKS_VERSION}")  # fmt: skip
+    if version != BOOKMARKS_VERSION:
+        reader.damaged(f"unknown bookmarks version {version} in record {record.name!r}")
+    sample = reader.integers(group, "sample")
+    texts = [reader.texts(group, key) for key in _BOOKMARK_TEXTS]
+    reader.same_length(group, sample, *texts)
+    if len(sample) and (sample.min() < 0 or sample.max() >= record.n_samples):
+        reader.damaged(f"bookmarks of record {record.name!r} lie outside its {record.n_samples} samples")
+    return {at: Bookmark(at, *fields) for at, *fields in zip(sample.tolist(), *texts, strict=True)}

@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from danet_viewer.core.atomic import atomic_output, fsync_dir
+from danet_viewer.core.store_location import user_data_dir
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import CARD_FILE, REPLAY_FILE, WEIGHTS_FILE, ModelCard, load_model, read_card
 from danet_viewer.model.inference import default_model_folder
@@ -36,18 +36,6 @@ BUNDLED = "bundled"
 # improved: the retraining command and the retrain dialog both refuse below it.
 MIN_REVIEWED_BEATS = 50
 MIN_REVIEWED_APCS = 5
-
-
-def user_data_dir() -> Path:
-    """Per-user application data: $DANET_REVIEW_DATA, else the platform's usual place."""
-    override = os.environ.get("DANET_REVIEW_DATA")
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "DANet Review"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "DANet Review"
-    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "danet-review"
 
 
 def _is_model_id(text: object) -> bool:

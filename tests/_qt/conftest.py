@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QSettings
 
 from danet_viewer._qt.main_window import MainWindow
 from danet_viewer.model.inference import BeatModel
@@ -28,7 +28,6 @@ def record(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path, model):
-    QStandardPaths.setTestModeEnabled(True)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("reviewer", "dr test")  # preset: no name dialog
     window = MainWindow(settings)
@@ -46,5 +45,5 @@ def window(qtbot, tmp_path, model):
 def analysed(window, record, qtbot):
     assert window.open_record(str(record))
     qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
-    assert window.session is not None
+    assert window.review.session is not None
     return window

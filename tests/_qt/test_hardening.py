@@ -18,9 +18,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from danet_viewer._qt import analysis_worker
-from danet_viewer._qt.main_window import MainWindow, default_store_path
+from danet_viewer._qt.main_window import MainWindow
 from danet_viewer.core import store as store_module
 from danet_viewer.core.store import AnnotationStore
+from danet_viewer.core.store_location import default_store_path
 from danet_viewer.errors import StoreWriteError
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
 from tests.conftest import REPO
@@ -59,23 +60,24 @@ def test_a_second_window_is_read_only_with_a_notice_until_the_first_closes(qtbot
     second = second_window(qtbot, tmp_path, model)
     assert second.open_record(str(record))
     wait_for_analysis(qtbot, second)
-    assert not second.store.writable and second.session is not None  # it shows the first window's analysis
-    assert second.notice_bar.isVisible() and "Read-only" in second.notice.text()
-    assert "another window or process" in second.notice.text() and second.retry_button.isVisible()
-    second.select_row(3)
+    # it shows the first window's analysis
+    assert not second.review.store.writable and second.review.session is not None
+    assert second.notice_bar.isVisible() and "Read-only" in second.notice_bar.label.text()
+    assert "another window or process" in second.notice_bar.label.text() and second.notice_bar.retry_button.isVisible()
+    second.review.select_row(3)
     qtbot.keyClick(second.view, Qt.Key.Key_A)
     assert "read-only" in second.statusBar().currentMessage()
-    sample = int(second.session.table.sample[3])
+    sample = int(second.review.session.table.sample[3])
     assert sample not in stored_reviews(default_store_path(record))
 
-    second.retry()  # the first window still writes: still read-only
+    second.notice_bar.retry()  # the first window still writes: still read-only
     wait_for_analysis(qtbot, second)
-    assert not second.store.writable and second.notice_bar.isVisible()
+    assert not second.review.store.writable and second.notice_bar.isVisible()
     analysed.close()
-    second.retry()
+    second.notice_bar.retry()
     wait_for_analysis(qtbot, second)
-    assert second.store.writable and not second.notice_bar.isVisible()
-    second.select_row(3)
+    assert second.review.store.writable and not second.notice_bar.isVisible()
+    second.review.select_row(3)
     qtbot.keyClick(second.view, Qt.Key.Key_A)
     assert stored_reviews(default_store_path(record))[sample] == "A" and not messages
     second.close()
@@ -98,7 +100,7 @@ def test_a_writer_killed_with_the_store_open_leaves_no_lock_behind(qtbot, window
     assert default_store_path(record).with_name("209_excerpt.danet.h5.lock").exists()  # the file stays...
     assert window.open_record(str(record))
     wait_for_analysis(qtbot, window)
-    assert window.store.writable and not window.notice_bar.isVisible() and not messages  # ...the lock does not
+    assert window.review.store.writable and not window.notice_bar.isVisible() and not messages  # ...the lock does not
 
 
 def test_an_analysis_error_on_one_record_leaves_the_window_usable(qtbot, window, record, messages, monkeypatch):
@@ -117,15 +119,16 @@ def test_an_analysis_error_on_one_record_leaves_the_window_usable(qtbot, window,
     assert window.open_record(str(broken))
     wait_for_analysis(qtbot, window)
     assert len(messages) == 1 and "RuntimeError: detector exploded" in messages[0]
-    assert window.session is None and window.notice_bar.isVisible() and "Analysis failed" in window.notice.text()
+    assert window.review.session is None and window.notice_bar.isVisible()
+    assert "Analysis failed" in window.notice_bar.label.text()
     qtbot.keyClick(window.view, Qt.Key.Key_A)  # no record to label: nothing happens, nothing breaks
 
     assert window.open_record(str(record))
     wait_for_analysis(qtbot, window)
-    assert window.session is not None and not window.notice_bar.isVisible()
-    window.select_row(5)
+    assert window.review.session is not None and not window.notice_bar.isVisible()
+    window.review.select_row(5)
     qtbot.keyClick(window.view, Qt.Key.Key_V)
-    assert stored_reviews(default_store_path(record))[int(window.session.table.sample[5])] == "V"
+    assert stored_reviews(default_store_path(record))[int(window.review.session.table.sample[5])] == "V"
     assert len(messages) == 1
 
 
@@ -158,25 +161,26 @@ def full_disk(store):
 def test_a_full_disk_keeps_labels_in_memory_in_order_and_retry_saves_them(qtbot, analysed, record, messages):
     window, path = analysed, default_store_path(record)
     journal = path.with_name(path.name + ".journal")
-    samples = [int(window.session.table.sample[row]) for row in (2, 4, 6)]
-    with full_disk(window.store):
+    samples = [int(window.review.session.table.sample[row]) for row in (2, 4, 6)]
+    with full_disk(window.review.store):
         size_before = journal.stat().st_size
         for row, key in ((2, Qt.Key.Key_A), (4, Qt.Key.Key_V), (6, Qt.Key.Key_A), (2, Qt.Key.Key_N)):
-            window.select_row(row)
+            window.review.select_row(row)
             qtbot.keyClick(window.view, key)
-        assert window.unsaved == [(samples[0], "A"), (samples[1], "V"), (samples[2], "A"), (samples[0], "N")]
-        assert window.notice_bar.isVisible() and "4 label(s) not saved" in window.notice.text()
-        assert "No space left on device" in window.notice.text() and window.retry_button.isVisible()
-        table = window.session.table
+        assert window.review.unsaved == [(samples[0], "A"), (samples[1], "V"), (samples[2], "A"), (samples[0], "N")]
+        assert window.notice_bar.isVisible() and "4 label(s) not saved" in window.notice_bar.label.text()
+        assert "No space left on device" in window.notice_bar.label.text()
+        assert window.notice_bar.retry_button.isVisible()
+        table = window.review.session.table
         shown = table.review_symbol[np.searchsorted(table.sample, samples)].tolist()
         assert shown == ["N", "V", "A"]  # drawn as labelled, the last label of a beat winning
         assert not set(samples) & set(stored_reviews(path)) and journal.stat().st_size == size_before
         window.undo()
-        assert "not saved yet" in window.statusBar().currentMessage() and len(window.unsaved) == 4
-        window.retry()  # the disk is still full: still kept
-        assert len(window.unsaved) == 4
-    window.retry()
-    assert not window.unsaved and not window.notice_bar.isVisible() and not messages
+        assert "not saved yet" in window.statusBar().currentMessage() and len(window.review.unsaved) == 4
+        window.notice_bar.retry()  # the disk is still full: still kept
+        assert len(window.review.unsaved) == 4
+    window.notice_bar.retry()
+    assert not window.review.unsaved and not window.notice_bar.isVisible() and not messages
     assert [stored_reviews(path)[s] for s in samples] == ["N", "V", "A"]
     window.undo()  # the history is the saved one: undo takes back the last label saved
     assert stored_reviews(path)[samples[0]] == "A"
@@ -184,16 +188,16 @@ def test_a_full_disk_keeps_labels_in_memory_in_order_and_retry_saves_them(qtbot,
 
 def test_an_undo_the_disk_refuses_stays_in_the_history(qtbot, analysed, record):
     window, path = analysed, default_store_path(record)
-    session = window.session
-    window.select_row(2)
+    session = window.review.session
+    window.review.select_row(2)
     qtbot.keyClick(window.view, Qt.Key.Key_A)
     sample = int(session.table.sample[2])
     assert stored_reviews(path)[sample] == "A"
-    with full_disk(window.store), pytest.raises(StoreWriteError):
+    with full_disk(window.review.store), pytest.raises(StoreWriteError):
         session.undo()
     assert session.can_undo and not session.can_redo
     assert session.undo() == sample and sample not in stored_reviews(path)
-    with full_disk(window.store), pytest.raises(StoreWriteError):
+    with full_disk(window.review.store), pytest.raises(StoreWriteError):
         session.redo()
     assert session.can_redo
     assert session.redo() == sample and stored_reviews(path)[sample] == "A"
@@ -207,20 +211,20 @@ def test_a_read_only_disk_keeps_labels_until_it_takes_them_and_closing_asks_firs
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr(store_module.os, "fsync", read_only_disk)
-    window.select_row(1)
+    window.review.select_row(1)
     qtbot.keyClick(window.view, Qt.Key.Key_A)
-    sample = int(window.session.table.sample[1])
-    assert window.unsaved == [(sample, "A")] and "Read-only file system" in window.notice.text()
+    sample = int(window.review.session.table.sample[1])
+    assert window.review.unsaved == [(sample, "A")] and "Read-only file system" in window.notice_bar.label.text()
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.Cancel)
     assert not window.close() and window.isVisible() and asked  # closing would lose the kept label
     monkeypatch.undo()
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: messages.append(text))
-    window.select_row(3)
+    window.review.select_row(3)
     qtbot.keyClick(window.view, Qt.Key.Key_V)  # the disk takes writes again: the kept label goes first
-    assert not window.unsaved and not window.notice_bar.isVisible() and not messages
+    assert not window.review.unsaved and not window.notice_bar.isVisible() and not messages
     reviews = stored_reviews(path)
-    assert reviews[sample] == "A" and reviews[int(window.session.table.sample[3])] == "V"
+    assert reviews[sample] == "A" and reviews[int(window.review.session.table.sample[3])] == "V"
 
 
 def test_a_failure_while_showing_an_analysis_closes_that_record_with_a_message(qtbot, window, record, messages,
@@ -232,9 +236,9 @@ def test_a_failure_while_showing_an_analysis_closes_that_record_with_a_message(q
     assert window.open_record(str(record))
     wait_for_analysis(qtbot, window)
     assert len(messages) == 1 and "cannot show the analysis: RuntimeError: no lead reader today" in messages[0]
-    assert window.recording is None and window.store is None and window.session is None
+    assert window.review.recording is None and window.review.store is None and window.review.session is None
     AnnotationStore.open(default_store_path(record), "a").close()  # the half-shown record let go of its store
     monkeypatch.undo()
     assert window.open_record(str(record))
     wait_for_analysis(qtbot, window)
-    assert window.session is not None
+    assert window.review.session is not None

@@ -9,8 +9,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from danet_viewer._qt.model_manager import ModelManagerDialog
+from danet_viewer._qt.model_actions import model_manager, retrain_dialog
 from danet_viewer._qt.retrain_dialog import RetrainDialog, count_reviewed
+from danet_viewer.components.model_library import ModelLibrary
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
@@ -52,7 +53,8 @@ def random_model(folder, seed):
 
 
 def test_retraining_runs_in_a_process_and_activates_the_new_model(qtbot, registry, reviewed_store):
-    dialog = RetrainDialog(registry, [reviewed_store], training_options=TINY_TRAINING)
+    library = ModelLibrary(registry.root)
+    dialog = retrain_dialog(library, [reviewed_store], training_options=TINY_TRAINING)
     qtbot.addWidget(dialog)
     count = count_reviewed(reviewed_store)
     assert count.beats > 300 and count.apcs > 100  # 209 is rich in APCs
@@ -75,7 +77,7 @@ def test_retraining_runs_in_a_process_and_activates_the_new_model(qtbot, registr
     assert len(dialog.loss_curve.getData()[0]) == 1 and len(dialog.val_ap_curve.getData()[0]) == 1
     assert registry.active_id() == BUNDLED  # nothing changes until the user says so
     activated = []
-    dialog.modelActivated.connect(activated.append)
+    library.events.active_changed.connect(activated.append)
     qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
     assert activated and registry.active_id() == activated[0] != BUNDLED
     assert registry.folder(activated[0]).is_dir() and not out.exists()
@@ -116,10 +118,11 @@ def test_the_manager_activates_rolls_back_and_refuses_deleting_the_active_model(
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
     first = registry.add(random_model(tmp_path / "a", 1))
-    dialog = ModelManagerDialog(registry)
+    library = ModelLibrary(registry.root)
+    dialog = model_manager(library)
     qtbot.addWidget(dialog)
     changes = []
-    dialog.activeModelChanged.connect(changes.append)
+    library.events.active_changed.connect(changes.append)
     assert dialog.table.rowCount() == 2 and dialog.table.item(0, 5).text() == "yes"  # bundled, active
     dialog.select_model(first)
     qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
@@ -136,8 +139,8 @@ def test_the_manager_activates_rolls_back_and_refuses_deleting_the_active_model(
 
 
 def test_reanalysis_with_a_new_model_keeps_the_reviewers_labels(qtbot, registry, analysed, tmp_path):
-    analysed.select_row(5)
-    sample = int(analysed.session.table.sample[5])
+    analysed.review.select_row(5)
+    sample = int(analysed.review.session.table.sample[5])
     qtbot.keyClick(analysed.view, Qt.Key.Key_V)
     new = registry.add(random_model(tmp_path / "new", 2))
     manager = analysed.show_model_manager()
@@ -145,9 +148,9 @@ def test_reanalysis_with_a_new_model_keeps_the_reviewers_labels(qtbot, registry,
     qtbot.mouseClick(manager.activate_button, Qt.MouseButton.LeftButton)
     assert analysed.analysing  # the record is re-analysed with the new model, off the GUI thread
     qtbot.waitUntil(lambda: not analysed.analysing, timeout=ANALYSIS_TIMEOUT_MS)
-    assert analysed.model.model_id == analysed.store.record(analysed.recording.name).model.model_id
-    assert analysed.session.model_id.startswith("random2@")
-    table = analysed.session.table
+    assert analysed.model.model_id == analysed.review.store.record(analysed.review.recording.name).model.model_id
+    assert analysed.review.session.model_id.startswith("random2@")
+    table = analysed.review.session.table
     assert table.review_symbol[np.searchsorted(table.sample, sample)] == "V"
     assert table.reviewer[np.searchsorted(table.sample, sample)] == "dr test"
     manager.close()
@@ -162,7 +165,7 @@ def test_most_uncertain_first_puts_disagreements_with_the_reference_on_top(qtbot
     qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
     dock = window.review_list
     dock.order.setCurrentIndex(1)
-    disagrees = dock.model.disagreements(window.session)
+    disagrees = dock.model.disagreements(window.review.session)
     assert disagrees.any(), "the bundled model and the 209 reference disagree somewhere"
     rows = dock.model.rows
     on_top = disagrees[rows]
@@ -174,9 +177,9 @@ def test_the_menus_open_the_dialogs_on_the_open_store(qtbot, registry, analysed)
     titles = {action.text() for menu in analysed.menuBar().actions() for action in menu.menu().actions()}
     assert {"&Retrain on reviewed labels…", "&Manage models…", "&Export…"} <= titles
     retrain = analysed.show_retrain()
-    assert retrain.store_table.item(0, 0).text() == str(analysed.store.path.resolve())
+    assert retrain.store_table.item(0, 0).text() == str(analysed.review.store.path.resolve())
     assert not retrain.start_button.isEnabled()  # nothing reviewed yet in this store
     export = analysed.show_export()
-    assert export.store_path == analysed.store.path and "209_excerpt" in export.current_scope.text()
+    assert export.store_path == analysed.review.store.path and "209_excerpt" in export.current_scope.text()
     retrain.close()
     export.close()

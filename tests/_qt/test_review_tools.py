@@ -14,7 +14,6 @@ from danet_viewer._qt.app import open_window
 from danet_viewer._qt.beat_docks import MAX_SUPERIMPOSED, beat_classes
 from danet_viewer._qt.ecg_paper import FALLBACK_DPI, pixels_per_mm
 from danet_viewer._qt.shortcuts import SHORTCUTS
-from danet_viewer._qt.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
 
 
@@ -63,17 +62,18 @@ def test_the_ecg_grid_and_the_paper_scale(qtbot, analysed):
 
 
 def test_another_lead_is_drawn_while_the_model_keeps_its_own(qtbot, analysed):
-    recording = analysed.recording
+    recording = analysed.review.recording
     assert analysed.lead_box.count() == len(recording.lead_names) == 2
-    other = 1 - analysed.lead
+    other = 1 - analysed.review.lead
     analysed.lead_box.activated.emit(other)
     qtbot.waitUntil(lambda: np.array_equal(analysed.view.raw, recording.read(other)))
     assert recording.lead_names[other] in analysed.view.raw_plot.getAxis("left").labelText
-    assert analysed.lead != other and np.array_equal(analysed.analysis_raw, recording.read(analysed.lead))
+    review = analysed.review
+    assert review.lead != other and np.array_equal(review.analysis_raw, recording.read(review.lead))
 
 
 def test_overview_shows_apc_density_and_heart_rate_and_a_click_jumps(qtbot, analysed):
-    overview, table = analysed.overview, analysed.session.table
+    overview, table = analysed.overview, analysed.review.session.table
     edges, per_minute = overview.model_curve.getData()
     assert len(edges) == len(per_minute) + 1  # binned, one step item
     assert np.sum(per_minute * np.diff(edges) / 60) == pytest.approx((table.model_apc == 1).sum())
@@ -90,27 +90,27 @@ def test_overview_shows_apc_density_and_heart_rate_and_a_click_jumps(qtbot, anal
 
 def test_a_click_on_the_tachogram_selects_that_beat(qtbot, analysed):
     tachogram = analysed.tachogram
-    table = analysed.session.table
+    table = analysed.review.session.table
     assert len(tachogram.points.data) == len(table) - 1  # one scatter item for every RR interval
     row = int(np.argmax(table.model_apc == 1))  # a premature beat stands out below the others
-    fs = analysed.recording.fs
+    fs = analysed.review.recording.fs
     rr = (table.sample[row] - table.sample[row - 1]) / fs
     click_at(qtbot, tachogram.plot_widget, tachogram.plot_widget.getPlotItem().vb, table.sample[row] / fs, rr)
-    assert analysed.selected == row
+    assert analysed.review.selected == row
     assert tachogram.current.data["x"][0] == pytest.approx(table.sample[row] / fs)
 
 
 def test_superimposition_overlays_the_selected_beats_class(qtbot, analysed):
-    table, dock = analysed.session.table, analysed.superimposition
+    table, dock = analysed.review.session.table, analysed.superimposition
     classes = beat_classes(table)
     for row in (int(np.argmax(table.model_apc == 1)), int(np.argmax(table.model_apc == 0))):
-        analysed.select_row(row)
+        analysed.review.select_row(row)
         assert dock.shown_class == classes[row] == ("A" if table.model_apc[row] == 1 else "N")
         assert 0 < dock.shown_count <= min(MAX_SUPERIMPOSED, (classes == classes[row]).sum())
         x, y = dock.overlay.getData()
         assert np.isnan(y).sum() == dock.shown_count  # one line item, beats apart by NaN
         assert len(dock.mean.getData()[0]) == len(x) // dock.shown_count - 1
-    analysed.select_row(4)
+    analysed.review.select_row(4)
     press(qtbot, analysed, Qt.Key.Key_X)  # not a beat: it has no class
     assert dock.shown_count == 0
 
@@ -142,22 +142,11 @@ def test_page_and_zoom_keys(qtbot, analysed):
     press(qtbot, analysed, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
     assert x_range(analysed) == pytest.approx((10.0, 20.0))
     press(qtbot, analysed, Qt.Key.Key_End)
-    assert x_range(analysed)[1] == pytest.approx(analysed.recording.duration_s)
+    assert x_range(analysed)[1] == pytest.approx(analysed.review.recording.duration_s)
     press(qtbot, analysed, Qt.Key.Key_PageDown)  # no paging past the end
-    assert x_range(analysed)[1] == pytest.approx(analysed.recording.duration_s)
+    assert x_range(analysed)[1] == pytest.approx(analysed.review.recording.duration_s)
     press(qtbot, analysed, Qt.Key.Key_Home)
     assert x_range(analysed) == pytest.approx((0.0, 10.0))
-
-
-def test_zoomed_out_the_trace_comes_from_the_min_max_pyramid():
-    rng = np.random.default_rng(1)
-    trace = rng.normal(size=2_000_000).astype(np.float32)
-    fs = 360.0
-    pyramid = MinMaxPyramid(trace)
-    assert pyramid.envelope(fs, 100.0, 110.0) is None  # few samples: the raw ones are drawn
-    times, values = pyramid.envelope(fs, 0.0, len(trace) / fs)
-    assert len(values) <= MAX_TRACE_POINTS and values.min() == trace.min() and values.max() == trace.max()
-    assert np.all(np.diff(times) >= 0)
 
 
 def test_danet_viewer_record_opens_it(qtbot, record, tmp_path, model):
@@ -165,9 +154,9 @@ def test_danet_viewer_record_opens_it(qtbot, record, tmp_path, model):
     settings.setValue("reviewer", "dr cli")
     window = open_window(str(record), settings)  # what `danet-viewer RECORD` shows before the event loop
     qtbot.addWidget(window)
-    assert window.isVisible() and window.recording is not None and window.analysing
+    assert window.isVisible() and window.review.recording is not None and window.analysing
     qtbot.waitUntil(lambda: not window.analysing, timeout=ANALYSIS_TIMEOUT_MS)
-    assert window.session is not None and window.windowTitle().endswith(record.stem)
+    assert window.review.session is not None and window.windowTitle().endswith(record.stem)
     assert len(window.view.raw_curve.getData()[0]) > 0
     qtbot.waitUntil(lambda: window.view.raw_pyramid is not None)  # built after the first paint, off the GUI thread
     window.close()

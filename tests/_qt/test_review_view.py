@@ -12,8 +12,15 @@ from PySide6.QtCore import QEvent, QObject, QPointF
 from PySide6.QtGui import QColor, QImage
 
 from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
-from danet_viewer._qt.review_session import BeatState
-from danet_viewer._qt.review_view import MAX_SHADED_BEATS, STATE_STYLE, ReviewView, label_text
+from danet_viewer._qt.review_view import (
+    BAND_COLUMNS,
+    MAX_SHADED_BEATS,
+    STATE_STYLE,
+    UNANALYSABLE_COLOUR,
+    ReviewView,
+    label_text,
+)
+from danet_viewer.components.review_session import BeatState
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
 from tests.conftest import synthetic_ecg
 
@@ -37,7 +44,7 @@ def view(qtbot, leads):
     view.show()
     qtbot.waitExposed(view)
     view.set_signal(first, FS, "I", "mV")
-    view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 1, len(peaks)),
+    view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 100, len(peaks)),
                    np.full(len(peaks), "", object))  # fmt: skip
     view.set_gain(10.0)
     return view
@@ -80,13 +87,13 @@ def test_a_label_edit_recolours_the_mark_and_relabels_the_beat_without_a_pan(vie
     states[row] = BeatState.CONFIRMED_APC
     symbols = np.full(len(peaks), "", object)
     symbols[row] = "A"
-    view.set_beats(peaks, states, view.labels.p_apc, symbols)
+    view.set_beats(peaks, states, view.labels.scores, symbols)
     after = grabbed(view)
     assert rgb(after, x, y) == STATE_STYLE[BeatState.CONFIRMED_APC][0]
     assert coloured_pixels(after, label_box, QColor(*STATE_STYLE[BeatState.CONFIRMED_APC][0]).darker(130)) > 0
     assert coloured_pixels(after, label_box, normal_label) == 0
     assert row in view.labels.visible_rows()
-    assert label_text(view.labels.p_apc[row], view.labels.symbols[row]).endswith(" A")
+    assert label_text(view.labels.scores[row], view.labels.symbols[row]).endswith(" A")
 
 
 def test_a_lead_change_redraws_the_trace_and_moves_the_marks_onto_it(view, leads):
@@ -181,6 +188,28 @@ def test_a_pan_paints_the_view_once(qtbot, view):
             assert paints.count == 1
 
 
+def test_unanalysable_stretches_are_shaded_grey_and_only_near_the_screen(view):
+    view.set_regions_visible(False)
+    # One long stretch, and thousands of short ones further on (a 24 h record's worth of lead-off blips).
+    blips = np.arange(130 * FS, 230 * FS, 0.05 * FS).astype(np.int64)
+    stretches = np.concatenate([[[50 * FS, 60 * FS]], np.stack([blips, blips + 0.02 * FS], axis=1)]).astype(np.int64)
+    view.set_unanalysable(stretches)
+    view.show_span(45.0, 10.0)
+    grey = QColor(*UNANALYSABLE_COLOUR)
+    image = grabbed(view)
+    top = on_screen(view, 0.0, view.raw_plot.viewRange()[1][1])[1] + 3
+    inside_x, outside_x = on_screen(view, 53.0, 0.0)[0], on_screen(view, 47.0, 0.0)[0]
+    # The paper between the grid lines of a 10 x 10 box (the grid is drawn over the band).
+    assert coloured_pixels(image, (inside_x - 5, top, inside_x + 5, top + 10), grey, tolerance=6) > 40
+    assert coloured_pixels(image, (outside_x - 5, top, outside_x + 5, top + 10), grey, tolerance=6) == 0
+    bars = view.unanalysable_bars[view.raw_plot].opts
+    assert bars["x0"].tolist() == [50.0] and bars["x1"].tolist() == [60.0]
+    view.show_span(0.0, DURATION_S)  # zoomed out: the blips closer than a column are one bar
+    bars = view.unanalysable_bars[view.raw_plot].opts
+    assert len(bars["x0"]) <= 3 * BAND_COLUMNS and len(bars["x0"]) < len(stretches) / 10
+    assert bars["x0"][0] == 50.0 and bars["x1"][-1] == pytest.approx(230.0, abs=0.05)
+
+
 def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> EnhancedTrace:
     """A stand-in enhanced trace: a sine, attention rising and falling, and P/QRS/T regions every 0.8 s."""
     t = np.arange(int((stop_s - start_s) * fs)) / fs
@@ -191,3 +220,17 @@ def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> Enhanced
     signal = np.sin(2 * np.pi * t).astype(np.float32)
     return EnhancedTrace(fs=fs, start_s=start_s, conditioned=signal, weights=(0.5 + 0.5 * signal).astype(np.float32),
                          enhanced=signal, beat_sample=np.rint(beats * FS).astype(np.int64), regions_s=regions)
+
+
+@pytest.mark.parametrize("units", ["mV", "uV"])
+def test_physical_axes_read_in_the_recordings_own_units(view, leads, units):
+    """Issue 19 item 7: pyqtgraph's SI prefix made mV axes '(mmV)' running to ±600 and µV ones '(kuV)'."""
+    first, _, _ = leads
+    view.set_signal(first * (1000 if units == "uV" else 1), FS, "MLII", units)
+    view.show_span(0, 10)
+    for plot in (view.raw_plot, view.enhanced_plot):
+        axis = plot.getAxis("left")
+        assert f"({units})" in axis.labelString() and f"(m{units})" not in axis.labelString()
+        assert axis.autoSIPrefixScale == 1.0
+    view.show_span(0, 4000)  # a long time axis stays in seconds, not '(ks)'
+    assert view.raw_plot.getAxis("bottom").autoSIPrefixScale == 1.0

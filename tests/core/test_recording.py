@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from danet_viewer.core.recording import (
     is_ecg_name,
     is_other_signal,
     lead_key,
+    start_of,
 )
 from danet_viewer.errors import RecordError
 
@@ -103,7 +105,15 @@ def test_lead_warnings_by_name_unit_and_content():
 
 
 def test_start_defaults_to_none():
-    assert ArrayRecording({"II": np.zeros(5)}).start is None
+    recording = ArrayRecording({"II": np.zeros(5)})
+    assert recording.start is None and not recording.start_date_known
+
+
+def test_start_of_a_time_without_a_date():
+    assert start_of(None, None) is None
+    assert start_of(None, datetime.time(7, 5)) == datetime.datetime(1900, 1, 1, 7, 5)
+    assert start_of(datetime.date(2020, 2, 29), datetime.time(7, 5)) == datetime.datetime(2020, 2, 29, 7, 5)
+    assert ArrayRecording({"II": np.zeros(5)}, start=datetime.datetime(2020, 2, 29, 7, 5)).start_date_known
 
 
 def test_interpolate_up_keeps_the_stored_samples_and_interpolates_between():

@@ -251,3 +251,42 @@ def test_beat_table_with_one_new_review_matches_a_rebuild(tmp_path):
         table = store.beat_table("rec")
         store.clear_label("rec", 2000, "dr_a")
         assert table.with_review(2000, None) is None  # the added beat's row goes
+
+
+def test_unanalysable_stretches_survive_reopen_and_replace_with_the_beats(tmp_path):
+    path = tmp_path / "s.h5"
+    stretches = np.array([[0, 50], [1300, 2000], [3500, 3600]])
+    with _new_store(path) as store:
+        store.set_beats("rec", np.array([100, 460, 820, 1180]), detector="test", lead="MLII", who="tester",
+                        unanalysable=stretches)
+        assert store.audit_log()[-1].after.endswith(", 850 samples unanalysable")  # 50 + 700 + 100
+    with AnnotationStore.open(path, "a") as store:
+        np.testing.assert_array_equal(store.record("rec").unanalysable, stretches)
+        store.set_beats("rec", np.array([100, 460]), detector="test", lead="MLII", who="tester")
+        assert store.record("rec").unanalysable.shape == (0, 2)
+    with AnnotationStore.open(path) as store:
+        assert store.record("rec").unanalysable.shape == (0, 2)
+
+
+@pytest.mark.parametrize("stretches", [[[3000, 4000]], [[-1, 10]], [[20, 10]], [[0, 100], [50, 200]], [1, 2]])
+def test_unanalysable_stretches_outside_the_record_or_unordered_are_refused(tmp_path, stretches):
+    with _new_store(tmp_path / "s.h5") as store, pytest.raises(StoreError, match="unanalysable stretches"):
+        store.set_beats("rec", np.array([100]), detector="test", lead="MLII", who="tester",
+                        unanalysable=np.array(stretches))
+
+
+def test_a_store_from_before_unanalysable_stretches_opens_and_damaged_ones_are_refused(tmp_path):
+    path = tmp_path / "s.h5"
+    with _new_store(path) as store:
+        store.set_beats("rec", np.array([100, 460]), detector="test", lead="MLII", who="tester",
+                        unanalysable=np.array([[1000, 2000]]))
+    with h5py.File(path, "a") as handle:
+        assert handle.attrs["schema_version"] == 1  # an optional dataset: the schema version stays
+        del handle["records/rec/unanalysable"]  # as every store written before it existed
+    with AnnotationStore.open(path, "a") as store:
+        assert store.record("rec").unanalysable.shape == (0, 2)
+        assert store.record("rec").beats.tolist() == [100, 460]
+    with h5py.File(path, "a") as handle:
+        handle["records/rec/unanalysable"] = np.array([[2000, 9000]])  # past the record's 3600 samples
+    with pytest.raises(StoreError, match="damaged store: unanalysable stretches of record 'rec' lie outside"):
+        AnnotationStore.open(path)

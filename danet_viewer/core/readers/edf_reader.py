@@ -11,21 +11,21 @@ A lead whose calibration is unusable is skipped with a warning, not the file.
 EDF+ annotation signals are never leads. EDF is memory-mapped, so a read
 touches only the data records it needs; edfio loads BDF files whole.
 Discontinuous EDF+D recordings (data records with gaps) are refused.
-The recording's ``start`` is the header's start date and time (a time of day
-only, when an EDF+ header anonymises the date).
+The recording's ``start`` is the header's start date and time (the time on
+``UNKNOWN_START_DATE`` when an EDF+ header anonymises the date).
 """
 
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import edfio
 import numpy as np
 
-from danet_viewer.core.recording import Recording, choose_ecg_signals, interpolate_up
+from danet_viewer.core.recording import Recording, choose_ecg_signals, interpolate_up, start_of
 from danet_viewer.errors import RecordError
 
 # Fixed-size parts of an EDF header (EDF spec, section 2).
@@ -133,7 +133,7 @@ def _read_native(signal: edfio.EdfSignal | edfio.BdfSignal, start: int, stop: in
     return signal.get_data_slice(start / fs, stop / fs).astype(np.float32)
 
 
-def _start(edf: edfio.Edf) -> datetime | time | None:
+def _start(edf: edfio.Edf) -> datetime | None:
     """The header's start date and time; only the time where the date is anonymised or unreadable."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # edfio warns when the legacy and EDF+ dates differ
@@ -144,7 +144,7 @@ def _start(edf: edfio.Edf) -> datetime | time | None:
         try:
             return datetime.combine(edf.startdate, start_time)
         except Exception:  # "Startdate X" (anonymised) or a malformed date
-            return start_time
+            return start_of(None, start_time)
 
 
 def _check_header_and_size(path: Path, expected: _Format) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from danet_viewer.core.recording import Recording
+from danet_viewer.core.recording import Recording, start_of
 from danet_viewer.errors import RecordError
 
 MAGIC = b"ISHNE1.0"
@@ -111,14 +111,15 @@ class IshneRecording(Recording):
         return [self.path]
 
 
-def _start(record_date: tuple[int, int, int], start_time: tuple[int, int, int]) -> datetime | time | None:
-    """Record date (day, month, year) and start time (hour, minute, second); None where invalid."""
+def _start(record_date: tuple[int, int, int], start_time: tuple[int, int, int]) -> datetime | None:
+    """Record date (day, month, year) and start time (hour, minute, second); the time alone, or None, where
+    the date or the time is not valid."""
     try:
         clock = time(*start_time)
     except (ValueError, TypeError):
         return None
     day, month, year = record_date
     try:
-        return datetime.combine(date(year, month, day), clock)
+        return start_of(date(year, month, day), clock)
     except (ValueError, TypeError):
-        return clock
+        return start_of(None, clock)

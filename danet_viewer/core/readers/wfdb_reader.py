@@ -17,20 +17,20 @@ frame x frame rate), never averaged to the frame rate. When the leads differ in
 rate, only the ECG leads (by name, see ``choose_ecg_signals``) are leads of the
 recording; its rate is the highest of theirs, and a slower ECG lead is linearly
 interpolated up to it. The recording's ``start`` is the header's base date and
-time (a time of day alone when the header gives no date).
+time (the time on ``UNKNOWN_START_DATE`` when the header gives no date).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
-from danet_viewer.core.recording import MAX_FS, MIN_FS, Recording, choose_ecg_signals, interpolate_up
+from danet_viewer.core.recording import MAX_FS, MIN_FS, Recording, choose_ecg_signals, interpolate_up, start_of
 from danet_viewer.errors import RecordError
 
 # Storage bits per sample of the uncompressed formats (310 and 311 pack three
@@ -311,13 +311,9 @@ class WfdbRecording(Recording):
         return sample, [str(symbol) for symbol in annotation.symbol]
 
 
-def _start(header: wfdb.Record | wfdb.MultiRecord) -> datetime | time | None:
-    """The header's base date and time: a time of day alone when it gives no date."""
-    if header.base_time is None:
-        return None
-    if header.base_date is None:
-        return header.base_time
-    return datetime.combine(header.base_date, header.base_time)
+def _start(header: wfdb.Record | wfdb.MultiRecord) -> datetime | None:
+    """The header's base date and time (the time on ``UNKNOWN_START_DATE`` when it gives no date)."""
+    return start_of(header.base_date, header.base_time)
 
 
 def _one_line(error: BaseException) -> str:

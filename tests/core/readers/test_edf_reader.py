@@ -268,7 +268,8 @@ def test_an_anonymised_date_leaves_the_time_of_day(tmp_path, ecg):
     edf = edfio.Edf(edf_signals(ecg), starttime=datetime.time(8, 0, 30))
     edf.write(tmp_path / "rec.edf")
     patch(tmp_path / "rec.edf", 88, b"Startdate X X X X".ljust(80))
-    assert EdfRecording(tmp_path / "rec.edf").start == datetime.time(8, 0, 30)
+    recording = EdfRecording(tmp_path / "rec.edf")
+    assert recording.start == datetime.datetime(1900, 1, 1, 8, 0, 30) and not recording.start_date_known
 
 
 def test_annotation_only_edf_plus_has_no_leads(tmp_path):

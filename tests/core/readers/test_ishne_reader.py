@@ -63,7 +63,7 @@ def test_unknown_lead_codes_and_an_unknown_date(tmp_path, digital):
     path = write_ishne(tmp_path / "holter.ecg", digital[:2], codes=(0, 0), record_date=(-9, -9, -9))
     recording = IshneRecording(path)
     assert recording.lead_names == ("lead 1", "lead 2")
-    assert recording.start == datetime.time(22, 41, 7)
+    assert recording.start == datetime.datetime(1900, 1, 1, 22, 41, 7) and not recording.start_date_known
 
 
 def _damage(path: Path, damage: str) -> None:

@@ -377,9 +377,11 @@ def test_base_date_and_time_give_the_start(tmp_path, physical):
     assert WfdbRecording(base).start is None
     header = (tmp_path / "rec.hea").read_text().splitlines()
     (tmp_path / "rec.hea").write_text("\n".join([header[0] + " 23:59:58.5", *header[1:]]) + "\n")
-    assert WfdbRecording(base).start == datetime.time(23, 59, 58, 500000)  # a time of day without a date
+    time_only = WfdbRecording(base)  # a time of day without a date
+    assert time_only.start == datetime.datetime(1900, 1, 1, 23, 59, 58, 500000) and not time_only.start_date_known
     (tmp_path / "rec.hea").write_text("\n".join([header[0] + " 08:15:00 24/12/1999", *header[1:]]) + "\n")
     assert WfdbRecording(base).start == datetime.datetime(1999, 12, 24, 8, 15)
+    assert WfdbRecording(base).start_date_known
 
 
 def test_a_record_named_by_its_signal_file(tmp_path, physical):

@@ -1,0 +1,144 @@
+"""The window's menus, its display toolbar and the recent-files list.
+
+The review menu and the view toggles are built from ``SHORTCUTS``, the one
+table that binds keys: a row's handler names a view toggle (``TOGGLES``), else
+the window's method of that name, else the review model's (navigation and
+selection need no Qt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar
+
+from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_SPEED_MM_S
+from danet_viewer._qt.shortcuts import SHORTCUTS
+
+SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
+MAX_RECENT = 10
+# The checkable rows of SHORTCUTS (View menu): whether each starts checked, and what it switches.
+TOGGLES: dict[str, tuple[bool, Callable[..., Callable[[bool], None]]]] = {
+    "toggle_side_by_side": (False, lambda window: window.view.set_side_by_side),
+    "toggle_attention": (True, lambda window: window.view.set_attention_visible),
+    "toggle_regions": (True, lambda window: window.view.set_regions_visible),
+    "toggle_grid": (True, lambda window: window.view.set_grid_visible),
+    "toggle_calipers": (False, lambda window: window.view.set_calipers_visible),
+    "toggle_heart_rate_overview": (False, lambda window: window.overview.show_heart_rate),
+}
+
+
+class RecentFiles:
+    """The records opened last, newest first, kept in the settings and listed in File ▸ Open Recent."""
+
+    def __init__(self, settings: QSettings, menu: QMenu, open_record: Callable[[str], object]) -> None:
+        self.settings, self.menu, self.open_record = settings, menu, open_record
+        self._rebuild()
+
+    def files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def remember(self, path: str) -> None:
+        recent = [path] + [p for p in self.files() if p != path]
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.menu.clear()
+        for path in self.files():
+            action = self.menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_record(p))
+        self.menu.setEnabled(bool(self.files()))
+
+
+def _action(window: QMainWindow, menu: QMenu, text: str, handler: Callable, shortcut=None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(lambda _=False: handler())
+    menu.addAction(action)
+    return action
+
+
+def build_menus(window) -> dict[str, QAction]:
+    """File, View, Review, Model and Help; returns the actions of the key table by their action name."""
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    _action(window, file_menu, "&Open…", window.choose_record, QKeySequence.StandardKey.Open)
+    window.recent = RecentFiles(window.settings, file_menu.addMenu("Open &Recent"), window.open_record)
+    _action(window, file_menu, "Change &reviewer…", lambda: window.reviewer(ask=True))
+    _action(window, file_menu, "&Export…", window.show_export)
+    file_menu.addSeparator()
+    _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+    view_menu = bar.addMenu("&View")
+    spans = QActionGroup(window)
+    for span in SPANS_S:
+        action = QAction(f"{span:g} s span" if span < 60 else f"{span / 60:g} min span", window, checkable=True)
+        action.triggered.connect(lambda _=False, s=span: window.review.set_span(s))
+        spans.addAction(action)
+        view_menu.addAction(action)
+    view_menu.addSeparator()
+    for dock in (window.review_list, window.tachogram, window.superimposition):
+        view_menu.addAction(dock.toggleViewAction())
+    view_menu.addSeparator()
+    review_menu = bar.addMenu("&Review")
+    model_menu = bar.addMenu("&Model")
+    _action(window, model_menu, "&Retrain on reviewed labels…", window.show_retrain)
+    _action(window, model_menu, "&Manage models…", window.show_model_manager)
+    help_menu = bar.addMenu("&Help")
+
+    # One QAction per row of SHORTCUTS: the table is the only place a key is bound.
+    actions: dict[str, QAction] = {}
+    for shortcut in SHORTCUTS:
+        action = QAction(shortcut.action, window)
+        action.setShortcuts([QKeySequence(key) for key in shortcut.keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(shortcut.description)
+        if shortcut.handler in TOGGLES:
+            checked, switch = TOGGLES[shortcut.handler]
+            action.setCheckable(True)
+            action.setChecked(checked)
+            action.toggled.connect(switch(window))
+            view_menu.addAction(action)
+        else:
+            handler = getattr(window, shortcut.handler, None) or getattr(window.review, shortcut.handler)
+            action.triggered.connect(
+                (lambda _=False, h=handler, a=shortcut.argument: h(a)) if shortcut.argument else handler
+            )
+            (help_menu if shortcut.handler == "show_help" else review_menu).addAction(action)
+        window.addAction(action)
+        actions[shortcut.action] = action
+    return actions
+
+
+def build_display_toolbar(window, actions: dict[str, QAction]) -> tuple[QComboBox, QComboBox, QComboBox]:
+    """Lead, paper speed and gain, and the grid and caliper toggles (the same actions as the View menu's)."""
+    toolbar = QToolBar("Display", window)
+    toolbar.setObjectName("display")
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+    lead_box = QComboBox()
+    lead_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    lead_box.setToolTip("the lead drawn as the raw trace (the model keeps its analysis lead)")
+    lead_box.activated.connect(window.show_lead)
+    speed_box = QComboBox()
+    for speed in SPEEDS_MM_S:
+        speed_box.addItem(f"{speed:g} mm/s", speed)
+    speed_box.setCurrentIndex(SPEEDS_MM_S.index(STANDARD_SPEED_MM_S))
+    speed_box.activated.connect(lambda index: window.view.set_speed(speed_box.itemData(index)))
+    gain_box = QComboBox()
+    gain_box.addItem("auto mm/mV", None)
+    for gain in GAINS_MM_MV:
+        gain_box.addItem(f"{gain:g} mm/mV", gain)
+    gain_box.activated.connect(lambda index: window.view.set_gain(gain_box.itemData(index)))
+    for label, box in (("Lead ", lead_box), ("  Speed ", speed_box), ("  Gain ", gain_box)):
+        box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
+        toolbar.addWidget(QLabel(label))
+        toolbar.addWidget(box)
+    toolbar.addSeparator()
+    for name in ("ECG grid", "Calipers"):
+        toolbar.addAction(actions[name])
+    return lead_box, speed_box, gain_box

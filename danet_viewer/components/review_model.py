@@ -1,0 +1,317 @@
+"""The review window's state without Qt: the record, its store, the review session, the selection, the
+viewport, and labels the disk refused; the window observes its events and draws.
+
+Every decision goes to the record's annotation store the moment it is made
+(there is no Save); undo writes the previous label back the same way. Labels a
+full or read-only disk refused are kept in order in memory, drawn as labelled
+(reviewed at "not saved"), and written on ``retry_unsaved`` or with the next
+label once the disk takes them; undo and redo wait until they are written.
+
+Events (``ReviewModel.events``), each emitted once per change:
+
+- ``beats()``: the beat table changed, or the record was opened or closed; the selection is redrawn with it
+- ``selection()``: only the selected beat changed
+- ``viewport(start_s, span_s)``: navigation asks the view to show this range
+- ``unsaved(count, problem)``: labels kept in memory, and why the disk refused them ("" once all are written)
+- ``refused(message)``: an edit the store refused for good (not the disk: it can never be saved)
+- ``status(message, timeout_ms)``: a passing note for the status bar
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from danet_viewer.components.events import EmitterGroup
+from danet_viewer.components.review_session import ReviewSession
+from danet_viewer.components.viewport import Viewport
+from danet_viewer.core.recording import Recording
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
+from danet_viewer.core.store_location import open_review_store
+from danet_viewer.errors import DanetError, StoreWriteError
+
+# An added beat sits on the largest deflection this close to the mouse (either polarity: leads can be inverted).
+SNAP_S = 0.08
+
+
+class ReviewModel:
+    def __init__(self) -> None:
+        self.events = EmitterGroup("beats", "selection", "viewport", "unsaved", "refused", "status")
+        self.recording: Recording | None = None
+        self.store: AnnotationStore | None = None
+        self.store_note = ""
+        self.session: ReviewSession | None = None
+        self.lead = 0  # the analysis lead: the model's, whatever lead is on screen
+        self.analysis_raw = np.empty(0, np.float32)
+        self.selected: int | None = None  # beat-table row
+        # Label edits (sample, symbol) the store refused (a full or read-only disk), oldest first.
+        self.unsaved: list[tuple[int, str]] = []
+        self.viewport = Viewport()
+
+    # --- the record ------------------------------------------------------------------------------
+
+    def open(self, recording: Recording) -> None:
+        """Take ``recording`` and open its store (for writing if it can be); the session follows its analysis."""
+        self.store, self.store_note = open_review_store(Path(recording.path))
+        self.recording = recording
+        self.viewport.duration_s = recording.duration_s
+
+    def start_session(self, lead: int, analysis_raw: np.ndarray, reviewer: str) -> None:
+        """The analysis is in the store: review it (made on ``lead``, whose samples are ``analysis_raw``)."""
+        self.lead, self.analysis_raw = lead, analysis_raw
+        self.session = ReviewSession(self.store, self.recording.name, reviewer)
+        self.events.beats.emit()
+
+    def close(self) -> None:
+        """Let go of the record and its store (kept labels are dropped: settle them first).
+
+        Raises DanetError if the store could not be closed cleanly; its journal keeps every saved edit.
+        """
+        store = self.store
+        self.store = self.session = self.recording = None
+        self.selected, self.store_note = None, ""
+        self.unsaved.clear()
+        self.analysis_raw = np.empty(0, np.float32)
+        try:
+            if store is not None:
+                store.close()
+        finally:
+            self.events.beats.emit()
+
+    def set_reviewer(self, name: str) -> None:
+        if self.session is not None:
+            self.session.reviewer = name
+
+    # --- selection -------------------------------------------------------------------------------
+
+    def select_row(self, row: int | None) -> None:
+        if row is None:
+            self.events.status.emit("No further beat in that direction", 2000)
+            return
+        self.selected = row
+        self.events.selection.emit()
+
+    def select_sample(self, sample: int) -> None:
+        if self.session is not None:
+            self.select_row(self.session.row_of(sample))
+
+    def select_near(self, time_s: float) -> None:
+        if self.session is not None:
+            self.select_row(self.session.nearest_row(time_s * self.recording.fs))
+
+    def _step(self, rows: np.ndarray, forward: bool) -> None:
+        self.select_row(self.session.step(rows, self.selected, forward))
+
+    def next_unreviewed(self) -> None:
+        if self.session is not None:
+            self._step(self.session.unreviewed_candidates(), True)
+
+    def previous_unreviewed(self) -> None:
+        if self.session is not None:
+            self._step(self.session.unreviewed_candidates(), False)
+
+    def next_apc(self) -> None:
+        if self.session is not None:
+            self._step(self.session.candidates, True)
+
+    def previous_apc(self) -> None:
+        if self.session is not None:
+            self._step(self.session.candidates, False)
+
+    def next_beat(self) -> None:
+        if self.session is not None:
+            self._step(np.arange(len(self.session.table)), True)
+
+    def previous_beat(self) -> None:
+        if self.session is not None:
+            self._step(np.arange(len(self.session.table)), False)
+
+    # --- the viewport ------------------------------------------------------------------------------
+
+    def _show(self, start_s: float, span_s: float) -> None:
+        self.events.viewport.emit(start_s, span_s)
+
+    def _navigate(self, target) -> None:
+        if self.recording is not None:
+            self._show(*target())
+
+    def page_forward(self) -> None:
+        self._navigate(lambda: self.viewport.page(1))
+
+    def page_back(self) -> None:
+        self._navigate(lambda: self.viewport.page(-1))
+
+    def zoom_in(self) -> None:
+        self._navigate(lambda: self.viewport.zoom(0.5))
+
+    def zoom_out(self) -> None:
+        self._navigate(lambda: self.viewport.zoom(2.0))
+
+    def go_to_start(self) -> None:
+        self._navigate(self.viewport.at_start)
+
+    def go_to_end(self) -> None:
+        self._navigate(self.viewport.at_end)
+
+    def centre_on(self, time_s: float) -> None:
+        """Keep the span, put ``time_s`` in the middle (the overview strip's click)."""
+        self._navigate(lambda: self.viewport.centred_on(time_s))
+
+    def set_span(self, span_s: float) -> None:
+        """Show ``span_s`` seconds around the selected beat, else around the centre of the view."""
+        centre = (self.viewport.start_s + self.viewport.stop_s) / 2
+        if self.selected is not None:
+            centre = self.session.table.sample[self.selected] / self.recording.fs
+        self._show(max(0.0, centre - span_s / 2), span_s)
+
+    def snap_to_peak(self, time_s: float) -> int:
+        """The sample of the largest deflection within ``SNAP_S`` of ``time_s`` on the analysis lead."""
+        raw, fs = self.analysis_raw, self.recording.fs  # beats live on the analysis lead, whatever is on screen
+        centre = int(round(time_s * fs))
+        lo, hi = max(0, centre - int(SNAP_S * fs)), min(len(raw), centre + int(SNAP_S * fs) + 1)
+        if hi <= lo:
+            return int(np.clip(centre, 0, len(raw) - 1))
+        window = raw[lo:hi]
+        return lo + int(np.argmax(np.abs(window - np.median(window))))
+
+    def context(self, reviewer: str, model_id: str) -> str:
+        """What the review is of and by: record, reviewer, store (with why it is where it is), model."""
+        parts = [f"record {self.recording.name}"] if self.recording is not None else []
+        parts.append(f"reviewer {reviewer}")
+        if self.store is not None:
+            parts.append(f"store {self.store.path}" + (f" ({self.store_note})" if self.store_note else ""))
+        if model_id:
+            parts.append(f"model {model_id}")
+        return "   |   ".join(parts)
+
+    def unanalysable(self) -> np.ndarray:
+        """The reviewed record's flat or lead-off stretches ([start, stop) samples), empty with none open."""
+        if self.session is None:
+            return np.empty((0, 2), np.int64)
+        return self.store.record(self.recording.name).unanalysable
+
+    # --- labelling ---------------------------------------------------------------------------------
+
+    def can_edit(self) -> bool:
+        """A record is under review and its store takes labels (a status note says why not)."""
+        if self.session is None:
+            return False
+        if not self.store.writable:
+            self.events.status.emit(f"Store is read-only ({self.store_note}); labels cannot be saved", 5000)
+            return False
+        return True
+
+    def label_selected(self, symbol: str) -> None:
+        if self.selected is not None:
+            self.label(int(self.session.table.sample[self.selected]), symbol)
+
+    def confirm_model(self) -> None:
+        """The model's verdict (A or N) as the selected beat's label, where no person has labelled the beat: a
+        confirming pass (Space, Right, Space...) over beats a reviewer has already labelled keeps their labels."""
+        if self.selected is None:
+            return
+        table = self.session.table
+        if table.reviewed[self.selected]:
+            shown = "not a beat" if table.deleted[self.selected] else table.review_symbol[self.selected]
+            self.events.status.emit(f"Kept {table.reviewer[self.selected] or 'a reviewer'}'s label {shown}: Space "
+                                    "confirms the model only on beats no one has labelled; type a label to change it",
+                                    5000)  # fmt: skip
+            return
+        self.label_selected(self.session.model_symbol(self.selected))
+
+    def mark_not_a_beat(self) -> None:
+        self.label_selected(NOT_A_BEAT)
+
+    def add_beat(self, time_s: float | None) -> None:
+        """Add a beat on the peak nearest ``time_s`` (the centre of the view for None), unless one is there."""
+        if time_s is None:
+            time_s = (self.viewport.start_s + self.viewport.stop_s) / 2
+        sample = self.snap_to_peak(time_s)
+        if self.session.row_of(sample) is not None:
+            self.events.status.emit("A beat is already there", 3000)
+            self.select_sample(sample)
+            return
+        self.label(sample, "N")
+
+    def label(self, sample: int, symbol: str) -> None:
+        """Label a beat through the store; if the disk refuses it, keep the label in memory, after any kept before."""
+        if self.unsaved:
+            self.unsaved.append((sample, symbol))
+            self._write_unsaved()
+        else:
+            try:
+                self.session.label(sample, symbol)
+            except StoreWriteError as error:
+                self.unsaved.append((sample, symbol))
+                self._keep_unsaved(error)
+            except DanetError as error:
+                self.events.refused.emit(str(error))
+                return
+        self.selected = self.session.nearest_row(sample)
+        self.events.beats.emit()
+
+    def undo(self) -> None:
+        if self._nothing_unsaved():
+            self._apply(self.session.undo)
+
+    def redo(self) -> None:
+        if self._nothing_unsaved():
+            self._apply(self.session.redo)
+
+    def _nothing_unsaved(self) -> bool:
+        """Undo and redo walk the saved history: labels still kept in memory must be saved first."""
+        if self.unsaved:
+            self.events.status.emit(f"{len(self.unsaved)} label(s) are not saved yet: Retry first", 5000)
+        return not self.unsaved
+
+    def _apply(self, edit) -> None:
+        """Run a session edit (which returns the beat it touched, or None); redraw with that beat selected."""
+        try:
+            touched = edit()
+        except DanetError as error:
+            self.events.refused.emit(str(error))
+            return
+        if touched is not None:
+            # nearest, not exact: undoing an added beat removes it, and its neighbour is then selected.
+            self.selected = self.session.nearest_row(touched)
+        self.events.beats.emit()
+
+    # --- labels the disk refused -------------------------------------------------------------------
+
+    def _write_unsaved(self) -> None:
+        """Write the kept labels, oldest first, until the disk refuses one again."""
+        # From the stored truth: the table on screen shows the kept labels as if saved.
+        self.session.table = self.store.beat_table(self.session.record)
+        while self.unsaved:
+            sample, symbol = self.unsaved[0]
+            try:
+                self.session.label(sample, symbol)
+            except StoreWriteError as error:
+                self._keep_unsaved(error)
+                return
+            except DanetError as error:  # not the disk: this label can never be saved
+                self.events.refused.emit(str(error))
+            self.unsaved.pop(0)
+        self.events.unsaved.emit(0, "")
+
+    def _keep_unsaved(self, error: StoreWriteError) -> None:
+        # Drawn as labelled (reviewed at "not saved"), so the reviewer's work stays in sight.
+        record = self.store.record(self.session.record)
+        kept = {sample: Review(symbol, self.session.reviewer, "not saved") for sample, symbol in self.unsaved}
+        self.session.table = replace(record, reviews={**record.reviews, **kept}).beat_table()
+        self.events.unsaved.emit(len(self.unsaved), str(error))
+
+    def retry_unsaved(self) -> None:
+        count = len(self.unsaved)
+        self._write_unsaved()
+        self.events.beats.emit()
+        if not self.unsaved:
+            self.events.status.emit(f"{count} kept label(s) saved", 5000)
+
+    def write_unsaved(self) -> bool:
+        """Before the record goes: try the kept labels once more; True if none are left."""
+        if self.unsaved:
+            self._write_unsaved()
+        return not self.unsaved

@@ -1,0 +1,53 @@
+"""The selected beat's panel text: RR intervals, score against the threshold, review and origin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from danet_viewer.components.beat_details import beat_details, beat_details_html, format_time
+from danet_viewer.core.store import AnnotationStore
+
+
+def test_times_read_as_minutes_or_hours():
+    assert format_time(75.5) == "1:15.500" and format_time(3725.25) == "1:02:05.250"
+
+
+def test_a_beat_is_described_by_its_neighbours_score_and_review(tmp_path):
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
+                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="test")
+        store.set_beats("rec", np.array([100, 460, 820]), detector="test", lead="MLII", who="test")
+        store.set_model_output("rec", np.array([100, 460, 820]), np.array([0.2, 0.75, 0.1]), threshold=0.5,
+                               model_id="m1", who="test")
+        store.set_label("rec", 460, "A", "dr a")
+        store.set_label("rec", 1500, "N", "dr a")
+        table = store.beat_table("rec")
+    middle = dict(beat_details(table, 1, 360.0, 0.5))
+    assert middle["RR before"] == middle["RR after"] == "1000 ms"
+    assert middle["p(APC)"] == "0.750 (threshold 0.500)" and middle["model"] == "APC"
+    assert middle["APC score"] == "75 (the call at 50)"  # odds 3 against the threshold's 1
+    assert middle["review"] == "A" and middle["reviewer"] == "dr a" and middle["origin"] == "detected"
+    first, added = dict(beat_details(table, 0, 360.0, 0.5)), dict(beat_details(table, 3, 360.0, 0.5))
+    assert first["RR before"] == "—" and first["review"] == "unreviewed" and first["reviewer"] == "—"
+    assert added["origin"] == "added by a reviewer" and added["p(APC)"] == "—" and added["model"] == "not scored"
+    assert "<tr><td><b>review</b>&nbsp;</td><td>A</td></tr>" in beat_details_html(table, 1, 360.0, 0.5)
+
+
+def test_counts_take_the_right_number():
+    from danet_viewer.components.beat_details import counted
+
+    assert counted(1, "APC") == "1 APC" and counted(0, "APC") == "0 APCs" and counted(2, "beat") == "2 beats"
+
+
+def test_the_apc_score_puts_the_operating_threshold_at_50():
+    """Issue 19 item 5: true APCs at p 0.94-0.98 read as certain while a 0.99 threshold calls them normal."""
+    from danet_viewer.components.beat_details import APC_SCORE_CALL, apc_score
+
+    assert apc_score(0.99, 0.99) == pytest.approx(APC_SCORE_CALL)
+    assert apc_score(0.5, 0.5) == pytest.approx(50)
+    below = apc_score(np.array([0.94, 0.96, 0.98]), 0.99)
+    assert np.all(below < APC_SCORE_CALL) and round(float(below[1])) == 20
+    assert apc_score(0.999, 0.99) > 90 and np.isnan(apc_score(np.nan, 0.99))
+    # A step of log-odds moves the score alike whatever the threshold.
+    assert apc_score(0.9, 0.5) == pytest.approx(apc_score(81 / 82, 0.9))
