@@ -41,6 +41,8 @@ def _build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("--store", required=True, type=Path, help="HDF5 annotation store (created if missing)")
     annotate.add_argument("--lead", help="lead to analyse (default: II, MLII, ECG1, else the first)")
     annotate.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+    annotate.add_argument("--no-header", action="store_true", help="the first row of a CSV file is data")
+    annotate.add_argument("--column", help="the one CSV column to read (name or 1-based number)")
     annotate.add_argument("--model", type=Path, help="model folder (weights + card; default: the active model)")
     annotate.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU exists")
 
@@ -54,6 +56,8 @@ def _build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--to", dest="stop_s", type=float, metavar="SEC", help="end of the range (s)")
     imp.add_argument("--replace-reviews", action="store_true", help="overwrite existing reviews in the range")
     imp.add_argument("--fs", type=float, help="sampling rate of CSV files without one")
+    imp.add_argument("--no-header", action="store_true", help="the first row of a CSV file is data")
+    imp.add_argument("--column", help="the one CSV column to read (name or 1-based number)")
 
     export = commands.add_parser("export", help="export a store as csv, WFDB annotations or an HDF5 dataset")
     export.add_argument("store", type=Path, metavar="S.h5")
@@ -105,7 +109,7 @@ def _annotate(args: argparse.Namespace) -> int:
             # A bad record is reported and skipped: one unreadable file must not cost the rest of a batch.
             try:
                 started = time.perf_counter()
-                recording = open_recording(path, fs=args.fs)
+                recording = open_recording(path, fs=args.fs, no_header=args.no_header, column=args.column)
                 result = analyse_recording(recording, store, lead=args.lead, who=who, model=model)
             except DanetError as error:
                 failures += 1
@@ -114,16 +118,17 @@ def _annotate(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 continue
             seconds = time.perf_counter() - started
+            warnings = "".join(f"\n  warning: {warning}" for warning in recording.lead_warnings(result.lead))
             if not result.analysable:
                 print(f"{result.record}: no analysable signal on {result.lead} (flat or lead-off for all "
-                      f"{_duration(result.duration_s)}), no beats")
+                      f"{_duration(result.duration_s)}), no beats{warnings}")
                 continue
             excluded = ""
             if result.unanalysable_s:
                 excluded = f", {_duration(result.unanalysable_s)} flat or lead-off excluded"
             print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
                   f"({model.model_id}){excluded}, {seconds:.2f} s "
-                  f"({recording.duration_s / seconds:.0f}x real time)")
+                  f"({recording.duration_s / seconds:.0f}x real time){warnings}")
     return 1 if failures else 0
 
 
@@ -134,7 +139,7 @@ def _import(args: argparse.Namespace) -> int:
 
     if args.as_review and not (args.reviewer and args.reviewer.strip()):
         raise DanetError("--as-review needs --reviewer NAME")
-    recording = open_recording(args.record, fs=args.fs)
+    recording = open_recording(args.record, fs=args.fs, no_header=args.no_header, column=args.column)
     with AnnotationStore.open(args.store, "a") as store:
         result = import_annotations(
             recording, store, args.annotations, as_review=args.as_review,

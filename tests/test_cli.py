@@ -126,3 +126,14 @@ def test_report_errors_are_one_line(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_annotate_reads_the_csv_column_asked_for_and_warns_when_it_is_not_ecg(tmp_path, capsys):
+    t = np.arange(0, 20, 1 / 250)
+    rows = "".join(f"{x:.4f},{np.sin(2 * np.pi * 1.2 * x):.4f},0\n" for x in t)
+    (tmp_path / "monitor.csv").write_text("time,PLETH,II\n" + rows)
+    store = tmp_path / "s.h5"
+    assert main(["annotate", str(tmp_path / "monitor.csv"), "--store", str(store), "--column", "PLETH"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "beats on PLETH" in lines[0]
+    assert lines[1] == "  warning: lead 'PLETH' (no unit) does not look like ECG by its name or unit"

@@ -8,7 +8,10 @@ Campaigns (each also run at scale by ``benchmarks/bench_fuzz.py``;
   padded or bit-flipped signal files, and bit-flipped annotation files;
 - EDF/EDF+: header fields of a valid file replaced by absurd values, the file
   truncated, extended or bit-flipped;
-- CSV: ragged rows, bad cells, absurd rate and unit lines, absurd ``--fs``.
+- CSV: ragged rows, bad cells, absurd rate and unit lines, absurd ``--fs``;
+- ISHNE, DICOM and aECG: valid files written by their reader tests, bit-flipped
+  and cut short (ISHNE also with its header checksum recomputed, so that absurd
+  header fields reach the reader).
 
 An input that opens must then read every lead in full, each the length the
 header promised. Memory is measured with tracemalloc (numpy and pandas report
@@ -263,6 +266,49 @@ def test_csv_ragged_rows_bad_cells_and_absurd_rates(preamble, header_and_rows, f
         path = Path(folder) / "rec.csv"
         path.write_bytes(text.replace("\n", line_end).encode())
         _open_and_read("CSV", path, fs=fs)
+
+
+# --- ISHNE, DICOM, aECG ----------------------------------------------------------------------------------
+
+
+def _valid_files() -> dict[str, tuple[str, bytes]]:
+    from tests.core.readers.test_aecg_reader import aecg_text
+    from tests.core.readers.test_dicom_reader import write_dicom
+    from tests.core.readers.test_ishne_reader import write_ishne
+
+    with tempfile.TemporaryDirectory() as folder:
+        ishne = write_ishne(Path(folder) / "rec.ecg", np.arange(600, dtype=np.int16).reshape(2, 300)).read_bytes()
+        dicom = write_dicom(Path(folder) / "rec.dcm", np.arange(1200, dtype=np.int16).reshape(12, 100)).read_bytes()
+    aecg = aecg_text(np.arange(40).reshape(4, 10)).encode()
+    return {"ISHNE": ("rec.ecg", ishne), "DICOM": ("rec.dcm", dicom), "aECG": ("rec.xml", aecg)}
+
+
+VALID_OTHER_FILES = _valid_files()
+
+
+@settings(max_examples=100 * SCALE, deadline=None)
+@given(
+    campaign=st.sampled_from(sorted(VALID_OTHER_FILES)),
+    flips=st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 7)), min_size=1, max_size=4),
+    length_change=st.sampled_from([0, 0, 0, -1, -7, -300, 3]),
+    fix_checksum=st.booleans(),
+)
+def test_ishne_dicom_and_aecg_flipped_and_cut(campaign, flips, length_change, fix_checksum):
+    from danet_viewer.core.readers.ishne_reader import crc_ccitt
+
+    name, valid = VALID_OTHER_FILES[campaign]
+    data = bytearray(valid)
+    for position, bit in flips:
+        data[position % len(data)] ^= 1 << bit
+    data = data[:length_change] if length_change < 0 else data + b"\0" * length_change
+    if campaign == "ISHNE" and fix_checksum:
+        ecg_offset = int.from_bytes(data[22:26], "little", signed=True)
+        if 10 < ecg_offset <= len(data):
+            data[8:10] = crc_ccitt(bytes(data[10:ecg_offset])).to_bytes(2, "little")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(bytes(data))
+        _open_and_read(campaign, path)
 
 
 def test_a_header_promising_a_billion_frames_of_skew_is_refused_cheaply(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import edfio
@@ -143,8 +144,9 @@ def _bad_file(tmp_path: Path, ecg: np.ndarray, damage: str) -> Path:
         patch(path, 236, b"-1      ")
     elif damage == "bad record count":
         patch(path, 236, b"abc     ")
-    elif damage == "flat calibration":  # physical max := physical min of the first signal
-        patch(path, signal_field_offset(n, 16 + 80 + 8 + 8, 0, 8), b"-5      ")
+    elif damage == "flat calibrations":  # physical max := physical min of both ECG signals
+        for signal in (0, 2):
+            patch(path, signal_field_offset(n, 16 + 80 + 8 + 8, signal, 8), b"-5      ")
     elif damage == "bad physical min":
         patch(path, signal_field_offset(n, 16 + 80 + 8, 0, 8), b"x       ")
     elif damage == "slow rate":  # 1 data record of 6 s becomes 600 s long: 5 Hz
@@ -164,7 +166,7 @@ def _bad_file(tmp_path: Path, ecg: np.ndarray, damage: str) -> Path:
         ("trailing", "(trailing data)"),
         ("unknown records", "the header does not give the number of data records"),
         ("bad record count", "malformed EDF header"),
-        ("flat calibration", "signal 'ECG V1' has no usable calibration"),
+        ("flat calibrations", "no ECG signal has a usable calibration (signal 'ECG II' has no usable calibration"),
         ("bad physical min", "not a valid EDF file"),
         ("slow rate", "sampling rate 0.833333 Hz is outside"),
         ("no samples", "the signal has no samples"),
@@ -178,6 +180,96 @@ def test_bad_files_raise_record_error(tmp_path, ecg, damage, problem):
     assert message.startswith(f"{path}: ")
     assert problem in message
     assert "\n" not in message
+
+
+def test_one_badly_calibrated_lead_is_skipped_with_a_warning(tmp_path, ecg):
+    path = write_edf(tmp_path / "rec.edf", ecg)
+    patch(path, signal_field_offset(N_SIGNALS_WRITTEN, 16 + 80 + 8 + 8, 0, 8), b"-5      ")
+    recording = EdfRecording(path)
+    assert recording.lead_names == ("ECG II",)
+    assert recording.warnings == ("signal 'ECG V1' has no usable calibration (physical -5 to -5, "
+                                  "digital -32768 to 32767): skipped",)  # fmt: skip
+    np.testing.assert_allclose(recording.read(0), ecg[1], atol=resolution() + 1e-6)
+
+
+def psg(tmp_path: Path, ecg: np.ndarray, signals: list, name: str = "psg.edf") -> EdfRecording:
+    edfio.Edf(signals).write(tmp_path / name)
+    return EdfRecording(tmp_path / name)
+
+
+def test_a_psg_reads_its_ecg_not_the_eeg_or_the_1_hz_sao2_before_it(tmp_path, ecg):
+    eeg = edfio.EdfSignal(ecg[1] * 0.05, FS, label="EEG C3-A2", physical_dimension="uV", physical_range=(-1, 1))
+    sao2 = edfio.EdfSignal(np.full(SECONDS, 97.0), 1, label="SaO2", physical_dimension="%", physical_range=(0, 100))
+    ecg_signal = edfio.EdfSignal(ecg[0], FS, label="ECG", physical_dimension="mV",
+                                 physical_range=ECG_RANGE)  # fmt: skip
+    for order in ([eeg, sao2, ecg_signal], [sao2, ecg_signal, eeg]):
+        recording = psg(tmp_path, ecg, order)
+        assert recording.lead_names == ("ECG",)
+        assert recording.fs == FS
+        assert recording.warnings == ()
+        np.testing.assert_allclose(recording.read(0), ecg[0], atol=resolution() + 1e-6)
+
+
+def test_mne_labels_and_the_transducer_choose_the_ecg(tmp_path, ecg):
+    signals = [
+        edfio.EdfSignal(ecg[0], FS, label="EEG Fp1", physical_dimension="uV", physical_range=ECG_RANGE),
+        edfio.EdfSignal(ecg[0], FS, label="ECG ECG1", physical_dimension="uV", physical_range=ECG_RANGE),
+        edfio.EdfSignal(ecg[1], FS, label="ECG ECG2", physical_dimension="uV", physical_range=ECG_RANGE),
+        edfio.EdfSignal(ecg[1], FS, label="chan 4", transducer_type="ECG electrode", physical_dimension="uV",
+                        physical_range=ECG_RANGE),  # fmt: skip
+    ]
+    recording = psg(tmp_path, ecg, signals)
+    assert recording.lead_names == ("ECG ECG1", "ECG ECG2", "chan 4")
+    assert recording.preferred_lead() == 0
+
+
+def test_a_file_without_ecg_says_so(tmp_path, ecg):
+    signals = [
+        edfio.EdfSignal(ecg[0], FS, label="EEG Fz-Cz", physical_dimension="uV", physical_range=ECG_RANGE),
+        edfio.EdfSignal(np.full(SECONDS, 97.0), 1, label="SpO2", physical_dimension="%", physical_range=(0, 100)),
+    ]
+    with pytest.raises(RecordError, match=r"psg\.edf: no ECG signal \(the file holds EEG Fz-Cz, SpO2\)"):
+        psg(tmp_path, ecg, signals)
+
+
+def test_unlabelled_signals_are_read_with_a_warning(tmp_path, ecg):
+    signals = [edfio.EdfSignal(ecg[0], FS, label="ch1", physical_dimension="mV", physical_range=ECG_RANGE)]
+    recording = psg(tmp_path, ecg, signals)
+    assert recording.lead_names == ("ch1",)
+    assert recording.warnings == ("no signal is labelled as ECG; reading ch1 as ECG leads",)
+
+
+def test_ecg_leads_at_different_rates_are_interpolated_up_to_the_highest(tmp_path, ecg):
+    slow = ecg[1][::4]  # 125 Hz
+    signals = [
+        edfio.EdfSignal(slow, FS // 4, label="ECG I", physical_dimension="mV", physical_range=ECG_RANGE),
+        edfio.EdfSignal(ecg[0], FS, label="ECG II", physical_dimension="mV", physical_range=ECG_RANGE),
+    ]
+    recording = psg(tmp_path, ecg, signals)
+    assert recording.fs == FS and recording.n_samples == FS * SECONDS
+    assert recording.warnings == (f"ECG I interpolated up to {FS} Hz",)
+    upsampled = recording.read("ECG I")
+    assert len(upsampled) == FS * SECONDS
+    np.testing.assert_allclose(upsampled[::4], slow, atol=resolution() + 1e-6)  # the stored samples, exactly
+    midpoints = (slow[:-1] + slow[1:]) / 2
+    np.testing.assert_allclose(upsampled[2:-4:4], midpoints, atol=resolution() + 1e-6)
+    for start, stop in [(0, 1), (3, 9), (1001, 2003), (FS * SECONDS - 3, FS * SECONDS)]:
+        np.testing.assert_allclose(recording.read("ECG I", start, stop), upsampled[start:stop], atol=1e-6)
+
+
+def test_start_date_and_time_from_the_header(tmp_path, ecg):
+    edf = edfio.Edf(edf_signals(ecg), starttime=datetime.time(22, 41, 7),
+                    recording=edfio.Recording(startdate=datetime.date(2023, 5, 17)))  # fmt: skip
+    edf.write(tmp_path / "rec.edf")
+    assert EdfRecording(tmp_path / "rec.edf").start == datetime.datetime(2023, 5, 17, 22, 41, 7)
+
+
+def test_an_anonymised_date_leaves_the_time_of_day(tmp_path, ecg):
+    edf = edfio.Edf(edf_signals(ecg), starttime=datetime.time(8, 0, 30))
+    edf.write(tmp_path / "rec.edf")
+    patch(tmp_path / "rec.edf", 88, b"Startdate X X X X".ljust(80))
+    recording = EdfRecording(tmp_path / "rec.edf")
+    assert recording.start == datetime.datetime(1900, 1, 1, 8, 0, 30) and not recording.start_date_known
 
 
 def test_annotation_only_edf_plus_has_no_leads(tmp_path):

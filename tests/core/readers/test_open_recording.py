@@ -72,9 +72,9 @@ def test_missing_files(tmp_path, name, problem):
 
 
 def test_unknown_extension(tmp_path):
-    (tmp_path / "notes.txt").write_text("II\n1\n")
-    with pytest.raises(RecordError, match=r"notes\.txt: unknown file type '\.txt'"):
-        open_recording(tmp_path / "notes.txt")
+    (tmp_path / "notes.doc").write_text("II\n1\n")
+    with pytest.raises(RecordError, match=r"notes\.doc: unknown file type '\.doc'"):
+        open_recording(tmp_path / "notes.doc")
 
 
 def test_read_annotations_sorts_and_keeps_every_mark(tmp_path):
@@ -97,3 +97,11 @@ def test_edf_plus_annotations_sorted_with_only_wfdb_symbols(tmp_path):
     annotations = read_annotations(open_recording(path), "EDF")
     assert list(annotations.sample) == [62, 375]  # round(0.25 x 250) = 62 (half to even)
     assert list(annotations.symbol) == ["N", "V"]
+
+
+def test_wfdb_named_by_its_dat_or_mat_file(tmp_path):
+    base = write_wfdb(tmp_path)
+    assert open_recording(f"{base}.dat").name == base.name
+    (tmp_path / "lonely.mat").write_bytes(b"\0" * 16)
+    with pytest.raises(RecordError, match=r"lonely\.mat: no WFDB header lonely\.hea beside it"):
+        open_recording(tmp_path / "lonely.mat")

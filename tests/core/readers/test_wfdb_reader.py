@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 
@@ -205,13 +206,14 @@ def test_missing_and_corrupt_annotation_files(tmp_path, physical):
          "truncated: header promises 2024 bytes, file has 2000"),
         ("rec 1 250 1000\nother.dat 16 200 16 0 0 0 0 II\n", None, "rec.hea", "missing signal file other.dat"),
         ("rec 1 250 0\nrec.dat 16 200 16 0 0 0 0 II\n", b"", "rec.hea", "the signal has no samples"),
-        ("rec 1 250\nrec.dat 16 200 16 0 0 0 0 II\n", b"\0" * 2000, "rec.hea",
-         "the header gives no signal length"),
+        ("rec 1 250\nrec.dat 16 200 16 0 0 0 0 II\n", b"", "rec.hea", "the signal has no samples"),
+        ("rec 1 250\nrec.dat 508 200 16 0 0 0 0 II\n", b"", "rec.hea",
+         "a FLAC record needs a signal length in its header"),
         ("rec 1 5 1000\nrec.dat 16 200 16 0 0 0 0 II\n", b"\0" * 2000, "rec.hea",
          "sampling rate 5 Hz is outside"),
         ("rec 1 1000000 1000\nrec.dat 16 200 16 0 0 0 0 II\n", b"\0" * 2000, "rec.hea",
          "sampling rate 1e+06 Hz is outside"),
-        ("rec/2 1 250 2000\nseg1 1000\nseg2 1000\n", None, "rec.hea", "multi-segment records are not supported"),
+        ("rec/2 1 250 2000\nseg1 1000\nseg2 1000\n", None, "seg1.hea", "no such file"),
         ("this is not a header\n", None, "rec.hea", "cannot parse header"),
         ("", None, "rec.hea", "cannot parse header"),
         ("rec 1 250 1000\nrec.dat 16 200 16 0 0 0 0 II\nrec.dat 16 200 16 0 0 0 0 V1\n", b"\0" * 4000,
@@ -283,3 +285,106 @@ def test_random_header_bytes_raise_only_record_error(tmp_path, header):
         WfdbRecording(tmp_path / "rec")
     except RecordError:
         pass
+
+
+def write_multi_rate(directory: Path, ecg_fast: np.ndarray, ecg_slow: np.ndarray, pleth: np.ndarray) -> Path:
+    """Frame rate 62.5 Hz: II at 4 samples per frame (250 Hz), V at 2 (125 Hz), PLETH at 1."""
+    digital = [np.round(np.asarray(signal) * 1000).astype(np.int64) for signal in (ecg_fast, ecg_slow, pleth)]
+    record = wfdb.Record(
+        record_name="mixed", n_sig=3, fs=62.5, sig_len=len(pleth), sig_name=["II", "V", "PLETH"],
+        file_name=["mixed.dat"] * 3, units=["mV", "mV", "NU"], fmt=["16"] * 3, samps_per_frame=[4, 2, 1],
+        adc_gain=[1000.0] * 3, baseline=[0] * 3, adc_res=[16] * 3, adc_zero=[0] * 3,
+        init_value=[int(signal[0]) for signal in digital], checksum=[0] * 3, block_size=[0] * 3,
+        e_d_signal=digital,
+    )  # fmt: skip
+    record.wrsamp(expanded=True, write_dir=str(directory))
+    return directory / "mixed"
+
+
+def test_multi_rate_leads_are_read_at_their_own_rate_not_averaged(tmp_path):
+    n_frames = 500
+    time_fast = np.arange(4 * n_frames) / 250.0
+    ecg_fast = np.where(np.arange(4 * n_frames) % 250 == 100, 1.5, 0.0)  # one-sample spikes: averaging cuts them
+    ecg_slow = np.sin(2 * np.pi * np.arange(2 * n_frames) / 125.0)
+    recording = WfdbRecording(write_multi_rate(tmp_path, ecg_fast, ecg_slow, np.cos(time_fast[::4])))
+    assert recording.lead_names == ("II", "V")  # PLETH, at another rate, is no lead
+    assert recording.fs == 250.0 and recording.n_samples == 4 * n_frames
+    assert recording.warnings == ("V interpolated up to 250 Hz",)
+    np.testing.assert_allclose(recording.read("II"), ecg_fast, atol=1e-3)
+    np.testing.assert_allclose(recording.read("V")[::2], ecg_slow, atol=1e-3)
+    for start, stop in [(0, 1), (3, 10), (801, 1203), (4 * n_frames - 5, 4 * n_frames)]:
+        np.testing.assert_allclose(recording.read("II", start, stop), ecg_fast[start:stop], atol=1e-3)
+        np.testing.assert_allclose(recording.read("V", start, stop), recording.read("V")[start:stop], atol=1e-6)
+
+
+def test_annotations_of_a_multi_rate_record_count_frames(tmp_path):
+    n_frames = 500
+    base = write_multi_rate(tmp_path, np.zeros(4 * n_frames), np.zeros(2 * n_frames), np.zeros(n_frames))
+    wfdb.wrann("mixed", "atr", np.array([10, 20]), np.array(["N", "V"]), write_dir=str(tmp_path))
+    np.testing.assert_array_equal(read_annotations(WfdbRecording(base), "atr").sample, [40, 80])
+
+
+def write_multi_segment(directory: Path, physical: np.ndarray) -> Path:
+    """Segments: layout, 500 samples of II and ABP, a 100-sample gap, 300 samples of II alone."""
+    # The first segment orders its signals unlike the layout: leads are matched by name.
+    wfdb.wrsamp("s_0001", fs=125, units=["mmHg", "mV"], sig_name=["ABP", "II"], p_signal=physical[:500, 1::-1],
+                fmt=["16", "16"], write_dir=str(directory))  # fmt: skip
+    wfdb.wrsamp("s_0002", fs=125, units=["mV"], sig_name=["II"], p_signal=physical[:300, :1], fmt=["16"],
+                write_dir=str(directory))  # fmt: skip
+    (directory / "s_layout.hea").write_text("s_layout 2 125 0\n~ 0 1/mV 16 0 0 0 0 II\n~ 0 1/mmHg 16 0 0 0 0 ABP\n")
+    (directory / "s.hea").write_text("s/4 2 125 900 10:20:30 01/02/2003\ns_layout 0\ns_0001 500\n~ 100\ns_0002 300\n")
+    return directory / "s"
+
+
+def test_multi_segment_record_reads_across_segments_and_gaps(tmp_path, physical):
+    recording = WfdbRecording(write_multi_segment(tmp_path, physical))
+    assert recording.lead_names == ("ABP", "II")
+    assert recording.units == ("mmHg", "mV")
+    assert recording.fs == 125 and recording.n_samples == 900
+    assert recording.start == datetime.datetime(2003, 2, 1, 10, 20, 30)
+    assert recording.warnings == (
+        "ABP is missing for 3 s of the record: read as 0 there",
+        "II is missing for 1 s of the record: read as 0 there",
+    )
+    np.testing.assert_allclose(recording.read("ABP", 0, 500), physical[:500, 1], atol=1e-3)
+    lead = recording.read("II")
+    np.testing.assert_allclose(lead[:500], physical[:500, 0], atol=1e-3)
+    np.testing.assert_array_equal(lead[500:600], 0.0)
+    np.testing.assert_allclose(lead[600:], physical[:300, 0], atol=1e-3)
+    np.testing.assert_array_equal(recording.read("II", 450, 650), lead[450:650])
+    assert {path.name for path in recording.source_files()} >= {"s.hea", "s_0001.dat", "s_0002.dat"}
+
+
+def test_a_missing_segment_file_is_refused(tmp_path, physical):
+    write_multi_segment(tmp_path, physical)
+    (tmp_path / "s_0002.dat").unlink()
+    with pytest.raises(RecordError, match=r"s_0002\.hea: missing signal file s_0002\.dat"):
+        WfdbRecording(tmp_path / "s")
+
+
+def test_a_header_without_signal_length_takes_it_from_the_file(tmp_path, physical):
+    base = write_wrsamp(tmp_path, physical, "16")
+    lines = (tmp_path / "rec.hea").read_text().splitlines()
+    lines[0] = " ".join(lines[0].split()[:3])
+    (tmp_path / "rec.hea").write_text("\n".join(lines) + "\n")
+    recording = WfdbRecording(base)
+    assert recording.n_samples == N_SAMPLES
+    np.testing.assert_allclose(recording.read("MLII", 10, 20), physical[10:20, 1], atol=1e-3)
+
+
+def test_base_date_and_time_give_the_start(tmp_path, physical):
+    base = write_wrsamp(tmp_path, physical, "16")
+    assert WfdbRecording(base).start is None
+    header = (tmp_path / "rec.hea").read_text().splitlines()
+    (tmp_path / "rec.hea").write_text("\n".join([header[0] + " 23:59:58.5", *header[1:]]) + "\n")
+    time_only = WfdbRecording(base)  # a time of day without a date
+    assert time_only.start == datetime.datetime(1900, 1, 1, 23, 59, 58, 500000) and not time_only.start_date_known
+    (tmp_path / "rec.hea").write_text("\n".join([header[0] + " 08:15:00 24/12/1999", *header[1:]]) + "\n")
+    assert WfdbRecording(base).start == datetime.datetime(1999, 12, 24, 8, 15)
+    assert WfdbRecording(base).start_date_known
+
+
+def test_a_record_named_by_its_signal_file(tmp_path, physical):
+    write_wrsamp(tmp_path, physical, "16")
+    recording = WfdbRecording(tmp_path / "rec.dat")
+    assert recording.name == "rec" and recording.path == tmp_path / "rec.hea"
