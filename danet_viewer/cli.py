@@ -185,7 +185,7 @@ def _report(args: argparse.Namespace) -> int:
         record = store.record(args.record or names[0])
     recording = open_recording(args.recording or record.source_path)
     # Readers that know the recording's start from its header give it as ``Recording.start``.
-    content = build_report(record, recording, start=getattr(recording, "start", None),
+    content = build_report(record, recording, start=recording.start,
                            identification=header_identification(recording))  # fmt: skip
     pages = write_report_pdf(content, args.out)
     print(f"{record.name}: {content.summary.beats} beats, {content.beats_reviewed} reviewed by a person, "

@@ -42,12 +42,12 @@ from danet_viewer.components.model_library import ModelLibrary
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import beat_states
 from danet_viewer.components.trace_envelope import MinMaxPyramid
-from danet_viewer.core.readers import open_recording
+from danet_viewer.core.readers import RECORDING_SUFFIXES, open_recording
 from danet_viewer.core.store_location import settings_path
 from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import BeatModel
 
-RECORD_FILTER = "ECG recordings (*.hea *.edf *.csv *.mat);;All files (*)"
+RECORD_FILTER = f"ECG recordings ({' '.join('*' + suffix for suffix in RECORDING_SUFFIXES)});;All files (*)"
 STAGE_NAMES = {"loading model": "Loading model", "reading": "Reading", "beats": "Detecting beats",
                "model": "DANet scoring", "classes": "Grouping beats into classes"}  # fmt: skip
 

@@ -88,12 +88,12 @@ def open_recording(
         raise RecordError(path, "no such file")
     reader = _recognise(path)
     if reader is None:
-        raise RecordError(
-            path,
-            f"unknown file type {path.suffix!r} (expected .hea, .dat, .mat, .edf, .bdf, .ecg, .dcm, .xml, "
-            ".csv, .tsv or .txt)",
-        )
+        raise RecordError(path, f"unknown file type {path.suffix!r} (expected {', '.join(RECORDING_SUFFIXES)})")
     return reader(path)
+
+
+# What open_recording opens by extension (the GUI's file filter lists the same).
+RECORDING_SUFFIXES = (".hea", ".dat", ".mat", ".edf", ".bdf", ".ecg", ".dcm", ".xml", *TABLE_SUFFIXES)
 
 
 def _recognise(path: Path) -> type[Recording] | None:
