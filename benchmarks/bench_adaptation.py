@@ -71,7 +71,7 @@ def main() -> None:
     options = argparse.ArgumentParser(prog="retrain options")
     add_training_settings(options)
     settings = train_settings(options.parse_args(retrain_options), stage2_epochs=RETRAIN_MAX_EPOCHS,
-                              max_seconds=args.budget)  # fmt: skip
+                              max_seconds=args.budget)
     torch.set_num_threads(2)
     base = default_model_folder()
     base_wide = evaluate_model(base, args.split, CACHE)["all"]["f1"]
@@ -93,21 +93,22 @@ def main() -> None:
             wide = evaluate_model(out, args.split, CACHE)["all"]["f1"]
             rows.append((name, before, after, seconds, wide, verdict, kept))
             print(json.dumps({"record": name, "before": before.as_dict(), "after": after.as_dict(),
-                              "retrain_s": seconds, f"{args.split}_f1": wide, "verdict": verdict}), flush=True)  # fmt: skip
+                              "retrain_s": seconds, f"{args.split}_f1": wide, "verdict": verdict}), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         f"Default model {args.split} F1 {base_wide:.3f}; retraining budget {args.budget:.0f} s per record on 2 CPU "
         f"cores; retrain options: {' '.join(retrain_options) or 'none'}; peak RSS of the whole run "
         f"{peak:.0f} MB.",
         "",
-        f"| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | adapted model's {args.split} F1 "
+        "| record | last 15 min: Se / +P / F1 before | after | F1 gain | retrain wall time | "
+        f"adapted model's {args.split} F1 "
         "| verdict (first 15 min only) | F1 of the model kept |",
         "|---|---|---|---|---|---|---|---|",
         *[f"| {n} | {100 * b.sensitivity:.1f} / {100 * b.positive_predictivity:.1f} / {b.f1:.3f} | "
           f"{100 * a.sensitivity:.1f} / {100 * a.positive_predictivity:.1f} / {a.f1:.3f} | {a.f1 - b.f1:+.3f} | "
           f"{s:.0f} s | {d:.3f} ({d - base_wide:+.3f}) | {v} | {k.f1:.3f} ({k.f1 - b.f1:+.3f}) |"
           for n, b, a, s, d, v, k in rows],
-    ]  # fmt: skip
+    ]
     parts = ([args.split] if args.split != "DS2" else []) + [option.lstrip("-") for option in retrain_options]
     suffix = "".join(f"-{part}" for part in parts)
     (REPO / "benchmarks" / "results").mkdir(exist_ok=True)

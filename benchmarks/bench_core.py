@@ -22,10 +22,10 @@ import numpy as np
 import wfdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from training.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
 from danet_viewer.core.aami import is_beat  # noqa: E402
 from danet_viewer.core.beats import detect_beats, score_detection  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
+from training.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -41,7 +41,7 @@ def detector_accuracy(folder: Path) -> tuple[list[str], dict]:
         score = score_detection(reference, detected, recording.fs)
         totals += (score.true_positives, score.false_negatives, score.false_positives)
         rows.append(f"| {name} | {recording.lead_names[lead]} | {len(reference)} | "
-                    f"{100 * score.sensitivity:.2f} | {100 * score.positive_predictivity:.2f} |")  # fmt: skip
+                    f"{100 * score.sensitivity:.2f} | {100 * score.positive_predictivity:.2f} |")
     tp, fn, fp = totals
     return rows, {"se": tp / (tp + fn), "ppv": tp / (tp + fp), "tp": int(tp), "fn": int(fn), "fp": int(fp)}
 
@@ -60,7 +60,7 @@ def join_all_records(folder: Path, out: Path) -> Path:
             total += len(digital)
     header.write_text(f"mitdb_24h 2 360 {total}\n"
                       "mitdb_24h.dat 16 200/mV 16 0 0 0 0 MLII\n"
-                      "mitdb_24h.dat 16 200/mV 16 0 0 0 0 V\n")  # fmt: skip
+                      "mitdb_24h.dat 16 200/mV 16 0 0 0 0 V\n")
     return header
 
 
@@ -70,18 +70,19 @@ from danet_viewer.cli import main
 started = time.perf_counter()
 code = main(["annotate", sys.argv[1], "--store", sys.argv[2]])
 wall = time.perf_counter() - started
-print(json.dumps({"code": code, "wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"code": code, "wall_s": wall, "peak_rss_mb": peak_rss_mb}))
 """
 
 
 def annotate_speed(header: Path, scratch: Path) -> dict:
     store = scratch / f"{header.stem}.h5"
     result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(store)], capture_output=True,
-                            text=True, cwd=REPO, check=True)  # fmt: skip
+                            text=True, cwd=REPO, check=True)
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     duration = open_recording(header).duration_s
     measured.update(duration_h=duration / 3600, realtime=duration / measured["wall_s"],
-                    summary=result.stdout.strip().splitlines()[0])  # fmt: skip
+                    summary=result.stdout.strip().splitlines()[0])
     return measured
 
 
@@ -91,8 +92,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         speeds = {"30 min (mitdb 100)": annotate_speed(folder / "100.hea", scratch),
-                  "24 h (48 records joined)": annotate_speed(join_all_records(folder, scratch), scratch)}  # fmt: skip
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+                  "24 h (48 records joined)": annotate_speed(join_all_records(folder, scratch), scratch)}
+    processor = platform.processor() or platform.machine()
+    machine = f"{processor}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
         f"Machine: {machine}.",
         "",

@@ -63,7 +63,7 @@ def run(scale: int, byte_rounds: int, byte_count: int) -> tuple[list[dict], list
         for name, tried in (after - before).items():
             rows.append({"campaign": name, "inputs": tried, "opened": readers.OUTCOMES.get((name, "opened")),
                          "refused": readers.OUTCOMES.get((name, "refused")),
-                         "seconds": time.monotonic() - started})  # fmt: skip
+                         "seconds": time.monotonic() - started})
             print(f"{name}: {tried} inputs, {rows[-1]['seconds']:.0f} s", file=sys.stderr, flush=True)
     started, bytes_row = time.monotonic(), Counter()
     for round_number in range(byte_rounds):
@@ -74,11 +74,11 @@ def run(scale: int, byte_rounds: int, byte_count: int) -> tuple[list[dict], list
             continue
         print(f"store file bytes, seed {100 + round_number}: {result}", file=sys.stderr, flush=True)
         bytes_row.update({"inputs": result["tried"], "opened": result.get("opened", 0),
-                          "refused": result.get("refused", 0)})  # fmt: skip
+                          "refused": result.get("refused", 0)})
         bytes_row["peak_rss_mb"] = max(bytes_row["peak_rss_mb"], result["peak_rss_mb"])
     rows.append({"campaign": f"store file (bit flips, truncation; peak RSS {bytes_row['peak_rss_mb']} MB)",
                  "inputs": bytes_row["inputs"], "opened": bytes_row["opened"], "refused": bytes_row["refused"],
-                 "seconds": time.monotonic() - started})  # fmt: skip
+                 "seconds": time.monotonic() - started})
     return rows, failures
 
 
@@ -90,9 +90,10 @@ def report(rows: list[dict], failures: list[str], scale: int, seconds: float) ->
     )
     total = sum(row["inputs"] for row in rows)
     verdict = "none" if not failures else "; ".join(failures)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return f"""## Fuzzing (benchmarks/bench_fuzz.py)
 
-Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; scale {scale}, {seconds:.0f} s.
+Machine: {machine}; scale {scale}, {seconds:.0f} s.
 
 | campaign | inputs tried | opened and read in full | refused with a one-line error | seconds |
 |---|---|---|---|---|

@@ -174,7 +174,7 @@ def prepared_record() -> Path:
 def measure(header: Path) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(CACHE / "settings.ini"), str(STEPS)],
-                            capture_output=True, text=True, cwd=REPO, env=env, check=True)  # fmt: skip
+                            capture_output=True, text=True, cwd=REPO, env=env, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -189,7 +189,7 @@ def main() -> None:
     m = measure(header)
     load = max(load_before, os.getloadavg()[0])
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, offscreen Qt, "
-               f"Python {platform.python_version()}, load average up to {load:.1f} while measuring")  # fmt: skip
+               f"Python {platform.python_version()}, load average up to {load:.1f} while measuring")
     lines = [
         f"Machine: {machine}. Record: {m['duration_h']:.2f} h, 2 leads, 360 Hz, {m['beats']} beat markers.",
         "",

@@ -100,7 +100,7 @@ def _writer(fd: int, store_path: Path, record_path: Path, target: str, seed: int
             stop = start + rng.randrange(recording.n_samples // 10, recording.n_samples // 2)
             _emit(fd, event="begin", op=op, span=[start, stop])
             import_annotations(recording, store, "atr", as_review=True, who="importer", start_s=start / recording.fs,
-                               stop_s=stop / recording.fs, replace_reviews=True)  # fmt: skip
+                               stop_s=stop / recording.fs, replace_reviews=True)
             labels = {s: r.symbol for s, r in store.record(RECORD).reviews.items() if start <= s < stop}
             _emit(fd, event="done", op=op, labels=labels, span=[start, stop])
         else:

@@ -45,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from danet_viewer._qt.review_session import ReviewSession  # noqa: E402
+
 from danet_viewer.core.aami import SVEB_SYMBOLS, aami_class  # noqa: E402
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.beat_classes import (  # noqa: E402

@@ -145,10 +145,10 @@ def _import(args: argparse.Namespace) -> int:
             recording, store, args.annotations, as_review=args.as_review,
             who=args.reviewer if args.as_review else _who(), start_s=args.start_s, stop_s=args.stop_s,
             replace_reviews=args.replace_reviews,
-        )  # fmt: skip
+        )
     if args.as_review:
         print(f"{result.record}: {result.annotations} reference beats -> {result.matched} matched, "
-              f"{result.added} added, {result.not_a_beat} detections marked not-a-beat")  # fmt: skip
+              f"{result.added} added, {result.not_a_beat} detections marked not-a-beat")
     else:
         print(f"{result.record}: {result.annotations} reference beats kept as reference")
     return 0
@@ -186,7 +186,7 @@ def _report(args: argparse.Namespace) -> int:
     recording = open_recording(args.recording or record.source_path)
     # Readers that know the recording's start from its header give it as ``Recording.start``.
     content = build_report(record, recording, start=recording.start,
-                           identification=header_identification(recording))  # fmt: skip
+                           identification=header_identification(recording))
     pages = write_report_pdf(content, args.out)
     print(f"{record.name}: {content.summary.beats} beats, {content.beats_reviewed} reviewed by a person, "
           f"{len(content.strips)} strips, {pages} pages -> {args.out}")

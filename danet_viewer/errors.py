@@ -64,5 +64,5 @@ def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool =
         if debug:
             raise
         print(f"{prog}: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
         return 3

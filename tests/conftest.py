@@ -21,7 +21,7 @@ SAMPLE = REPO / "resources" / "sample" / "209_excerpt.hea"
 
 
 def synthetic_ecg(fs: float, duration_s: float, *, rr_s: float = 0.8, premature: set[int] = frozenset(),
-                  seed: int = 0, ectopic_p: float = 0.15) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                  seed: int = 0, ectopic_p: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """A clean synthetic lead in mV (P, QRS, T as Gaussians) and its R-peak samples.
 
     Beats whose index is in ``premature`` come 30 % early with a P wave of
@@ -40,20 +40,20 @@ def synthetic_ecg(fs: float, duration_s: float, *, rr_s: float = 0.8, premature:
     for index, r in enumerate(peaks):
         p_height = ectopic_p if index in premature else 0.15
         for offset, width, height in ((-0.18, 0.025, p_height), (0.0, 0.012, 1.2), (-0.03, 0.01, -0.15),
-                                      (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)):  # fmt: skip
+                                      (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)):
             signal += height * np.exp(-0.5 * ((t - r - offset) / width) ** 2)
     signal += 0.02 * rng.standard_normal(n)
     return signal.astype(np.float32), np.round(np.array(peaks) * fs).astype(np.int64)
 
 
 def write_wfdb_record(folder: Path, name: str, signal: np.ndarray, fs: float,
-                      beats: np.ndarray | None = None, symbols: list[str] | None = None) -> Path:  # fmt: skip
+                      beats: np.ndarray | None = None, symbols: list[str] | None = None) -> Path:
     """Write a 1-lead MLII WFDB record (format 212) and optional .atr; returns the .hea path."""
     wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None].astype(np.float64),
-                fmt=["212"], adc_gain=[200.0], baseline=[0], write_dir=str(folder))  # fmt: skip
+                fmt=["212"], adc_gain=[200.0], baseline=[0], write_dir=str(folder))
     if beats is not None:
         wfdb.wrann(name, "atr", np.asarray(beats), symbol=symbols or ["N"] * len(beats), fs=fs,
-                   write_dir=str(folder))  # fmt: skip
+                   write_dir=str(folder))
     return folder / f"{name}.hea"
 
 

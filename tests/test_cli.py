@@ -20,12 +20,12 @@ def test_annotate_import_export_on_the_sample(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith("209_excerpt: ") and "beats on MLII" in line and "real time" in line
     assert main(["import", str(SAMPLE.with_suffix("")), "--annotations", "atr", "--store", str(store),
-                 "--as-review", "--reviewer", "dr_x"]) == 0  # fmt: skip
+                 "--as-review", "--reviewer", "dr_x"]) == 0
     assert "matched" in capsys.readouterr().out
     for fmt, out in (("csv", tmp_path / "b.csv"), ("wfdb", tmp_path / "ann"), ("hdf5", tmp_path / "d.h5")):
         assert main(["export", str(store), "--format", fmt, "--out", str(out), "--reviewed-only"]) == 0
         assert out.exists()
-    assert len(open(tmp_path / "b.csv").readlines()) > 300  # every reviewed beat of the 3 min excerpt
+    assert len((tmp_path / "b.csv").read_text().splitlines()) > 300  # every reviewed beat of the 3 min excerpt
 
 
 @pytest.mark.parametrize(
@@ -46,12 +46,12 @@ def test_errors_are_one_line_with_nonzero_exit(argv, message, tmp_path, capsys):
 
 def test_executable_module_version_and_bad_file(tmp_path):
     version = subprocess.run([sys.executable, "-m", "danet_viewer", "--version"], capture_output=True,
-                             text=True, cwd=REPO)  # fmt: skip
+                             text=True, cwd=REPO)
     assert version.returncode == 0 and version.stdout.strip() == f"danet-viewer {__version__}"
     bad = tmp_path / "bad.hea"
     bad.write_text("this is not a header\n")
     result = subprocess.run([sys.executable, "-m", "danet_viewer", "annotate", str(bad), "--store",
-                             str(tmp_path / "s.h5")], capture_output=True, text=True, cwd=REPO)  # fmt: skip
+                             str(tmp_path / "s.h5")], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "bad.hea" in result.stderr and "Traceback" not in result.stderr
 
@@ -94,7 +94,7 @@ def test_report_names_the_record_and_the_csv_exports_beat_count(tmp_path, capsys
     store, pdf = tmp_path / "s.h5", tmp_path / "report.pdf"
     assert main(["annotate", str(SAMPLE), "--store", str(store)]) == 0
     assert main(["import", str(SAMPLE), "--annotations", "atr", "--store", str(store), "--as-review",
-                 "--reviewer", "dr_x", "--to", "60"]) == 0  # fmt: skip
+                 "--reviewer", "dr_x", "--to", "60"]) == 0
     assert main(["export", str(store), "--format", "csv", "--out", str(tmp_path / "b.csv")]) == 0
     capsys.readouterr()
     assert main(["report", str(store), "--out", str(pdf)]) == 0
@@ -121,7 +121,7 @@ def test_report_errors_are_one_line(argv, message, tmp_path, capsys):
     with AnnotationStore.open(tmp_path / "two.h5", "a") as store:
         for name in ("a", "b"):
             store.put_recording(name=name, source_path=str(tmp_path / "missing.hea"), content_hash="0", fs=360,
-                                lead_names=["MLII"], units=["mV"], n_samples=3600, who="t")  # fmt: skip
+                                lead_names=["MLII"], units=["mV"], n_samples=3600, who="t")
     assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err

@@ -31,7 +31,7 @@ def test_train_goes_to_danet_train_without_its_own_name(calls):
 
 
 @pytest.mark.parametrize("argv", [[], ["render", "r.hea", "--out", "x.png"], ["--version"], ["record.hea"],
-                                  ["training.hea"]])  # fmt: skip
+                                  ["training.hea"]])
 def test_everything_else_goes_to_danet_viewer(calls, argv):
     assert danet_viewer_frozen.main(argv) == 0
     assert calls == [("danet-viewer", argv)]
@@ -55,7 +55,7 @@ def test_training_command_when_frozen_runs_the_executable_itself(monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", "/opt/danet-viewer/danet-viewer")
     assert training_command(["retrain", "--out", "m"]) == ["/opt/danet-viewer/danet-viewer", "train", "retrain",
-                                                           "--out", "m"]  # fmt: skip
+                                                           "--out", "m"]
 
 
 def test_resources_from_source_are_the_checkouts(monkeypatch):
@@ -73,5 +73,5 @@ def test_resources_when_frozen_are_inside_the_bundle(monkeypatch, tmp_path):
 def test_the_spec_bundles_every_resource_folder():
     spec = ast.parse((REPO / "build.spec").read_text())
     bundled = next(ast.literal_eval(node.value) for node in spec.body
-                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RESOURCES")  # fmt: skip
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RESOURCES")
     assert sorted(bundled) == sorted(p.name for p in (REPO / "resources").iterdir() if p.is_dir())

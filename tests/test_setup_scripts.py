@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("ldd"),
-                                reason="the xcb platform plugin and ldd are Linux's")  # fmt: skip
+                                reason="the xcb platform plugin and ldd are Linux's")
 
 
 def _bash(snippet: str) -> str:
@@ -26,7 +26,7 @@ def _bash(snippet: str) -> str:
     ("libxcb-cursor.so.0", "libxcb-cursor0"), ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
     ("libdbus-1.so.3", "libdbus-1-3"), ("libEGL.so.1", "libegl1"), ("libX11-xcb.so.1", "libx11-xcb1"),
     ("libglib-2.0.so.0", "libglib2.0-0"), ("libfontconfig.so.1", "libfontconfig1"),
-])  # fmt: skip
+])
 def test_a_missing_library_names_its_debian_package(soname, package):
     assert _bash(f"soname_package {soname}") == package
 
@@ -46,7 +46,7 @@ def test_without_root_setup_names_the_packages_and_the_command():
     result = subprocess.run(["bash", "-c", ". scripts/qt_system_libs.sh\n"
                              "qt_missing_libraries() { echo libxcb-icccm.so.4; echo libxcb-keysyms.so.1; }\n"
                              "id() { echo 1000; }\n"
-                             "qt_install_system_libs /nowhere setup"], cwd=REPO, capture_output=True, text=True)  # fmt: skip
+                             "qt_install_system_libs /nowhere setup"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "setup: Qt cannot open a window without the system libraries of: libxcb-icccm4 libxcb-keysyms1;"

@@ -23,7 +23,7 @@ def run_fit_config(config: AblationConfig, variant: str, seed: int) -> fitting.F
     """The fit of one run: ``out/VARIANT-sSEED`` with its log beside it, otherwise the default settings."""
     run = config.out / f"{variant}-s{seed}"
     return fitting.FitConfig(out=run, train=TrainConfig(variant=variant, seed=seed), cache=config.cache,
-                             log=run.with_suffix(".jsonl"), name=f"danet-{variant}")  # fmt: skip
+                             log=run.with_suffix(".jsonl"), name=f"danet-{variant}")
 
 
 def ablation(config: AblationConfig) -> Iterator[tuple[str, int, float]]:

@@ -37,7 +37,7 @@ def add_training_settings(parser: argparse.ArgumentParser) -> None:
     for field in (f for f in fields(TrainConfig) if f.name != "variant"):
         kinds = {"float": float, "float | None": float, "int": int, "bool": _on_off}
         group.add_argument(f"--{field.name.replace('_', '-')}", type=kinds.get(field.type, str), default=None,
-                           dest=field.name, metavar="on|off" if field.type == "bool" else None)  # fmt: skip
+                           dest=field.name, metavar="on|off" if field.type == "bool" else None)
 
 
 def _on_off(value: str) -> bool:
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="DS2 SVEB figures of a model folder, per the protocol")
     evaluate.add_argument("model", type=Path)
     evaluate.add_argument("--split", choices=SPLITS, default="DS2",
-                          help="DS2 (the protocol's test set), DS1, or DS1's validation records")  # fmt: skip
+                          help="DS2 (the protocol's test set), DS1, or DS1's validation records")
     evaluate.add_argument("--out", type=Path, help="write the results as JSON")
     evaluate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
     evaluate.add_argument("--device", default="cpu")
@@ -156,7 +156,7 @@ def fit_config(args: argparse.Namespace) -> FitConfig:
 
     return FitConfig(out=args.out, train=train_settings(args, variant=args.variant), datasets=list(args.dataset),
                      val_records=args.val_records, pretrained=args.pretrained, cache=args.cache, log=args.log,
-                     name=args.name)  # fmt: skip
+                     name=args.name)
 
 
 def retrain_config(args: argparse.Namespace) -> RetrainConfig:
@@ -164,7 +164,7 @@ def retrain_config(args: argparse.Namespace) -> RetrainConfig:
     from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig
 
     return RetrainConfig(out=args.out, stores=list(args.store), datasets=list(args.dataset), base=args.base,
-                         log=args.log, train=train_settings(args, stage2_epochs=RETRAIN_MAX_EPOCHS))  # fmt: skip
+                         log=args.log, train=train_settings(args, stage2_epochs=RETRAIN_MAX_EPOCHS))
 
 
 def crossval_config(args: argparse.Namespace) -> CrossvalConfig:
@@ -172,7 +172,7 @@ def crossval_config(args: argparse.Namespace) -> CrossvalConfig:
 
     return CrossvalConfig(out=args.out, train=train_settings(args, variant=args.variant), folds=args.folds,
                           scorings=list(args.scoring), threshold_rule=args.threshold_rule, cache=args.cache,
-                          log=args.log)  # fmt: skip
+                          log=args.log)
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -197,10 +197,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         for key in ("all", "without_232"):
             row = figures[key]
             print(f"{who:8} {args.split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  "
-                  f"F1 {row['f1']:.3f}")  # fmt: skip
+                  f"F1 {row['f1']:.3f}")
         strips = figures["strips"]
         print(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
-              f"Sp {100 * strips['specificity']:.1f} %")  # fmt: skip
+              f"Sp {100 * strips['specificity']:.1f} %")
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
@@ -211,7 +211,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from training.finish import calibrate
 
     card = calibrate(args.model, args.record_relative == "on", args.reference, args.threshold_rule, args.name,
-                     args.cache)  # fmt: skip
+                     args.cache)
     validation = card.metrics["validation"]
     print(f"{card.model_id}: record-relative {args.record_relative} (reference: {args.reference}), "
           f"threshold {card.threshold:.4f} ({args.threshold_rule}), "
@@ -236,7 +236,7 @@ def _crossval(args: argparse.Namespace) -> int:
     for scoring, row in summary["scorings"].items():
         every, rest = row["all"], row[f"without_{SET_ASIDE}"]
         print(f"{scoring}: Se {100 * every['se']:.1f} %  +P {100 * every['ppv']:.1f} %  F1 {every['f1']:.3f}  "
-              f"F1 without {SET_ASIDE} {rest['f1']:.3f}  AP {row['average_precision']:.3f}")  # fmt: skip
+              f"F1 without {SET_ASIDE} {rest['f1']:.3f}  AP {row['average_precision']:.3f}")
     return 0
 
 
@@ -259,7 +259,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     entry = rebuild_replay(args.model, args.cache)
     print(f"{args.model}: replay sample of {entry['beats']} beats ({entry['apcs']} APCs) "
-          f"from {len(entry['records'])} records")  # fmt: skip
+          f"from {len(entry['records'])} records")
     return 0
 
 
@@ -269,7 +269,7 @@ def _retrain(args: argparse.Namespace) -> int:
     config = retrain_config(args)
     result = retrain(config)
     print(f"held-out reviewed beats: F1 {result.before.f1:.3f} (base) -> {result.after.f1:.3f} (retrained), "
-          f"{result.verdict}; model in {config.out}")  # fmt: skip
+          f"{result.verdict}; model in {config.out}")
     return 0
 
 
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
                "rhythm-veto": _rhythm_veto, "replay": _replay, "calibrate": _calibrate,
-               "crossval": _crossval}  # fmt: skip
+               "crossval": _crossval}
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
 
 

@@ -67,7 +67,7 @@ def crossval(config: CrossvalConfig) -> dict:
     log = Logger(config.log)
     try:
         return cross_validate(records, config.train, config.folds, config.out, config.scorings, log,
-                              config.threshold_rule)  # fmt: skip
+                              config.threshold_rule)
     finally:
         log.close()
 
@@ -85,7 +85,7 @@ def scored_as(model, scoring: str):
 
 def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: int, out: Path,
                    scorings: Sequence[str] = ("all",), log: Callable = lambda event: None,
-                   threshold_rule: str = "f1") -> dict:  # fmt: skip
+                   threshold_rule: str = "f1") -> dict:
     """Fit one model per fold into ``out/fold-K`` (a fold already there is reused, so a stopped run
     resumes and a new scoring or threshold rule costs no training) and score every record out of
     fold under each of ``scorings``, at thresholds chosen by ``threshold_rule``. Writes and returns
@@ -113,9 +113,9 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
             started = time.monotonic()
             model = fit(train, val, config, log, unlabelled=unlabelled.inputs)
             description = {"source": "mitdb DS1, cross-validation", "train_records": sorted(train_names),
-                           "validation_records": val_names, "test_records": test}  # fmt: skip
+                           "validation_records": val_names, "test_records": test}
             finish_model(model, config, train, val, description, f"danet-{config.variant}-fold{k}", folder,
-                          time.monotonic() - started, log)  # fmt: skip
+                          time.monotonic() - started, log)
         for scoring in scorings:
             threshold = validation_figures(scored_as(model, scoring), val, config.device, rule=threshold_rule)[0]
             thresholds[scoring].append(threshold)
@@ -125,11 +125,11 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
     summary = {"folds": assignment, "config": asdict(config), "threshold_rule": threshold_rule, "scorings": {}}
     for scoring in scorings:
         label = np.concatenate([np.concatenate([by_name[n].beats.label, np.zeros(len(by_name[n].false_detections))])
-                                for n in scores[scoring]])  # fmt: skip
+                                for n in scores[scoring]])
         pooled = np.concatenate([np.concatenate(scores[scoring][n]) for n in scores[scoring]])
         summary["scorings"][scoring] = {"thresholds": thresholds[scoring],
                                         "average_precision": average_precision(label, pooled),
-                                        **summarise(results[scoring], set_aside=SET_ASIDE)}  # fmt: skip
+                                        **summarise(results[scoring], set_aside=SET_ASIDE)}
     out.mkdir(parents=True, exist_ok=True)
     (out / summary_name(threshold_rule)).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -43,7 +43,7 @@ class BeatSet:
     @classmethod
     def concatenate(cls, parts: list[BeatSet]) -> BeatSet:
         inputs = BeatInputs(*(np.concatenate([getattr(p.inputs, f) for p in parts])
-                              for f in ("windows", "rr", "regions", "p_found")))  # fmt: skip
+                              for f in ("windows", "rr", "regions", "p_found")))
         return cls(inputs, np.concatenate([p.label for p in parts]), np.concatenate([p.record for p in parts]))
 
 
@@ -89,7 +89,7 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cached, windows=inputs.windows, regions=inputs.regions, p_found=inputs.p_found,
-                     beats=beats, reference=reference, symbols=symbols.astype(str))  # fmt: skip
+                     beats=beats, reference=reference, symbols=symbols.astype(str))
     ref_index, det_index = match_beats(reference, beats, round(MATCH_TOLERANCE_S * recording.fs))
     sveb = is_sveb(symbols)
     unmatched_ref = np.setdiff1d(np.arange(len(reference)), ref_index)

@@ -28,7 +28,7 @@ class Database:
         if not (self.cache / "RECORDS").exists():
             if not self.archive.exists():
                 raise SystemExit(f"{self.name} not found: set {self.name.upper()}_DIR or place the archive at "
-                                 f"{self.archive}")  # fmt: skip
+                                 f"{self.archive}")
             self.cache.mkdir(parents=True, exist_ok=True)
             with tarfile.open(self.archive) as archive:
                 archive.extractall(self.cache, filter="data")
@@ -49,7 +49,7 @@ def _database(name: str, citation: str) -> Database:
 
 PHYSIONET = "Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet. Circulation 101(23):e215-e220 (2000)"
 MITDB = _database("mitdb", "Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. IEEE Eng in Med and "
-                           f"Biol 20(3):45-50 (2001); {PHYSIONET}")  # fmt: skip
+                           f"Biol 20(3):45-50 (2001); {PHYSIONET}")
 SVDB = _database("svdb", "Greenwald SD, Patil RS, Mark RG. Improved detection and classification of arrhythmias in "
                          "noise-corrupted electrocardiograms using contextual information. Computers in Cardiology "
-                         f"1990;461-464; {PHYSIONET}")  # fmt: skip
+                         f"1990;461-464; {PHYSIONET}")

@@ -24,7 +24,7 @@ from torch import nn
 from danet_viewer.core.features import MODEL_RR_FEATURES
 from danet_viewer.model.inference import batch_tensors, record_median_logits, reference_beats, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
-from danet_viewer.model.training_log import Epoch, PretrainEpoch, Start, StageDone, TrainingEvent
+from danet_viewer.model.training_log import Epoch, PretrainEpoch, StageDone, Start, TrainingEvent
 from training.data import BeatSet
 from training.metrics import average_precision
 from training.synthetic import FREQUENT_SHARE, donor_rows, sinus_among_frequent_apcs, synthesize_apcs
@@ -65,7 +65,7 @@ class TrainConfig:
     def network_config(self, variant: str | None = None) -> NetworkConfig:
         return NetworkConfig(variant=variant or self.variant, rhythm_veto=self.rhythm_veto,
                              rr_features=tuple(self.rr_features.split(",")),
-                             record_relative=self.record_relative)  # fmt: skip
+                             record_relative=self.record_relative)
 
 
 class Logger:
@@ -75,7 +75,7 @@ class Logger:
     def __init__(self, path: str | Path | None, quiet: bool = False) -> None:
         if path:  # a log beside outputs that do not exist yet
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a", buffering=1) if path else None
+        self.file = open(path, "a", buffering=1) if path else None  # noqa: SIM115 - closed by close()
         self.quiet = quiet
 
     def __call__(self, event: TrainingEvent) -> None:
@@ -106,7 +106,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 
 def predict(model: DANet, inputs, device: str = "cpu", records: np.ndarray | None = None,
-            raw: bool = False) -> np.ndarray:  # fmt: skip
+            raw: bool = False) -> np.ndarray:
     """p(APC) for every beat of a ``BeatInputs`` (of ``records``; None: one record): the viewer's scoring
     path; ``raw``: not record-relative."""
     return score_beats(model, inputs, device=device, records=records, raw=raw).p_apc
@@ -195,7 +195,7 @@ def _run_stage(
     *, stage: int, epochs: int, learning_rate: float, deadline: float | None,
     checkpoint: Callable[[DANet], None] | None = None, one_cycle: bool = True, replay: BeatSet | None = None,
     centre: bool = False,
-) -> float:  # fmt: skip
+) -> float:
     """One supervised stage with early stopping on validation average precision; keeps the best weights.
 
     ``one_cycle`` warms the rate up and anneals it over the planned epochs; without it the rate is
@@ -219,7 +219,7 @@ def _run_stage(
     steps_per_epoch = (math.ceil(epoch_beats // world_size() / config.batch_size)
                        + math.ceil(synthetic_count / config.batch_size) + math.ceil(sinus_count / config.batch_size))
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimiser, learning_rate, total_steps=epochs * steps_per_epoch + 1)
-                 if one_cycle else None)  # fmt: skip
+                 if one_cycle else None)
     wrapped = _wrap(model)
     donors = donor_rows(train.inputs, train.label)
     # The incoming weights are the score to beat: a stage (or a fine-tune) that only makes
@@ -228,7 +228,7 @@ def _run_stage(
     for epoch in range(epochs):
         reference = (record_median_logits(predict(model, train.inputs, config.device, raw=True), train.record,
                                           reference_beats(model.config, train.inputs))
-                     if centre else np.zeros(len(train)))  # fmt: skip
+                     if centre else np.zeros(len(train)))
         model.train()
         if freeze_wem:
             model.wem.eval()  # frozen means its batch-norm statistics stay too
@@ -237,12 +237,12 @@ def _run_stage(
         synthetic = synthesize_apcs(train.inputs, donor_choice, local_rng)
         batches = _batches(train.inputs, train.label, reference, rows, config.batch_size)
         batches += _batches(synthetic, np.ones(synthetic_count, np.int8), reference[donor_choice],
-                            np.arange(synthetic_count), config.batch_size)  # fmt: skip
+                            np.arange(synthetic_count), config.batch_size)
         if config.frequent_sinus:
             sinus_choice = local_rng.choice(donors, sinus_count)
             sinus = sinus_among_frequent_apcs(train.inputs, sinus_choice, local_rng)
             batches += _batches(sinus, np.zeros(sinus_count, np.int8), reference[sinus_choice],
-                                np.arange(sinus_count), config.batch_size)  # fmt: skip
+                                np.arange(sinus_count), config.batch_size)
         if replay is not None:
             replay_rows = np.tile(np.arange(len(replay)), config.replay_repeats)
             # Once through stays in file order, as measured (docs/model.md, "Retraining").
@@ -288,7 +288,7 @@ def fit(
     train: BeatSet, val: BeatSet, config: TrainConfig, log: Callable, *, unlabelled=None,
     start: DANet | None = None, fine_tune: bool = False, checkpoint: Callable[[DANet], None] | None = None,
     replay: BeatSet | None = None,
-) -> DANet:  # fmt: skip
+) -> DANet:
     """Train a DANet variant and return it with its best validation weights.
 
     From scratch: soft-WEM pre-training (soft variant, unless ``start`` brings a
@@ -300,15 +300,12 @@ def fit(
     """
     rng = seed_everything(config.seed)  # identical initial weights and epoch splits on every rank
     deadline = time.monotonic() + config.max_seconds if config.max_seconds else None
-    if start is not None:
-        model = copy.deepcopy(start)
-    else:
-        model = DANet(config.network_config())
+    model = copy.deepcopy(start) if start is not None else DANet(config.network_config())
     model.to(config.device)
     log(Start(settings={k: v for k, v in asdict(config).items() if v is not None}, train_beats=len(train),
               train_apcs=int(train.label.sum()), val_beats=len(val), val_apcs=int(val.label.sum()),
               replay_beats=len(replay) if replay is not None else 0,
-              parameters=sum(p.numel() for p in model.parameters())))  # fmt: skip
+              parameters=sum(p.numel() for p in model.parameters())))
     soft = model.config.variant == "soft"
     if soft and start is None:
         pretrain_wem(model, unlabelled if unlabelled is not None else train.inputs, config, log, rng)
@@ -323,7 +320,7 @@ def fit(
                           deadline=deadline, checkpoint=checkpoint, one_cycle=not fine_tune, replay=replay,
                           # A fine-tune's replay beats are capped samples of their records, whose median
                           # is not a normal beat's: fine-tuning keeps the plain loss.
-                          centre=model.config.record_relative and not fine_tune)  # fmt: skip
+                          centre=model.config.record_relative and not fine_tune)
         log(StageDone(stage=stage, val_ap=best))
     return model.eval()
 

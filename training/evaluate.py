@@ -13,12 +13,12 @@ from danet_viewer.model.network import DANet
 from training.data import BeatSet, ReferenceRecord, label_record
 from training.engine import predict
 from training.metrics import Counts, count, strip_counts
-from training.rr_rule import rr_rule_calls
 from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
+from training.rr_rule import rr_rule_calls
 
 LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
     ("de Chazal 2004", 76, 38), ("Mar 2011", 83, 34), ("Garcia 2017", 62, 53), ("Mousavi & Afghah 2019", 88.9, 92.6),
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -47,7 +47,7 @@ def rr_rule_scores(record: ReferenceRecord) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_records(records: list[ReferenceRecord], scores: dict[str, tuple[np.ndarray, np.ndarray]],
-                     threshold: float) -> list[RecordResult]:  # fmt: skip
+                     threshold: float) -> list[RecordResult]:
     """``scores[name]`` = (p(APC) of matched beats, p(APC) of false detections)."""
     results = []
     for record in records:
@@ -58,7 +58,7 @@ def evaluate_records(records: list[ReferenceRecord], scores: dict[str, tuple[np.
         labels = np.concatenate([record.beats.label.astype(bool), np.zeros(len(false_score), bool)])
         predicted = np.concatenate([beat_score, false_score]) >= threshold
         strips = strip_counts(times, labels, predicted, record.duration_s,
-                              missed_positive_times=record.missed_sveb_sample / record.fs)  # fmt: skip
+                              missed_positive_times=record.missed_sveb_sample / record.fs)
         results.append(RecordResult(record.name, beats, strips))
     return results
 
@@ -95,5 +95,5 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -
     summary["rr_rule"] = summarise(evaluate_records(records, {r.name: rr_rule_scores(r) for r in records}, 0.5))
     summary.update(model=card.model_id, split=split, threshold=card.threshold,
                    validation=card.metrics.get("validation", {}),
-                   scoring_x_realtime=sum(r.duration_s for r in records) / seconds)  # fmt: skip
+                   scoring_x_realtime=sum(r.duration_s for r in records) / seconds)
     return summary

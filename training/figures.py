@@ -37,8 +37,9 @@ def attention_figure(model_folder: Path, out: Path, cache: Path, seed: int = 0) 
         scores = score_beats(model, inputs, attention=True)
         window, weights, enhanced = inputs.windows[0], scores.weights[0], scores.enhanced[0]
         low = min(window.min(), enhanced.min()) - 0.4
-        axis.imshow(weights[None, :], aspect="auto", cmap="Oranges", vmin=0, vmax=max(1e-6, float(model.config.alpha_max)),
-                    extent=(time[0], time[-1], low, low + 0.3))  # fmt: skip
+        axis.imshow(weights[None, :], aspect="auto", cmap="Oranges", vmin=0,
+                    vmax=max(1e-6, float(model.config.alpha_max)),
+                    extent=(time[0], time[-1], low, low + 0.3))
         p_on, p_off = inputs.regions[0, 0]
         axis.axvspan(time[min(p_on, len(time) - 1)], time[min(p_off, len(time) - 1)], color="green", alpha=0.15)
         axis.plot(time, window, "k", lw=0.8, label="conditioned")
@@ -46,7 +47,7 @@ def attention_figure(model_folder: Path, out: Path, cache: Path, seed: int = 0) 
         axis.set_ylim(low, max(window.max(), enhanced.max()) + 0.2)
         kind = "APC (SVEB)" if label else "normal"
         axis.set_title(f"mitdb {name}, {kind}: p(APC) = {scores.p_apc[0]:.2f} (threshold {card.threshold:.2f})",
-                       fontsize=8)  # fmt: skip
+                       fontsize=8)
     axes[0].legend(fontsize=7, loc="upper left")
     axes[-1].set_xlabel("time from the beat's R peak (s); band = w(t), green = delineated P wave")
     figure.suptitle(f"{card.name} ({model.config.variant}): attention w(t) on DS2 beats", fontsize=10)

@@ -34,13 +34,13 @@ def validation_figures(
     if model.config.record_relative and raw_threshold is None:
         raw_threshold = chosen(predict(model, val.inputs, device, raw=True))
     metrics = {**count(val.label, scores >= threshold).as_dict(), "beats": len(val), "apcs": int(val.label.sum()),
-               "average_precision": average_precision(val.label, scores), "threshold_rule": rule}  # fmt: skip
+               "average_precision": average_precision(val.label, scores), "threshold_rule": rule}
     return threshold, raw_threshold if model.config.record_relative else None, metrics
 
 
 def finish_model(model: DANet, config: TrainConfig, train: BeatSet, val: BeatSet, description: dict, name: str,
                  out: Path, seconds: float, log: Callable, base_card: ModelCard | None = None,
-                 threshold: float | None = None, raw_threshold: float | None = None) -> dict:  # fmt: skip
+                 threshold: float | None = None, raw_threshold: float | None = None) -> dict:
     """Save the model with its card (returned as a dict); ``threshold`` (and a record-relative model's
     ``raw_threshold``), when given, are kept instead of chosen on ``val``."""
     threshold, raw_threshold, validation = validation_figures(model, val, config.device, threshold, raw_threshold)
@@ -51,7 +51,7 @@ def finish_model(model: DANet, config: TrainConfig, train: BeatSet, val: BeatSet
         raw_threshold=raw_threshold,
         training={**description, "variant": model.config.variant, "config": asdict(config),
                   "train_beats": len(train), "train_apcs": int(train.label.sum()), "seconds": round(seconds, 1),
-                  "base_model": base_card.model_id if base_card else None},  # fmt: skip
+                  "base_model": base_card.model_id if base_card else None},
         metrics={"validation": validation},
         created_at=utc_now(),
     )
@@ -61,7 +61,7 @@ def finish_model(model: DANet, config: TrainConfig, train: BeatSet, val: BeatSet
 
 
 def calibrate(folder: Path, record_relative: bool, reference: str, rule: str, name: str | None,
-              cache: Path) -> ModelCard:  # fmt: skip
+              cache: Path) -> ModelCard:
     """Rewrite a model's card (its weights kept) with a scoring (record-relative or not, against ``reference``)
     and the thresholds ``rule`` chooses for it on mitdb DS1's validation records; ``name``, a new name for it."""
     model, card = load_model(folder)

@@ -59,14 +59,14 @@ def fit_model(config: FitConfig) -> dict | None:
         start = _with_pretrained_wem(config.pretrained, settings) if config.pretrained else None
         started = time.monotonic()
         model = fit(train, val, settings, log, unlabelled=unlabelled.inputs, start=start,
-                    checkpoint=_checkpoint_writer(config.out))  # fmt: skip
+                    checkpoint=_checkpoint_writer(config.out))
         if rank() != 0:
             return None
         if not config.datasets:  # a mitdb model ships a sample of its training beats for fine-tuning
             config.out.mkdir(parents=True, exist_ok=True)
             description["replay"] = save_replay(sample_replay(train, settings.seed), config.out)
         return finish_model(model, settings, train, val, description, config.name, config.out,
-                            time.monotonic() - started, log)  # fmt: skip
+                            time.monotonic() - started, log)
     finally:
         log.close()
         if distributed:

@@ -40,7 +40,7 @@ class Counts:
 
     def as_dict(self) -> dict:
         return {"tp": self.tp, "fn": self.fn, "fp": self.fp, "tn": self.tn, "se": self.sensitivity,
-                "ppv": self.positive_predictivity, "f1": self.f1}  # fmt: skip
+                "ppv": self.positive_predictivity, "f1": self.f1}
 
 
 def count(label: np.ndarray, predicted: np.ndarray, missed_positive: int = 0, missed_negative: int = 0) -> Counts:
@@ -48,7 +48,7 @@ def count(label: np.ndarray, predicted: np.ndarray, missed_positive: int = 0, mi
     label = np.asarray(label, bool)
     predicted = np.asarray(predicted, bool)
     return Counts(int(np.sum(label & predicted)), int(np.sum(label & ~predicted)) + missed_positive,
-                  int(np.sum(~label & predicted)), int(np.sum(~label & ~predicted)) + missed_negative)  # fmt: skip
+                  int(np.sum(~label & predicted)), int(np.sum(~label & ~predicted)) + missed_negative)
 
 
 def average_precision(label: np.ndarray, score: np.ndarray) -> float:
@@ -104,7 +104,7 @@ def choose_threshold(label: np.ndarray, score: np.ndarray, rule: str = "f1") -> 
 
 
 def strip_counts(times_s: np.ndarray, label: np.ndarray, predicted: np.ndarray, duration_s: float,
-                 strip_s: float = 10.0, missed_positive_times: np.ndarray | None = None) -> Counts:  # fmt: skip
+                 strip_s: float = 10.0, missed_positive_times: np.ndarray | None = None) -> Counts:
     """10 s strip verdicts: a strip is APC-positive if it holds an SVEB beat; the verdict, if any beat is called."""
     n_strips = int(duration_s // strip_s)
     strip = (np.asarray(times_s) // strip_s).astype(int)

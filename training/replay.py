@@ -51,9 +51,9 @@ def save_replay(beats: BeatSet, folder: Path) -> dict:
         path, windows=beats.inputs.windows.astype(np.float16), rr=beats.inputs.rr.astype(np.float32),
         regions=beats.inputs.regions.astype(np.int16), p_found=beats.inputs.p_found.astype(bool),
         label=beats.label.astype(np.int8), record=beats.record.astype(str),
-    )  # fmt: skip
+    )
     return {"file": REPLAY_FILE, "sha256": sha256_file(path), "beats": len(beats), "apcs": int(beats.label.sum()),
-            "records": sorted(set(beats.record))}  # fmt: skip
+            "records": sorted(set(beats.record))}
 
 
 def load_replay(folder: Path, card: ModelCard) -> BeatSet | None:
@@ -90,7 +90,7 @@ def rebuild_replay(folder: Path, cache: Path) -> dict:
     if card.training.get("source") != "mitdb DS1":
         raise DanetError(f"{folder}: not trained on mitdb DS1; its replay sample is written when it is trained")
     train = BeatSet.concatenate([label_record(mitdb_dir() / f"{name}.hea", cache).beats
-                                 for name in card.training["train_records"]])  # fmt: skip
+                                 for name in card.training["train_records"]])
     card.training["replay"] = save_replay(sample_replay(train, card.training["config"]["seed"]), folder)
     write_card(card, folder)
     return card.training["replay"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from training.evaluate import LITERATURE, evaluate_model
-from training.rr_rule import RR_RULE_NAME
 from training.metrics import FALSE_ALARM_RATE
+from training.rr_rule import RR_RULE_NAME
 
 VARIANTS = ("backbone", "hard", "soft")
 
@@ -26,12 +26,13 @@ def _beat_cells(results: list[dict], set_aside: str) -> str:
         return [r[key][field] for r in results]
 
     return (f"{_mean_sd(column('all', 'se'), 100, 1)} | {_mean_sd(column('all', 'ppv'), 100, 1)} | "
-            f"{_mean_sd(column('all', 'f1'))} | {_mean_sd(column(f'without_{set_aside}', 'f1'))}")  # fmt: skip
+            f"{_mean_sd(column('all', 'f1'))} | {_mean_sd(column(f'without_{set_aside}', 'f1'))}")
 
 
 def ablation_table(runs: Path) -> list[str]:
     lines = [
-        "| variant | seeds | Se % | +P % | F1 | F1 without 232 | strip accuracy % | strip Se % | strip Sp % | DS1 val AP |",
+        "| variant | seeds | Se % | +P % | F1 | F1 without 232 | strip accuracy % | strip Se % | strip Sp % "
+        "| DS1 val AP |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     floor = None
@@ -42,13 +43,15 @@ def ablation_table(runs: Path) -> list[str]:
             strips = [r["strips"] for r in results]
             lines.append(
                 f"| {variant} | {len(results)} | {_beat_cells(results, '232')} | "
-                f"{_mean_sd([s['accuracy'] for s in strips], 100, 1)} | {_mean_sd([s['se'] for s in strips], 100, 1)} | "
+                f"{_mean_sd([s['accuracy'] for s in strips], 100, 1)} | "
+                f"{_mean_sd([s['se'] for s in strips], 100, 1)} | "
                 f"{_mean_sd([s['specificity'] for s in strips], 100, 1)} | "
                 f"{_mean_sd([r['validation'].get('average_precision', float('nan')) for r in results])} |"
             )
     if floor:  # the same beats, the same scoring code
-        lines.append(f"| {RR_RULE_NAME} | – | {_beat_cells([floor], '232')} | {100 * floor['strips']['accuracy']:.1f} | "
-                     f"{100 * floor['strips']['se']:.1f} | {100 * floor['strips']['specificity']:.1f} | – |")  # fmt: skip
+        strips = floor["strips"]
+        lines.append(f"| {RR_RULE_NAME} | – | {_beat_cells([floor], '232')} | {100 * strips['accuracy']:.1f} | "
+                     f"{100 * strips['se']:.1f} | {100 * strips['specificity']:.1f} | – |")
     return lines
 
 
@@ -59,13 +62,14 @@ def crossval_table(folder: Path) -> list[str]:
     from training.metrics import THRESHOLD_RULES
 
     lines = [f"| variant | scoring | threshold | seeds | Se % | +P % | F1 | F1 without {SET_ASIDE} | AP |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "|---|---|---|---|---|---|---|---|---|"]
     for variant, scoring, rule in ((v, s, r) for v in VARIANTS for s in SCORINGS for r in THRESHOLD_RULES):
-        runs = [json.loads(p.read_text())["scorings"] for p in sorted(folder.glob(f"{variant}-s*/{summary_name(rule)}"))]
+        summaries = sorted(folder.glob(f"{variant}-s*/{summary_name(rule)}"))
+        runs = [json.loads(p.read_text())["scorings"] for p in summaries]
         rows = [run[scoring] for run in runs if scoring in run]
         if rows:
             lines.append(f"| {variant} | {scoring} | {rule} | {len(rows)} | {_beat_cells(rows, SET_ASIDE)} | "
-                         f"{_mean_sd([row['average_precision'] for row in rows], digits=3)} |")  # fmt: skip
+                         f"{_mean_sd([row['average_precision'] for row in rows], digits=3)} |")
     return lines
 
 
@@ -75,12 +79,12 @@ def per_record_table(result: dict) -> list[str]:
         se = f"{100 * row['se']:.1f}" if row["tp"] + row["fn"] else "–"
         ppv = f"{100 * row['ppv']:.1f}" if row["tp"] + row["fp"] else "–"
         lines.append(f"| {name} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | {se} | {ppv} | "
-                     f"{row['f1']:.2f} |")  # fmt: skip
+                     f"{row['f1']:.2f} |")
     floor = result["rr_rule"]
     for title, row in (("**DS2**", result["all"]), ("**DS2 without 232**", result["without_232"]),
-                       ("RR rule, DS2", floor["all"]), ("RR rule, DS2 without 232", floor["without_232"])):  # fmt: skip
+                       ("RR rule, DS2", floor["all"]), ("RR rule, DS2 without 232", floor["without_232"])):
         lines.append(f"| {title} | {row['tp'] + row['fn']} | {row['tp']} | {row['fn']} | {row['fp']} | "
-                     f"{100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")  # fmt: skip
+                     f"{100 * row['se']:.1f} | {100 * row['ppv']:.1f} | {row['f1']:.2f} |")
     return lines
 
 
@@ -101,13 +105,14 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
     network = card["network"]
     validation = card["metrics"]["validation"]
     chosen = (f"to call {100 * FALSE_ALARM_RATE:g} % of the validation beats that are not SVEB"
-              if validation.get("threshold_rule") == "false-alarm" else "for best F1")  # fmt: skip
+              if validation.get("threshold_rule") == "false-alarm" else "for best F1")
     lines = [
         f"# Model card: {card['name']} ({network['variant']} DANet)",
         "",
         f"- Weights: `weights.safetensors`, sha256 `{card['weights_sha256']}` (checked on every load).",
         f"- Created {card['created_at']} by DANet Review {card['code_version']}.",
-        f"- Input: one lead (preferred {card['lead']}), any rate, conditioned to {card['conditioning']['model_fs']} Hz, "
+        f"- Input: one lead (preferred {card['lead']}), any rate, "
+        f"conditioned to {card['conditioning']['model_fs']} Hz, "
         f"band-pass {card['conditioning']['band_hz'][0]}–{card['conditioning']['band_hz'][1]} Hz, "
         f"{card['conditioning']['window_length']}-sample window (the beat and the one before it) plus rhythm features.",
         f"- WEM rule weights α (P, QRS, T, previous T): {network['alpha']}; α_max {network['alpha_max']}.",
@@ -137,7 +142,8 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         f"specificity {100 * ds2['strips']['specificity']:.1f} %.",
         "",
         f"The floor, {RR_RULE_NAME}, on the same beats: F1 {ds2['rr_rule']['all']['f1']:.2f}; without 232: "
-        f"F1 {ds2['rr_rule']['without_232']['f1']:.2f}; strip accuracy {100 * ds2['rr_rule']['strips']['accuracy']:.1f} %.",
+        f"F1 {ds2['rr_rule']['without_232']['f1']:.2f}; "
+        f"strip accuracy {100 * ds2['rr_rule']['strips']['accuracy']:.1f} %.",
         "",
         "Per-record DS2 figures and the ablation are in docs/model.md.",
         "",
@@ -164,7 +170,7 @@ def default_model_report(model: Path, runs: Path, crossval: Path | None, cache: 
     lines = ["## Ablation (DS1 -> DS2, mean ± sd over seeds)", "", *ablation_table(runs), "",
              "## Default model, DS2 per record", "", *per_record_table(ds2), "",
              "## Beside the literature (DS2 SVEB)", "", *literature_table(ds2, card["name"]), "",
-             f"Network scoring speed on prepared beats (CPU): {ds2['scoring_x_realtime']:.0f}x real time."]  # fmt: skip
+             f"Network scoring speed on prepared beats (CPU): {ds2['scoring_x_realtime']:.0f}x real time."]
     if crossval:
         lines += ["", "## DS1 out of fold (crossval), mean ± sd over seeds", "", *crossval_table(crossval)]
     return "\n".join(lines)

@@ -118,7 +118,7 @@ def retrain(config: RetrainConfig) -> RetrainResult:
         train, val, chosen = split_by_record(beats, None)
         old = count(val.label, predict(base.network, val.inputs, records=val.record) >= base.threshold)
         log(Data(sources=counts, train_beats=len(train), val_beats=len(val), validation=chosen,
-                 replay_beats=len(replay) if replay is not None else 0))  # fmt: skip
+                 replay_beats=len(replay) if replay is not None else 0))
         started = time.monotonic()
         model = fit(train, val, settings, log, start=base.network, fine_tune=True, replay=replay)
         apc_share = float(beats.label.mean())
@@ -129,16 +129,16 @@ def retrain(config: RetrainConfig) -> RetrainResult:
         config.out.mkdir(parents=True, exist_ok=True)
         description = {"source": "reviewed labels", "sources": counts, "train_records": sorted(set(train.record)),
                        "validation_records": chosen,
-                       "replay": carry_replay(base_folder, base.card, config.out)}  # fmt: skip
+                       "replay": carry_replay(base_folder, base.card, config.out)}
         card = finish_model(model, settings, train, val, description, f"{base.card.name}-retrained", config.out,
                             time.monotonic() - started, log, base_card=base.card, threshold=threshold,
-                            raw_threshold=raw_threshold)  # fmt: skip
+                            raw_threshold=raw_threshold)
         held_out = card["metrics"]["validation"]
         new = Counts(*(held_out[k] for k in ("tp", "fn", "fp", "tn")))
         decision = verdict(old, new)
         log(Compare(verdict=decision, held_out_apcs=int(val.label.sum()),
                     before_se=old.sensitivity, before_ppv=old.positive_predictivity, before_f1=old.f1,
-                    after_se=new.sensitivity, after_ppv=new.positive_predictivity, after_f1=new.f1))  # fmt: skip
+                    after_se=new.sensitivity, after_ppv=new.positive_predictivity, after_f1=new.f1))
     finally:
         log.close()
     return RetrainResult(card, old, new, decision)

@@ -29,7 +29,7 @@ def atrial_fibrillation_beats(record: Path, beat_sample: np.ndarray) -> np.ndarr
     """Whether each beat lies in an atrial fibrillation or flutter episode of the record's .atr rhythm marks."""
     annotation = wfdb.rdann(str(record.with_suffix("")), "atr")
     changes = [(sample, note.rstrip("\x00")) for sample, symbol, note
-               in zip(annotation.sample, annotation.symbol, annotation.aux_note, strict=True) if symbol == "+"]  # fmt: skip
+               in zip(annotation.sample, annotation.symbol, annotation.aux_note, strict=True) if symbol == "+"]
     if not changes:
         return np.zeros(len(beat_sample), bool)
     starts = np.array([sample for sample, _ in changes])
@@ -57,7 +57,7 @@ def veto_table(regularity: np.ndarray, fibrillation: np.ndarray, sveb: np.ndarra
     for threshold in VETO_CANDIDATES:
         vetoed = regularity < threshold
         rows.append(VetoRow(float(threshold), float(vetoed[fibrillation].mean()), float(vetoed[~fibrillation].mean()),
-                            int((vetoed & sveb).sum()), int(sveb.sum())))  # fmt: skip
+                            int((vetoed & sveb).sum()), int(sveb.sum())))
     return rows
 
 
@@ -81,7 +81,7 @@ def choose_rhythm_veto(cache: Path) -> tuple[float, list[VetoRow]]:
 def veto_table_markdown(table: list[VetoRow], chosen: float) -> list[str]:
     """The candidates as a Markdown table, the chosen one in bold."""
     lines = ["| regularity below | AF/flutter beats vetoed % | other beats vetoed % | balanced accuracy "
-             "| DS1 SVEB vetoed |", "|---|---|---|---|---|"]  # fmt: skip
+             "| DS1 SVEB vetoed |", "|---|---|---|---|---|"]
     for row in table:
         mark = "**" if row.threshold == chosen else ""
         lines.append(f"| {mark}{row.threshold:.2f}{mark} | {100 * row.fibrillation_recall:.1f} "

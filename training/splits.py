@@ -44,7 +44,7 @@ def mitdb_split(cache: Path) -> Split:
     val = BeatSet.concatenate([r.beats for r in records if r.name in VALIDATION])
     unlabelled = BeatSet.concatenate([r.beats for r in records] + [r.false_detections for r in records])
     return Split(train, val, unlabelled, {"source": "mitdb DS1", "train_records": sorted(set(train.record)),
-                                          "validation_records": list(VALIDATION)})  # fmt: skip
+                                          "validation_records": list(VALIDATION)})
 
 
 def dataset_split(paths: list[Path], val_records: list[str] | None) -> Split:
@@ -52,7 +52,7 @@ def dataset_split(paths: list[Path], val_records: list[str] | None) -> Split:
     beats = BeatSet.concatenate([load_dataset_file(path) for path in paths])
     train, val, chosen = split_by_record(beats, val_records)
     return Split(train, val, beats, {"source": [str(p) for p in paths], "train_records": sorted(set(train.record)),
-                                     "validation_records": chosen})  # fmt: skip
+                                     "validation_records": chosen})
 
 
 def _held_out_phase(phase: np.ndarray, label: np.ndarray) -> int:
@@ -65,7 +65,7 @@ def _held_out_phase(phase: np.ndarray, label: np.ndarray) -> int:
 
 
 def split_by_record(beats: BeatSet, val_records: list[str] | None,
-                    fraction: float = 0.2) -> tuple[BeatSet, BeatSet, list[str]]:  # fmt: skip
+                    fraction: float = 0.2) -> tuple[BeatSet, BeatSet, list[str]]:
     """(train, validation, what was held out): by whole records; with fewer than 3 records, by interleaved
     blocks of beats, never by beat."""
     names = sorted(set(beats.record))

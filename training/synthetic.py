@@ -65,7 +65,7 @@ def synthesize_apcs(inputs: BeatInputs, rows: np.ndarray, rng: np.random.Generat
         lost = rr[i, 0] * (1 - fraction)
         pause = lost * rng.uniform(*COMPENSATION)
         t_end, delay = regions[i, 2, 1], int(round(pause * MODEL_FS))
-        if 0 < delay and t_end + delay < WINDOW_LENGTH:
+        if delay > 0 and t_end + delay < WINDOW_LENGTH:
             synthetic[t_end + delay :] = synthetic[t_end : WINDOW_LENGTH - delay].copy()
             synthetic[t_end : t_end + delay] = synthetic[t_end - 1]
         out[i] = synthetic

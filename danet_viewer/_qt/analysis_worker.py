@@ -21,7 +21,7 @@ from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import ModelRegistry
 
 
-class AnalysisCancelled(Exception):
+class AnalysisCancelled(Exception):  # noqa: N818 - a cancellation the user asked for, not an error
     """Raised from a progress report once the user pressed Cancel."""
 
 
@@ -39,7 +39,7 @@ class AnalysisWorker(QThread):
     failed = Signal(str)  # one line for the user; "cancelled" after Cancel
 
     def __init__(self, recording: Recording, store: AnnotationStore, who: str, model: BeatModel | None,
-                 model_folder: str | None = None) -> None:  # fmt: skip
+                 model_folder: str | None = None) -> None:
         super().__init__()
         self.recording, self.store, self.who = recording, store, who
         self.model, self.model_folder = model, model_folder
@@ -75,5 +75,5 @@ class AnalysisWorker(QThread):
             if not store.writable:
                 raise DanetError(f"{store.path}: opened read-only and holds no analysis of {recording.name}")
             analyse_recording(recording, store, lead=recording.lead_names[lead], who=self.who, model=model,
-                              progress=self._report)  # fmt: skip
+                              progress=self._report)
         return AnalysisOutcome(raw, lead, model, reused)

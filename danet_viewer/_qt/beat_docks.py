@@ -101,7 +101,7 @@ class TachogramDock(QDockWidget):
         where = vb.mapSceneToView(event.scenePos())
         pixel_s, pixel_rr = vb.viewPixelSize()
         lo, hi = np.searchsorted(self.times_s, [where.x() - PICK_RADIUS_PX * pixel_s,
-                                                where.x() + PICK_RADIUS_PX * pixel_s])  # fmt: skip
+                                                where.x() + PICK_RADIUS_PX * pixel_s])
         if hi <= lo:
             return
         distance = np.hypot((self.times_s[lo:hi] - where.x()) / pixel_s, (self.rr_s[lo:hi] - where.y()) / pixel_rr)
@@ -136,7 +136,7 @@ class SuperimposeDock(QDockWidget):
         self._classes: tuple[BeatTable | None, np.ndarray] = (None, np.empty(0, str))
 
     def show_class_of(self, session: ReviewSession | None, row: int | None, raw: np.ndarray, fs: float,
-                      units: str) -> None:  # fmt: skip
+                      units: str) -> None:
         """Overlay the beats of ``row``'s class nearest to it in time, from ``raw`` (the lead on screen)."""
         if session is None or row is None or not len(raw):
             self._clear("no beat selected")
@@ -172,7 +172,7 @@ class SuperimposeDock(QDockWidget):
         label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
         self.plot_widget.getPlotItem().setTitle(
             f"class {label}: {len(beats)} of {total} beats (nearest in time), "
-            f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")  # fmt: skip
+            f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")
 
     def _clear(self, why: str) -> None:
         for curve in (self.overlay, self.mean, self.selected):

@@ -59,11 +59,11 @@ def pixels_per_mm(dpi: float) -> float:
 class ViewFillingItem(pg.GraphicsObject):
     """An item that paints whatever of the view is on screen: its bounds are the view's rectangle."""
 
-    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph's hook
+    def viewRangeChanged(self) -> None:  # pyqtgraph's hook, by its name
         self.prepareGeometryChange()
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+    def boundingRect(self) -> QRectF:
         view = self.getViewBox()
         return QRectF() if view is None else view.viewRect()
 
@@ -129,7 +129,7 @@ class EcgGrid(ViewFillingItem):
 
     @staticmethod
     def _fill_amplitude_lines(painter: QPainter, amplitudes: np.ndarray, colour: tuple[int, int, int],
-                              to_screen: QTransform, screen: QRectF, ratio: float) -> None:  # fmt: skip
+                              to_screen: QTransform, screen: QRectF, ratio: float) -> None:
         """Amplitude lines as one-device-pixel-high rectangles across the view (a solid fill is a fast one)."""
         tops = np.floor((to_screen.m22() * amplitudes + to_screen.dy()) * ratio) / ratio
         painter.setBrush(QColor(*colour))
@@ -142,12 +142,12 @@ class EcgGrid(ViewFillingItem):
         first_s, last_s = self._time_lines_s
         # Pan steps change the pixel size in its last bits only.
         if made is None or made[:3] != scale[:3] or not np.allclose(made[3:], scale[3:], rtol=1e-9, atol=0.0) \
-                or not first_s <= rect.left() <= rect.right() <= last_s:  # fmt: skip
+                or not first_s <= rect.left() <= rect.right() <= last_s:
             covered = rect.adjusted(-rect.width(), 0.0, rect.width(), 0.0)
             columns_per_s = ratio / pixel_s
             lines = [(np.rint((self.lines_in(covered, pixel_s, pixel_mv, box_mm)[0] - covered.left()) * columns_per_s)
                       .astype(np.int64), colour)
-                     for box_mm, colour in ((1, SMALL_LINE_COLOUR), (LARGE_BOX_MM, LARGE_LINE_COLOUR))]  # fmt: skip
+                     for box_mm, colour in ((1, SMALL_LINE_COLOUR), (LARGE_BOX_MM, LARGE_LINE_COLOUR))]
             self._time_lines_for, self._time_lines_s = scale, (covered.left(), covered.right())
             self._time_lines = line_row(lines, int(np.ceil(covered.width() * columns_per_s)) + 1, ratio)
         return self._time_lines

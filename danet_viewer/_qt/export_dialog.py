@@ -37,12 +37,12 @@ from danet_viewer.errors import DanetError
 # format key (as in `danet-viewer export --format`), label, file filter (None: a folder is chosen)
 FORMATS = (("csv", "CSV beat table", "CSV files (*.csv)"),
            ("wfdb", f"WFDB annotation files (<record>.{WFDB_EXTENSION})", None),
-           ("hdf5", "HDF5 training dataset", "HDF5 datasets (*.h5 *.hdf5)"))  # fmt: skip
+           ("hdf5", "HDF5 training dataset", "HDF5 datasets (*.h5 *.hdf5)"))
 DEFAULT_SUFFIX = {"csv": ".csv", "wfdb": "-annotations", "hdf5": "-dataset.h5"}
 
 
 def run_export(store_path: Path, fmt: str, out: Path, *, reviewed_only: bool, records: list[str] | None,
-               progress=None) -> str:  # fmt: skip
+               progress=None) -> str:
     """One export of ``records`` (None: every record) of the store at ``store_path``; a one-line summary."""
     # Opened read-only by path: the window keeps its own writable handle meanwhile.
     with AnnotationStore.open(store_path, "r") as store:
@@ -62,7 +62,7 @@ class ExportWorker(QThread):
     def run(self) -> None:
         try:
             self.succeeded.emit(run_export(self.store_path, self.fmt, self.out, reviewed_only=self.reviewed_only,
-                                           records=self.records, progress=self.progressed.emit))  # fmt: skip
+                                           records=self.records, progress=self.progressed.emit))
         except DanetError as error:
             self.failed.emit(str(error))
         except OSError as error:
@@ -156,7 +156,7 @@ class ExportDialog(QDialog):
             return
         records = [self.record] if self.current_scope.isChecked() else None
         self.worker = ExportWorker(self.store_path, self.format, Path(text), self.reviewed_only.isChecked(),
-                                   records)  # fmt: skip
+                                   records)
         self.worker.progressed.connect(self._progressed)
         self.worker.succeeded.connect(self._succeeded)
         self.worker.failed.connect(self._failed)
@@ -197,7 +197,7 @@ class ExportDialog(QDialog):
         if self.worker is None:  # an export runs to its end: its output is written atomically
             super().reject()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event) -> None:
         if self.worker is not None:
             event.ignore()
             return

@@ -49,7 +49,7 @@ from danet_viewer.model.inference import BeatModel
 
 RECORD_FILTER = f"ECG recordings ({' '.join('*' + suffix for suffix in RECORDING_SUFFIXES)});;All files (*)"
 STAGE_NAMES = {"loading model": "Loading model", "reading": "Reading", "beats": "Detecting beats",
-               "model": "DANet scoring", "classes": "Grouping beats into classes"}  # fmt: skip
+               "model": "DANet scoring", "classes": "Grouping beats into classes"}
 
 
 class MainWindow(QMainWindow):
@@ -150,11 +150,11 @@ class MainWindow(QMainWindow):
         if path:
             self.open_record(path)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def dropEvent(self, event) -> None:
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if files:
             event.acceptProposedAction()
@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
             self, "Labels not saved",
             f"{len(self.review.unsaved)} label(s) could not be saved ({self.review.store.path}). Discard them?",
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
-        )  # fmt: skip
+        )
         return answer == QMessageBox.StandardButton.Discard
 
     def _close_record(self) -> None:
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
             self.lead_reader = None
         self.view.set_traces([])
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event) -> None:
         if not self._settle_unsaved():
             event.ignore()
             return
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
             name = self.review.recording.name
             self._close_record()
             QMessageBox.warning(self, "Analysis failed", f"{name}: cannot show the analysis: "
-                                f"{type(error).__name__}: {error}")  # fmt: skip
+                                f"{type(error).__name__}: {error}")
             self._update_status("Analysis failed")
 
     def _show_analysis(self, outcome: AnalysisOutcome) -> None:
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         table = self.review.session.table
         verb = "loaded from the store" if outcome.reused else "analysed"
         self._update_status(f"{recording.name} {verb}: {len(table)} beats, "
-                            f"{counted(int((table.model_apc == 1).sum()), 'model APC')}, lead {lead}")  # fmt: skip
+                            f"{counted(int((table.model_apc == 1).sum()), 'model APC')}, lead {lead}")
 
     def _analysis_failed(self, message: str) -> None:
         self._drop_worker(stop=False)
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
             table = session.table
             self.trace.follow(recording, self.review.lead, table.sample[~table.deleted], self.model)
             self.view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, session.threshold),
-                               table.review_symbol)  # fmt: skip
+                               table.review_symbol)
             self.review_list.update_from(session, recording.fs)
             self.overview.update_from(session, recording.fs, recording.duration_s)
             self.tachogram.set_beats(table.sample[~table.deleted], recording.fs)

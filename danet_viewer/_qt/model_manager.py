@@ -31,7 +31,7 @@ def model_row(model: RegisteredModel) -> tuple[str, ...]:
     card = model.card
     f1 = card.metrics.get("validation", {}).get("f1")
     return (model.model_id, card.name, card.created_at or "—", card.training.get("base_model") or "—",
-            "—" if f1 is None else f"{f1:.3f}", "yes" if model.active else "")  # fmt: skip
+            "—" if f1 is None else f"{f1:.3f}", "yes" if model.active else "")
 
 
 class ModelManagerDialog(QDialog):

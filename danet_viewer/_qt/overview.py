@@ -49,13 +49,13 @@ class OverviewStrip(pg.PlotWidget):
         label_axis(plot.getAxis("bottom"), "time", "s")
         self.model_curve = plot.plot(stepMode="center", pen=pg.mkPen(STATE_STYLE[BeatState.MODEL_APC][0], width=1.5))
         self.reviewed_curve = plot.plot(stepMode="center",
-                                        pen=pg.mkPen(STATE_STYLE[BeatState.CONFIRMED_APC][0], width=1.5))  # fmt: skip
+                                        pen=pg.mkPen(STATE_STYLE[BeatState.CONFIRMED_APC][0], width=1.5))
         # Moving the view region repaints across the strip at every pan step; cached, the axes and curves
         # (unchanged until a rebin) are copied rather than drawn again.
         for item in (plot.getAxis("left"), plot.getAxis("bottom"), self.model_curve.curve, self.reviewed_curve.curve):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.view_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(40, 110, 220, 60),
-                                               pen=pg.mkPen(40, 110, 220, 200))  # fmt: skip
+                                               pen=pg.mkPen(40, 110, 220, 200))
         plot.addItem(self.view_region, ignoreBounds=True)
         self.heart_rate = False
         self.duration_s = 0.0
@@ -86,11 +86,11 @@ class OverviewStrip(pg.PlotWidget):
         else:
             model_apc = (table.model_apc == 1) & ~table.deleted
             self.model_curve.setData(edges, per_minute(table.sample[model_apc] / fs, edges),
-                                     pen=pg.mkPen(STATE_STYLE[BeatState.MODEL_APC][0], width=1.5))  # fmt: skip
+                                     pen=pg.mkPen(STATE_STYLE[BeatState.MODEL_APC][0], width=1.5))
             self.reviewed_curve.setData(edges, per_minute(table.sample[session.reviewed_apc] / fs, edges))
             plot.setLabel("left", "APC/min")
             plot.setTitle("APCs per minute: <span style='color:#d72626'>model</span>, "
-                          "<span style='color:#8028aa'>reviewed</span>", size="8pt")  # fmt: skip
+                          "<span style='color:#8028aa'>reviewed</span>", size="8pt")
         plot.setXRange(0, duration_s, padding=0.01)
         plot.enableAutoRange(y=True)
 

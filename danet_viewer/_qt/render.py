@@ -13,7 +13,7 @@ RENDER_MARGIN_S = 3.0
 
 
 def render_review(record: str, start_s: float, span_s: float, out: Path, store_path: Path | None = None,
-                  model_folder: str | None = None, *, fs: float | None = None) -> Path:  # fmt: skip
+                  model_folder: str | None = None, *, fs: float | None = None) -> Path:
     """Render ``span_s`` seconds of ``record`` from ``start_s`` as the review window shows them.
 
     The store (default: the one the window uses, ``<name>.danet.h5`` beside the record) supplies beats,
@@ -39,7 +39,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     recording = open_recording(record, fs=fs)
     if not 0 <= start_s < recording.duration_s:
         raise DanetError(f"{recording.path}: --start {start_s:g} s is outside the recording "
-                         f"(0 to {recording.duration_s:g} s)")  # fmt: skip
+                         f"(0 to {recording.duration_s:g} s)")
     app = QApplication.instance() or QApplication([])
     model = BeatModel(model_folder or ModelRegistry().active_folder())
     store_path = Path(store_path) if store_path else review_store_path(recording.path)[0]
@@ -57,7 +57,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
         store.close()
     trace = enhanced_trace(recording, lead, table.sample[~table.deleted], model.network,
                            start_s=max(0.0, start_s - RENDER_MARGIN_S), stop_s=start_s + span_s + RENDER_MARGIN_S,
-                           device=model.device)  # fmt: skip
+                           device=model.device)
     view = ReviewView()
     view.resize(*RENDER_SIZE)
     view.show()  # offscreen: the layout settles now, not inside grab()

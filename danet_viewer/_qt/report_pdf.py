@@ -90,7 +90,7 @@ class _Page:
 
     def text(self, x_mm: float, y_mm: float, w_mm: float, h_mm: float, text: str, *, size_pt: float = 9.0,
              bold: bool = False, colour: QColor = TEXT,
-             align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> float:  # fmt: skip
+             align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> float:
         """Draw ``text`` in the box, wrapped at word breaks; returns the height it took (mm), at least ``h_mm``."""
         font = QFont("DejaVu Sans")
         # No ligatures: the PDF's text then reads back letter for letter ("ff" in a model hash stays two letters).
@@ -111,7 +111,7 @@ class _Page:
         self.painter.drawLine(self.point(x1, y1), self.point(x2, y2))
 
     def table(self, x_mm: float, y_mm: float, widths: list[float], rows: list[list[str]],
-              header: list[str] | None = None, *, numbers: bool = False) -> float:  # fmt: skip
+              header: list[str] | None = None, *, numbers: bool = False) -> float:
         """Rows of cells, left-aligned (``numbers``: all but the first column right-aligned); returns the y below."""
         if header:
             y_mm += self._row(x_mm, y_mm, widths, header, bold=True, numbers=numbers)
@@ -121,14 +121,14 @@ class _Page:
         return y_mm
 
     def _row(self, x_mm: float, y_mm: float, widths: list[float], cells: list[str], *, bold: bool,
-             numbers: bool) -> float:  # fmt: skip
+             numbers: bool) -> float:
         """One row of a table; returns its height (mm): a row grows to fit a cell's wrapped text."""
         height = ROW_MM
         for column, (width, cell) in enumerate(zip(widths, cells, strict=True)):
             right = numbers and column > 0
             align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
             height = max(height, self.text(x_mm + 1, y_mm, width - 2, ROW_MM, cell, size_pt=8.5, bold=bold,
-                                           align=align))  # fmt: skip
+                                           align=align))
             x_mm += width
         return height
 
@@ -159,7 +159,7 @@ def _summary_rows(content: ReportContent) -> list[list[str]]:
          f"max {_rate(summary.hr_max)} bpm{_at(summary.hr_max_at_s, at)}"],
         [f"Pauses (RR at least {summary.pause_threshold_s:g} s)",
          f"{len(summary.pauses):,}" + (f"; longest {pause.rr_s:.2f} s, {at(pause.start_s)}" if pause else "")],
-    ]  # fmt: skip
+    ]
     return rows
 
 
@@ -195,14 +195,14 @@ def _draw_summary_page(page: _Page, content: ReportContent) -> None:
         ["Reviewer", ", ".join(summary.reviewers) or "none: no beat was reviewed by a person"],
         ["Model", summary.model_id or "none ran"],
         ["Software", f"{content.software}; report made {content.created_at}"],
-    ]  # fmt: skip
+    ]
     y = page.table(LEFT_MM, y, [45, CONTENT_W_MM - 45], header)
     y += 4
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, "Summary", size_pt=12, bold=True)
     y = page.table(LEFT_MM, y + 8, [55, CONTENT_W_MM - 55], _summary_rows(content))
     y += 4
     events = sorted([(r.start_s, "SVEB run", f"{r.beats} beats at {r.rate_bpm:.0f} bpm") for r in summary.sveb_runs]
-                    + [(p.start_s, "Pause", f"{p.rr_s:.2f} s") for p in summary.pauses])  # fmt: skip
+                    + [(p.start_s, "Pause", f"{p.rr_s:.2f} s") for p in summary.pauses])
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, "SVEB runs and pauses", size_pt=12, bold=True)
     # As many as fit above the footer, less the table's header and the line that counts the rest.
     listed = max(0, int((PAGE_H_MM - BOTTOM_MM - 3 - (y + 8)) // ROW_MM) - 2)
@@ -221,9 +221,9 @@ def _draw_hourly_page(page: _Page, content: ReportContent) -> None:
     y = TOP_MM
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, "Hour by hour", size_pt=12, bold=True)
     rows = [[content.time(row.start_s), f"{row.beats:,}", _rate(row.hr_min), _rate(row.hr_mean), _rate(row.hr_max),
-             f"{row.sveb:,}", f"{row.veb:,}"] for row in summary.hourly]  # fmt: skip
+             f"{row.sveb:,}", f"{row.veb:,}"] for row in summary.hourly]
     y = page.table(LEFT_MM, y + 8, [30, 30, 24, 24, 24, 24, 24], rows,
-                   header=["From", "Beats", "HR min", "HR mean", "HR max", "SVEB", "VEB"], numbers=True)  # fmt: skip
+                   header=["From", "Beats", "HR min", "HR mean", "HR max", "SVEB", "VEB"], numbers=True)
     y += 6
     page.text(LEFT_MM, y, CONTENT_W_MM, 7, f"Heart rate ({summary.hr_window_s:g} s means, bpm)", size_pt=12, bold=True)
     _draw_trend(page, content, y + 10)
@@ -251,7 +251,7 @@ def _draw_trend(page: _Page, content: ReportContent, top_mm: float) -> None:
         x, _ = to_mm(tick, low)
         page.line(x, top_mm + height_mm, x, top_mm + height_mm + 1.5, MUTED, 0.15)
         page.text(x - 10, top_mm + height_mm + 1.5, 20, 4, content.time(tick)[:-3] if content.start else
-                  content.time(tick), size_pt=7, colour=MUTED, align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+                  content.time(tick), size_pt=7, colour=MUTED, align=Qt.AlignmentFlag.AlignHCenter)
     page.pen(MUTED, 0.2)
     page.painter.setBrush(Qt.BrushStyle.NoBrush)
     page.painter.drawRect(page.rect(left_mm, top_mm, width_mm, height_mm))
@@ -272,7 +272,7 @@ def _draw_trend(page: _Page, content: ReportContent, top_mm: float) -> None:
         page.painter.drawEllipse(page.point(x, y), 0.8 * page.x_scale, 0.8 * page.y_scale)
         label_y = y - 5 if name == "max" else y + 1
         page.text(min(x + 1, left_mm + width_mm - 40), label_y, 40, 4, f"{name} {bpm:.0f} bpm, {content.time(at_s)}",
-                  size_pt=7)  # fmt: skip
+                  size_pt=7)
 
 
 def _draw_strip(page: _Page, content: ReportContent, strip: Strip, top_mm: float) -> None:
@@ -283,7 +283,7 @@ def _draw_strip(page: _Page, content: ReportContent, strip: Strip, top_mm: float
     end_s = strip.start_s + STRIP_S
     page.text(left, top_mm, paper_w, CAPTION_MM,
               f"{strip.title}  ·  {content.time(strip.start_s)}  ·  lead {strip.lead}  ·  "
-              f"{STANDARD_SPEED_MM_S:g} mm/s, {STANDARD_GAIN_MM_MV:g} mm/mV", size_pt=8.5, bold=True)  # fmt: skip
+              f"{STANDARD_SPEED_MM_S:g} mm/s, {STANDARD_GAIN_MM_MV:g} mm/mV", size_pt=8.5, bold=True)
     paper_top = top_mm + CAPTION_MM
     painter = page.painter
     painter.fillRect(page.rect(left, paper_top, paper_w, PAPER_MM), QColor(255, 252, 252))
@@ -310,11 +310,11 @@ def _draw_strip(page: _Page, content: ReportContent, strip: Strip, top_mm: float
     for at_s, label, reviewed in beats:
         x = trace_left + (at_s - strip.start_s) * STANDARD_SPEED_MM_S
         page.text(x - 3, paper_top + 0.5, 6, 4, label, size_pt=8, bold=reviewed, colour=TEXT if reviewed else MUTED,
-                  align=Qt.AlignmentFlag.AlignHCenter)  # fmt: skip
+                  align=Qt.AlignmentFlag.AlignHCenter)
     below = paper_top + PAPER_MM
     page.text(trace_left, below, 40, TIMES_MM, content.time(strip.start_s), size_pt=7, colour=MUTED)
     page.text(left + paper_w - 40, below, 40, TIMES_MM, content.time(end_s), size_pt=7, colour=MUTED,
-              align=Qt.AlignmentFlag.AlignRight)  # fmt: skip
+              align=Qt.AlignmentFlag.AlignRight)
 
 
 def _draw_strips_page(page: _Page, content: ReportContent, strips: tuple[Strip, ...], *, last: bool) -> None:
@@ -342,13 +342,13 @@ def _draw_sign_off(page: _Page, content: ReportContent, y: float) -> None:
     page.line(LEFT_MM, y, LEFT_MM + CONTENT_W_MM, y, MUTED, 0.15)
     page.text(LEFT_MM, y + 1, CONTENT_W_MM, 6, statement, size_pt=9)
     page.text(LEFT_MM, y + 8, CONTENT_W_MM, 6, "Signed: ______________________________    Date: ______________",
-              size_pt=9)  # fmt: skip
+              size_pt=9)
 
 
 def paint_report(content: ReportContent, device: QPagedPaintDevice) -> int:
     """Draw the report's pages on ``device`` (set here to A4 portrait without margins); returns the page count."""
     device.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter))  # fmt: skip
+                                     QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter))
     strip_pages = [content.strips[i : i + STRIPS_PER_PAGE] for i in range(0, len(content.strips), STRIPS_PER_PAGE)]
     draws: list[Callable[[_Page], None]] = [
         lambda page: _draw_summary_page(page, content),
@@ -368,10 +368,10 @@ def paint_report(content: ReportContent, device: QPagedPaintDevice) -> int:
                 device.newPage()
             draw(page)
             page.text(LEFT_MM, PAGE_H_MM - BOTTOM_MM, CONTENT_W_MM / 2, 5,
-                      f"Record {content.summary.record} · {content.software}", size_pt=7, colour=MUTED)  # fmt: skip
+                      f"Record {content.summary.record} · {content.software}", size_pt=7, colour=MUTED)
             page.text(LEFT_MM + CONTENT_W_MM / 2, PAGE_H_MM - BOTTOM_MM, CONTENT_W_MM / 2, 5,
                       f"Page {number} of {len(draws)}", size_pt=7, colour=MUTED,
-                      align=Qt.AlignmentFlag.AlignRight)  # fmt: skip
+                      align=Qt.AlignmentFlag.AlignRight)
     finally:
         painter.end()
     return len(draws)

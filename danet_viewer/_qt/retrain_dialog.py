@@ -71,7 +71,7 @@ class RetrainDialog(QDialog):
     newModelChosen = Signal(object)  # Path
 
     def __init__(self, registry: ModelRegistry, stores: list[Path], parent: QWidget | None = None,
-                 training_options: list[str] | None = None) -> None:  # fmt: skip
+                 training_options: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Retrain on reviewed labels")
         self.resize(760, 640)
@@ -120,9 +120,9 @@ class RetrainDialog(QDialog):
         self.plot.addLegend()
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#c0392b", width=2), symbol="o", symbolSize=5,
-                                         name="training loss")  # fmt: skip
+                                         name="training loss")
         self.val_ap_curve = self.plot.plot([], [], pen=pg.mkPen("#2471a3", width=2), symbol="s", symbolSize=5,
-                                           name="validation AP")  # fmt: skip
+                                           name="validation AP")
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(2000)
@@ -152,7 +152,7 @@ class RetrainDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addStretch()
         for button in (self.start_button, self.cancel_button, self.activate_button, self.keep_button,
-                       self.close_button):  # fmt: skip
+                       self.close_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Stores whose reviewed beats to train on"))
@@ -216,7 +216,7 @@ class RetrainDialog(QDialog):
             return "Add at least one annotation store."
         if beats < MIN_REVIEWED_BEATS or apcs < MIN_REVIEWED_APCS:
             return (f"Too few reviewed beats to retrain: {beats} beats with {apcs} APCs "
-                    f"(need {MIN_REVIEWED_BEATS} beats and {MIN_REVIEWED_APCS} APCs). Review more beats first.")  # fmt: skip
+                    f"(need {MIN_REVIEWED_BEATS} beats and {MIN_REVIEWED_APCS} APCs). Review more beats first.")
         return ""
 
     # --- running the trainer -------------------------------------------------------------------
@@ -226,7 +226,7 @@ class RetrainDialog(QDialog):
         for path in self.counts:
             arguments += ["--store", str(path)]
         arguments += ["--base", self.base_box.currentData(), "--out", str(self.out_dir),
-                      "--max-seconds", str(self.budget.value()), "--log", str(self.out_dir / LOG_NAME)]  # fmt: skip
+                      "--max-seconds", str(self.budget.value()), "--log", str(self.out_dir / LOG_NAME)]
         return arguments + self.training_options
 
     def start(self) -> None:
@@ -294,7 +294,7 @@ class RetrainDialog(QDialog):
             self.progress.setRange(0, max(1, self.planned_epochs))
             self.progress.setValue(0)
             self.log_view.appendPlainText(f"start: {event.train_apcs} APCs among {event.train_beats} "
-                                          f"training beats, up to {self.planned_epochs} epochs")  # fmt: skip
+                                          f"training beats, up to {self.planned_epochs} epochs")
         elif isinstance(event, Epoch):
             epochs = [e for e in self.events if isinstance(e, Epoch)]
             x = np.arange(1, len(epochs) + 1)
@@ -302,7 +302,7 @@ class RetrainDialog(QDialog):
             self.val_ap_curve.setData(x, [e.val_ap for e in epochs])
             self.progress.setValue(min(len(epochs), self.progress.maximum()))
             self.log_view.appendPlainText(f"epoch {event.epoch}: loss {event.loss:.4f}, "
-                                          f"validation AP {event.val_ap:.3f}")  # fmt: skip
+                                          f"validation AP {event.val_ap:.3f}")
         elif isinstance(event, StageDone):
             self.progress.setValue(self.progress.maximum())  # early stopping or the budget ends it before plan
             self.log_view.appendPlainText(f"training done: best validation AP {event.val_ap:.3f}")
@@ -349,7 +349,7 @@ class RetrainDialog(QDialog):
         rows = "".join(f"<tr><td>{name}</td><td>{100 * before:.1f}</td><td>{100 * after:.1f}</td></tr>"
                        for name, before, after in (("Se (%)", event.before_se, event.after_se),
                                                    ("+P (%)", event.before_ppv, event.after_ppv),
-                                                   ("F1 (×100)", event.before_f1, event.after_f1)))  # fmt: skip
+                                                   ("F1 (×100)", event.before_f1, event.after_f1)))
         verdict = event.verdict
         self.comparison.setText(
             f"<b>On the {event.held_out_apcs} held-out reviewed APCs</b><table cellpadding='3'>"
@@ -403,7 +403,7 @@ class RetrainDialog(QDialog):
         self._discard_output()
         super().reject()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event) -> None:
         if self.process is not None:
             event.ignore()
             self.reject()
@@ -415,7 +415,7 @@ class RetrainDialog(QDialog):
         setup = self.result_state in ("setup", "failed", "cancelled")
         shortfall = self.shortfall()
         self.readiness.setText(shortfall or f"{sum(c.beats for c in self.counts.values())} reviewed beats "
-                               f"with {sum(c.apcs for c in self.counts.values())} APCs ready for training.")  # fmt: skip
+                               f"with {sum(c.apcs for c in self.counts.values())} APCs ready for training.")
         self.start_button.setEnabled(setup and not shortfall)
         for widget in (self.add_store_button, self.remove_store_button, self.base_box, self.budget):
             widget.setEnabled(setup)

@@ -107,7 +107,7 @@ class BeatLabels(ViewFillingItem):
         self.symbols = np.empty(0, object)
 
     def set_beats(self, times_s: np.ndarray, values: np.ndarray, states: np.ndarray, scores: np.ndarray,
-                  symbols: np.ndarray) -> None:  # fmt: skip
+                  symbols: np.ndarray) -> None:
         """Every beat (sorted by time) with the height of its point, its ``BeatState``, APC score and review symbol."""
         self.times_s, self.values, self.states, self.scores, self.symbols = times_s, values, states, scores, symbols
         self.update()
@@ -119,7 +119,7 @@ class BeatLabels(ViewFillingItem):
             return np.empty(0, np.int64)
         rect = view.viewRect()
         rows = np.arange(np.searchsorted(self.times_s, rect.left(), "left"),
-                         np.searchsorted(self.times_s, rect.right(), "right"))  # fmt: skip
+                         np.searchsorted(self.times_s, rect.right(), "right"))
         return rows if len(rows) <= MAX_LABELS else rows[:0]
 
     def _laid_out(self, text: str) -> QStaticText:
@@ -194,7 +194,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.regions = {
             (plot, name): self._region_bars(plot, REGION_COLOURS[name])
             for plot in (self.raw_plot, self.enhanced_plot) for name in SHOWN_REGIONS
-        }  # fmt: skip
+        }
         # One bar item per trace holds every unanalysable stretch near the screen, however many the record has.
         self.unanalysable_bars = {
             plot: self._region_bars(plot, UNANALYSABLE_COLOUR) for plot in (self.raw_plot, self.enhanced_plot)
@@ -322,7 +322,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
     # --- paper scale ---------------------------------------------------------------------------
 
     def set_speed(self, speed_mm_s: float, start_s: float | None = None) -> None:
-        """Show as many seconds as fit the raw plot's width at ``speed_mm_s``, from ``start_s`` or keeping the centre."""
+        """Show as many seconds as fit the raw plot's width at ``speed_mm_s``, from ``start_s`` or keeping the
+        centre."""
         self.speed_mm_s = speed_mm_s
         self.grid.set_scale(speed_mm_s, self.gain_mm_mv or STANDARD_GAIN_MM_MV)
         x0, x1 = self.raw_plot.viewRange()[0]
@@ -369,7 +370,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
     # --- content -------------------------------------------------------------------------------
 
     def set_signal(self, raw: np.ndarray, fs: float, lead: str, units: str,
-                   pyramid: MinMaxPyramid | None = None) -> None:  # fmt: skip
+                   pyramid: MinMaxPyramid | None = None) -> None:
         """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``)."""
         self.raw, self.fs = np.asarray(raw, np.float32), fs
         self.raw_pyramid = pyramid
@@ -482,7 +483,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
     @staticmethod
     def _slice(values: np.ndarray, fs: float, start_s: float, lo_s: float,
-               hi_s: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+               hi_s: float) -> tuple[np.ndarray, np.ndarray]:
         lo = max(0, int((lo_s - start_s) * fs))
         hi = min(len(values), int(np.ceil((hi_s - start_s) * fs)) + 1)
         hi = max(hi, lo)
@@ -507,7 +508,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
             x=self._beat_s[near], y=self._beat_y[near], brush=self._brushes[states],
             pen=self._pens[self._beat_reviewed[near].astype(int)],
             symbol=np.where(states == BeatState.DELETED, "x", "o"),
-        )  # fmt: skip
+        )
 
     def _draw_enhanced(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float) -> None:
         # Pieces not computed yet leave gaps: a NaN between pieces breaks the line there.
@@ -520,7 +521,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
             self.enhanced_curve.setData([], [])
             return
         self.enhanced_curve.setData(np.concatenate(times), np.concatenate(values).astype(np.float32),
-                                    connect="finite")  # fmt: skip
+                                    connect="finite")
 
     def _draw_band(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float, span: float) -> None:
         # Each of BAND_COLUMNS columns per span shows the largest w(t) under it: a brief weight stays visible.
@@ -571,7 +572,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
             k = SHOWN_REGIONS.index(name)
             y0, y1 = plot.viewRange()[1]
             bars.setOpts(x0=self._shown_regions[:, k, 0], x1=self._shown_regions[:, k, 1], y0=2 * y0 - y1,
-                         height=3 * (y1 - y0))  # fmt: skip
+                         height=3 * (y1 - y0))
 
     # --- mouse ---------------------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+E",), "Overview: heart rate", "the overview strip shows heart rate instead of APCs/min",
              "toggle_heart_rate_overview"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
-)  # fmt: skip
+)
 
 
 class ShortcutHelp(QDialog):

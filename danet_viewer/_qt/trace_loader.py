@@ -57,7 +57,7 @@ class TraceLoader(QObject):
             return
         trace = enhanced_trace(self.recording, self.lead, self.beats, self.model.network,
                                start_s=index * TRACE_BLOCK_S, stop_s=(index + 1) * TRACE_BLOCK_S,
-                               device=self.model.device)  # fmt: skip
+                               device=self.model.device)
         self._computed.emit(index, trace)
 
     def _store(self, index: int, trace: EnhancedTrace) -> None:

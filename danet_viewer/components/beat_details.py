@@ -44,7 +44,7 @@ def review_progress(table: BeatTable, candidate_rows) -> str:
     reviewed = int(table.reviewed[candidate_rows].sum())
     return (f"{reviewed} of {counted(len(candidate_rows), 'APC candidate')} reviewed, "
             f"{len(candidate_rows) - reviewed} to go; {int(table.reviewed.sum())} of {counted(len(table), 'beat')} "
-            "reviewed in all")  # fmt: skip
+            "reviewed in all")
 
 
 def beat_details(table: BeatTable, row: int, fs: float, threshold: float) -> list[tuple[str, str]]:

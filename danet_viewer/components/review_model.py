@@ -217,7 +217,7 @@ class ReviewModel:
             shown = "not a beat" if table.deleted[self.selected] else table.review_symbol[self.selected]
             self.events.status.emit(f"Kept {table.reviewer[self.selected] or 'a reviewer'}'s label {shown}: Space "
                                     "confirms the model only on beats no one has labelled; type a label to change it",
-                                    5000)  # fmt: skip
+                                    5000)
             return
         self.label_selected(self.session.model_symbol(self.selected))
 

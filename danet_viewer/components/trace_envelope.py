@@ -26,7 +26,8 @@ class MinMaxPyramid:
             self.levels.append((factor, low, high))
 
     def envelope(self, fs: float, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Times and interleaved min/max values covering ``lo_s ... hi_s``, None where the raw samples are few enough."""
+        """Times and interleaved min/max values covering ``lo_s ... hi_s``, None where the raw samples are few
+        enough."""
         samples = (hi_s - lo_s) * fs
         if samples <= MAX_TRACE_POINTS or not self.levels:
             return None

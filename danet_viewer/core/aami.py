@@ -13,7 +13,7 @@ SYMBOL_TO_AAMI = {
     "V": "V", "E": "V",
     "F": "F",
     "/": "Q", "f": "Q", "Q": "Q",
-}  # fmt: skip
+}
 
 BEAT_SYMBOLS = frozenset(SYMBOL_TO_AAMI)
 SVEB_SYMBOLS = frozenset(s for s, c in SYMBOL_TO_AAMI.items() if c == "S")

@@ -40,7 +40,7 @@ class BeatScorer(Protocol):
     model_id: str
 
     def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,
-                        progress: Callable[[float], None] | None = None) -> np.ndarray: ...  # fmt: skip
+                        progress: Callable[[float], None] | None = None) -> np.ndarray: ...
 
 
 def register_recording(recording: Recording, store: AnnotationStore, who: str) -> None:
@@ -59,7 +59,7 @@ def register_recording(recording: Recording, store: AnnotationStore, who: str) -
 def analyse_recording(
     recording: Recording, store: AnnotationStore, *, lead: str | None = None, who: str,
     model: BeatScorer | None = None, progress: Callable[[str, float], None] | None = None,
-) -> AnalysisResult:  # fmt: skip
+) -> AnalysisResult:
     """Detect beats on the analysis lead and store them; with a model, score every beat and store that too.
 
     Reviews already in the store are kept: the model scores reviewed and added
@@ -84,7 +84,7 @@ def analyse_recording(
         scored = table.sample[~table.deleted]
         p_apc = model.score_recording(recording, lead_index, scored, report("model"))
         store.set_model_output(recording.name, scored, p_apc, threshold=model.threshold, model_id=model.model_id,
-                               who=who)  # fmt: skip
+                               who=who)
         apcs = int(np.sum(p_apc >= model.threshold))
     update_beat_classes(store, recording, who=who, progress=report("classes"))
     elapsed = time.perf_counter() - started
@@ -157,4 +157,4 @@ def import_annotations(
         )
     store.apply_reviews(recording.name, labels, reviewer=who, action=f"import_review {source}", span=(start, stop))
     return ImportResult(recording.name, len(reference), len(ref_index), len(unmatched_reference),
-                        len(unmatched_detections))  # fmt: skip
+                        len(unmatched_detections))

@@ -77,7 +77,7 @@ def _labels(record: StoredRecord, table: BeatTable) -> tuple[np.ndarray, np.ndar
     source = np.zeros(len(table), np.int8)
     if len(record.reference_sample):
         ref_index, beat_index = match_beats(record.reference_sample, table.sample,
-                                            round(MATCH_TOLERANCE_S * record.fs))  # fmt: skip
+                                            round(MATCH_TOLERANCE_S * record.fs))
         symbol[beat_index] = record.reference_symbol[ref_index]
         source[beat_index] = 1
     reviewed = table.reviewed
@@ -87,7 +87,7 @@ def _labels(record: StoredRecord, table: BeatTable) -> tuple[np.ndarray, np.ndar
 
 
 def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
-                   records: list[str] | None = None, progress: Progress | None = None) -> int:  # fmt: skip
+                   records: list[str] | None = None, progress: Progress | None = None) -> int:
     """Write the HDF5 training dataset (schema in the module docstring). Returns the beat count."""
     names = records or store.records()
     columns = ("windows", "rr", "regions", "p_found", "symbol", "source", "p_apc", "index", "sample")
@@ -111,7 +111,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         for column, values in (("windows", kept.windows), ("rr", kept.rr), ("regions", kept.regions),
                                ("p_found", kept.p_found), ("symbol", symbol[rows]), ("source", source[rows]),
                                ("p_apc", table.p_apc[rows]), ("index", np.full(len(rows), index, np.int32)),
-                               ("sample", table.sample[rows])):  # fmt: skip
+                               ("sample", table.sample[rows])):
             parts[column].append(values)
         leads.append(record.analysis_lead)
         rates.append(record.fs)
@@ -126,9 +126,9 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
             window_before=WINDOW_BEFORE, window_length=WINDOW_LENGTH, band_hz=BAND_HZ,
             rr_features=list(RHYTHM_FEATURES), regions=list(REGIONS), reviewed_only=reviewed_only,
             source_store=str(store.path), created_at=utc_now(),
-        )  # fmt: skip
+        )
         handle.create_dataset("windows", data=joined["windows"].reshape(-1, WINDOW_LENGTH).astype(np.float32),
-                              compression="gzip", compression_opts=4, shuffle=True)  # fmt: skip
+                              compression="gzip", compression_opts=4, shuffle=True)
         handle.create_dataset("rr", data=joined["rr"].reshape(-1, len(RHYTHM_FEATURES)).astype(np.float32))
         handle.create_dataset("regions", data=joined["regions"].reshape(-1, len(REGIONS), 2).astype(np.int16))
         handle.create_dataset("p_found", data=joined["p_found"].astype(bool))
@@ -161,15 +161,15 @@ def read_labelled_beats(path: Path) -> LabelledBeats:
                 raise DanetError(f"{path}: not a DANet Review dataset")
             if int(data.attrs.get("schema_version", 0)) != DATASET_SCHEMA_VERSION:
                 raise DanetError(f"{path}: dataset schema version {data.attrs.get('schema_version')}, this version "
-                                 f"reads {DATASET_SCHEMA_VERSION}: export it again")  # fmt: skip
+                                 f"reads {DATASET_SCHEMA_VERSION}: export it again")
             if int(data.attrs["window_length"]) != WINDOW_LENGTH:
                 raise DanetError(f"{path}: windows of {data.attrs['window_length']} samples, "
                                  f"model needs {WINDOW_LENGTH}")
             labelled = data["sveb"][()] >= 0
             records = data["records"].asstr()[()]
             inputs = BeatInputs(data["windows"][()][labelled], data["rr"][()][labelled],
-                                data["regions"][()][labelled], data["p_found"][()][labelled])  # fmt: skip
+                                data["regions"][()][labelled], data["p_found"][()][labelled])
             return LabelledBeats(inputs, data["sveb"][()][labelled].astype(np.int8),
-                                 records[data["record_index"][()][labelled]].astype(object))  # fmt: skip
+                                 records[data["record_index"][()][labelled]].astype(object))
     except OSError as error:
         raise DanetError(f"{path}: cannot read dataset: {error}") from None

@@ -187,10 +187,10 @@ def region_intervals(delineation: Delineation, beat_index: np.ndarray, r_peaks: 
     previous = np.maximum(beat_index - 1, 0)
     onsets = np.stack(
         [delineation.p_on[beat_index], delineation.qrs_on[beat_index], delineation.t_on[beat_index],
-         delineation.t_on[previous]], axis=1)  # fmt: skip
+         delineation.t_on[previous]], axis=1)
     ends = np.stack(
         [delineation.p_off[beat_index], delineation.qrs_off[beat_index], delineation.t_off[beat_index],
-         np.where(beat_index > 0, delineation.t_off[previous], onsets[:, 3] - 1)], axis=1)  # fmt: skip
+         np.where(beat_index > 0, delineation.t_off[previous], onsets[:, 3] - 1)], axis=1)
     window_start = (r_peaks[beat_index] - WINDOW_BEFORE)[:, None]
     intervals = np.stack([onsets - window_start, ends + 1 - window_start], axis=2)
     return np.clip(intervals, 0, WINDOW_LENGTH)
@@ -289,7 +289,7 @@ def _modulus_minima(magnitude: np.ndarray) -> np.ndarray:
 def _wave_limit(
     magnitude: np.ndarray, minima: np.ndarray, start: np.ndarray, threshold: np.ndarray, bound: np.ndarray,
     onset: bool,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """Martínez's limit rule, per row, in columns.
 
     Walking away from the outer modulus maximum at ``start`` (backwards for an
@@ -309,7 +309,7 @@ def _wave_limit(
 def _delineate_block(
     w_qrs: np.ndarray, w_wave: np.ndarray, r: np.ndarray, rr_prev: np.ndarray, rr_next: np.ndarray,
     prev_t_off: int, fs: float,
-) -> dict[str, np.ndarray]:  # fmt: skip
+) -> dict[str, np.ndarray]:
     """All points of one block of beats; positions are indices into the block's segment."""
     rows = np.arange(len(r))
     last_sample = len(w_wave) - 1
@@ -351,7 +351,7 @@ def _delineate_block(
         search_from=np.maximum(qrs_off + 1, r + round(_T_SEARCH_FROM_S * fs)), limit_lo=qrs_off + 1,
         window_end=t_window_end, thresholds=(_T_ON, _T_END), limit=round(_T_LIMIT_S * fs), pair_max=None,
         background_margin=0,
-    )  # fmt: skip
+    )
     t_found = (t["second"] >= 0) & (t["slope"] >= _T_MIN_SLOPE * wave_scale_qrs_slope)
     t_on = np.minimum(np.where(t_found, t["on"], qrs_off + 1), last_sample)  # a beat at the very end has no T
     t_off = np.minimum(np.where(t_found, t["off"], np.maximum(t_window_end, qrs_off + 1)), last_sample)
@@ -360,12 +360,12 @@ def _delineate_block(
     previous_t_off = np.concatenate([[prev_t_off], t_off[:-1]])
     p_window_start = np.maximum.reduce([
         previous_t_off + 1, r - np.round(_P_RR_FRACTION * rr_prev * fs).astype(np.int64),
-        r - round(_P_MAX_BEFORE_R_S * fs), np.zeros_like(r)])  # fmt: skip
+        r - round(_P_MAX_BEFORE_R_S * fs), np.zeros_like(r)])
     p = _wave_in_window(
         w, magnitude, maxima, minima, origin, search_from=p_window_start, limit_lo=p_window_start,
         window_end=qrs_on - 1, thresholds=(_P_ON, _P_END), limit=round(_P_LIMIT_S * fs),
         pair_max=round(_P_PAIR_MAX_S * fs), background_margin=round(_P_BACKGROUND_MARGIN_S * fs),
-    )  # fmt: skip
+    )
     p_found = (
         (p["second"] >= 0)
         & (p["weaker"] >= _P_BALANCE * p["slope"])
@@ -382,14 +382,14 @@ def _delineate_block(
     return {
         "p_on": p_on, "p_peak": p_peak, "p_off": p_off, "qrs_on": qrs_on, "qrs_off": qrs_off,
         "t_on": t_on, "t_peak": t_peak, "t_off": t_off, "p_found": p_found, "t_found": t_found,
-    }  # fmt: skip
+    }
 
 
 def _wave_in_window(
     w: np.ndarray, magnitude: np.ndarray, maxima: np.ndarray, minima: np.ndarray, origin: np.ndarray, *,
     search_from: np.ndarray, limit_lo: np.ndarray, window_end: np.ndarray, thresholds: tuple[float, float],
     limit: int, pair_max: int | None, background_margin: int,
-) -> dict[str, np.ndarray]:  # fmt: skip
+) -> dict[str, np.ndarray]:
     """The P or T wave of each row: its two slopes, peak, limits, and how much it stands out.
 
     The steepest modulus maximum between ``search_from`` and ``window_end``
@@ -426,4 +426,4 @@ def _wave_in_window(
         "on": origin + onset, "peak": origin + peak, "off": origin + end, "second": second,
         "slope": magnitude[rows, primary] * has_primary, "weaker": magnitude[rows, partner] * (second >= 0),
         "background": np.where(background >= 0, magnitude[rows, background], 0.0),
-    }  # fmt: skip
+    }

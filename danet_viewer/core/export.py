@@ -24,7 +24,7 @@ def _exported_rows(table: BeatTable, reviewed_only: bool) -> np.ndarray:
 
 
 def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
-               records: list[str] | None = None) -> int:  # fmt: skip
+               records: list[str] | None = None) -> int:
     """One row per beat (deleted detections too, as review_symbol "not-a-beat"). Returns the row count."""
     rows = 0
     with atomic_output(out) as temporary, open(temporary, "w", newline="") as handle:
@@ -39,7 +39,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
                     name, int(table.sample[i]), f"{table.sample[i] / record.fs:.4f}",
                     int(table.model_apc[i]) if scored else "", f"{table.p_apc[i]:.4f}" if scored else "",
                     table.review_symbol[i], table.reviewer[i], table.reviewed_at[i],
-                ])  # fmt: skip
+                ])
                 rows += 1
     return rows
 
@@ -53,7 +53,7 @@ def beat_symbols(table: BeatTable) -> np.ndarray:
 
 
 def export_wfdb(store: AnnotationStore, out_dir: Path, *, reviewed_only: bool = False,
-                records: list[str] | None = None, extension: str = WFDB_EXTENSION) -> list[Path]:  # fmt: skip
+                records: list[str] | None = None, extension: str = WFDB_EXTENSION) -> list[Path]:
     """One WFDB annotation file ``<record>.<extension>`` per record in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -67,7 +67,7 @@ def export_wfdb(store: AnnotationStore, out_dir: Path, *, reviewed_only: bool = 
             if not len(keep):
                 continue
             wfdb.wrann(name, extension, table.sample[keep], symbol=list(beat_symbols(table)[keep]),
-                       fs=record.fs, write_dir=scratch)  # fmt: skip
+                       fs=record.fs, write_dir=scratch)
             target = out_dir / f"{name}.{extension}"
             shutil.move(Path(scratch) / target.name, target)
             written.append(target)
@@ -78,7 +78,7 @@ EXPORT_FORMATS = ("csv", "wfdb", "hdf5")
 
 
 def export_store(store: AnnotationStore, fmt: str, out: Path, *, reviewed_only: bool = False,
-                 records: list[str] | None = None, progress: Progress | None = None) -> str:  # fmt: skip
+                 records: list[str] | None = None, progress: Progress | None = None) -> str:
     """Run one export of ``records`` (None: every record); returns a one-line summary."""
     if fmt == "csv":
         return f"{export_csv(store, out, reviewed_only=reviewed_only, records=records)} beats -> {out}"

@@ -32,7 +32,7 @@ PREPARE_CHUNK_S = 600.0
 PREPARE_MARGIN_S = 10.0
 # The scale-free values the default network sees (model_rr_features); a model's card names its own.
 MODEL_RR_FEATURES = ("pre/local", "post/local", "pre/post", "pre/sinus", "irregularity/local", "local_rr_s",
-                     "prev_pre/local", "recurrence", "p_wave_fraction")  # fmt: skip
+                     "prev_pre/local", "recurrence", "p_wave_fraction")
 
 
 @dataclass(frozen=True)

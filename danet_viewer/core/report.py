@@ -87,7 +87,7 @@ def auto_strip_times(summary: RecordSummary) -> list[tuple[str, float]]:
 def bookmark_strip_times(record: StoredRecord) -> list[tuple[str, float]]:
     """(title, start in seconds) of a strip centred on each of the record's bookmarks, in time order."""
     return [(f"Bookmark: {mark.comment or 'no comment'} ({mark.who})", mark.sample / record.fs - STRIP_S / 2)
-            for _, mark in sorted(record.bookmarks.items())]  # fmt: skip
+            for _, mark in sorted(record.bookmarks.items())]
 
 
 def header_identification(recording: Recording) -> tuple[tuple[str, str], ...]:
@@ -127,7 +127,7 @@ def _to_mv(unit: str, path: object) -> float:
 
 def build_report(record: StoredRecord, recording: Recording, *, start: datetime | None = None,
                  identification: tuple[tuple[str, str], ...] = (),
-                 excluded: np.ndarray | None = None) -> ReportContent:  # fmt: skip
+                 excluded: np.ndarray | None = None) -> ReportContent:
     """The report of ``record``, whose signal ``recording`` is (checked by its content hash)."""
     if recording.content_hash() != record.content_hash:
         raise DanetError(f"{recording.path}: is not the recording the store's record {record.name!r} was made from")
@@ -146,9 +146,9 @@ def build_report(record: StoredRecord, recording: Recording, *, start: datetime 
             title=title, start_s=start_s, signal_mv=recording.read(lead, first, stop) * np.float32(scale),
             fs=recording.fs, lead=recording.lead_names[lead], beat_s=beat_s[inside], beat_label=symbol[inside],
             beat_reviewed=source[inside] == FROM_REVIEWER,
-        ))  # fmt: skip
+        ))
     return ReportContent(
         summary=summary, lead=recording.lead_names[lead], start=start, identification=identification,
         software=f"DANet Review {__version__}", created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         strips=tuple(strips),
-    )  # fmt: skip
+    )

@@ -160,7 +160,7 @@ class AuditEntry:
 
 
 _AUDIT_TYPES = (("seq", int), ("time", str), ("who", str), ("action", str), ("record", str), ("sample", int),
-                ("before", str), ("after", str))  # fmt: skip
+                ("before", str), ("after", str))
 
 
 @dataclass
@@ -577,7 +577,7 @@ class AnnotationStore:
                     store._compact()
                 # Unbuffered: a failed write must leave no bytes behind in a buffer that a later
                 # flush would write after all, resurrecting an edit reported unsaved.
-                store._journal = open(store.journal_path, "ab", buffering=0)
+                store._journal = open(store.journal_path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
                 fsync_dir(store.path.parent.resolve())  # the new journal's name survives a power cut
         except BaseException:
             store.close()
@@ -785,7 +785,8 @@ class AnnotationStore:
         ):
             return None
         dims = {
-            "sample": ("iu", 1), "class_id": ("iu", 1), "distance": ("f", 1), "templates": ("f", 3), "rr_quartiles": ("f", 3),
+            "sample": ("iu", 1), "class_id": ("iu", 1), "distance": ("f", 1), "templates": ("f", 3),
+            "rr_quartiles": ("f", 3),
             "p_apc": ("f", 1), "centroids": ("f", 2), "feature_centre": ("f", 1), "feature_scale": ("f", 1),
             "reference_beat": ("f", 2),
         }
@@ -820,7 +821,7 @@ class AnnotationStore:
             AuditEntry(int(seq[i]), text["time"][i], text["who"][i], text["action"][i], text["record"][i],
                        int(sample[i]), text["before"][i], text["after"][i])
             for i in range(len(seq))
-        ]  # fmt: skip
+        ]
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -854,7 +855,7 @@ class AnnotationStore:
         handle.attrs.update(
             schema=SCHEMA_NAME, schema_version=SCHEMA_VERSION, store_id=self.store_id,
             last_seq=self._seq, written_by=f"danet-viewer {__version__}",
-        )  # fmt: skip
+        )
         records = handle.create_group("records")
         for record in self._records.values():
             group = records.create_group(record.name)
@@ -862,7 +863,7 @@ class AnnotationStore:
                 name=record.name, source_path=record.source_path, content_hash=record.content_hash,
                 fs=record.fs, lead_names=json.dumps(record.lead_names), units=json.dumps(record.units),
                 n_samples=record.n_samples, analysis_lead=record.analysis_lead, detector=record.detector,
-            )  # fmt: skip
+            )
             group.create_dataset("beats/sample", data=record.beats.astype(np.int64))
             if len(record.unanalysable):
                 group.create_dataset("unanalysable", data=record.unanalysable)
@@ -1026,7 +1027,7 @@ class AnnotationStore:
             return existing
         with self._bulk_change():
             record = StoredRecord(name, source_path, content_hash, float(fs), list(lead_names), list(units),
-                                  int(n_samples))  # fmt: skip
+                                  int(n_samples))
             self._records[name] = record
             self._audit_entry(who, "add_recording", name, -1, "", source_path)
         return record
@@ -1072,7 +1073,7 @@ class AnnotationStore:
             record.model = ModelOutput(samples, p_apc, float(threshold), model_id, utc_now())
             apcs = int(record.model.apc.sum())
             self._audit_entry(who, "set_model_output", name, -1, before,
-                              f"{model_id}: {apcs} APC of {len(samples)} beats")  # fmt: skip
+                              f"{model_id}: {apcs} APC of {len(samples)} beats")
 
     def set_beat_classes(self, name: str, classes: BeatClassTable, *, who: str) -> None:
         """Replace a record's beat classes (``danet_viewer.core.beat_classes.update_beat_classes`` computes them)."""
@@ -1109,7 +1110,7 @@ class AnnotationStore:
                 del record.reviews[sample]
             record.reviews.update({int(s): Review(sym, reviewer, time) for s, sym in labels.items()})
             self._audit_entry(reviewer, action, name, -1, f"{len(replaced)} existing labels replaced",
-                              f"{len(labels)} labels")  # fmt: skip
+                              f"{len(labels)} labels")
 
     def label_beats(self, name: str, samples: np.ndarray, symbol: str, *, reviewer: str, action: str) -> None:
         """Give many beats one label in one step (a reviewer labelling a whole class), saved before this returns.
@@ -1208,7 +1209,7 @@ def _read_bookmarks(reader: _Reader, group: h5py.Group, record: StoredRecord) ->
     version = reader.integer(group.attrs, "bookmarks_version") if "bookmarks_version" in group.attrs else -1
     if version > BOOKMARKS_VERSION:
         raise StoreError(reader.path, f"written by a newer DANet Review (bookmarks version {version}); "
-                                      f"this version reads version {BOOKMARKS_VERSION}")  # fmt: skip
+                                      f"this version reads version {BOOKMARKS_VERSION}")
     if version != BOOKMARKS_VERSION:
         reader.damaged(f"unknown bookmarks version {version} in record {record.name!r}")
     sample = reader.integers(group, "sample")

@@ -210,7 +210,7 @@ def _episodes(sveb_index: np.ndarray, segment: np.ndarray, period: int, time_s: 
 
 
 def summarise(record: StoredRecord, *, excluded: np.ndarray | None = None, hr_window_s: float = HR_WINDOW_S,
-              pause_threshold_s: float = PAUSE_THRESHOLD_S) -> RecordSummary:  # fmt: skip
+              pause_threshold_s: float = PAUSE_THRESHOLD_S) -> RecordSummary:
     """The summary of ``record``; ``excluded`` defaults to its unanalysable (flat or lead-off) stretches."""
     if hr_window_s <= 0 or pause_threshold_s <= 0:
         raise ValueError("the heart-rate window and the pause threshold must be positive")
@@ -228,7 +228,7 @@ def summarise(record: StoredRecord, *, excluded: np.ndarray | None = None, hr_wi
 
     stretches = _stretches_of(is_sveb, usable)
     runs = [Run(float(time_s[a]), float(time_s[b]), b - a + 1, 60.0 * (b - a) / (time_s[b] - time_s[a]))
-            for a, b in stretches if b > a]  # fmt: skip
+            for a, b in stretches if b > a]
     sveb_index = np.flatnonzero(is_sveb)
 
     duration_s = record.n_samples / fs
@@ -252,7 +252,7 @@ def summarise(record: StoredRecord, *, excluded: np.ndarray | None = None, hr_wi
         hr_mean=_mean_rate(rr_used), pause_threshold_s=pause_threshold_s,
         pauses=tuple(Pause(float(time_s[i]), float(rr_s[i])) for i in pause_at),
         hourly=_hourly(time_s, beat_class, hr_trend, rr_end_s, rr_used, duration_s, hr_window_s),
-    )  # fmt: skip
+    )
 
 
 def _mean_rate(rr_s: np.ndarray) -> float:
@@ -260,7 +260,7 @@ def _mean_rate(rr_s: np.ndarray) -> float:
 
 
 def _heart_rate_trend(time_s: np.ndarray, rr_s: np.ndarray, usable: np.ndarray, duration_s: float,
-                      window_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+                      window_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean rate per window (each usable RR counts in the window where it ends), and the usable RRs' ends."""
     rr_end_s, rr_used = time_s[1:][usable], rr_s[usable]
     windows = max(1, int(np.ceil(duration_s / window_s)))
@@ -273,7 +273,7 @@ def _heart_rate_trend(time_s: np.ndarray, rr_s: np.ndarray, usable: np.ndarray, 
 
 
 def _hourly(time_s: np.ndarray, beat_class: np.ndarray, hr_trend: np.ndarray, rr_end_s: np.ndarray,
-            rr_used: np.ndarray, duration_s: float, window_s: float) -> tuple[HourRow, ...]:  # fmt: skip
+            rr_used: np.ndarray, duration_s: float, window_s: float) -> tuple[HourRow, ...]:
     rows = []
     window_start = np.arange(len(hr_trend)) * window_s
     for hour in range(max(1, int(np.ceil(duration_s / HOUR_S)))):
@@ -286,7 +286,7 @@ def _hourly(time_s: np.ndarray, beat_class: np.ndarray, hr_trend: np.ndarray, rr
             hr_mean=_mean_rate(rr_used[(rr_end_s >= start) & (rr_end_s < stop)]),
             hr_max=_nan_extreme(rates, np.nanmax),
             sveb=int(np.sum(beats & (beat_class == "SVEB"))), veb=int(np.sum(beats & (beat_class == "VEB"))),
-        ))  # fmt: skip
+        ))
     return tuple(rows)
 
 

@@ -53,7 +53,7 @@ class ModelCard:
     lead: str = "MLII"
     conditioning: dict = field(
         default_factory=lambda: {"model_fs": MODEL_FS, "band_hz": list(BAND_HZ), "window_before": WINDOW_BEFORE,
-                                 "window_length": WINDOW_LENGTH}  # fmt: skip
+                                 "window_length": WINDOW_LENGTH}
     )
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -98,12 +98,12 @@ def write_card(card: ModelCard, folder: Path) -> None:
 _CARD_FIELD_TYPES = {"name": str, "network": dict, "threshold": (int, float),
                      "raw_threshold": (int, float, type(None)), "lead": str, "conditioning": dict, "training": dict,
                      "metrics": dict, "code_version": str, "created_at": str,
-                     "weights_sha256": str, "format": str, "card_version": int}  # fmt: skip
+                     "weights_sha256": str, "format": str, "card_version": int}
 
 
 # What building a network from a nonsensical card raises (a wrong type, an empty or negative size).
 _BAD_NETWORK_ERRORS = (TypeError, ValueError, RuntimeError, KeyError, IndexError, ZeroDivisionError, OverflowError,
-                       AttributeError)  # fmt: skip
+                       AttributeError)
 
 
 def read_card(folder: Path) -> ModelCard:

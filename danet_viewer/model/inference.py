@@ -87,14 +87,14 @@ def reference_beats(config: NetworkConfig, inputs: BeatInputs) -> ReferenceBeats
 
 
 def record_median_logits(p_apc: np.ndarray, records: np.ndarray | None = None,
-                         reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:  # fmt: skip
+                         reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:
     """For each beat, the median logit of its ``reference`` beats in its record (``records`` names each
     beat's record, None: all beats are one record): what record-relative scoring takes logits against."""
     return _median_by_record(_logit(p_apc), records, reference)
 
 
 def relative_to_record(p_apc: np.ndarray, records: np.ndarray | None = None,
-                       reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:  # fmt: skip
+                       reference: ReferenceBeats = ReferenceBeats()) -> np.ndarray:
     """p(APC) with each beat's logit taken relative to the median logit of its record's reference beats.
 
     The median is a normal beat's score wherever normal beats are the majority of the reference,
@@ -131,7 +131,7 @@ def score_beats(
     model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
     batch_size: int = BATCH_SIZE, progress: Callable[[float], None] | None = None, records: np.ndarray | None = None,
     raw: bool = False,
-) -> BeatScores:  # fmt: skip
+) -> BeatScores:
     """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too.
 
     The model's record-relative scoring and rhythm veto apply here, the one place every caller
@@ -174,7 +174,7 @@ class BeatModel:
         self.model_id = self.card.model_id
 
     def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,
-                        progress: Callable[[float], None] | None = None) -> np.ndarray:  # fmt: skip
+                        progress: Callable[[float], None] | None = None) -> np.ndarray:
         """p(APC) for ``beats`` of one lead of ``recording``."""
         inputs = prepare_beats(recording, lead, beats)
         return score_beats(self.network, inputs, device=self.device, progress=progress).p_apc

@@ -57,7 +57,8 @@ class NetworkConfig:
 
     def __post_init__(self) -> None:
         if self.record_reference not in RECORD_REFERENCES:
-            raise ValueError(f"unknown record reference {self.record_reference!r}; known: {', '.join(RECORD_REFERENCES)}")
+            known = ", ".join(RECORD_REFERENCES)
+            raise ValueError(f"unknown record reference {self.record_reference!r}; known: {known}")
         unknown = [name for name in self.rr_features if name not in RR_INPUTS]
         if unknown:
             raise ValueError(f"unknown rhythm input {', '.join(unknown)}; known: {', '.join(RR_INPUTS)}")
@@ -176,7 +177,9 @@ class BeatClassifier(nn.Module):
         super().__init__()
         widths = config.channels
         self.stem = nn.Sequential(
-            nn.Conv1d(1, widths[0], 11, stride=2, padding=5, bias=False), nn.BatchNorm1d(widths[0]), nn.ReLU(inplace=True)
+            nn.Conv1d(1, widths[0], 11, stride=2, padding=5, bias=False),
+            nn.BatchNorm1d(widths[0]),
+            nn.ReLU(inplace=True),
         )
         blocks, previous = [], widths[0]
         for width in widths:
@@ -192,7 +195,7 @@ class BeatClassifier(nn.Module):
         self.head = nn.Sequential(
             nn.Dropout(config.dropout), nn.Linear(2 * widths[-1] + 32, 64), nn.ReLU(inplace=True),
             nn.Dropout(config.dropout), nn.Linear(64, 1),
-        )  # fmt: skip
+        )
 
     def forward(self, x: torch.Tensor, rr: torch.Tensor) -> torch.Tensor:
         h = self.blocks(self.stem(x))
@@ -215,10 +218,7 @@ class DANet(nn.Module):
     def forward(
         self, x: torch.Tensor, rr: torch.Tensor, masks: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if self.wem is None:
-            weights = torch.zeros_like(x)
-        else:
-            weights = self.wem(x, masks)
+        weights = torch.zeros_like(x) if self.wem is None else self.wem(x, masks)
         enhanced = x * (1 + weights)
         return self.classifier(enhanced, rr), weights, enhanced
 

@@ -89,7 +89,7 @@ class ModelRegistry:
     def models(self) -> list[RegisteredModel]:
         active = self._state()["active"]
         ids = [BUNDLED] + sorted(p.name for p in self.models_dir.glob("*")
-                                 if _is_model_id(p.name) and (p / CARD_FILE).is_file())  # fmt: skip
+                                 if _is_model_id(p.name) and (p / CARD_FILE).is_file())
         return [RegisteredModel(i, self.folder(i), read_card(self.folder(i)), i == active) for i in ids]
 
     def active_id(self) -> str:

@@ -83,7 +83,7 @@ def beat_stretches(peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stitch_weights(first: int, length: int, peaks: np.ndarray, starts: np.ndarray, stops: np.ndarray,
-                   windows: np.ndarray) -> np.ndarray:  # fmt: skip
+                   windows: np.ndarray) -> np.ndarray:
     """w(t) for model samples ``first ... first + length``: each sample read from its owning beat's window.
 
     ``peaks``, ``starts``, ``stops`` (sorted, model samples) and ``windows`` (n, WINDOW_LENGTH) describe
@@ -111,7 +111,7 @@ def enhanced_trace(
     recording: Recording, lead: int | str, beats: np.ndarray, network: DANet, *, start_s: float = 0.0,
     stop_s: float | None = None, device: str | torch.device = "cpu",
     progress: Callable[[float], None] | None = None,
-) -> EnhancedTrace:  # fmt: skip
+) -> EnhancedTrace:
     """The conditioned lead, w(t) and the enhanced trace over ``start_s ... stop_s`` (default: all of it).
 
     ``beats`` are all the record's beats at its own rate (sorted; e.g. the beat
@@ -134,7 +134,7 @@ def enhanced_trace(
         chunk_stop = min(chunk_start + chunk, last)
         read_from = max(0, chunk_start - margin)
         conditioned = condition_signal(recording.read(lead, read_from, min(recording.n_samples, chunk_stop + margin)),
-                                       fs)  # fmt: skip
+                                       fs)
         skip = (chunk_start - read_from) // step * round(trace_fs * step / fs)
         m0 = round(chunk_start * trace_fs / fs)
         length = min(len(conditioned) - skip, round(chunk_stop * trace_fs / fs) - m0)
@@ -158,4 +158,4 @@ def enhanced_trace(
     rows, unique = np.unique(np.concatenate(owned_rows), return_index=True) if owned_rows else (np.empty(0, int), [])
     regions = np.concatenate(region_rows)[unique] if region_rows else np.empty((0, len(SHOWN_REGIONS), 2))
     return EnhancedTrace(trace_fs, first / fs, conditioned, weights, conditioned * (1 + weights), beats[rows],
-                         regions)  # fmt: skip
+                         regions)

@@ -69,7 +69,7 @@ class Start(TrainingEvent):
     def from_values(cls, values: dict[str, Any]) -> Start:
         names = {f.name for f in fields(cls)} - {"settings"}
         return cls(settings={k: v for k, v in values.items() if k not in names},
-                   **{k: v for k, v in values.items() if k in names})  # fmt: skip
+                   **{k: v for k, v in values.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -155,4 +155,4 @@ class Fold(TrainingEvent):
 
 
 EVENTS: dict[str, type[TrainingEvent]] = {kind.name: kind for kind in (Start, PretrainEpoch, Epoch, StageDone, Saved,
-                                                                      Data, Scoring, Compare, Fold)}  # fmt: skip
+                                                                      Data, Scoring, Compare, Fold)}

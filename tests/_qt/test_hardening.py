@@ -56,7 +56,7 @@ def wait_for_analysis(qtbot, window) -> None:
 
 
 def test_a_second_window_is_read_only_with_a_notice_until_the_first_closes(qtbot, analysed, record, model,
-                                                                           tmp_path, messages):  # fmt: skip
+                                                                           tmp_path, messages):
     second = second_window(qtbot, tmp_path, model)
     assert second.open_record(str(record))
     wait_for_analysis(qtbot, second)
@@ -93,7 +93,7 @@ def test_a_writer_killed_with_the_store_open_leaves_no_lock_behind(qtbot, window
             time.sleep(60)
             """)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    )
     assert holder.stdout.readline().strip() == "holding"
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -204,7 +204,7 @@ def test_an_undo_the_disk_refuses_stays_in_the_history(qtbot, analysed, record):
 
 
 def test_a_read_only_disk_keeps_labels_until_it_takes_them_and_closing_asks_first(qtbot, analysed, record,
-                                                                                   messages, monkeypatch):  # fmt: skip
+                                                                                   messages, monkeypatch):
     window, path = analysed, default_store_path(record)
 
     def read_only_disk(fd):
@@ -228,7 +228,7 @@ def test_a_read_only_disk_keeps_labels_until_it_takes_them_and_closing_asks_firs
 
 
 def test_a_failure_while_showing_an_analysis_closes_that_record_with_a_message(qtbot, window, record, messages,
-                                                                               monkeypatch):  # fmt: skip
+                                                                               monkeypatch):
     def broken_reader(recording):
         raise RuntimeError("no lead reader today")
 

@@ -12,8 +12,8 @@ from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from danet_viewer._qt.shortcuts import SHORTCUTS
-from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.cli import main
+from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from danet_viewer.core.store_location import default_store_path
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
@@ -74,7 +74,7 @@ def test_a_dropped_file_opens_and_replaces_a_running_analysis(qtbot, window, rec
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(other / record.name))])
     drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.NoButton,
-                      Qt.KeyboardModifier.NoModifier)  # fmt: skip
+                      Qt.KeyboardModifier.NoModifier)
     window.dropEvent(drop)
     qtbot.waitUntil(lambda: window.review.session is not None, timeout=ANALYSIS_TIMEOUT_MS)
     assert window.review.store.path == default_store_path(other / record.name)
@@ -104,7 +104,7 @@ def test_reopening_reuses_the_stored_analysis(qtbot, analysed, record):
      (Qt.Key.Key_Q, Qt.KeyboardModifier.ShiftModifier, "Q"),
      (Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier, NOT_A_BEAT),
      (Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, NOT_A_BEAT)],
-)  # fmt: skip
+)
 def test_each_label_key_saves_its_label_at_once(qtbot, analysed, key, modifier, expected):
     analysed.review.select_row(5)
     sample = int(analysed.review.session.table.sample[5])
@@ -269,7 +269,7 @@ def test_render_takes_the_rate_of_a_csv_that_states_none(tmp_path):
     csv.write_text("II\n" + "\n".join(f"{value:.4f}" for value in signal) + "\n")
     out = tmp_path / "strip.png"
     assert main(["render", str(csv), "--fs", "250", "--start", "5", "--span", "10", "--out", str(out),
-                 "--store", str(tmp_path / "strip.h5")]) == 0  # fmt: skip
+                 "--store", str(tmp_path / "strip.h5")]) == 0
     assert QImage(str(out)).width() >= 1000
 
 

@@ -23,9 +23,9 @@ from danet_viewer.model.training_log import Start
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
 
 TINY_TRAINING = ["--stage2-epochs", "1", "--negatives-per-epoch", "300", "--synthetic-per-epoch", "64",
-                 "--batch-size", "64"]  # fmt: skip
+                 "--batch-size", "64"]
 LONG_TRAINING = ["--stage2-epochs", "500", "--patience", "500", "--negatives-per-epoch", "300",
-                 "--synthetic-per-epoch", "64", "--batch-size", "64"]  # fmt: skip
+                 "--synthetic-per-epoch", "64", "--batch-size", "64"]
 TRAINING_TIMEOUT_MS = 120_000  # the 2-core CI box may be busy
 
 
@@ -50,7 +50,7 @@ def reviewed_store(record, model, tmp_path):
 def random_model(folder, seed):
     torch.manual_seed(seed)
     save_model(DANet(NetworkConfig(variant="hard")), ModelCard(name=f"random{seed}", network={}, threshold=0.5),
-               folder)  # fmt: skip
+               folder)
     return folder
 
 
@@ -117,7 +117,7 @@ def test_too_few_reviewed_beats_disable_start(qtbot, registry, record, model, tm
 
 
 def test_the_manager_activates_rolls_back_and_refuses_deleting_the_active_model(qtbot, registry, tmp_path,
-                                                                                 monkeypatch):  # fmt: skip
+                                                                                 monkeypatch):
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
     monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)

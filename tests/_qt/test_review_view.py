@@ -45,7 +45,7 @@ def view(qtbot, leads):
     qtbot.waitExposed(view)
     view.set_signal(first, FS, "I", "mV")
     view.set_beats(peaks, np.full(len(peaks), BeatState.NORMAL, np.int8), np.linspace(0, 100, len(peaks)),
-                   np.full(len(peaks), "", object))  # fmt: skip
+                   np.full(len(peaks), "", object))
     view.set_gain(10.0)
     return view
 
@@ -69,7 +69,7 @@ def coloured_pixels(image: QImage, box: tuple[int, int, int, int], colour: QColo
     x0, y0, x1, y1 = box
     target = np.array([colour.red(), colour.green(), colour.blue()])
     return sum(np.abs(np.array(rgb(image, x, y)) - target).sum() <= tolerance
-               for x in range(x0, x1) for y in range(y0, y1))  # fmt: skip
+               for x in range(x0, x1) for y in range(y0, y1))
 
 
 def test_a_label_edit_recolours_the_mark_and_relabels_the_beat_without_a_pan(view, leads):
@@ -115,7 +115,7 @@ def test_after_pans_and_zooms_the_content_covers_the_view(view, leads):
     pieces = [enhanced_piece(0.0, 120.0)]
     view.set_traces(pieces)
     for start, span in [(10.0, 5.0), (11.0, 5.0), (13.5, 5.0), (17.0, 5.0), (60.0, 5.0), (58.0, 10.0), (0.0, 120.0),
-                        (100.0, 2.0)]:  # fmt: skip
+                        (100.0, 2.0)]:
         view.show_span(start, span)
         stop = start + span
         pixel = 2 * span / view.raw_plot.vb.width()  # zoomed out, drawn as min/max pairs per pixel
@@ -170,7 +170,7 @@ def test_a_pan_paints_the_view_once(qtbot, view):
     class PaintCount(QObject):
         count = 0
 
-        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        def eventFilter(self, watched, event):
             self.count += event.type() == QEvent.Type.Paint
             return False
 

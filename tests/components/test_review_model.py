@@ -241,7 +241,7 @@ def test_confirming_the_model_never_replaces_a_persons_label(review):
     review.confirm_model()
     assert stored(review, sample) == "N"
     assert recorder.take() == [("status", "Kept dr test's label N: Space confirms the model only on beats no one has "
-                                          "labelled; type a label to change it", 5000)]  # fmt: skip
+                                          "labelled; type a label to change it", 5000)]
     review.mark_not_a_beat()
     review.confirm_model()
     assert stored(review, sample) == NOT_A_BEAT

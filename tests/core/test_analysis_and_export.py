@@ -55,7 +55,7 @@ def test_import_range_adds_missed_and_deletes_false_beats(synthetic_record, tmp_
         with pytest.raises(DanetError, match="already reviewed"):
             import_annotations(recording, store, "atr", as_review=True, who="dr_2", start_s=0, stop_s=20)
         import_annotations(recording, store, "atr", as_review=True, who="dr_2", start_s=0, stop_s=20,
-                           replace_reviews=True)  # fmt: skip
+                           replace_reviews=True)
         assert set(store.beat_table("synth").reviewer[table.reviewed]) == {"dr_2"}
 
 
@@ -74,14 +74,14 @@ def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
         first = int(store.record("synth").beats[3])
         store.set_label("synth", first, "A", "dr_a")
         store.set_model_output("synth", store.record("synth").beats, np.linspace(0, 1, len(beats)),
-                               threshold=0.5, model_id="m", who="t")  # fmt: skip
+                               threshold=0.5, model_id="m", who="t")
         assert export_csv(store, tmp_path / "all.csv") == len(beats)
         assert export_csv(store, tmp_path / "rev.csv", reviewed_only=True) == 1
-    rows = list(csv.reader(open(tmp_path / "all.csv")))
+    rows = list(csv.reader((tmp_path / "all.csv").read_text().splitlines()))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[4][:2] == ["synth", str(first)] and rows[4][5:7] == ["A", "dr_a"]
     assert rows[1][3] == "0" and rows[-1][3] == "1"
-    reviewed = list(csv.DictReader(open(tmp_path / "rev.csv")))
+    reviewed = list(csv.DictReader((tmp_path / "rev.csv").read_text().splitlines()))
     assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
 
 

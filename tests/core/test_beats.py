@@ -43,7 +43,7 @@ def test_matching_is_one_to_one_and_nearest_first():
     reference = np.array([100, 200, 300, 1000])
     detected = np.array([105, 190, 198, 640])
     ref_index, det_index = match_beats(reference, detected, 20)
-    assert list(zip(ref_index.tolist(), det_index.tolist())) == [(0, 0), (1, 2)]
+    assert list(zip(ref_index.tolist(), det_index.tolist(), strict=True)) == [(0, 0), (1, 2)]
     assert match_beats(reference, np.array([], np.int64), 20)[0].size == 0
 
 

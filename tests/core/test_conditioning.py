@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from danet_viewer.core.conditioning import (
-    MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH, beat_windows, condition_signal, to_model_samples,
-)  # fmt: skip
+    MODEL_FS,
+    WINDOW_BEFORE,
+    WINDOW_LENGTH,
+    beat_windows,
+    condition_signal,
+    to_model_samples,
+)
 from tests.conftest import synthetic_ecg
 
 

@@ -29,7 +29,7 @@ def _gaussian(t: np.ndarray, centre: float, sd: float, height: float) -> np.ndar
 
 
 def _record(rr_s: list[float], *, p_offsets_s: list[float] | None = None, noise_mv: float = 0.0,
-            wander_mv: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+            wander_mv: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Conditioned synthetic lead, its R peaks and each beat's true P peak (model samples; -1 where no P).
 
     Beat i follows beat i-1 by ``rr_s[i-1]``; ``p_offsets_s[i]`` is where its P wave peaks relative to R
@@ -39,7 +39,7 @@ def _record(rr_s: list[float], *, p_offsets_s: list[float] | None = None, noise_
     p_offsets = np.full(len(r_times), P_WAVE[0]) if p_offsets_s is None else np.asarray(p_offsets_s, float)
     t = np.arange(int((r_times[-1] + 1.5) * RAW_FS)) / RAW_FS
     ecg = np.zeros_like(t)
-    for r_time, p_offset in zip(r_times, p_offsets):
+    for r_time, p_offset in zip(r_times, p_offsets, strict=True):
         near = np.abs(t - r_time) < 1.0
         for centre, sd, height in (*QRS_WAVES, T_WAVE):
             ecg[near] += _gaussian(t[near], r_time + centre, sd, height)

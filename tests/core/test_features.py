@@ -37,7 +37,7 @@ def test_chunked_preparation_matches_one_pass(monkeypatch):
 
 def test_model_rr_features_are_scale_free():
     seconds = {"pre_rr_s": 0.56, "post_rr_s": 1.0, "local_rr_s": 0.8, "sinus_rr_s": 0.8, "irregularity_s": 0.02,
-               "prev_pre_rr_s": 0.8}  # fmt: skip
+               "prev_pre_rr_s": 0.8}
     context = {"recurrence": 0.1, "p_wave_fraction": 0.9, "rhythm_regularity": 0.8}
     rr = np.array([[{**seconds, **context}[name] for name in RHYTHM_FEATURES]], np.float32)
     values = model_rr_features(rr)
@@ -47,7 +47,7 @@ def test_model_rr_features_are_scale_free():
     slower[:, [RHYTHM_FEATURES.index(name) for name in seconds]] *= 1.5  # the same rhythm, slower
     local = MODEL_RR_FEATURES.index("local_rr_s")  # the one absolute value
     np.testing.assert_allclose(np.delete(model_rr_features(slower), local, axis=1), np.delete(values, local, axis=1),
-                               rtol=1e-5)  # fmt: skip
+                               rtol=1e-5)
     # A model that names its inputs gets those, in its order: here the rhythm regularity first.
     chosen = model_rr_features(rr, ("rhythm_regularity", "pre/sinus"))
     np.testing.assert_allclose(chosen[0], [0.8, 0.7], rtol=1e-5)

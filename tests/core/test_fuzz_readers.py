@@ -92,7 +92,7 @@ def _check_message(error: RecordError, path: Path) -> None:
 # A valid two-lead format-212 header (3000 bytes of signal) whose fields the fuzzer replaces, by kind.
 WFDB_FIELDS = [["rec", "2", "360", "1000"],
                ["rec.dat", "212", "200", "12", "0", "0", "0", "0", "MLII"],
-               ["rec.dat", "212", "200", "12", "0", "0", "0", "0", "V5"]]  # fmt: skip
+               ["rec.dat", "212", "200", "12", "0", "0", "0", "0", "V5"]]
 WFDB_VALUES = {
     "count": ["0", "1", "-1", "3", "999", "1001", "999999999999", str(2**63), str(2**64 + 3), "1e3", "x", ""],
     "rate": ["0", "-360", "1e-300", "1e308", "nan", "inf", "360/0", "360/-2", "360(12)", "49.9", "20001",
@@ -104,7 +104,7 @@ WFDB_VALUES = {
              "200/\u00b5V"],
     "integer": ["12", "16", "-1", "64", "99999999999999999999", "x", "-32768", "1e3"],
     "name": ["", "lead with spaces", "\u00e9"],
-}  # fmt: skip
+}
 _KINDS = [["name", "count", "rate", "count"], ["file", "format", "gain"] + ["integer"] * 5 + ["name"]]
 
 
@@ -144,7 +144,7 @@ def _write_valid_wfdb(folder: Path) -> dict[str, bytes]:
     rng = np.random.default_rng(3)
     signal = np.cumsum(rng.normal(0, 0.02, (1500, 2)), axis=0)
     wfdb.wrsamp("rec", fs=360, units=["mV", "mV"], sig_name=["MLII", "V5"], p_signal=signal, fmt=["212", "212"],
-                write_dir=str(folder))  # fmt: skip
+                write_dir=str(folder))
     wfdb.wrann("rec", "atr", np.arange(50, 1500, 300), ["N", "A", "N", "V", "N"], write_dir=str(folder))
     return {name: (folder / name).read_bytes() for name in ("rec.hea", "rec.dat", "rec.atr")}
 
@@ -183,7 +183,7 @@ N_EDF_SIGNALS = 4  # two ECG leads at 250 Hz, a 10 Hz signal, the EDF+ annotatio
 def _write_valid_edf(path: Path) -> bytes:
     rng = np.random.default_rng(4)
     signals = [edfio.EdfSignal(np.cumsum(rng.normal(0, 0.02, 1000)), 250, label=label, physical_dimension="mV",
-                               physical_range=(-10, 10)) for label in ("II", "V5")]  # fmt: skip
+                               physical_range=(-10, 10)) for label in ("II", "V5")]
     signals.append(edfio.EdfSignal(np.zeros(40), 10, label="Resp", physical_dimension="Ohm"))
     annotations = [edfio.EdfAnnotation(0.5, None, "N"), edfio.EdfAnnotation(1.7, 0.1, "A")]
     edfio.Edf(signals, annotations=annotations, data_record_duration=1).write(path)
@@ -203,7 +203,7 @@ for _width in _SIGNAL_FIELD_WIDTHS:
     _offset += _width * N_EDF_SIGNALS
 EDF_VALUES = ["0", "-1", "1", "4", "99999999", "-99999999", "1e308", "-1e308", "nan", "inf", "1e-300", "0.0001",
               "", "x", "EDF+D", "EDF+C", "+", "-32768", "32767", "5", "256", "1280", "EDF Annotations", "\xb5V",
-              "01.01.85", "99.99.99", "00.00.00"]  # fmt: skip
+              "01.01.85", "99.99.99", "00.00.00"]
 
 
 @settings(max_examples=120 * SCALE, deadline=None)
@@ -229,10 +229,10 @@ def test_edf_headers_of_absurd_values_flips_and_lengths(fields, flips, length_ch
 
 GOOD_CELLS = ["0.5", "-0.25", "1", "0", "1e-3"]
 BAD_CELLS = ["", " ", "nan", "inf", "-inf", "1e999", "abc", "0x10", '"1"', " 2 ", "1;5", "1.2.3", "\x00",
-             "\u0661\u0662", "9" * 400]  # fmt: skip
+             "\u0661\u0662", "9" * 400]
 RATE_LINES = ["", "", "# sampling_rate: 360\n", "# sampling_rate: 0\n", "# sampling_rate: -1\n",
               "# sampling_rate: nan\n", "# sampling_rate: 1e308\n", "# sampling_rate: x\n",
-              "# sampling_rate:\n"]  # fmt: skip
+              "# sampling_rate:\n"]
 UNIT_LINES = ["", "# units: mV\n", "# units: mV, uV\n", "# units: a, b, c, d, e\n", "# units:\n"]
 HEADERS = ["time,II,V5"] * 4 + ["II,V5", "II", "time", "t,II", ",", "II,II", "time,II,V5,"]
 
@@ -241,7 +241,7 @@ HEADERS = ["time,II,V5"] * 4 + ["II,V5", "II", "time", "t,II", ",", "II,II", "ti
 def csv_rows(draw, n_columns: int) -> list[list[str]]:
     """Well-formed rows of ``n_columns`` numbers, then at most two damages: a ragged row or a bad cell."""
     rows = [[f"{index / 360:.6f}"] + [draw(st.sampled_from(GOOD_CELLS)) for _ in range(n_columns - 1)]
-            for index in range(draw(st.integers(0, 12)))]  # fmt: skip
+            for index in range(draw(st.integers(0, 12)))]
     for _ in range(draw(st.integers(0, 2)) if rows else 0):
         row = rows[draw(st.integers(0, len(rows) - 1))]
         if row and draw(st.booleans()):

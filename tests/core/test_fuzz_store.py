@@ -54,11 +54,11 @@ def _write_template(path: Path) -> None:
         for name in ("rec", "other"):
             store.put_recording(name=name, source_path=f"/data/{name}.hea", content_hash=name, fs=360.0,
                                 lead_names=["MLII", "V5"], units=["mV", "mV"], n_samples=36_000,
-                                who="tester")  # fmt: skip
+                                who="tester")
             beats = np.arange(100, 36_000, 300)
             store.set_beats(name, beats, detector="test", lead="MLII", who="tester")
             store.set_model_output(name, beats, np.linspace(0, 1, len(beats)), threshold=0.5, model_id="m",
-                                   who="tester")  # fmt: skip
+                                   who="tester")
             store.set_reference(name, beats[:10], ["N"] * 10, source=f"{name}.atr", who="tester")
             for sample in beats[:6]:
                 store.set_label(name, int(sample), "A", "dr_a")
@@ -97,9 +97,9 @@ DATASETS, ATTRIBUTES = _items(TEMPLATE)
 GROUPS = sorted({name.rsplit("/", 1)[0] for name in DATASETS})
 
 COLUMN_DAMAGE = st.sampled_from(["delete", "floats", "text", "compound", "2-D", "scalar", "one short",
-                                 "huge declared", "group instead"])  # fmt: skip
+                                 "huge declared", "group instead"])
 ATTRIBUTE_VALUES = st.sampled_from([np.arange(3), 1.5, float("nan"), float("inf"), -1, 2**62, "text", b"\xff\xfe",
-                                    "[1, 2]", "{", "null", np.bool_(True)])  # fmt: skip
+                                    "[1, 2]", "{", "null", np.bool_(True)])
 
 
 def _damage_column(handle: h5py.File, name: str, damage: str) -> None:
@@ -196,7 +196,7 @@ def _journal_line(entry: object) -> bytes:
 
 def _valid_entry(store_id: str, seq: int) -> dict:
     audit = {"seq": seq, "time": "2024-01-01T00:00:00Z", "who": "dr", "action": "label", "record": "rec",
-             "sample": 400, "before": "", "after": "V"}  # fmt: skip
+             "sample": 400, "before": "", "after": "V"}
     args = {"record": "rec", "sample": 400, "symbol": "V", "reviewer": "dr", "time": "2024-01-01T00:00:00Z"}
     return {"store_id": store_id, "seq": seq, "op": "review", "args": args, "audit": audit}
 
@@ -207,7 +207,7 @@ JSON_VALUES = st.recursive(
     max_leaves=8,
 )
 ENTRY_FIELDS = ["store_id", "seq", "op", "args", "audit", "args.record", "args.sample", "args.symbol", "audit.seq",
-                "audit.who"]  # fmt: skip
+                "audit.who"]
 ENTRY_EDITS = st.lists(st.tuples(st.sampled_from(ENTRY_FIELDS), st.none() | JSON_VALUES), max_size=3)
 
 
@@ -234,7 +234,7 @@ def test_damaged_journals_are_refused_or_replayed(edits, raw_lines, tail):
         with h5py.File(path, "r") as handle:
             store_id, last_seq = str(handle.attrs["store_id"]), int(handle.attrs["last_seq"])
         lines = [_journal_line(_edited(_valid_entry(store_id, last_seq + 1 + i), entry_edits))
-                 for i, entry_edits in enumerate(edits)]  # fmt: skip
+                 for i, entry_edits in enumerate(edits)]
         lines += [_journal_line(value) for value in raw_lines]
         Path(f"{path}.journal").write_bytes(b"".join(lines) + tail)
         _check_opens_or_refuses(path)
@@ -276,9 +276,9 @@ def _peak_rss_mb() -> float:
 def run_byte_damage_campaign(seed: int, count: int) -> dict:
     """The byte campaign in a fresh interpreter: a crash in libhdf5 fails it, and its memory is its own."""
     code = ("import json, sys; from tests.core.test_fuzz_store import byte_damage_campaign; "
-            "print(json.dumps(byte_damage_campaign(int(sys.argv[1]), int(sys.argv[2]))))")  # fmt: skip
+            "print(json.dumps(byte_damage_campaign(int(sys.argv[1]), int(sys.argv[2]))))")
     done = subprocess.run([sys.executable, "-c", code, str(seed), str(count)], cwd=REPO, capture_output=True,
-                          text=True, timeout=60 + count)  # fmt: skip
+                          text=True, timeout=60 + count)
     assert done.returncode == 0, f"the campaign died (exit {done.returncode}): {done.stderr[-2000:]}"
     return json.loads(done.stdout.splitlines()[-1])
 

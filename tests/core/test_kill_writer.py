@@ -22,7 +22,7 @@ def test_writer_killed_during_every_kind_of_operation_keeps_every_reported_label
     done = subprocess.run(
         [sys.executable, "benchmarks/bench_kill.py", "--kills", str(KILLS), "--seed", "3", "--json", "--no-results"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    )
     result = json.loads(done.stdout)
     assert not result["problems"], result["problems"][:5]
     assert done.returncode == 0, done.stderr[-2000:]

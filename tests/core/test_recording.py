@@ -26,7 +26,7 @@ class ArrayRecording(Recording):
     def __init__(self, leads: dict[str, np.ndarray], units: list[str] | None = None, **options) -> None:
         self._samples = np.stack(list(leads.values())).astype(np.float32)
         super().__init__(Path("mem.csv"), "mem", FS, list(leads), units or ["mV"] * len(leads),
-                         self._samples.shape[1], **options)  # fmt: skip
+                         self._samples.shape[1], **options)
 
     def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
         return self._samples[lead, start:stop].copy()
@@ -64,7 +64,7 @@ def test_ecg_names(name):
     ("name", "unit"),
     [("EEG Fp1", "uV"), ("EEG C3-A2", "uV"), ("C3-A2", "uV"), ("SaO2", ""), ("PLETH", ""), ("ABP", "mmHg"),
      ("Resp", ""), ("chan 4", "%"), ("HR", "bpm")],
-)  # fmt: skip
+)
 def test_other_signals(name, unit):
     assert is_other_signal(name, unit) and not is_ecg_name(name)
 

@@ -35,7 +35,7 @@ def test_auto_strips_in_order_at_their_events():
     titles, starts = zip(*auto_strip_times(summary), strict=True)
     assert [title.split(" ")[:3] for title in titles] == [
         ["Heart", "rate", "max"], ["Heart", "rate", "min"], ["Longest", "pause", "3.00"],
-        ["Longest", "SVEB", "run:"], ["First", "SVEB", "(APC)"]]  # fmt: skip
+        ["Longest", "SVEB", "run:"], ["First", "SVEB", "(APC)"]]
     # Heart-rate strips and a pause that fits are centred on them; a run starts 1.5 s before its first SVEB.
     assert starts[0] == 630 - STRIP_S / 2 and starts[1] == 1230 - STRIP_S / 2
     assert starts[2] == pytest.approx(1801.5 - STRIP_S / 2)
@@ -85,18 +85,18 @@ def test_header_identification_from_wfdb_comments_and_edf_fields(tmp_path):
 
     signal, _ = synthetic_ecg(FS, 10)
     wfdb.wrsamp("noted", fs=FS, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None].astype(float), fmt=["212"],
-                comments=["69 M 1085 1629 x1", "Aldomet, Inderal", "x" * 500], write_dir=str(tmp_path))  # fmt: skip
+                comments=["69 M 1085 1629 x1", "Aldomet, Inderal", "x" * 500], write_dir=str(tmp_path))
     (what, notes), = header_identification(open_recording(tmp_path / "noted.hea"))
     assert what == "Header notes" and notes.startswith("69 M 1085 1629 x1; Aldomet, Inderal; xxx")
     assert len(notes) == MAX_NOTES_CHARS and notes.endswith("...")
     assert header_identification(open_recording(write_wfdb_record(tmp_path, "plain", signal, FS))) == ()
 
     edf = edfio.Edf([edfio.EdfSignal(signal, FS, label="ECG II", physical_dimension="mV", physical_range=(-5, 5))],
-                    patient=edfio.Patient(code="MCH-0234567", sex="F", name="Haagse_Harry"))  # fmt: skip
+                    patient=edfio.Patient(code="MCH-0234567", sex="F", name="Haagse_Harry"))
     edf.write(tmp_path / "patient.edf")
     assert header_identification(open_recording(tmp_path / "patient.edf"))[0] == (
-        "Patient (EDF header)", "MCH-0234567 F X Haagse_Harry")  # fmt: skip
+        "Patient (EDF header)", "MCH-0234567 F X Haagse_Harry")
     anonymous = edfio.Edf([edfio.EdfSignal(signal, FS, label="ECG II", physical_dimension="mV",
-                                           physical_range=(-5, 5))])  # fmt: skip
+                                           physical_range=(-5, 5))])
     anonymous.write(tmp_path / "anonymous.edf")
     assert header_identification(open_recording(tmp_path / "anonymous.edf")) == ()

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _new_store(path: Path, beats=(100, 460, 820, 1180)) -> AnnotationStore:
     store = AnnotationStore.open(path, "a")
     store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
-                        lead_names=["MLII"], units=["mV"], n_samples=3600, who="tester")  # fmt: skip
+                        lead_names=["MLII"], units=["mV"], n_samples=3600, who="tester")
     store.set_beats("rec", np.array(beats), detector="test", lead="MLII", who="tester")
     return store
 
@@ -46,7 +46,7 @@ def test_labels_survive_reopen_and_are_audited(tmp_path):
         assert table.deleted.tolist() == [False, False, True, False, False]
         label_changes = [(a.who, a.sample, a.before, a.after) for a in store.audit_log() if a.sample >= 0]
         assert label_changes == [("dr_a", 460, "", "A"), ("dr_b", 460, "A", "N"), ("dr_a", 2000, "", "A"),
-                                 ("dr_a", 820, "", NOT_A_BEAT)]  # fmt: skip
+                                 ("dr_a", 820, "", NOT_A_BEAT)]
         assert [a.action for a in store.audit_log()][:2] == ["add_recording", "set_beats"]
 
 
@@ -55,9 +55,9 @@ def test_model_rerun_never_touches_labels(tmp_path):
     with _new_store(path) as store:
         store.set_label("rec", 460, "A", "dr_a")
         store.set_model_output("rec", np.array([100, 460, 820, 1180]), np.array([0.1, 0.2, 0.9, 0.4]),
-                               threshold=0.5, model_id="m1", who="tester")  # fmt: skip
+                               threshold=0.5, model_id="m1", who="tester")
         store.set_model_output("rec", np.array([100, 460, 820, 1180]), np.array([0.9, 0.1, 0.1, 0.6]),
-                               threshold=0.5, model_id="m2", who="tester")  # fmt: skip
+                               threshold=0.5, model_id="m2", who="tester")
     with AnnotationStore.open(path) as store:
         table = store.beat_table("rec")
         assert table.model_apc.tolist() == [1, 0, 0, 1]
@@ -90,7 +90,7 @@ def test_clear_label_and_bad_symbols(tmp_path):
 def test_different_recording_under_same_name_is_refused(tmp_path):
     with _new_store(tmp_path / "s.h5") as store, pytest.raises(StoreError, match="different recording"):
         store.put_recording(name="rec", source_path="/x.hea", content_hash="other", fs=360.0,
-                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="t")  # fmt: skip
+                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="t")
 
 
 def test_read_only_store_refuses_writes_and_missing_store(tmp_path):
@@ -133,7 +133,7 @@ def test_second_writer_is_refused_and_lock_is_released(tmp_path):
                 print("refused:", error)
             """)],
         capture_output=True, text=True, cwd=REPO, check=True,
-    )  # fmt: skip
+    )
     assert "refused:" in holder.stdout and "already open for writing" in holder.stdout
     with AnnotationStore.open(path) as reader:  # readers need no lock
         assert reader.records() == ["rec"]
@@ -219,7 +219,7 @@ def test_writer_killed_at_random_instants_loses_no_saved_label(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for _ in range(12):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(next_index)],
-                                  stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+                                  stdout=subprocess.PIPE, text=True, env=env)
         assert writer.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.01, 0.4))
         writer.send_signal(signal.SIGKILL)

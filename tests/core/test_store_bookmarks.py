@@ -23,7 +23,7 @@ def test_bookmarks_are_saved_at_once_audited_and_survive_compaction(tmp_path):
     # Saved before compaction: a reader replays the journal while the writer still holds the store.
     with AnnotationStore.open(path) as reader:
         assert [(b.sample, b.comment, b.who) for b in reader.bookmarks("rec")] == [
-            (500, "artefact?", "dr_a"), (2000, "ectopic atrial run", "dr_b")]  # fmt: skip
+            (500, "artefact?", "dr_a"), (2000, "ectopic atrial run", "dr_b")]
     store.close()
     with h5py.File(path) as handle:
         group = handle["records/rec/bookmarks"]
@@ -34,7 +34,7 @@ def test_bookmarks_are_saved_at_once_audited_and_survive_compaction(tmp_path):
         actions = [(a.action, a.sample, a.before, a.after) for a in reader.audit_log() if "bookmark" in a.action]
     assert actions == [("bookmark", 2000, "", "odd P wave"), ("bookmark", 500, "", "artefact?"),
                        ("bookmark", 2000, "odd P wave", "ectopic atrial run"), ("bookmark", 900, "", "to remove"),
-                       ("remove_bookmark", 900, "to remove", "")]  # fmt: skip
+                       ("remove_bookmark", 900, "to remove", "")]
 
 
 def test_a_store_without_bookmarks_opens_and_writes_no_group(tmp_path):

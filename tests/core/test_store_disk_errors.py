@@ -25,7 +25,7 @@ BEATS = np.arange(100, 3600, 300)
 def _new_store(path):
     store = AnnotationStore.open(path, "a")
     store.put_recording(name="rec", source_path="/rec.hea", content_hash="h", fs=360.0, lead_names=["II"],
-                        units=["mV"], n_samples=3600, who="t")  # fmt: skip
+                        units=["mV"], n_samples=3600, who="t")
     store.set_beats("rec", BEATS, detector="t", lead="II", who="t")
     return store
 
@@ -85,7 +85,7 @@ def test_a_full_disk_refuses_writes_cleanly_and_the_retry_succeeds(tmp_path):
     path = tmp_path / "s.h5"
     _new_store(path).close()
     done = subprocess.run([sys.executable, "-c", FULL_DISK, str(path)], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+                          timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     outcome = json.loads(done.stdout)
     assert outcome.pop("label refused").endswith("s.h5.journal: cannot save the edit: File too large")

@@ -96,7 +96,7 @@ def two_hour_record() -> tuple[StoredRecord, np.ndarray]:
     added = times == 1700.0
     false_detection = round(1650.5 * FS)
     record = StoredRecord("synthetic", "synthetic.hea", "0", FS, ["II"], ["mV"], int(DURATION_S * FS),
-                          beats=np.sort(np.r_[sample[~added], false_detection]))  # fmt: skip
+                          beats=np.sort(np.r_[sample[~added], false_detection]))
     scored = record.beats[record.beats < 7000 * FS]
     model_apcs = {round(t * FS) for t in (EXCLUDED_S[0] - 1, EXCLUDED_S[1], 5000.0, 6000.0, 1500.0)}
     # At 1500 s the model calls an APC the reviewer also called: one beat, not two.
@@ -119,7 +119,7 @@ def test_counts_classes_and_label_sources(summary_and_times):
     assert summary.beats == len(times)  # the deleted detection is no beat, the added one is
     assert summary.counts == {"SVEB": 5 + 3 + 2 + 2 + 4 + 3 + 4, "VEB": 3, "other": 2, "N": len(times) - 28}
     assert summary.beats_by_source == {FROM_REVIEWER: int(np.sum(times < 3600)), FROM_MODEL: 400 + 2900,
-                                       FROM_DETECTOR: 200}  # fmt: skip
+                                       FROM_DETECTOR: 200}
     assert summary.reviewers == ("dr_a", "dr_b")
     assert summary.model_id == "danet-test"
 
@@ -183,7 +183,7 @@ def test_excluded_stretches_default_to_none_and_merge():
     # Without the exclusion the 101 s gap is a pause, and the APCs either side of it neighbours: a couplet.
     assert len(without.pauses) == 3 and len(without.sveb_couplets) == 2
     assert merged_stretches(np.array([[50, 80], [10, 20], [15, 30], [90, 200]]), 100).tolist() == [
-        [10, 30], [50, 80], [90, 100]]  # fmt: skip
+        [10, 30], [50, 80], [90, 100]]
 
 
 def test_clock_time_from_start_or_elapsed():

@@ -98,7 +98,7 @@ def test_no_module_of_the_application_can_unpickle():
     source = Path(danet_viewer.__file__).parent
     offenders = [f"{path.relative_to(source)}: {word}" for path in source.rglob("*.py")
                  for word in ("torch.load", "import pickle", "allow_pickle=True", "import dill", "joblib")
-                 if word in path.read_text()]  # fmt: skip
+                 if word in path.read_text()]
     assert not offenders
 
 
@@ -128,7 +128,7 @@ def _with_card(folder, **changes):
         ({"network.bogus": 1}, "the card describes no valid network"),
         ({"network.channels": [16, 32, 48, 65]}, "weights do not fit the network in the card"),
     ],
-)  # fmt: skip
+)
 def test_a_card_of_the_wrong_shape_is_refused_with_a_model_error(tmp_path, changes, problem):
     _saved(tmp_path)
     _with_card(tmp_path, **changes)
@@ -152,12 +152,13 @@ def test_a_card_asking_for_a_terabyte_network_allocates_nothing(tmp_path):
 
 
 JSON_VALUES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=5) | \
-    st.lists(st.integers(-5, 100), max_size=5) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)  # fmt: skip
-CARD_KEYS = ["name", "network", "threshold", "raw_threshold", "lead", "conditioning", "training", "metrics", "code_version",
+    st.lists(st.integers(-5, 100), max_size=5) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)
+CARD_KEYS = ["name", "network", "threshold", "raw_threshold", "lead", "conditioning", "training", "metrics",
+             "code_version",
              "created_at", "weights_sha256", "format", "card_version", "bogus", "network.variant",
              "network.window_length", "network.rr_features", "network.channels", "network.dropout",
              "network.alpha", "network.alpha_max", "network.wem_channels", "network.rhythm_veto",
-             "network.record_relative", "network.extra", "network.bogus"]  # fmt: skip
+             "network.record_relative", "network.extra", "network.bogus"]
 FUZZ_SCALE = int(os.environ.get("DANET_FUZZ_SCALE", "1"))
 TRIED: Counter[str] = Counter()
 

@@ -47,7 +47,7 @@ def test_rhythm_veto_zeroes_irregular_beats_only():
 def test_batching_does_not_change_scores():
     inputs = _inputs()
     np.testing.assert_allclose(score_beats(_model(0.0), inputs, batch_size=7).p_apc,
-                               score_beats(_model(0.0), inputs, batch_size=64).p_apc, rtol=1e-5, atol=1e-6)  # fmt: skip
+                               score_beats(_model(0.0), inputs, batch_size=64).p_apc, rtol=1e-5, atol=1e-6)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -62,7 +62,7 @@ def test_record_relative_scores_stand_out_from_their_own_record_only():
     outlier, rest = relative[3], np.delete(relative, 3)
     assert outlier > 0.99 and rest.max() < 0.7  # the flooded record no longer outranks the APC
     np.testing.assert_allclose(_logit(relative[:5].astype(np.float64)), _logit(calm) - _logit(np.median(calm)),
-                               rtol=1e-4)  # fmt: skip
+                               rtol=1e-4)
     assert np.median(relative[5:]) == 0.5
     np.testing.assert_allclose(relative_to_record(calm), relative[:5])  # no records: all one record
 
@@ -84,7 +84,7 @@ def _apc_majority_record(apcs: int, sinus: int):
     rr[:, RHYTHM_FEATURES.index("pre_rr_s")] = [0.7] * apcs + [1.9] * sinus
     rr[:, RHYTHM_REGULARITY_COLUMN] = 0.6  # two recurring intervals: regular by rhythm
     inputs = BeatInputs(np.zeros((len(rr), WINDOW_LENGTH), np.float32), rr,
-                        np.zeros((len(rr), 4, 2), np.int16), np.ones(len(rr), bool))  # fmt: skip
+                        np.zeros((len(rr), 4, 2), np.int16), np.ones(len(rr), bool))
     p_apc = 1 / (1 + np.exp(-np.array([1.0] * apcs + [-4.0] * sinus)))
     return inputs, p_apc
 
@@ -130,7 +130,7 @@ def _fibrillation_then_sinus(fibrillation: int, sinus: int):
     logit = np.where(np.arange(n) < fibrillation, 1.0 - 2.0 * pre, -4.0)
     logit[apcs] = 0.0
     inputs = BeatInputs(np.zeros((n, WINDOW_LENGTH), np.float32), rr,
-                        np.zeros((n, 4, 2), np.int16), np.ones(n, bool))  # fmt: skip
+                        np.zeros((n, 4, 2), np.int16), np.ones(n, bool))
     return inputs, 1 / (1 + np.exp(-logit)), apcs
 
 

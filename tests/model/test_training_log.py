@@ -22,16 +22,16 @@ from danet_viewer.model.training_log import (
 
 EXAMPLES = [
     Start(settings={"variant": "soft", "stage2_epochs": 20}, train_beats=900, train_apcs=40, val_beats=200,
-          val_apcs=8, replay_beats=3043, parameters=12345),  # fmt: skip
+          val_apcs=8, replay_beats=3043, parameters=12345),
     PretrainEpoch(epoch=1, loss=0.5),
     Epoch(stage=2, epoch=3, loss=0.25, val_ap=0.75),
     StageDone(stage=2, val_ap=0.75),
     Saved(folder="/m", model_id="danet@abc", threshold=0.9, val_f1=0.5),
     Data(sources={"s.h5": {"beats": 900, "apcs": 40}}, train_beats=700, val_beats=200, validation=["r"],
-         replay_beats=0),  # fmt: skip
+         replay_beats=0),
     Scoring(record_relative=False, apc_share=0.77),
     Compare(verdict="better", held_out_apcs=8, before_se=0.5, before_ppv=0.5, before_f1=0.5, after_se=0.75,
-            after_ppv=0.75, after_f1=0.75),  # fmt: skip
+            after_ppv=0.75, after_f1=0.75),
     Fold(fold=0, test_records=["a"], validation_records=["b"]),
 ]
 

@@ -17,7 +17,7 @@ from training.engine import TrainConfig
 def test_folds_are_disjoint_cover_every_record_and_share_the_apcs():
     sveb = {"209": 383, "207": 107, "118": 96, "220": 94, "201": 82, "223": 73, "124": 31, "114": 12,
             **{name: 2 for name in ("101", "108", "112", "203", "205", "208", "215")},
-            **{name: 0 for name in ("106", "109", "115", "116", "119", "122", "230")}}  # fmt: skip
+            **{name: 0 for name in ("106", "109", "115", "116", "119", "122", "230")}}
     folds = record_folds(sveb, 5)
     assert sorted(name for fold in folds for name in fold) == sorted(sveb)
     assert [len(fold) for fold in folds] == [5, 5, 4, 4, 4]
@@ -82,4 +82,6 @@ def test_the_crossval_table_gives_mean_and_sd_over_seeds_per_variant_and_scoring
         (tmp_path / f"soft-s{seed}" / "crossval.json").write_text(json.dumps({"scorings": {"all": row(f1)}}))
     lines = crossval_table(tmp_path)
     assert len(lines) == 3  # header, rule, one row: no other variant or scoring was run
-    assert lines[2].startswith("| soft | all | f1 | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |")
+    assert lines[2].startswith(
+        "| soft | all | f1 | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |"
+    )

@@ -19,14 +19,14 @@ def _svdb_like_record(folder, name="800"):
     signal, beats = synthetic_ecg(fs, 60, premature=premature)
     two_leads = np.stack([signal, 0.6 * signal], axis=1).astype(np.float64)
     wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["ECG1", "ECG2"], p_signal=two_leads, fmt=["212", "212"],
-                adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(folder))  # fmt: skip
+                adc_gain=[200.0, 200.0], baseline=[0, 0], write_dir=str(folder))
     symbols = ["S" if i in premature else "N" for i in range(len(beats))]
     wfdb.wrann(name, "atr", beats, symbol=symbols, fs=fs, write_dir=str(folder))
     (folder / "RECORDS").write_text(f"{name}\n")
     return folder / f"{name}.hea", beats, np.array([s == "S" for s in symbols])
 
 
-def test_an_svdb_record_labels_its_S_beats_as_sveb(tmp_path):
+def test_an_svdb_record_labels_its_s_beats_as_sveb(tmp_path):
     header, beats, sveb = _svdb_like_record(tmp_path)
     record = label_record(header)
     assert record.fs == 128 and record.missed_sveb == 0

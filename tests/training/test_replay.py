@@ -23,7 +23,7 @@ from training.replay import (
     REPLAY_SVEB_PER_RECORD,
     carry_replay,
     load_replay,
-    sample_replay,  # fmt: skip
+    sample_replay,
     save_replay,
 )
 
@@ -90,7 +90,7 @@ def test_fine_tuning_learns_the_replay_beats_labels(monkeypatch):
 
 @pytest.mark.parametrize("mostly_apcs", [False, True])
 def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_threshold(tmp_path, reviewed_store,
-                                                                                   monkeypatch, mostly_apcs):  # fmt: skip
+                                                                                   monkeypatch, mostly_apcs):
     """The bundled record-relative default keeps its scoring and thresholds, unless the reviewed beats are
     mostly APCs (faked by lowering the limit below the sample's share): then it scores raw at the raw threshold."""
     monkeypatch.setenv("DANET_REVIEW_DATA", str(tmp_path / "registry"))
@@ -99,7 +99,7 @@ def test_retraining_mixes_in_the_base_sample_carries_it_on_and_keeps_the_thresho
     base_card = read_card(base)
     out, log = tmp_path / "new", tmp_path / "log.jsonl"
     assert train_main(["retrain", "--store", str(reviewed_store), "--base", str(base), "--out", str(out),
-                       "--log", str(log), "--stage2-epochs", "1", "--batch-size", "64"]) == 0  # fmt: skip
+                       "--log", str(log), "--stage2-epochs", "1", "--batch-size", "64"]) == 0
     start = next(e for e in map(json.loads, log.read_text().splitlines()) if e["event"] == "start")
     assert start["replay_beats"] == base_card.training["replay"]["beats"] > 0
     card = read_card(out)
@@ -135,5 +135,5 @@ def test_each_fine_tuning_epoch_takes_the_replay_sample_as_often_as_asked(monkey
     sample = sample_replay(_synthetic_beats(1, "a"), seed=0)
     config = TrainConfig(variant="hard", seed=0, replay_repeats=repeats, **{**TINY, "stage2_epochs": 1})
     fit(_synthetic_beats(7, "p"), _synthetic_beats(8, "p"), config, lambda *a, **k: None,
-        start=DANet(NetworkConfig(variant="hard")), fine_tune=True, replay=sample)  # fmt: skip
+        start=DANet(NetworkConfig(variant="hard")), fine_tune=True, replay=sample)
     assert np.array_equal(np.bincount(seen, minlength=len(sample)), np.full(len(sample), repeats))

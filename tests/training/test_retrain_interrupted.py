@@ -26,14 +26,14 @@ from tests.conftest import REPO
 from tests.model.test_registry import _trained
 
 TINY_TRAINING = ["--stage1-epochs", "1", "--stage2-epochs", "1", "--negatives-per-epoch", "100",
-                 "--synthetic-per-epoch", "16", "--batch-size", "64"]  # fmt: skip
+                 "--synthetic-per-epoch", "16", "--batch-size", "64"]
 START_TIMEOUT_S = 120  # the 2-core box may be busy
 
 
 def _snapshot(registry: ModelRegistry) -> tuple:
     """What must not change: the active model, its history, every model and its card."""
     return (registry.active_id(), registry._state()["history"],
-            [(m.model_id, m.card.weights_sha256) for m in registry.models()])  # fmt: skip
+            [(m.model_id, m.card.weights_sha256) for m in registry.models()])
 
 
 @pytest.fixture
@@ -46,9 +46,9 @@ def registry(tmp_path, monkeypatch):
 
 def _start_retraining(registry, store, out, log, options):
     command = [sys.executable, "-m", "training", "retrain", "--store", str(store), "--out", str(out),
-               "--log", str(log), *options]  # fmt: skip
+               "--log", str(log), *options]
     return subprocess.Popen(command, cwd=REPO, env=os.environ.copy(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                            stderr=subprocess.DEVNULL)
 
 
 def _kill_when(process, ready, what: str) -> None:
@@ -121,7 +121,7 @@ REGISTRY_KILLER = textwrap.dedent("""
 @pytest.mark.slow
 def test_registry_steps_killed_at_random_instants_leave_a_loadable_registry(tmp_path):
     done = subprocess.run([sys.executable, "-c", REGISTRY_KILLER, str(tmp_path / "registry"), "20"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["kills"] == 20 and result["models_checked"] > 20

@@ -11,10 +11,10 @@ from training.rhythm import VETO_CANDIDATES, atrial_fibrillation_beats, veto_tab
 def test_fibrillation_episodes_come_from_rhythm_marks(tmp_path):
     marks = np.array([0, 1000, 5000, 8000])
     wfdb.wrann("rec", "atr", marks, symbol=["+"] * 4, aux_note=["(N", "(AFIB", "(SVTA", "(AFL"], fs=250,
-               write_dir=str(tmp_path))  # fmt: skip
+               write_dir=str(tmp_path))
     beats = np.array([500, 1000, 4999, 5000, 7000, 9000])
     np.testing.assert_array_equal(atrial_fibrillation_beats(tmp_path / "rec.hea", beats),
-                                  [False, True, True, False, False, True])  # fmt: skip
+                                  [False, True, True, False, False, True])
 
 
 def test_record_without_rhythm_marks_has_no_fibrillation(tmp_path):

@@ -25,7 +25,7 @@ from training.engine import TrainConfig, fit, predict
 from training.metrics import average_precision, best_threshold
 
 TINY = dict(batch_size=64, stage1_epochs=4, stage2_epochs=1, pretrain_epochs=1, pretrain_beats=500,
-            negatives_per_epoch=600, synthetic_per_epoch=64, patience=10, learning_rate=3e-3)  # fmt: skip
+            negatives_per_epoch=600, synthetic_per_epoch=64, patience=10, learning_rate=3e-3)
 
 
 def _synthetic_beats(seed: int, name: str) -> BeatSet:
@@ -39,7 +39,7 @@ def _synthetic_beats(seed: int, name: str) -> BeatSet:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("options", [{}, {"record_relative": True}, {"frequent_sinus": True}],
-                         ids=["plain", "record-relative", "frequent-sinus"])  # fmt: skip
+                         ids=["plain", "record-relative", "frequent-sinus"])
 def test_tiny_training_learns_to_separate_synthetic_apcs(options):
     """Also when the loss takes each beat against its record's median logit, as record-relative
     scoring does, and when sinus beats set among frequent APCs join the synthetic ones."""
@@ -74,7 +74,7 @@ def _dataset(tmp_path) -> str:
 
 def _cli_options(out) -> list[str]:
     return ["fit", "--variant", "hard", "--out", str(out), "--batch-size", "64", "--stage1-epochs", "1",
-            "--negatives-per-epoch", "200", "--synthetic-per-epoch", "32"]  # fmt: skip
+            "--negatives-per-epoch", "200", "--synthetic-per-epoch", "32"]
 
 
 @pytest.mark.slow
@@ -85,13 +85,14 @@ def test_cli_fit_on_an_exported_dataset_writes_a_loadable_model(tmp_path, record
     dataset = _dataset(tmp_path)
     log = tmp_path / "log.jsonl"
     assert main([*_cli_options(tmp_path / "model"), "--dataset", dataset, "--log", str(log),
-                 "--record-relative", record_relative]) == 0  # fmt: skip
+                 "--record-relative", record_relative]) == 0
     model, card = load_model(tmp_path / "model")
     assert model.config.record_relative == (record_relative == "on")
     assert (card.raw_threshold is not None) == (record_relative == "on")  # kept for a retrained model
     assert card.training["validation_records"] == ["every 5th block of up to 60 consecutive beats"]
     assert 0 < card.threshold < 1 and card.metrics["validation"]["apcs"] > 0
-    assert {"start", "epoch", "saved"} <= {line.split('"event": "')[1].split('"')[0] for line in log.read_text().splitlines()}
+    events = {line.split('"event": "')[1].split('"')[0] for line in log.read_text().splitlines()}
+    assert {"start", "epoch", "saved"} <= events
 
 
 def test_single_record_validation_is_interleaved_blocks_across_the_stretch():
@@ -209,6 +210,6 @@ def test_two_process_ddp_run_finishes(tmp_path):
         [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "training", *_cli_options(tmp_path / "ddp"),
          "--dataset", dataset],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     load_model(tmp_path / "ddp")

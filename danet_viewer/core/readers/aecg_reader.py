@@ -39,7 +39,7 @@ class AecgRecording(Recording):
             raise RecordError(path, "no such file")
         try:
             root = ElementTree.parse(path).getroot()
-        except Exception as error:  # expat's ParseError, an unknown encoding, undecodable text
+        except Exception as error:  # noqa: BLE001 - expat's ParseError, an unknown encoding, undecodable text
             raise RecordError(path, f"not a readable XML file: {' '.join(str(error).split())[:200]}") from None
         if root.tag != "{urn:hl7-org:v3}AnnotatedECG":
             raise RecordError(path, f"not an HL7 aECG file (root element {root.tag!r})")
@@ -67,7 +67,7 @@ class AecgRecording(Recording):
         super().__init__(
             path=path, name=path.stem, fs=fs, lead_names=names, units=[unit for _, unit in leads],
             n_samples=min(lengths), start=start, warnings=notes if len(lengths) > 1 else (),
-        )  # fmt: skip
+        )
         self._samples = np.stack([samples[: self.n_samples] for samples, _ in leads]).astype(np.float32)
 
     def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
@@ -150,6 +150,6 @@ def _timestamp(text: str | None) -> datetime | None:
     year, month, day, hour, minute, second, fraction = match.groups()
     try:
         return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                        int((fraction or "0")[:6].ljust(6, "0")))  # fmt: skip
+                        int((fraction or "0")[:6].ljust(6, "0")))
     except ValueError:
         return None

@@ -118,7 +118,7 @@ class CsvRecording(Recording):
         super().__init__(
             path=path, name=path.stem, fs=fs, lead_names=names, units=units, n_samples=table.n_rows,
             start=_parse_start(_setting(settings, _START_KEYS)) or table.first_stamp(columns), warnings=table.notes,
-        )  # fmt: skip
+        )
         # Lead-major so that one lead's samples are contiguous.
         self._samples = np.ascontiguousarray(table.numbers(leads).T, dtype=np.float32)
 
@@ -282,7 +282,7 @@ class _Table:
                 column.position == 0 and len(columns) > 1
                 and (self.header is None or column.name.lower() in _INDEX_NAMES or column.name.startswith("lead "))
                 and _is_counter(cells)
-            ):  # fmt: skip
+            ):
                 column.role = "index"
         return columns
 

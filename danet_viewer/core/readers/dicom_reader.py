@@ -44,7 +44,7 @@ class DicomRecording(Recording):
                 fs, names, units, samples, start = _read_rhythm(path, pydicom.dcmread(path))
         except RecordError:
             raise
-        except Exception as error:  # pydicom raises many types for a damaged file
+        except Exception as error:  # noqa: BLE001 - pydicom raises many types for a damaged file
             raise RecordError(path, f"not a readable DICOM waveform file: {_one_line(error)}") from None
         super().__init__(
             path=path, name=path.stem, fs=fs, lead_names=names, units=units, n_samples=samples.shape[1], start=start
@@ -117,7 +117,7 @@ def _chosen_group(groups: list) -> int:
         if str(group.get("MultiplexGroupLabel", "")).strip().upper() == "RHYTHM":
             return index
     durations = [int(group.get("NumberOfWaveformSamples", 0)) / float(group.get("SamplingFrequency", 1) or 1)
-                 for group in groups]  # fmt: skip
+                 for group in groups]
     return int(np.argmax(durations))
 
 

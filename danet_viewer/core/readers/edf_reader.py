@@ -94,7 +94,7 @@ class EdfRecording(Recording):
             lead_names = [signal.label.strip() or f"lead {i + 1}" for i, signal in enumerate(self._signals)]
             units = [signal.physical_dimension.strip() for signal in self._signals]
             slower = [name for name, signal in zip(lead_names, self._signals, strict=True)
-                      if signal.sampling_frequency < fs]  # fmt: skip
+                      if signal.sampling_frequency < fs]
             if slower:
                 notes.append(f"{', '.join(slower)} interpolated up to {fs:g} Hz")
             n_samples = edf.num_data_records * max(signal.samples_per_data_record for signal in self._signals)
@@ -104,12 +104,12 @@ class EdfRecording(Recording):
             start = _start(edf)
         except RecordError:
             raise
-        except Exception as error:  # edfio raises many types for a malformed header
+        except Exception as error:  # noqa: BLE001 - edfio raises many types for a malformed header
             raise RecordError(path, f"not a valid EDF file: {' '.join(str(error).split())}") from None
         super().__init__(
             path=path, name=path.stem, fs=fs, lead_names=lead_names, units=units, n_samples=n_samples,
             start=start, warnings=notes,
-        )  # fmt: skip
+        )
         self.annotations = tuple(EdfAnnotation(a.onset, a.duration, a.text) for a in annotations)
 
     def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
@@ -139,11 +139,11 @@ def _start(edf: edfio.Edf) -> datetime | None:
         warnings.simplefilter("ignore")  # edfio warns when the legacy and EDF+ dates differ
         try:
             start_time = edf.starttime
-        except Exception:  # a malformed time field: the signal is still readable
+        except Exception:  # noqa: BLE001 - a malformed time field: the signal is still readable
             return None
         try:
             return datetime.combine(edf.startdate, start_time)
-        except Exception:  # "Startdate X" (anonymised) or a malformed date
+        except Exception:  # noqa: BLE001 - "Startdate X" (anonymised) or a malformed date
             return start_of(None, start_time)
 
 

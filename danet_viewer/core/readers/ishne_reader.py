@@ -35,7 +35,7 @@ MAX_LEADS = 12
 LEAD_CODES = {
     1: "bipolar", 2: "X", 3: "Y", 4: "Z", 5: "I", 6: "II", 7: "III", 8: "aVR", 9: "aVL", 10: "aVF",
     11: "V1", 12: "V2", 13: "V3", 14: "V4", 15: "V5", 16: "V6", 17: "ES", 18: "AS", 19: "AI",
-}  # fmt: skip
+}
 _NV_PER_MV = 1e6
 
 
@@ -92,7 +92,7 @@ class IshneRecording(Recording):
         super().__init__(
             path=path, name=path.stem, fs=float(fs), lead_names=names, units=["mV"] * n_leads,
             n_samples=n_samples, start=_start(record_date, start_time),
-        )  # fmt: skip
+        )
         self._ecg_offset = ecg_offset
         self._n_leads = n_leads
         self._mv_per_unit = np.array(resolutions, dtype=np.float64) / _NV_PER_MV
@@ -101,7 +101,7 @@ class IshneRecording(Recording):
         frames = np.fromfile(
             self.path, dtype="<i2", count=(stop - start) * self._n_leads,
             offset=self._ecg_offset + 2 * self._n_leads * start,
-        )  # fmt: skip
+        )
         if len(frames) < (stop - start) * self._n_leads:
             raise RecordError(self.path, f"cannot read samples {start}-{stop}: the file is shorter than when opened")
         samples = frames.reshape(-1, self._n_leads)[:, lead] * self._mv_per_unit[lead]

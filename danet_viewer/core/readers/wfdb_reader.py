@@ -40,7 +40,7 @@ _BITS_PER_SAMPLE = {
     "16": Fraction(16), "61": Fraction(16), "160": Fraction(16),
     "24": Fraction(24), "32": Fraction(32), "212": Fraction(12),
     "310": Fraction(32, 3), "311": Fraction(32, 3),
-}  # fmt: skip
+}
 # FLAC-compressed formats: no size can be predicted, wfdb decodes them with soundfile.
 _FLAC_FORMATS = frozenset({"508", "516", "524"})
 
@@ -113,7 +113,7 @@ class WfdbRecording(Recording):
     def _parse_header(self) -> wfdb.Record | wfdb.MultiRecord:
         try:
             header = wfdb.rdheader(str(self._base))
-        except Exception as error:  # wfdb raises many types for one malformed line
+        except Exception as error:  # noqa: BLE001 - wfdb raises many types for one malformed line
             raise RecordError(self._header_path, f"cannot parse header: {_one_line(error)}") from None
         if isinstance(header, wfdb.MultiRecord):
             return header
@@ -163,11 +163,11 @@ class WfdbRecording(Recording):
             raise RecordError(self._header_path, "the signal has no samples")
         try:
             record = wfdb.rdrecord(str(self._base), physical=True, return_res=32, smooth_frames=False)
-        except Exception as error:  # an undecodable file, whatever wfdb raises
+        except Exception as error:  # noqa: BLE001 - an undecodable file, whatever wfdb raises
             raise RecordError(self._header_path, f"cannot read the record: {_one_line(error)}") from None
         spf = [int(n or 1) for n in header.samps_per_frame]
         self._in_memory = [np.nan_to_num(np.asarray(signal[: n_frames * spf[i]], dtype=np.float32), nan=0.0)
-                           for i, signal in enumerate(record.e_p_signal)]  # fmt: skip
+                           for i, signal in enumerate(record.e_p_signal)]
         return n_frames
 
     def _open_segments(
@@ -255,7 +255,7 @@ class WfdbRecording(Recording):
                 return_res=32,
                 smooth_frames=False,
             )
-        except Exception as error:  # a changed or undecodable file, whatever wfdb raises
+        except Exception as error:  # noqa: BLE001 - a changed or undecodable file, whatever wfdb raises
             raise RecordError(
                 self._header_path, f"cannot read samples {start}-{stop}: {_one_line(error)}"
             ) from None
@@ -297,7 +297,7 @@ class WfdbRecording(Recording):
             raise RecordError(file, "no such annotation file")
         try:
             annotation = wfdb.rdann(str(self._base), extension)
-        except Exception as error:  # wfdb raises many types for a corrupt file
+        except Exception as error:  # noqa: BLE001 - wfdb raises many types for a corrupt file
             raise RecordError(file, f"cannot read annotations: {_one_line(error)}") from None
         sample = np.asarray(annotation.sample, dtype=np.int64)
         # An annotation file may declare its own rate (e.g. beats marked on a

@@ -21,7 +21,7 @@ LEADS = ("I", "II", "AVR", "V1")
 
 def _sequence(code: str, value: str) -> str:
     return (f'<component><sequence><code code="{code}" codeSystem="2.16.840.1.113883.6.24"/>{value}'
-            "</sequence></component>")  # fmt: skip
+            "</sequence></component>")
 
 
 STEP = '<increment value="0.002" unit="s"/>'
@@ -34,10 +34,10 @@ def aecg_text(digits: np.ndarray, *, increment: str = STEP, median: bool = True)
         _sequence(f"MDC_ECG_LEAD_{name}", f'<value xsi:type="SLIST_PQ"><origin value="10" unit="uV"/>'
                   f'<scale value="{SCALE_UV}" unit="uV"/><digits>{" ".join(map(str, row))}</digits></value>')
         for name, row in zip(LEADS, digits, strict=True)
-    )  # fmt: skip
+    )
     series = f"<sequenceSet>{time}{leads}</sequenceSet>"
     derived = ('<derivation><derivedSeries><code code="REPRESENTATIVE_BEAT"/><component><sequenceSet>'
-               f"{time}{leads}</sequenceSet></component></derivedSeries></derivation>") if median else ""  # fmt: skip
+               f"{time}{leads}</sequenceSet></component></derivedSeries></derivation>") if median else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'

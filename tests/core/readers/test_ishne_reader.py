@@ -22,7 +22,7 @@ RESOLUTION_NV = 2500  # nV per unit
 def write_ishne(
     path: Path, digital: np.ndarray, *, codes: tuple[int, ...] = (6, 11, 15), var_block: bytes = b"note",
     record_date: tuple[int, int, int] = (17, 5, 2023), start_time: tuple[int, int, int] = (22, 41, 7),
-) -> Path:  # fmt: skip
+) -> Path:
     """An ISHNE file of ``digital`` (leads x samples, int16) as the standard lays it out."""
     n_leads, n_samples = digital.shape
     padded = lambda values, fill: tuple(values) + (fill,) * (12 - len(values))  # noqa: E731
@@ -32,7 +32,7 @@ def write_ishne(
         1, 1, 1970, *record_date, 18, 5, 2023, *start_time, n_leads, *padded(codes[:n_leads], 0),
         *padded((0,) * n_leads, 0), *padded((RESOLUTION_NV,) * n_leads, 0), 0, b"test recorder", FS,
         b"", b"", b"",
-    )  # fmt: skip
+    )
     header = fixed + var_block
     data = np.ascontiguousarray(digital.T).astype("<i2").tobytes()
     path.write_bytes(b"ISHNE1.0" + struct.pack("<H", crc_ccitt(header)) + header + data)

@@ -80,7 +80,7 @@ def test_unknown_extension(tmp_path):
 def test_read_annotations_sorts_and_keeps_every_mark(tmp_path):
     base = write_wfdb(tmp_path)
     wfdb.wrann("rec", "atr", np.array([5, 100, 100, 300]), ["N", "~", "V", "+"], aux_note=["", "", "", "(AFIB"],
-               write_dir=str(tmp_path))  # fmt: skip
+               write_dir=str(tmp_path))
     annotations = read_annotations(open_recording(base), "atr")
     assert isinstance(annotations, Annotations)
     assert list(annotations.sample) == [5, 100, 100, 300]
