@@ -105,7 +105,6 @@ class MainWindow(QMainWindow):
         self.shortcut_actions = build_menus(self)
         self.lead_box, self.speed_box, self.gain_box = build_display_toolbar(self, self.shortcut_actions)
         self._connect()
-        # The size, dock layout and toolbar the window was closed with (saved in closeEvent).
         self.restoreGeometry(self.settings.value("window/geometry", b""))
         self.restoreState(self.settings.value("window/state", b""))
         self._update_status("Open a recording (File ▸ Open, or drop it here)")
@@ -329,7 +328,8 @@ class MainWindow(QMainWindow):
     def _draw_beats(self) -> None:
         """The one redraw after the beats change: marks, lists, overview, tachogram, undo state, selection."""
         session, recording = self.review.session, self.review.recording
-        if session is None:
+        if session is None:  # no record, or the next one still loading: nothing of the last one stays drawn
+            self.view.set_beats(np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0), np.empty(0, object))
             self.review_list.update_from(None, 1.0)
             self.overview.update_from(None, 1.0, 0.0)
             self.tachogram.set_beats(np.empty(0, np.int64), 1.0)

@@ -315,3 +315,21 @@ def test_the_window_reopens_at_the_size_and_layout_it_was_closed_at(qtbot, tmp_p
     qtbot.waitExposed(second)
     assert second.size() == size and not second.superimposition.isVisible()
     second.close()
+
+
+def test_opening_another_record_leaves_nothing_of_the_last_one(qtbot, analysed, tmp_path):
+    """Issue 19 item 4: beat marks, labels, the selected-beat panel and the tachogram dot stayed from the last
+    record."""
+    from danet_viewer.components.beat_details import NO_BEAT
+    from tests.conftest import synthetic_ecg, write_wfdb_record
+
+    analysed.review.select_row(5)
+    assert len(analysed.view.labels.times_s) and analysed.details.text() != NO_BEAT
+    signal, _ = synthetic_ecg(360, 60)
+    other = write_wfdb_record(tmp_path, "other", signal, 360)
+    assert analysed.open_record(str(other))
+    assert analysed.analysing  # the next record is still loading: the last one's marks are gone already
+    dot = analysed.tachogram.current.getData()[0]
+    assert not len(analysed.view.labels.times_s) and (dot is None or not len(dot))
+    assert analysed.details.text() == NO_BEAT and analysed.review_list.model.rowCount() == 0
+    qtbot.waitUntil(lambda: not analysed.analysing, timeout=ANALYSIS_TIMEOUT_MS)
