@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
                                         retry=lambda: self.open_record(path))
         self.recent.remember(str(Path(path).resolve()))
         self.setWindowTitle(f"DANet Review — {recording.name}")
-        self.view.set_signal(np.empty(0, np.float32), recording.fs, "", "")
+        self.view.set_signal(np.empty(0, np.float32), recording.fs, "", "", analysis_lead="")
         self.worker = AnalysisWorker(recording, store, self.reviewer() or "unknown", self.model, self.model_folder)
         self.worker.progressed.connect(self._analysis_progressed)
         self.worker.succeeded.connect(self._analysis_succeeded)
@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
         for index, name in enumerate(recording.lead_names):
             self.lead_box.addItem(f"{name} (analysis)" if index == outcome.lead else name, index)
         self.lead_box.setCurrentIndex(outcome.lead)
-        self.view.set_signal(outcome.raw, recording.fs, lead, recording.units[outcome.lead])
+        self.view.set_signal(outcome.raw, recording.fs, lead, recording.units[outcome.lead], analysis_lead=lead)
         self.lead_reader.request(outcome.lead, outcome.raw)  # the pyramid for zooming out, after the first paint
         # Paper scale from the start where the trace is in mV; other units follow the trace.
         gain = STANDARD_GAIN_MM_MV if recording.units[outcome.lead] == "mV" else None

@@ -61,7 +61,8 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     view = ReviewView()
     view.resize(*RENDER_SIZE)
     view.show()  # offscreen: the layout settles now, not inside grab()
-    view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead])
+    view.set_signal(recording.read(lead), recording.fs, recording.lead_names[lead], recording.units[lead],
+                    analysis_lead=recording.lead_names[lead])
     view.set_traces([trace], attention_module=model.network.wem is not None)
     view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, threshold), table.review_symbol)
     view.set_unanalysable(unanalysable)

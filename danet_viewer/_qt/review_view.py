@@ -63,6 +63,8 @@ MAX_LABELS = 60
 MAX_SHADED_BEATS = 120
 # Gap between a beat's point and the bottom of its label: clear of its 9 px marker.
 LABEL_LIFT_PX = 7.0
+# A beat's label clears the trace within this distance of its R peak (the QRS on any lead).
+LABEL_CLEAR_S = 0.06
 # Laid-out label texts kept for reuse (p(APC) to two decimals and a few symbols: a few hundred in practice).
 MAX_CACHED_LABEL_TEXTS = 1000
 BAND_COLUMNS = 2000  # per visible span
@@ -370,12 +372,15 @@ class ReviewView(pg.GraphicsLayoutWidget):
     # --- content -------------------------------------------------------------------------------
 
     def set_signal(self, raw: np.ndarray, fs: float, lead: str, units: str,
-                   pyramid: MinMaxPyramid | None = None) -> None:
-        """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``)."""
+                   pyramid: MinMaxPyramid | None = None, *, analysis_lead: str | None = None) -> None:
+        """The raw lead drawn; zoomed out, from its min/max pyramid once there is one (``set_pyramid``). The
+        enhanced trace is always the model's analysis lead, named by ``analysis_lead`` when it is (re)set."""
         self.raw, self.fs = np.asarray(raw, np.float32), fs
         self.raw_pyramid = pyramid
         label_axis(self.raw_plot.getAxis("left"), lead, units)
-        label_axis(self.enhanced_plot.getAxis("left"), f"{lead} enhanced", units)
+        if analysis_lead is not None:
+            label_axis(self.enhanced_plot.getAxis("left"), f"{analysis_lead} enhanced" if analysis_lead else "",
+                       units)
         self._place_beats()  # the beat marks sit on this lead's trace
         self._cut_window = self._markers_shown = None
         self.refresh()
@@ -421,8 +426,14 @@ class ReviewView(pg.GraphicsLayoutWidget):
         """Each beat's point on the raw trace on screen, for its mark and its label."""
         samples = self._beat_samples
         self._beat_s = samples / self.fs
-        self._beat_y = self.raw[np.clip(samples, 0, max(0, len(self.raw) - 1))] if len(self.raw) else samples * 0.0
-        self.labels.set_beats(self._beat_s, self._beat_y, self._beat_states, self._beat_scores, self._beat_symbols)
+        last = max(0, len(self.raw) - 1)
+        self._beat_y = self.raw[np.clip(samples, 0, last)] if len(self.raw) else samples * 0.0
+        # Labels go above the highest point of the QRS on the lead drawn: on a lead whose QRS points down at the
+        # analysis lead's R (V1), a label at the R sample sat on the complex.
+        half = round(LABEL_CLEAR_S * self.fs)
+        around = np.clip(samples[:, None] + np.arange(-half, half + 1), 0, last)
+        label_y = self.raw[around].max(axis=1) if len(self.raw) and len(samples) else self._beat_y
+        self.labels.set_beats(self._beat_s, label_y, self._beat_states, self._beat_scores, self._beat_symbols)
 
     def select(self, sample: int | None) -> None:
         for line in self.selection_lines:

@@ -110,6 +110,19 @@ def test_a_lead_change_redraws_the_trace_and_moves_the_marks_onto_it(view, leads
     assert rgb(grabbed(view), x, y) == STATE_STYLE[BeatState.NORMAL][0]
 
 
+def test_the_enhanced_panel_names_the_analysis_lead_and_labels_clear_the_drawn_qrs(view, leads):
+    """Issue 19 item 8: with V1 drawn, the lower panel said "V1 enhanced" over the MLII analysis trace, and the
+    labels sat on V1's QRS, which points down where the analysis lead's R peaks."""
+    first, _, peaks = leads
+    view.set_signal(first, FS, "MLII", "mV", analysis_lead="MLII")
+    view.set_signal(-first, FS, "V1", "mV")  # a lead whose QRS points down
+    assert "MLII enhanced" in view.enhanced_plot.getAxis("left").labelString()
+    assert "V1" in view.raw_plot.getAxis("left").labelString()
+    row = int(np.searchsorted(peaks / FS, 32.0))
+    around = -first[peaks[row] - 20 : peaks[row] + 21]
+    assert view.labels.values[row] == around.max() > -first[peaks[row]]
+
+
 def test_after_pans_and_zooms_the_content_covers_the_view(view, leads):
     _, _, peaks = leads
     pieces = [enhanced_piece(0.0, 120.0)]
@@ -226,7 +239,7 @@ def enhanced_piece(start_s: float, stop_s: float, fs: float = 250.0) -> Enhanced
 def test_physical_axes_read_in_the_recordings_own_units(view, leads, units):
     """Issue 19 item 7: pyqtgraph's SI prefix made mV axes '(mmV)' running to ±600 and µV ones '(kuV)'."""
     first, _, _ = leads
-    view.set_signal(first * (1000 if units == "uV" else 1), FS, "MLII", units)
+    view.set_signal(first * (1000 if units == "uV" else 1), FS, "MLII", units, analysis_lead="MLII")
     view.show_span(0, 10)
     for plot in (view.raw_plot, view.enhanced_plot):
         axis = plot.getAxis("left")
