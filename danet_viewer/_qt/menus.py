@@ -23,7 +23,7 @@ MAX_RECENT = 10
 TOGGLES: dict[str, tuple[bool, Callable[..., Callable[[bool], None]]]] = {
     "toggle_side_by_side": (False, lambda window: window.view.set_side_by_side),
     "toggle_attention": (True, lambda window: window.view.set_attention_visible),
-    "toggle_regions": (True, lambda window: window.view.set_regions_visible),
+    "toggle_regions": (False, lambda window: window.view.set_regions_visible),
     "toggle_grid": (True, lambda window: window.view.set_grid_visible),
     "toggle_calipers": (False, lambda window: window.view.set_calipers_visible),
     "toggle_heart_rate_overview": (False, lambda window: window.overview.show_heart_rate),

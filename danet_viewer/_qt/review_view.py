@@ -50,6 +50,8 @@ STATE_STYLE = {
     BeatState.ADDED: ((30, 100, 220), "added"),
     BeatState.DELETED: ((150, 150, 150), "not a beat"),
 }
+# The wave-region strip's height, as a fraction of the panel's.
+REGION_STRIP = 0.05
 # Pale and opaque (the colours the earlier translucent ones made on white): an opaque fill costs a fraction
 # of a blended one, and the grid is drawn over the regions.
 REGION_COLOURS = {"p": (221, 232, 251), "qrs": (251, 226, 226), "t": (224, 243, 230)}
@@ -71,7 +73,10 @@ BAND_COLUMNS = 2000  # per visible span
 # White at w = 0, so the band is quiet where the model pays no extra attention and only weighted
 # stretches catch the eye.
 ATTENTION_COLOURMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (255, 165, 50), (170, 0, 40)])
-ENHANCED_TITLE = "DANet-enhanced  x·(1 + w)"
+# In a reader's words: the model weights the trace where it looks (the enhanced trace is x·(1 + w)), and the band
+# under it shades that weight w(t) from none (white) to the most the model adds (orange: the trace doubled).
+ENHANCED_TITLE = ("Where DANet looked: the trace with its attention added; the band below shades the attention "
+                  "from none (white) to full (orange)")
 # Wider than this the enhanced trace is not computed or drawn: at that scale it is a smear.
 MAX_ENHANCED_SPAN_S = 600.0
 # Beat marks drawn at most; more than fit on screen tell a reviewer nothing and cost a repaint.
@@ -175,7 +180,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.enhanced_plot.setXLink(self.raw_plot)
         self.band_plot.setXLink(self.raw_plot)
         self.band_plot.getAxis("left").setTicks([[]])
-        self.band_plot.setLabel("left", "w(t)")
+        self.band_plot.setLabel("left", "attention")
         self.band_plot.vb.setMouseEnabled(y=False)
         self.band_plot.setYRange(0, 1, padding=0)
         label_axis(self.band_plot.getAxis("bottom"), "time", "s")
@@ -214,7 +219,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
         self.side_by_side = False
         self.attention_visible = True
-        self.regions_visible = True
+        self.regions_visible = False  # on the raw trace; the enhanced trace always shows them
         self.grid_visible = True
         self.speed_mm_s = STANDARD_SPEED_MM_S
         self.gain_mm_mv: float | None = None  # None: the amplitude axis follows the visible trace
@@ -394,7 +399,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         """The enhanced trace as the pieces computed so far (sorted, possibly with gaps between them)."""
         self.pieces = pieces
         # Said outright, so nobody reads meaning into an "enhanced" trace that equals its input.
-        self._attention_note = "" if attention_module else "  — this model has no attention module: w = 0"
+        self._attention_note = "" if attention_module else "  — this model has no attention module"
         self._enhanced_too_wide = None  # the title is set again by the refresh
         self._cut_window = None
         self.refresh()
@@ -552,7 +557,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
     def _draw_regions(self, pieces: list[EnhancedTrace], lo_s: float, hi_s: float, x0: float, x1: float) -> None:
         regions = np.empty((0, len(SHOWN_REGIONS), 2))
-        if self.regions_visible and pieces:
+        if pieces:
             every = np.concatenate([piece.regions_s for piece in pieces])
             starts, stops = every[:, :, 0].min(axis=1), every[:, :, 1].max(axis=1)
             if np.count_nonzero((stops > x0) & (starts < x1)) <= MAX_SHADED_BEATS:
@@ -579,11 +584,14 @@ class ReviewView(pg.GraphicsLayoutWidget):
             y0, y1 = plot.viewRange()[1]
             shown = self._shown_unanalysable
             bars.setOpts(x0=shown[:, 0], x1=shown[:, 1], y0=2 * y0 - y1, height=3 * (y1 - y0))
+        # The wave regions are a thin strip along the foot of the panel, not bands over the ECG paper, which must
+        # still read as paper; on the raw trace only when asked for (Ctrl+R).
         for (plot, name), bars in self.regions.items():
             k = SHOWN_REGIONS.index(name)
             y0, y1 = plot.viewRange()[1]
-            bars.setOpts(x0=self._shown_regions[:, k, 0], x1=self._shown_regions[:, k, 1], y0=2 * y0 - y1,
-                         height=3 * (y1 - y0))
+            hidden = plot is self.raw_plot and not self.regions_visible
+            shown = self._shown_regions[:0] if hidden else self._shown_regions
+            bars.setOpts(x0=shown[:, k, 0], x1=shown[:, k, 1], y0=y0, height=REGION_STRIP * (y1 - y0))
 
     # --- mouse ---------------------------------------------------------------------------------
 

@@ -142,7 +142,8 @@ def test_after_pans_and_zooms_the_content_covers_the_view(view, leads):
         assert band.left() <= start and band.right() >= min(stop, 120.0)
         qrs = pieces[0].regions_s[:, 1]
         qrs_in_view = qrs[(qrs[:, 1] > start) & (qrs[:, 0] < stop), 0]
-        shaded = view.regions[(view.raw_plot, "qrs")].opts["x0"]
+        shaded = view.regions[(view.enhanced_plot, "qrs")].opts["x0"]
+        assert not len(view.regions[(view.raw_plot, "qrs")].opts["x0"])  # off on the raw trace unless asked for
         if len(qrs_in_view) <= MAX_SHADED_BEATS:
             assert np.isin(np.round(qrs_in_view, 6), np.round(shaded, 6)).all()
         else:  # too many to read: none shaded
@@ -247,3 +248,22 @@ def test_physical_axes_read_in_the_recordings_own_units(view, leads, units):
         assert axis.autoSIPrefixScale == 1.0
     view.show_span(0, 4000)  # a long time axis stays in seconds, not '(ks)'
     assert view.raw_plot.getAxis("bottom").autoSIPrefixScale == 1.0
+
+
+def test_wave_regions_are_a_thin_strip_and_off_on_the_raw_trace_by_default(view):
+    """Issue 19 item 12: full-height P/QRS/T bands painted over the ECG paper of both panels."""
+    view.set_traces([enhanced_piece(0.0, 120.0)])
+    view.show_span(10.0, 5.0)
+    raw, enhanced = view.regions[(view.raw_plot, "qrs")], view.regions[(view.enhanced_plot, "qrs")]
+    assert not len(raw.opts["x0"]) and len(enhanced.opts["x0"])
+    y0, y1 = view.enhanced_plot.viewRange()[1]
+    assert enhanced.opts["y0"] == y0 and enhanced.opts["height"] <= 0.1 * (y1 - y0)
+    view.set_regions_visible(True)  # Ctrl+R
+    assert len(raw.opts["x0"]) and raw.opts["height"] <= 0.1 * np.ptp(view.raw_plot.viewRange()[1])
+
+
+def test_the_enhanced_trace_and_its_band_say_in_words_what_they_show(view):
+    """Issue 19 item 13: "x·(1 + w)" and an unscaled "w(t)" meant nothing to a cardiologist."""
+    assert view.enhanced_plot.titleLabel.text.startswith("Where DANet looked")
+    assert "none (white) to full (orange)" in view.enhanced_plot.titleLabel.text
+    assert "attention" in view.band_plot.getAxis("left").labelString()
