@@ -37,9 +37,6 @@ class BeatSet:
     def subset(self, rows: np.ndarray) -> BeatSet:
         return BeatSet(self.inputs.subset(rows), self.label[rows], self.record[rows])
 
-    def of_records(self, names: list[str]) -> BeatSet:
-        return self.subset(np.flatnonzero(np.isin(self.record, names)))
-
     @classmethod
     def concatenate(cls, parts: list[BeatSet]) -> BeatSet:
         inputs = BeatInputs(*(np.concatenate([getattr(p.inputs, f) for p in parts])
