@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from danet_viewer.core.export import EXPORT_FORMATS, export_store
 from danet_viewer.core.store import AnnotationStore
-from danet_viewer.errors import DanetError
+from danet_viewer.errors import describe_failure
 
 
 def run_export(store_path: Path, fmt: str, out: Path, *, reviewed_only: bool, records: list[str] | None,
@@ -57,12 +57,8 @@ class ExportWorker(QThread):
         try:
             self.succeeded.emit(run_export(self.store_path, self.fmt, self.out, reviewed_only=self.reviewed_only,
                                            records=self.records, progress=self.progressed.emit))
-        except DanetError as error:
-            self.failed.emit(str(error))
-        except OSError as error:
-            self.failed.emit(f"{self.out}: {error.strerror or error}")
         except Exception as error:  # noqa: BLE001 - a worker must report, never die silently
-            self.failed.emit(f"internal error: {type(error).__name__}: {error}")
+            self.failed.emit(describe_failure(error, self.out))
 
 
 class ExportDialog(QDialog):
