@@ -28,6 +28,9 @@ def _who() -> str:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    # Here, not at the top: the GUI path never builds this parser and need not load the exporters.
+    from danet_viewer.core.export import EXPORT_FORMATS
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Review ECG recordings with the DANet APC model. With no sub-command, opens the GUI.",
@@ -61,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="export a store as csv, WFDB annotations or an HDF5 dataset")
     export.add_argument("store", type=Path, metavar="S.h5")
-    export.add_argument("--format", required=True, choices=("csv", "wfdb", "hdf5"))
+    export.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS))
     export.add_argument("--out", required=True, type=Path, help="output file (csv, hdf5) or folder (wfdb)")
     export.add_argument("--reviewed-only", action="store_true", help="only beats a reviewer has labelled")
 

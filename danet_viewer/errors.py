@@ -46,6 +46,19 @@ class StoreWriteError(StoreError):
     """The disk refused a write (full, read-only, gone): nothing changed, and the same write may be retried."""
 
 
+def describe_failure(error: BaseException, output: Path | None = None) -> str:
+    """The one line a user is shown for ``error``, wherever work failed (a worker thread, the command line).
+
+    A ``DanetError`` already names the file and the problem. With ``output`` (the file the work was writing),
+    an ``OSError`` is that file and the system's reason. Anything else is a bug: its type says where to look.
+    """
+    if isinstance(error, DanetError):
+        return str(error)
+    if output is not None and isinstance(error, OSError):
+        return f"{output}: {error.strerror or error}"
+    return f"internal error: {type(error).__name__}: {error}"
+
+
 def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool = False) -> int:
     """Run a command-line handler; report a failure as one line on stderr with a non-zero exit code.
 
@@ -55,7 +68,7 @@ def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool =
     try:
         return command()
     except DanetError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {describe_failure(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -63,6 +76,5 @@ def run_reporting_errors(prog: str, command: Callable[[], int], *, debug: bool =
     except Exception as error:  # noqa: BLE001 - the last line of defence must not print a traceback
         if debug:
             raise
-        print(f"{prog}: internal error: {type(error).__name__}: {error} (rerun with --debug for details)",
-              file=sys.stderr)
+        print(f"{prog}: {describe_failure(error)} (rerun with --debug for details)", file=sys.stderr)
         return 3

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from danet_viewer.core.aami import is_beat, is_sveb
-from danet_viewer.core.beats import MATCH_TOLERANCE_S, detect_recording_beats, match_beats
+from danet_viewer.core.beats import detect_recording_beats, match_reference
 from danet_viewer.core.dataset import read_labelled_beats
 from danet_viewer.core.features import BeatInputs, prepare_beats, rhythm_features
 from danet_viewer.core.readers import open_recording, read_annotations
@@ -36,9 +36,6 @@ class BeatSet:
 
     def subset(self, rows: np.ndarray) -> BeatSet:
         return BeatSet(self.inputs.subset(rows), self.label[rows], self.record[rows])
-
-    def of_records(self, names: list[str]) -> BeatSet:
-        return self.subset(np.flatnonzero(np.isin(self.record, names)))
 
     @classmethod
     def concatenate(cls, parts: list[BeatSet]) -> BeatSet:
@@ -90,7 +87,7 @@ def label_record(header: Path, cache: Path | None = None) -> ReferenceRecord:
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cached, windows=inputs.windows, regions=inputs.regions, p_found=inputs.p_found,
                      beats=beats, reference=reference, symbols=symbols.astype(str))
-    ref_index, det_index = match_beats(reference, beats, round(MATCH_TOLERANCE_S * recording.fs))
+    ref_index, det_index = match_reference(reference, beats, recording.fs)
     sveb = is_sveb(symbols)
     unmatched_ref = np.setdiff1d(np.arange(len(reference)), ref_index)
     unmatched_det = np.setdiff1d(np.arange(len(beats)), det_index)

@@ -16,7 +16,7 @@ from danet_viewer.core.analysis import analyse_recording
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.store_location import has_results, stored_analysis_lead
-from danet_viewer.errors import DanetError
+from danet_viewer.errors import DanetError, describe_failure
 from danet_viewer.model.inference import BeatModel
 from danet_viewer.model.registry import ModelRegistry
 
@@ -58,10 +58,8 @@ class AnalysisWorker(QThread):
             self.succeeded.emit(self._analyse())
         except AnalysisCancelled:
             self.failed.emit("cancelled")
-        except DanetError as error:
-            self.failed.emit(str(error))
         except Exception as error:  # noqa: BLE001 - a worker must report, never die silently
-            self.failed.emit(f"internal error: {type(error).__name__}: {error}")
+            self.failed.emit(describe_failure(error))
 
     def _analyse(self) -> AnalysisOutcome:
         recording, store = self.recording, self.store

@@ -30,15 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from danet_viewer.core.export import WFDB_EXTENSION, export_store
+from danet_viewer.core.export import EXPORT_FORMATS, export_store
 from danet_viewer.core.store import AnnotationStore
-from danet_viewer.errors import DanetError
-
-# format key (as in `danet-viewer export --format`), label, file filter (None: a folder is chosen)
-FORMATS = (("csv", "CSV beat table", "CSV files (*.csv)"),
-           ("wfdb", f"WFDB annotation files (<record>.{WFDB_EXTENSION})", None),
-           ("hdf5", "HDF5 training dataset", "HDF5 datasets (*.h5 *.hdf5)"))
-DEFAULT_SUFFIX = {"csv": ".csv", "wfdb": "-annotations", "hdf5": "-dataset.h5"}
+from danet_viewer.errors import describe_failure
 
 
 def run_export(store_path: Path, fmt: str, out: Path, *, reviewed_only: bool, records: list[str] | None,
@@ -63,12 +57,8 @@ class ExportWorker(QThread):
         try:
             self.succeeded.emit(run_export(self.store_path, self.fmt, self.out, reviewed_only=self.reviewed_only,
                                            records=self.records, progress=self.progressed.emit))
-        except DanetError as error:
-            self.failed.emit(str(error))
-        except OSError as error:
-            self.failed.emit(f"{self.out}: {error.strerror or error}")
         except Exception as error:  # noqa: BLE001 - a worker must report, never die silently
-            self.failed.emit(f"internal error: {type(error).__name__}: {error}")
+            self.failed.emit(describe_failure(error, self.out))
 
 
 class ExportDialog(QDialog):
@@ -81,8 +71,8 @@ class ExportDialog(QDialog):
         self.store_path, self.record = Path(store_path), record
         self.worker: ExportWorker | None = None
         self.format_box = QComboBox()
-        for key, label, _ in FORMATS:
-            self.format_box.addItem(label, key)
+        for key, export_format in EXPORT_FORMATS.items():
+            self.format_box.addItem(export_format.description, key)
         self.format_box.currentIndexChanged.connect(self._suggest_path)
         self.current_scope = QRadioButton(f"current record ({record})" if record else "current record")
         self.current_scope.setEnabled(record is not None)
@@ -138,10 +128,10 @@ class ExportDialog(QDialog):
     def _suggest_path(self) -> None:
         """Beside the store, named after it, until the user picks a path of their own."""
         stem = self.store_path.name.removesuffix(".h5").removesuffix(".danet")
-        self.path_edit.setText(str(self.store_path.with_name(stem + DEFAULT_SUFFIX[self.format])))
+        self.path_edit.setText(str(self.store_path.with_name(stem + EXPORT_FORMATS[self.format].default_suffix)))
 
     def _browse(self) -> None:
-        file_filter = {key: f for key, _, f in FORMATS}[self.format]
+        file_filter = EXPORT_FORMATS[self.format].file_filter
         if file_filter is None:
             path = QFileDialog.getExistingDirectory(self, "Folder for the annotation files", self.path_edit.text())
         else:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxL
 from danet_viewer.components.beat_details import format_time, review_progress
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.aami import is_sveb
-from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
+from danet_viewer.core.beats import match_reference
 
 COLUMNS = ("time", "p(APC)", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
@@ -54,7 +54,7 @@ class CandidateModel(QAbstractTableModel):
             return cached[2]
         symbols = np.full(len(table), "", object)
         if len(record.reference_sample):
-            reference, beat = match_beats(record.reference_sample, table.sample, round(MATCH_TOLERANCE_S * record.fs))
+            reference, beat = match_reference(record.reference_sample, table.sample, record.fs)
             symbols[beat] = record.reference_symbol[reference]
         self._matched = (record.reference_sample, table.sample, symbols)
         return symbols

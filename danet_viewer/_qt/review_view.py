@@ -220,7 +220,6 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.side_by_side = False
         self.attention_visible = True
         self.regions_visible = False  # on the raw trace; the enhanced trace always shows them
-        self.grid_visible = True
         self.speed_mm_s = STANDARD_SPEED_MM_S
         self.gain_mm_mv: float | None = None  # None: the amplitude axis follows the visible trace
         self._width_px = 0.0
@@ -319,7 +318,6 @@ class ReviewView(pg.GraphicsLayoutWidget):
 
     def set_grid_visible(self, on: bool) -> None:
         """ECG paper behind the raw trace instead of the plot's tick grid."""
-        self.grid_visible = on
         self.grid.setVisible(on)
         self.raw_plot.showGrid(x=not on, y=not on, alpha=0.25)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from danet_viewer.core.aami import is_beat
 from danet_viewer.core.beat_classes import update_beat_classes
-from danet_viewer.core.beats import DETECTOR, MATCH_TOLERANCE_S, detect_recording, match_beats
+from danet_viewer.core.beats import DETECTOR, detect_recording, match_reference
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -142,7 +142,7 @@ def import_annotations(
 
     record = store.record(recording.name)
     detections = record.beats[(record.beats >= start) & (record.beats < stop)]
-    ref_index, det_index = match_beats(reference, detections, round(MATCH_TOLERANCE_S * recording.fs))
+    ref_index, det_index = match_reference(reference, detections, recording.fs)
     labels = {int(detections[j]): str(symbols[i]) for i, j in zip(ref_index, det_index, strict=True)}
     unmatched_reference = np.setdiff1d(np.arange(len(reference)), ref_index)
     labels.update({int(reference[i]): str(symbols[i]) for i in unmatched_reference})

@@ -204,6 +204,15 @@ def match_beats(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> 
     return np.asarray(matched_ref, np.int64)[order], np.asarray(matched_det, np.int64)[order]
 
 
+def match_reference(reference: np.ndarray, detected: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pair reference annotations with detected beats of a record at ``fs`` Hz: at most 150 ms apart, one to one.
+
+    The one place the AAMI rule is turned into samples; every import, label and score matches through it.
+    Returns index arrays into ``reference`` and ``detected`` (see ``match_beats``).
+    """
+    return match_beats(reference, detected, round(MATCH_TOLERANCE_S * fs))
+
+
 @dataclass(frozen=True)
 class DetectionScore:
     true_positives: int
@@ -221,7 +230,7 @@ class DetectionScore:
 
 def score_detection(reference: np.ndarray, detected: np.ndarray, fs: float) -> DetectionScore:
     """Beat-detection Se/PPV against reference beats, AAMI-style 150 ms matching."""
-    ref_index, _ = match_beats(reference, detected, round(MATCH_TOLERANCE_S * fs))
+    ref_index, _ = match_reference(reference, detected, fs)
     tp = len(ref_index)
     return DetectionScore(tp, len(reference) - tp, len(detected) - tp)
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats
+from danet_viewer.core.beats import match_reference
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, prepare_beats
@@ -76,8 +76,7 @@ def _labels(record: StoredRecord, table: BeatTable) -> tuple[np.ndarray, np.ndar
     symbol = np.full(len(table), "", object)
     source = np.zeros(len(table), np.int8)
     if len(record.reference_sample):
-        ref_index, beat_index = match_beats(record.reference_sample, table.sample,
-                                            round(MATCH_TOLERANCE_S * record.fs))
+        ref_index, beat_index = match_reference(record.reference_sample, table.sample, record.fs)
         symbol[beat_index] = record.reference_symbol[ref_index]
         source[beat_index] = 1
     reviewed = table.reviewed

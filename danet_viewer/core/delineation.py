@@ -203,11 +203,6 @@ def masks_from_intervals(intervals: np.ndarray, length: int = WINDOW_LENGTH) -> 
     return inside.astype(np.float32)
 
 
-def region_masks(delineation: Delineation, beat_index: np.ndarray, r_peaks: np.ndarray) -> np.ndarray:
-    """float32 (n, 4, WINDOW_LENGTH) masks of ``REGIONS`` over the beat windows (see ``region_intervals``)."""
-    return masks_from_intervals(region_intervals(delineation, beat_index, r_peaks))
-
-
 def _scale_exponent(exponent_at_250: int, fs: float) -> int:
     """The dyadic scale that spans the same time at ``fs`` as 2^exponent does at 250 Hz."""
     exponent = exponent_at_250 + round(math.log2(fs / _REFERENCE_FS))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,18 +76,45 @@ def export_wfdb(store: AnnotationStore, out_dir: Path, *, reviewed_only: bool = 
     return written
 
 
-EXPORT_FORMATS = ("csv", "wfdb", "hdf5")
+def _write_csv(store: AnnotationStore, out: Path, reviewed_only: bool, records: list[str] | None,
+               progress: Progress | None) -> str:
+    return f"{export_csv(store, out, reviewed_only=reviewed_only, records=records)} beats -> {out}"
+
+
+def _write_wfdb(store: AnnotationStore, out: Path, reviewed_only: bool, records: list[str] | None,
+                progress: Progress | None) -> str:
+    files = export_wfdb(store, out, reviewed_only=reviewed_only, records=records)
+    return f"{len(files)} annotation files (.{WFDB_EXTENSION}) -> {out}"
+
+
+def _write_dataset(store: AnnotationStore, out: Path, reviewed_only: bool, records: list[str] | None,
+                   progress: Progress | None) -> str:
+    beats = export_dataset(store, out, reviewed_only=reviewed_only, records=records, progress=progress)
+    return f"{beats} beats -> {out}"
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export as the user meets it, in ``danet-viewer export --format`` and in File ▸ Export."""
+
+    description: str
+    default_suffix: str  # after the store's stem, for the suggested output path
+    file_filter: str | None  # a file chooser's name filter; None: the output is a folder
+    # (store, out, reviewed_only, records, progress) -> the one-line summary
+    write: Callable[[AnnotationStore, Path, bool, list[str] | None, Progress | None], str]
+
+
+# The one list of formats, keyed as on the command line; the CLI and the export dialog both offer these.
+EXPORT_FORMATS = {
+    "csv": ExportFormat("CSV beat table", ".csv", "CSV files (*.csv)", _write_csv),
+    "wfdb": ExportFormat(f"WFDB annotation files (<record>.{WFDB_EXTENSION})", "-annotations", None, _write_wfdb),
+    "hdf5": ExportFormat("HDF5 training dataset", "-dataset.h5", "HDF5 datasets (*.h5 *.hdf5)", _write_dataset),
+}
 
 
 def export_store(store: AnnotationStore, fmt: str, out: Path, *, reviewed_only: bool = False,
                  records: list[str] | None = None, progress: Progress | None = None) -> str:
     """Run one export of ``records`` (None: every record); returns a one-line summary."""
-    if fmt == "csv":
-        return f"{export_csv(store, out, reviewed_only=reviewed_only, records=records)} beats -> {out}"
-    if fmt == "wfdb":
-        files = export_wfdb(store, out, reviewed_only=reviewed_only, records=records)
-        return f"{len(files)} annotation files (.{WFDB_EXTENSION}) -> {out}"
-    if fmt == "hdf5":
-        beats = export_dataset(store, out, reviewed_only=reviewed_only, records=records, progress=progress)
-        return f"{beats} beats -> {out}"
-    raise DanetError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")
+    if fmt not in EXPORT_FORMATS:
+        raise DanetError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORT_FORMATS)})")
+    return EXPORT_FORMATS[fmt].write(store, out, reviewed_only, records, progress)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from danet_viewer._qt.export_dialog import ExportDialog
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.dataset import DATASET_SCHEMA
+from danet_viewer.core.export import EXPORT_FORMATS
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 
@@ -38,6 +39,17 @@ def export(qtbot, dialog):
     assert dialog.exporting and not dialog.export_button.isEnabled()
     qtbot.waitUntil(lambda: not dialog.exporting, timeout=EXPORT_TIMEOUT_MS)
     return dialog.summary.text()
+
+
+def test_the_dialog_offers_the_formats_the_command_line_does(qtbot, store_path):
+    from danet_viewer.cli import _build_parser
+
+    dialog = ExportDialog(store_path, "209_excerpt")
+    qtbot.addWidget(dialog)
+    offered = [dialog.format_box.itemData(i) for i in range(dialog.format_box.count())]
+    export_command = _build_parser()._subparsers._group_actions[0].choices["export"]
+    cli_choices = next(action.choices for action in export_command._actions if action.dest == "format")
+    assert offered == list(cli_choices) == list(EXPORT_FORMATS) == ["csv", "wfdb", "hdf5"]
 
 
 def test_csv_of_the_reviewed_beats_of_the_current_record(qtbot, store_path, tmp_path):

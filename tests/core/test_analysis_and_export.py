@@ -12,7 +12,7 @@ import wfdb
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.dataset import ReviewedCount, count_reviewed, export_dataset, read_labelled_beats
-from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_wfdb
+from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_store, export_wfdb
 from danet_viewer.core.features import RHYTHM_FEATURES
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -120,3 +120,10 @@ def test_dataset_export_refuses_a_changed_source(synthetic_record, tmp_path):
         with pytest.raises(DanetError, match="changed since it was annotated"):
             export_dataset(store, tmp_path / "d.h5")
         assert not (tmp_path / "d.h5").exists()
+
+
+def test_an_unknown_export_format_is_named_with_the_choices(synthetic_record, tmp_path):
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store, pytest.raises(
+            DanetError, match=r"unknown export format 'xls' \(choose from csv, wfdb, hdf5\)"):
+        export_store(store, "xls", tmp_path / "out.xls")
+    assert not (tmp_path / "out.xls").exists()

@@ -13,6 +13,7 @@ from danet_viewer.core.beats import (
     detect_recording_beats,
     detect_signal,
     match_beats,
+    match_reference,
     rr_features,
     score_detection,
 )
@@ -45,6 +46,15 @@ def test_matching_is_one_to_one_and_nearest_first():
     ref_index, det_index = match_beats(reference, detected, 20)
     assert list(zip(ref_index.tolist(), det_index.tolist(), strict=True)) == [(0, 0), (1, 2)]
     assert match_beats(reference, np.array([], np.int64), 20)[0].size == 0
+
+
+def test_reference_matching_allows_150_ms_at_the_record_rate():
+    reference = np.array([1000, 2000, 3000])
+    # 150 ms is 54 samples at 360 Hz and 37.5 at 250 Hz, which rounds to 38.
+    for fs, tolerance in ((360, 54), (250, 38)):
+        detected = reference + np.array([tolerance - 1, tolerance, tolerance + 1])
+        ref_index, det_index = match_reference(reference, detected, fs)
+        assert ref_index.tolist() == det_index.tolist() == [0, 1]
 
 
 def test_rr_features_use_local_median():

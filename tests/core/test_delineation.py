@@ -7,7 +7,7 @@ import pytest
 from scipy import signal as sps
 
 from danet_viewer.core.conditioning import MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH, condition_signal, to_model_samples
-from danet_viewer.core.delineation import REGIONS, Delineation, delineate, region_masks
+from danet_viewer.core.delineation import REGIONS, Delineation, delineate, masks_from_intervals, region_intervals
 
 RAW_FS = 500  # synthesised above the model rate, so conditioning resamples as it does for real records
 # Each wave is a Gaussian: (centre relative to R in s, standard deviation in s, height in mV).
@@ -55,6 +55,11 @@ def _record(rr_s: list[float], *, p_offsets_s: list[float] | None = None, noise_
 
 def _sinus(n_beats: int, rr_s: float = 0.8, seed: int = 0) -> list[float]:
     return list(rr_s * (1 + 0.03 * np.random.default_rng(seed).standard_normal(n_beats - 1)))
+
+
+def _model_masks(d: Delineation, beat_index: np.ndarray, r_peaks: np.ndarray) -> np.ndarray:
+    """The region masks the network weighs: the intervals features.py stores, expanded as inference.py does."""
+    return masks_from_intervals(region_intervals(d, beat_index, r_peaks))
 
 
 def _assert_ordered(d: Delineation, r_peaks: np.ndarray) -> None:
@@ -138,7 +143,7 @@ def test_premature_beat_with_p_wave_on_the_previous_t_wave():
     assert abs(d.qrs_off[early] - (r[early] + QRS_OFF_S * MODEL_FS)) < QRS_TOLERANCE
     assert d.t_off[early - 1] < d.qrs_on[early]  # the previous T search stopped short of this beat
     # The hidden P' is covered by this beat's P region or by the previous T region, both in its window.
-    masks = region_masks(d, np.array([early]), r)[0]
+    masks = _model_masks(d, np.array([early]), r)[0]
     p_prime = p_true[early] - (r[early] - WINDOW_BEFORE)
     assert masks[REGIONS.index("p"), p_prime] == 1 or masks[REGIONS.index("prev_t"), p_prime] == 1
     assert d.p_on[early] > r[early - 1] and d.p_off[early] < d.qrs_on[early]
@@ -160,7 +165,7 @@ def test_masks_are_exactly_the_delineated_regions():
     x, r, _ = _record(_sinus(12, rr_s=1.0))
     d = delineate(x, r)
     beats = np.arange(len(r))
-    masks = region_masks(d, beats, r)
+    masks = _model_masks(d, beats, r)
     assert masks.shape == (len(r), len(REGIONS), WINDOW_LENGTH) and masks.dtype == np.float32
     assert REGIONS == ("p", "qrs", "t", "prev_t")
     assert set(np.unique(masks)) <= {0.0, 1.0}
@@ -180,20 +185,20 @@ def test_masks_are_exactly_the_delineated_regions():
         np.testing.assert_array_equal(masks[i, REGIONS.index("prev_t")], moved)
     # The R peak sits in the QRS channel at WINDOW_BEFORE; a subset of beats gives the same rows.
     assert np.all(masks[:, REGIONS.index("qrs"), WINDOW_BEFORE] == 1)
-    np.testing.assert_array_equal(region_masks(d, np.array([5, 2]), r), masks[[5, 2]])
+    np.testing.assert_array_equal(_model_masks(d, np.array([5, 2]), r), masks[[5, 2]])
 
 
 def test_masks_clip_regions_at_the_window_edges():
     x, r, _ = _record(_sinus(6, rr_s=1.8))  # the previous T wave straddles the window's start, 1.5 s before R
     d = delineate(x, r)
-    masks = region_masks(d, np.arange(len(r)), r)
+    masks = _model_masks(d, np.arange(len(r)), r)
     window_start = r[1:] - WINDOW_BEFORE
     assert np.all(d.t_on[:-1] < window_start) and np.all(d.t_off[:-1] >= window_start)
     prev_t = masks[1:, REGIONS.index("prev_t")]
     assert np.all(prev_t[:, 0] == 1)
     np.testing.assert_array_equal(prev_t.sum(axis=1), d.t_off[:-1] - window_start + 1)
     with pytest.raises(ValueError):
-        region_masks(d, np.arange(3), r[:-1])
+        _model_masks(d, np.arange(3), r[:-1])
 
 
 def test_other_rates_edges_and_bad_input():
