@@ -323,3 +323,14 @@ def test_a_cell_of_four_hundred_nines_is_refused_not_an_overflow(tmp_path):
     path = tmp_path / "rec.csv"
     path.write_text("time,II\n0,1\n0.002," + "9" * 400 + "\n0.004,1\n")
     assert _open_and_read("CSV", path) == "refused"
+
+
+def test_a_dicom_element_length_flipped_to_hundreds_of_megabytes_is_refused_cheaply(tmp_path):
+    """Found by the DICOM campaign: one flipped bit of a 10 kB file made pydicom ask the file for 784 MiB,
+    which Python allocated up front before finding the file short."""
+    name, valid = VALID_OTHER_FILES["DICOM"]
+    data = bytearray(valid)
+    data[202] ^= 1
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    assert _open_and_read("DICOM", path) == "refused"
