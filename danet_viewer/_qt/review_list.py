@@ -12,12 +12,12 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxLayout, QWidget
 
-from danet_viewer.components.beat_details import format_time, review_progress
+from danet_viewer.components.beat_details import apc_score, format_time, review_progress
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.beats import match_reference
 
-COLUMNS = ("time", "p(APC)", "model", "review", "reviewer")
+COLUMNS = ("time", "APC score", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
 
 
@@ -84,10 +84,10 @@ class CandidateModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole or self.session is None:
             return None
         table, row = self.session.table, int(self.rows[index.row()])
-        p = float(table.p_apc[row])
+        score = float(apc_score(table.p_apc[row], self.session.threshold))
         return (
             format_time(table.sample[row] / self.fs),
-            "" if np.isnan(p) else f"{p:.3f}",
+            "" if np.isnan(score) else f"{score:.0f}",
             {1: "APC", 0: "N"}.get(int(table.model_apc[row]), ""),
             table.review_symbol[row],
             table.reviewer[row],

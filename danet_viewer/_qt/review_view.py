@@ -180,7 +180,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.enhanced_plot.setXLink(self.raw_plot)
         self.band_plot.setXLink(self.raw_plot)
         self.band_plot.getAxis("left").setTicks([[]])
-        self.band_plot.setLabel("left", "attention")
+        # No axis label: a few pixels tall, the band would spill it over the panel above; the title says what it is.
         self.band_plot.vb.setMouseEnabled(y=False)
         self.band_plot.setYRange(0, 1, padding=0)
         label_axis(self.band_plot.getAxis("bottom"), "time", "s")

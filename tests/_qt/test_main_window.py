@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer.cli import main
+from danet_viewer.components.beat_details import apc_score
 from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from danet_viewer.core.store_location import default_store_path
@@ -197,6 +198,10 @@ def test_navigation_keys_and_the_review_list(qtbot, analysed):
     assert analysed.review.selected == candidates[0] + 1
     dock = analysed.review_list
     assert dock.model.rowCount() == len(candidates)
+    # The list reads the score against the threshold, as the labels do (issue 19 item 5).
+    assert dock.model.headerData(1, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) == "APC score"
+    first_score = apc_score(session.table.p_apc[dock.model.rows[0]], session.threshold)
+    assert dock.model.data(dock.model.index(0, 1)) == f"{first_score:.0f}"
     assert dock.counts.text().startswith(f"1 of {len(candidates)} APC candidates reviewed, {len(candidates) - 1} to go")
     press(qtbot, analysed, Qt.Key.Key_N)  # a beat that is no candidate: counted among all beats (issue 19 item 6)
     assert dock.counts.text().endswith(f"2 of {len(analysed.review.session.table)} beats reviewed in all")
