@@ -8,14 +8,16 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import wfdb
 
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.dataset import Progress, export_dataset
 from danet_viewer.core.store import AnnotationStore, BeatTable
 from danet_viewer.errors import DanetError
+
+if TYPE_CHECKING:
+    from danet_viewer.core.dataset import Progress
 
 CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at")
 WFDB_EXTENSION = "rev"
@@ -59,6 +61,8 @@ def export_wfdb(store: AnnotationStore, out_dir: Path, *, reviewed_only: bool = 
     """One WFDB annotation file ``<record>.<extension>`` per record in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    import wfdb  # here, not at the top: the command line reads EXPORT_FORMATS for its parser on every start
+
     # wfdb writes in place; writing to a scratch folder and moving each file keeps outputs whole.
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".wfdb-export-") as scratch:
         for name in records or store.records():
@@ -89,6 +93,8 @@ def _write_wfdb(store: AnnotationStore, out: Path, reviewed_only: bool, records:
 
 def _write_dataset(store: AnnotationStore, out: Path, reviewed_only: bool, records: list[str] | None,
                    progress: Progress | None) -> str:
+    from danet_viewer.core.dataset import export_dataset  # beat preparation: loaded when a dataset is written
+
     beats = export_dataset(store, out, reviewed_only=reviewed_only, records=records, progress=progress)
     return f"{beats} beats -> {out}"
 
