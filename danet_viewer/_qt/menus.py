@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar
 
 from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_SPEED_MM_S
+from danet_viewer._qt.report_action import save_report
 from danet_viewer._qt.shortcuts import SHORTCUTS
 
 SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
@@ -86,6 +87,8 @@ def build_menus(window) -> dict[str, QAction]:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addSeparator()
     review_menu = bar.addMenu("&Review")
+    _action(window, review_menu, "&Report…", lambda: save_report(window))
+    review_menu.addSeparator()
     model_menu = bar.addMenu("&Model")
     _action(window, model_menu, "&Retrain on reviewed labels…", window.show_retrain)
     _action(window, model_menu, "&Manage models…", window.show_model_manager)

@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pypdf
 import pytest
+from PySide6.QtCore import Qt
 
 from danet_viewer._qt.report_pdf import write_report_pdf
 from danet_viewer.core.analysis import analyse_recording, import_annotations
@@ -122,3 +123,19 @@ def test_strip_paper_and_trace_are_true_millimetres(reviewed_store, qapp):
     trace = green[paper_top_px + 50 : paper_top_px + 330, columns] < 80
     highest = np.where(trace.any(axis=0), trace.argmax(axis=0), 10**6)
     assert abs(columns[np.argmin(highest)] - expected_px) <= 3
+
+
+def test_the_review_menu_writes_the_open_records_report(qtbot, analysed, tmp_path, monkeypatch):
+    """Review ▸ Report…: the same PDF as `danet-viewer report`, from the window's open store."""
+    from PySide6.QtWidgets import QFileDialog
+
+    out = tmp_path / "from-menu.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(out), "PDF (*.pdf)"))
+    analysed.review.select_row(3)
+    qtbot.keyClick(analysed.view, Qt.Key.Key_V)  # a person's label: the sign-off counts it
+    review_menu = next(a.menu() for a in analysed.menuBar().actions() if a.text() == "&Review")
+    next(a for a in review_menu.actions() if a.text() == "&Report…").trigger()
+    text = " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(out).pages)
+    table = analysed.review.session.table
+    assert "record 209_excerpt" in text and f"Total beats {int((~table.deleted).sum()):,}" in text
+    assert "Report of 209_excerpt" in analysed.statusBar().currentMessage()
