@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         gain = STANDARD_GAIN_MM_MV if recording.units[outcome.lead] == "mV" else None
         self.gain_box.setCurrentIndex(self.gain_box.findData(gain))
         self.review.start_session(outcome.lead, outcome.raw, self.reviewer() or "")
-        self.view.set_speed(self.speed_box.currentData(), start_s=0.0)
+        self.view.set_speed(self.view.speed_mm_s, start_s=0.0)  # the paper speed last chosen, not a zoom
         self.view.set_gain(gain)
         table = self.review.session.table
         verb = "loaded from the store" if outcome.reused else "analysed"

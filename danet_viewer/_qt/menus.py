@@ -119,6 +119,24 @@ def build_menus(window) -> dict[str, QAction]:
     return actions
 
 
+# A span shown at a paper speed within this fraction of a standard one reads as that speed.
+SPEED_MATCH = 0.02
+
+
+def _show_speed(box: QComboBox, speed_mm_s: float | None) -> None:
+    """The speed box says the speed on screen: a standard one, or after a zoom the zoomed speed as one more item."""
+    if box.count() > len(SPEEDS_MM_S):
+        box.removeItem(len(SPEEDS_MM_S))
+    if speed_mm_s is None:
+        return
+    standard = [i for i, speed in enumerate(SPEEDS_MM_S) if abs(speed - speed_mm_s) <= SPEED_MATCH * speed]
+    if standard:
+        box.setCurrentIndex(standard[0])
+    else:
+        box.addItem(f"{speed_mm_s:.3g} mm/s (zoomed)", speed_mm_s)
+        box.setCurrentIndex(box.count() - 1)
+
+
 def build_display_toolbar(window, actions: dict[str, QAction]) -> tuple[QComboBox, QComboBox, QComboBox]:
     """Lead, paper speed and gain, and the grid and caliper toggles (the same actions as the View menu's)."""
     toolbar = QToolBar("Display", window)
@@ -133,6 +151,7 @@ def build_display_toolbar(window, actions: dict[str, QAction]) -> tuple[QComboBo
         speed_box.addItem(f"{speed:g} mm/s", speed)
     speed_box.setCurrentIndex(SPEEDS_MM_S.index(STANDARD_SPEED_MM_S))
     speed_box.activated.connect(lambda index: window.view.set_speed(speed_box.itemData(index)))
+    window.view.rangeShown.connect(lambda *_: _show_speed(speed_box, window.view.shown_speed_mm_s()))
     gain_box = QComboBox()
     gain_box.addItem("auto mm/mV", None)
     for gain in GAINS_MM_MV:

@@ -337,6 +337,12 @@ class ReviewView(pg.GraphicsLayoutWidget):
             return
         self.show_span(max(0.0, (x0 + x1 - span) / 2) if start_s is None else start_s, span)
 
+    def shown_speed_mm_s(self) -> float | None:
+        """The paper speed of what is on screen (after zooms and pans too); None before the view is laid out."""
+        x0, x1 = self.raw_plot.viewRange()[0]
+        width = self.raw_plot.vb.width()
+        return width / ((x1 - x0) * pixels_per_mm(screen_dpi(self))) if width > 0 and x1 > x0 else None
+
     def set_gain(self, gain_mm_mv: float | None) -> None:
         """Fix the amplitude scale at ``gain_mm_mv`` (None: follow the visible trace again)."""
         self.gain_mm_mv = gain_mm_mv

@@ -160,3 +160,18 @@ def test_danet_viewer_record_opens_it(qtbot, record, tmp_path, model):
     assert len(window.view.raw_curve.getData()[0]) > 0
     qtbot.waitUntil(lambda: window.view.raw_pyramid is not None)  # built after the first paint, off the GUI thread
     window.close()
+
+
+def test_the_speed_box_follows_a_zoom(qtbot, analysed):
+    """Issue 19 item 11: the box kept "25 mm/s" after zooming to 42 s or 5 s spans."""
+    box = analysed.speed_box
+    analysed.view.set_speed(25.0)
+    qtbot.waitUntil(lambda: box.currentText() == "25 mm/s")
+    qtbot.keyClick(analysed.view, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)  # zoom out: twice the span
+    qtbot.waitUntil(lambda: box.currentText() == "12.5 mm/s")
+    analysed.review.set_span(42.0)
+    qtbot.waitUntil(lambda: box.currentText().endswith("mm/s (zoomed)"))
+    assert abs(box.currentData() - analysed.view.shown_speed_mm_s()) < 1e-6
+    analysed.view.set_speed(50.0)
+    qtbot.waitUntil(lambda: box.currentText() == "50 mm/s")
+    assert box.count() == 3  # the zoomed entry goes once a standard speed is shown again
