@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from danet_viewer.components.beat_details import apc_score, format_time, review_progress
 from danet_viewer.components.review_session import ReviewSession
@@ -111,8 +111,12 @@ class ReviewListDock(QDockWidget):
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.horizontalHeader().setDefaultSectionSize(64)
+        header = self.view.horizontalHeader()
+        # Columns as wide as their text ("1:11:55.123", the reviewer's name), measured on the first rows only so a
+        # Holter's thousands of candidates cost nothing.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setResizeContentsPrecision(100)
+        header.setStretchLastSection(True)
         self.view.verticalHeader().setDefaultSectionSize(20)
         # The review keys (Space, Tab, Delete...) belong to the window, not to this list.
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)

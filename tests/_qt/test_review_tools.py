@@ -175,3 +175,22 @@ def test_the_speed_box_follows_a_zoom(qtbot, analysed):
     analysed.view.set_speed(50.0)
     qtbot.waitUntil(lambda: box.currentText() == "50 mm/s")
     assert box.count() == 3  # the zoomed entry goes once a standard speed is shown again
+
+
+def test_the_candidate_list_shows_whole_times_and_the_reviewer(qtbot, analysed):
+    """Issue 19 item 10: times from 10 min on read "11:55…" and the reviewer column was cut off."""
+    dock = analysed.review_list
+    analysed.review.select_row(int(analysed.review.session.candidates[0]))
+    qtbot.keyClick(analysed.view, Qt.Key.Key_A)  # a reviewer's name in the list
+    font = dock.view.font()
+    font.setPointSize(14)  # a desktop's font, larger than offscreen Qt's default
+    dock.view.setFont(font)
+    # The sample is 3 min long: read at a tenth of its rate, its candidates lie up to 30 min in.
+    dock.update_from(analysed.review.session, analysed.review.recording.fs / 10)
+    assert dock.model.data(dock.model.index(dock.model.rowCount() - 1, 0)).startswith(("2", "1"))
+    metrics = dock.view.fontMetrics()
+    qtbot.wait(50)
+    for column in range(4):
+        widest = max(metrics.horizontalAdvance(str(dock.model.data(dock.model.index(row, column)) or ""))
+                     for row in range(dock.model.rowCount()))
+        assert dock.view.columnWidth(column) >= widest
