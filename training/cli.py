@@ -190,17 +190,10 @@ def _pretrain(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from training.evaluate import evaluate_model
+    from training.evaluate import evaluate_model, summary_lines
 
     summary = evaluate_model(args.model, args.split, args.cache, args.device)
-    for who, figures in (("model", summary), ("RR rule", summary["rr_rule"])):
-        for key in ("all", "without_232"):
-            row = figures[key]
-            print(f"{who:8} {args.split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  "
-                  f"F1 {row['f1']:.3f}")
-        strips = figures["strips"]
-        print(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
-              f"Sp {100 * strips['specificity']:.1f} %")
+    print("\n".join(summary_lines(summary, args.split)))
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0

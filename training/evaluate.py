@@ -97,3 +97,17 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -
                    validation=card.metrics.get("validation", {}),
                    scoring_x_realtime=sum(r.duration_s for r in records) / seconds)
     return summary
+
+
+def summary_lines(summary: dict, split: str) -> list[str]:
+    """The model's figures and the RR rule's beneath them, as `danet-train evaluate` prints them."""
+    lines = []
+    for who, figures in (("model", summary), ("RR rule", summary["rr_rule"])):
+        for key in ("all", "without_232"):
+            row = figures[key]
+            lines.append(f"{who:8} {split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  "
+                         f"F1 {row['f1']:.3f}")
+        strips = figures["strips"]
+        lines.append(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
+                     f"Sp {100 * strips['specificity']:.1f} %")
+    return lines

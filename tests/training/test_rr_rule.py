@@ -38,7 +38,7 @@ def test_early_beats_are_judged_against_the_intervals_they_have():
 def test_evaluation_scores_the_rule_on_every_detected_beat(synthetic_record):
     """The floor row of every table: the rule's calls on a record's detected beats, scored like the model's."""
     from training.data import label_record
-    from training.evaluate import evaluate_records, rr_rule_scores, summarise
+    from training.evaluate import evaluate_records, rr_rule_scores, summarise, summary_lines
 
     header, beats, symbols = synthetic_record
     record = label_record(header)
@@ -49,3 +49,5 @@ def test_evaluation_scores_the_rule_on_every_detected_beat(synthetic_record):
     figures = summarise(evaluate_records([record], {record.name: (matched, false)}, 0.5))
     # Every APC of the synthetic rhythm comes 30 % early: the rule finds them all, and calls nothing else.
     assert figures["all"]["tp"] == symbols.count("A") and figures["all"]["fn"] == 0 and figures["all"]["fp"] == 0
+    lines = summary_lines({**figures, "rr_rule": figures}, "DS2")  # what `danet-train evaluate` prints
+    assert len(lines) == 6 and lines[3].startswith("RR rule  DS2 all: Se 100.0 %  +P 100.0 %  F1 1.000")
