@@ -369,11 +369,17 @@ class ReviewView(pg.GraphicsLayoutWidget):
             plot.setYRange(middle - height / 2, middle + height / 2, padding=0)
 
     def _keep_scale(self) -> None:
-        """On a resize, keep seconds per pixel (and mV per pixel at a set gain): a wider plot shows more time."""
+        """On a resize, keep seconds per pixel (and mV per pixel at a set gain): a wider plot shows more time.
+
+        The selected beat keeps its place across the plot (else the left edge stays): side by side halves the
+        width, which pushed a beat right of centre off the view."""
         width = self.raw_plot.vb.width()
         if self._width_px > 0 and width > 0 and width != self._width_px:
             x0, x1 = self.raw_plot.viewRange()[0]
-            self.raw_plot.setXRange(x0, x0 + (x1 - x0) * width / self._width_px, padding=0)
+            anchor = self.selection_lines[0].value() if self.selection_lines[0].isVisible() else x0
+            anchor = anchor if x0 <= anchor <= x1 else x0
+            scale = width / self._width_px
+            self.raw_plot.setXRange(anchor - (anchor - x0) * scale, anchor + (x1 - anchor) * scale, padding=0)
         self._width_px = width
         if self.gain_mm_mv is not None:
             self._apply_gain()

@@ -194,3 +194,18 @@ def test_the_candidate_list_shows_whole_times_and_the_reviewer(qtbot, analysed):
         widest = max(metrics.horizontalAdvance(str(dock.model.data(dock.model.index(row, column)) or ""))
                      for row in range(dock.model.rowCount()))
         assert dock.view.columnWidth(column) >= widest
+
+
+def test_side_by_side_keeps_the_selected_beat_in_view(qtbot, analysed):
+    """Issue 19 item 11: after Ctrl+L the selected beat sat at the right edge, or past it."""
+    analysed.review.set_span(10.0)
+    analysed.review.centre_on(60.0)
+    row = int(np.searchsorted(analysed.review.session.table.sample, 63.5 * analysed.review.recording.fs))
+    analysed.review.select_row(row)  # right of centre
+    beat_s = analysed.review.session.table.sample[row] / analysed.review.recording.fs
+    x0, x1 = x_range(analysed)
+    where = (beat_s - x0) / (x1 - x0)
+    qtbot.keyClick(analysed.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: x_range(analysed)[1] - x_range(analysed)[0] < 0.8 * (x1 - x0))
+    y0, y1 = x_range(analysed)
+    assert y0 < beat_s < y1 and abs((beat_s - y0) / (y1 - y0) - where) < 0.02
