@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
@@ -41,7 +42,7 @@ from training.cli import add_training_settings, train_settings  # noqa: E402
 from training.data import label_record  # noqa: E402
 from training.evaluate import evaluate_model, record_scores  # noqa: E402
 from training.metrics import count  # noqa: E402
-from training.mitdb import REPO, mitdb_dir  # noqa: E402
+from training.mitdb import mitdb_dir  # noqa: E402
 from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig, retrain  # noqa: E402
 
 RECORDS = {"DS2": ("222", "232", "202"), "validation": ("118", "220", "223")}

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from danet_viewer.core.aami import is_beat  # noqa: E402
 from danet_viewer.core.beats import detect_beats, score_detection  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
-from training.mitdb import ALL_RECORDS, REPO, mitdb_dir  # noqa: E402
+from training.mitdb import ALL_RECORDS, mitdb_dir  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 

@@ -37,9 +37,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from benchmarks.bench_core import join_all_records  # noqa: E402
-from training.mitdb import REPO, mitdb_dir  # noqa: E402
+from training.mitdb import mitdb_dir  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 CACHE = Path(os.environ.get("DANET_BENCH_CACHE", Path.home() / ".cache" / "danet_viewer_bench"))

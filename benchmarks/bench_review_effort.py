@@ -43,9 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from danet_viewer._qt.review_session import ReviewSession  # noqa: E402
-
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from danet_viewer.components.review_session import ReviewSession  # noqa: E402
 from danet_viewer.core.aami import SVEB_SYMBOLS, aami_class  # noqa: E402
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.beat_classes import (  # noqa: E402
@@ -58,7 +58,7 @@ from danet_viewer.core.beat_classes import (  # noqa: E402
 from danet_viewer.core.beats import MATCH_TOLERANCE_S, match_beats  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore  # noqa: E402
-from training.mitdb import DS1, DS2, REPO, mitdb_dir  # noqa: E402
+from training.mitdb import DS1, DS2, mitdb_dir  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 CACHE = REPO / ".cache" / "review-effort"
