@@ -124,7 +124,11 @@ SPEED_MATCH = 0.02
 
 
 def _show_speed(box: QComboBox, speed_mm_s: float | None) -> None:
-    """The speed box says the speed on screen: a standard one, or after a zoom the zoomed speed as one more item."""
+    """The speed box says the speed on screen: a standard one, or after a zoom the zoomed speed as one more item.
+    A pan leaves the speed as it was and the box untouched (this runs on every range change)."""
+    if speed_mm_s is not None and speed_mm_s == box.property("shown_speed"):
+        return
+    box.setProperty("shown_speed", speed_mm_s)
     if box.count() > len(SPEEDS_MM_S):
         box.removeItem(len(SPEEDS_MM_S))
     if speed_mm_s is None:

@@ -31,9 +31,6 @@ import hashlib
 from collections.abc import Callable
 
 import numpy as np
-import sklearn
-from sklearn.mixture import GaussianMixture
-from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
@@ -82,7 +79,12 @@ JOIN_CONTEXT_BEATS = 100
 # With more added and deleted beats than this share of the classified ones (an import), refit instead.
 REFIT_SHARE = 0.05
 RR_QUARTILES = ("pre_rr_s", "post_rr_s", "coupling")  # rows of BeatClassTable.rr_quartiles, per class
-METHOD = f"gaussian mixture ({N_CLASSES}, full covariance), scikit-learn {sklearn.__version__}"
+def _method() -> str:
+    """What grouped the beats, stored with the classes. scikit-learn is imported when classes are computed, not
+    with this module: the window imports the analysis at start-up, and sklearn costs half a second there."""
+    import sklearn
+
+    return f"gaussian mixture ({N_CLASSES}, full covariance), scikit-learn {sklearn.__version__}"
 
 _RR = {name: i for i, name in enumerate(RHYTHM_FEATURES)}
 
@@ -178,6 +180,9 @@ def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     than ``MIN_FEATURE_SCALE``: a feature nearly constant over a record (the rhythm context in a
     steady sinus rhythm) would otherwise turn its noise into classes.
     """
+    from sklearn.mixture import GaussianMixture
+    from sklearn.preprocessing import RobustScaler
+
     fit = _spread(len(features), FIT_BEATS)
     scaler = RobustScaler().fit(features[fit])
     scale = np.maximum(scaler.scale_, MIN_FEATURE_SCALE)
@@ -224,7 +229,7 @@ def compute_beat_classes(
             np.ones(len(CLASS_FEATURES), np.float32),
             np.zeros((2, WINDOW_LENGTH), np.float32),
             detected,
-            METHOD,
+            _method(),
         )
     some = _spread(n, REFERENCE_BEATS)
     reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
@@ -255,7 +260,7 @@ def compute_beat_classes(
         feature_scale=scale.astype(np.float32),
         reference_beat=reference.astype(np.float32),
         detection_hash=detected,
-        method=METHOD,
+        method=_method(),
     )
 
 
