@@ -223,6 +223,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self.speed_mm_s = STANDARD_SPEED_MM_S
         self.gain_mm_mv: float | None = None  # None: the amplitude axis follows the visible trace
         self._width_px = 0.0
+        self._label_heights_of: tuple[np.ndarray | None, np.ndarray] = (None, np.empty(0, np.int64))
+        self._label_y = np.empty(0)
         self.cursor_s: float | None = None
         self.fs = 1.0
         self.raw = np.empty(0, np.float32)
@@ -444,11 +446,15 @@ class ReviewView(pg.GraphicsLayoutWidget):
         last = max(0, len(self.raw) - 1)
         self._beat_y = self.raw[np.clip(samples, 0, last)] if len(self.raw) else samples * 0.0
         # Labels go above the highest point of the QRS on the lead drawn: on a lead whose QRS points down at the
-        # analysis lead's R (V1), a label at the R sample sat on the complex.
-        half = round(LABEL_CLEAR_S * self.fs)
-        around = np.clip(samples[:, None] + np.arange(-half, half + 1), 0, last)
-        label_y = self.raw[around].max(axis=1) if len(self.raw) and len(samples) else self._beat_y
-        self.labels.set_beats(self._beat_s, label_y, self._beat_states, self._beat_scores, self._beat_symbols)
+        # analysis lead's R (V1), a label at the R sample sat on the complex. Kept while the trace and the beats'
+        # places are the same: every label key redraws the beats, and a Holter holds 100 000 of them.
+        raw, placed = self._label_heights_of
+        if raw is not self.raw or not np.array_equal(placed, samples):
+            half = round(LABEL_CLEAR_S * self.fs)
+            around = np.clip(samples[:, None] + np.arange(-half, half + 1), 0, last)
+            self._label_y = self.raw[around].max(axis=1) if len(self.raw) and len(samples) else self._beat_y
+            self._label_heights_of = (self.raw, samples)
+        self.labels.set_beats(self._beat_s, self._label_y, self._beat_states, self._beat_scores, self._beat_symbols)
 
     def select(self, sample: int | None) -> None:
         for line in self.selection_lines:
