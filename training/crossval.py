@@ -25,7 +25,7 @@ from danet_viewer.model.network import RECORD_REFERENCES
 from danet_viewer.model.training_log import Fold
 from training.data import BeatSet, ReferenceRecord, label_record
 from training.engine import Logger, TrainConfig, fit
-from training.evaluate import evaluate_records, record_scores, summarise
+from training.evaluate import evaluate_records, record_scores, rr_rule_scores, summarise
 from training.finish import finish_model, validation_figures
 from training.fitting import DEFAULT_CACHE
 from training.metrics import average_precision
@@ -130,6 +130,9 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
         summary["scorings"][scoring] = {"thresholds": thresholds[scoring],
                                         "average_precision": average_precision(label, pooled),
                                         **summarise(results[scoring], set_aside=SET_ASIDE)}
+    # The floor on the same records and beats: the rule learns nothing, so every record is out of fold.
+    rule_scores = {record.name: rr_rule_scores(record) for record in records}
+    summary["rr_rule"] = summarise(evaluate_records(records, rule_scores, 0.5), set_aside=SET_ASIDE)
     out.mkdir(parents=True, exist_ok=True)
     (out / summary_name(threshold_rule)).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

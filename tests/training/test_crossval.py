@@ -46,6 +46,9 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
         assert len(row["thresholds"]) == 4 and set(row["per_record"]) == set("abcd")
         assert row["all"]["tp"] + row["all"]["fn"] == sum(int(r.beats.label.sum()) for r in records)
         assert row["average_precision"] > 0.9  # the synthetic APCs are learnt, on records never trained on
+    # The RR rule beside it, on the same records and beats.
+    floor = summary["rr_rule"]["all"]
+    assert floor["tp"] + floor["fn"] == sum(int(r.beats.label.sum()) for r in records)
     for k, fold in enumerate(summary["folds"]):
         card = json.loads((tmp_path / f"fold-{k}" / "model.json").read_text())
         assert card["training"]["test_records"] == fold
@@ -85,3 +88,16 @@ def test_the_crossval_table_gives_mean_and_sd_over_seeds_per_variant_and_scoring
     assert lines[2].startswith(
         "| soft | all | f1 | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | 0.30 ± 0.14 | 0.30 ± 0.14 | 0.150 ± 0.071 |"
     )
+
+
+def test_the_crossval_table_shows_the_rr_rule_beneath(tmp_path):
+    from training.report import crossval_table
+    from training.rr_rule import RR_RULE_NAME
+
+    counts = {"tp": 1, "fn": 3, "fp": 1, "tn": 1, "se": 0.25, "ppv": 0.5, "f1": 1 / 3}
+    run = {"scorings": {"all": {"all": counts, "without_209": counts, "average_precision": 0.2}},
+           "rr_rule": {"all": counts, "without_209": counts}}
+    (tmp_path / "soft-s0").mkdir()
+    (tmp_path / "soft-s0" / "crossval.json").write_text(json.dumps(run))
+    lines = crossval_table(tmp_path)
+    assert lines[-1].startswith(f"| {RR_RULE_NAME} | – | – | – | 25.0 ± 0.0 | 50.0 ± 0.0 | 0.33 ± 0.00 |")
