@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -138,21 +138,46 @@ class BeatLabels(ViewFillingItem):
             static.prepare(QTransform(), self.font)
         return static
 
-    def paint(self, painter: QPainter, *args) -> None:
-        rows = self.visible_rows()
-        if not len(rows):
-            return
-        to_screen = painter.transform()
-        painter.save()
-        painter.resetTransform()
-        painter.setFont(self.font)
-        for row in rows:
+    def placements(self, to_screen: QTransform, screen: QRectF) -> list[tuple[int, QStaticText, QRectF]]:
+        """Each label on screen (its beat row, text and rectangle in the pixels of ``to_screen``): above its beat,
+        but pushed inside ``screen`` (the view's rectangle in those pixels), which clips what crosses its edge.
+
+        A tall QRS near the top of the view put its label above the view, cut in half; the label then sits on
+        the complex, which is better than unreadable.
+        """
+        placed = []
+        for row in self.visible_rows():
             static = self._laid_out(label_text(self.scores[row], self.symbols[row]))
             size = static.size()
             at = to_screen.map(QPointF(self.times_s[row], self.values[row]))
+            left = min(max(at.x() - size.width() / 2, screen.left()), screen.right() - size.width())
+            top = min(max(at.y() - LABEL_LIFT_PX - size.height(), screen.top()), screen.bottom() - size.height())
+            placed.append((int(row), static, QRectF(left, top, size.width(), size.height())))
+        return placed
+
+    def scene_rects(self) -> list[QRectF]:
+        """The labels' rectangles in scene coordinates, as ``paint`` places them (for checking they are inside)."""
+        view = self.getViewBox()
+        if view is None:
+            return []
+        to_scene = self.sceneTransform()
+        return [rect for _, _, rect in self.placements(to_scene, to_scene.mapRect(view.viewRect()))]
+
+    def paint(self, painter: QPainter, *args) -> None:
+        view = self.getViewBox()
+        if view is None:
+            return
+        to_screen = painter.transform()
+        placed = self.placements(to_screen, to_screen.mapRect(view.viewRect()))
+        if not placed:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self.font)
+        for row, static, rect in placed:
             near = self.states[row] == BeatState.NORMAL and not self.symbols[row] and self.scores[row] >= APC_SCORE_NEAR
             painter.setPen(self.near_colour if near else self.colours[int(self.states[row])])
-            painter.drawStaticText(QPointF(at.x() - size.width() / 2, at.y() - LABEL_LIFT_PX - size.height()), static)
+            painter.drawStaticText(rect.topLeft(), static)
         painter.restore()
 
 
