@@ -97,9 +97,9 @@ def analyse_recording(
 # record-relative score takes each logit against the median of the reference beats, which a few hundred beats
 # settle. Five minutes each side holds several hundred beats and costs a fraction of a second.
 STRETCH_CONTEXT_S = 300.0
-# A record this short is analysed whole even for a stretch: at most a few times the work, and the scores are
-# then exactly annotate's.
-WHOLE_RECORD_S = 1800.0
+# A record this short (a MIT-BIH record: 30 min 5 s) is analysed whole even for a stretch: a few times the work,
+# and the scores are then exactly annotate's.
+WHOLE_RECORD_S = 2400.0
 
 
 @dataclass(frozen=True)
