@@ -318,7 +318,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
             self.ci.addItem(self.raw_plot, 0, 0, 2, 1)
             self.ci.addItem(self.enhanced_plot, 0, 1)
             self.ci.addItem(self.band_plot, 1, 1)
-            layout.setRowStretchFactor(0, self._raw_stretch())
+            layout.setRowStretchFactor(0, 10)
             layout.setRowStretchFactor(1, 1)
             layout.setRowStretchFactor(2, 0)
         else:
