@@ -224,7 +224,8 @@ def row(name: str, step: dict) -> str:
 def stacked_row(name: str, m: dict) -> str:
     steps = ("pan_10s", "zoom_10s", "pan_full", "zoom_full")
     wall, cpu = (" / ".join(f"{m[step][key]:.1f}" for step in steps) for key in ("wall_ms", "cpu_ms"))
-    return f"| {name} | {m['duration_h']:.2f} h, {m['leads']} leads | {wall} ms | {cpu} ms | {m['peak_rss_mb']:.0f} MB |"
+    record = f"{m['duration_h']:.2f} h, {m['leads']} leads"
+    return f"| {name} | {record} | {wall} ms | {cpu} ms | {m['peak_rss_mb']:.0f} MB |"
 
 
 def main() -> None:
