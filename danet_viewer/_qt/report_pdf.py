@@ -41,9 +41,9 @@ from danet_viewer._qt.ecg_paper import (
     STANDARD_SPEED_MM_S,
 )
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.recording import UNKNOWN_START_DATE
+from danet_viewer.core.clock import duration_text
 from danet_viewer.core.report import STRIP_S, ReportContent, Strip
-from danet_viewer.core.summary import FROM_DETECTOR, FROM_MODEL, FROM_REVIEWER, duration_text
+from danet_viewer.core.summary import FROM_DETECTOR, FROM_MODEL, FROM_REVIEWER
 from danet_viewer.errors import DanetError
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
@@ -178,17 +178,11 @@ def _draw_summary_page(page: _Page, content: ReportContent) -> None:
     y = TOP_MM
     page.text(LEFT_MM, y, CONTENT_W_MM, 9, f"ECG report: record {summary.record}", size_pt=16, bold=True)
     y += 12
-    if content.start is None:
-        start = "not stated in the file (times below are elapsed h:mm:ss)"
-    elif content.start.date() == UNKNOWN_START_DATE:  # a header with a time of day and no date
-        start = content.start.strftime("%H:%M:%S (the file states no date)")
-    else:
-        start = content.start.strftime("%Y-%m-%d %H:%M:%S")
     header = [
         ["Record", summary.record],
         *[[what, value] for what, value in content.identification],
-        ["Recording start", start],
-        ["Duration", f"{duration_text(summary.duration_s)} (h:mm:ss)"],
+        ["Recording start", content.clock.start_text()],
+        ["Duration", f"{duration_text(summary.duration_s)} (hh:mm:ss)"],
         ["Analysed", f"{duration_text(summary.analysed_s)}; "
                      f"excluded (flat, lead off) {duration_text(summary.excluded_s)}"],
         ["Lead analysed", content.lead],

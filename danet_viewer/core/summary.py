@@ -15,14 +15,13 @@ the reviewer's call), but no RR interval that overlaps one is used: such an
 interval is no heart period, so it takes no part in heart rate, pauses, or in
 joining SVEBs into couplets, runs or bigeminy, which never span excluded time.
 
-Times are seconds from the start of the record; ``clock_time`` turns them into
-time of day where the recording's start is known.
+Times are seconds from the start of the record; ``danet_viewer.core.clock`` turns
+them into time of day where the recording's start is known.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -289,15 +288,3 @@ def _hourly(time_s: np.ndarray, beat_class: np.ndarray, hr_trend: np.ndarray, rr
         ))
     return tuple(rows)
 
-
-def clock_time(seconds: float, start: datetime | None = None) -> str:
-    """``seconds`` into the record as time of day (HH:MM:SS) where the start is known, else elapsed (h:mm:ss)."""
-    if start is not None:
-        return (start + timedelta(seconds=seconds)).strftime("%H:%M:%S")
-    whole = int(round(seconds))
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
-def duration_text(seconds: float) -> str:
-    """A duration as h:mm:ss."""
-    return clock_time(seconds)

@@ -61,10 +61,10 @@ def test_report_states_the_record_its_beats_and_who_reviewed_them(reviewed_store
     for title in ("Heart rate max", "Heart rate min", "Longest pause 2.", "Longest SVEB run: 4 beats", "First SVEB"):
         assert title in texts[2]
     assert "25 mm/s, 10 mm/mV" in texts[2]
-    assert "Bookmark: check this T wave (dr_test) · 0:01:56" in texts[3]  # the sixth strip, on page 4
+    assert "Bookmark: check this T wave (dr_test) · 00:01:56" in texts[3]  # the sixth strip, on page 4
     assert f"Reviewed by dr_test: {reviewed:,} of {beats:,} beats were reviewed by a person" in texts[-1]
     assert all(f"Page {number} of {count}" in page for number, page in enumerate(texts, 1))
-    assert "elapsed h:mm:ss" in text
+    assert "elapsed hh:mm:ss" in text
 
 
 def test_report_gives_clock_times_from_a_stated_start(reviewed_store, qapp):

@@ -77,10 +77,11 @@ def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
                                threshold=0.5, model_id="m", who="t")
         assert export_csv(store, tmp_path / "all.csv") == len(beats)
         assert export_csv(store, tmp_path / "rev.csv", reviewed_only=True) == 1
-    rows = list(csv.reader((tmp_path / "all.csv").read_text().splitlines()))
-    assert tuple(rows[0]) == CSV_COLUMNS
-    assert rows[4][:2] == ["synth", str(first)] and rows[4][5:7] == ["A", "dr_a"]
-    assert rows[1][3] == "0" and rows[-1][3] == "1"
+    assert tuple(next(csv.reader((tmp_path / "all.csv").open()))) == CSV_COLUMNS
+    rows = list(csv.DictReader((tmp_path / "all.csv").read_text().splitlines()))
+    assert (rows[3]["record"], rows[3]["sample"], rows[3]["review_symbol"], rows[3]["reviewer"]) == (
+        "synth", str(first), "A", "dr_a")
+    assert rows[0]["model_apc"] == "0" and rows[-1]["model_apc"] == "1"
     reviewed = list(csv.DictReader((tmp_path / "rev.csv").read_text().splitlines()))
     assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
 
