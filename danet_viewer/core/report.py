@@ -104,7 +104,8 @@ def bookmark_strip_times(record: StoredRecord) -> list[tuple[str, float]]:
             times.append((f"Bookmark: {what}", at_s - STRIP_S / 2))
             continue
         parts = max(1, math.ceil(min(mark.span_s, MAX_REPORT_STRETCH_S) / STRIP_S - 1e-6))
-        times += [(f"Report strip: {what}" + (f", part {k + 1} of {parts}" if parts > 1 else ""), at_s + k * STRIP_S)
+        # The part first: a long comment is cut at the caption's end, the part number never.
+        times += [(f"Report strip{f' {k + 1}/{parts}' if parts > 1 else ''}: {what}", at_s + k * STRIP_S)
                   for k in range(parts)]
     return times
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pypdf
@@ -139,3 +140,14 @@ def test_the_review_menu_writes_the_open_records_report(qtbot, analysed, tmp_pat
     table = analysed.review.session.table
     assert "record 209_excerpt" in text and f"Total beats {int((~table.deleted).sum()):,}" in text
     assert "Report of 209_excerpt" in analysed.statusBar().currentMessage()
+
+
+def test_a_long_bookmark_comment_is_cut_in_the_strip_caption_not_wrapped_over_the_paper(reviewed_store, qapp):
+    record, recording, folder = reviewed_store
+    record.bookmarks[130 * 360] = replace(record.bookmarks[120 * 360], sample=130 * 360, span_s=10.0,
+                                          comment="a long comment about the P waves of this run " * 3)
+    write_report_pdf(build_report(record, recording), folder / "long.pdf")
+    _, texts = pdf_text(folder / "long.pdf")
+    strips = " ".join(texts[2:])
+    assert "Report strip 1/2: a long comment about" in strips and "Report strip 2/2: a long comment" in strips
+    assert "… · 00:02:10 · lead MLII · 25 mm/s, 10 mm/mV" in strips  # cut, the caption's details kept

@@ -120,10 +120,10 @@ def test_a_stretch_added_to_the_report_is_printed_whole_as_consecutive_strips(tm
         record = store.record("runpause")
     strips = [strip for strip in build_report(record, recording).strips if strip.title.startswith("Report strip")]
     assert [(strip.title, strip.start_s) for strip in strips[:4]] == [
-        ("Report strip: the run (dr_test), part 1 of 3", 20.0),
-        ("Report strip: the run (dr_test), part 2 of 3", 20.0 + STRIP_S),
-        ("Report strip: the run (dr_test), part 3 of 3", 20.0 + 2 * STRIP_S),
+        ("Report strip 1/3: the run (dr_test)", 20.0),
+        ("Report strip 2/3: the run (dr_test)", 20.0 + STRIP_S),
+        ("Report strip 3/3: the run (dr_test)", 20.0 + 2 * STRIP_S),
         ("Report strip: short (dr_test)", 60.0)]
     # At most MAX_REPORT_STRETCH_S of a stretch: six strips.
-    assert [strip.title[-11:] for strip in strips[4:]] == [f"part {k} of 6" for k in range(1, 7)]
+    assert [strip.title for strip in strips[4:]] == [f"Report strip {k}/6: too long (dr_test)" for k in range(1, 7)]
     assert strips[-1].start_s == 80.0 + 5 * STRIP_S and MAX_REPORT_STRETCH_S == 6 * STRIP_S
