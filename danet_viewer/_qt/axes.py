@@ -85,7 +85,8 @@ class ClockAxis(pg.AxisItem):
 
 def show_clock(window: QWidget, clock: RecordClock) -> None:
     """Tick every clock axis in ``window`` (main view, tachogram, overview, whatever holds one) by ``clock``."""
-    for view in window.findChildren(pg.GraphicsView):
+    views = window.findChildren(pg.GraphicsView)
+    for view in [window, *views] if isinstance(window, pg.GraphicsView) else views:
         for item in view.scene().items():
             if isinstance(item, ClockAxis):
                 item.set_clock(clock)

@@ -185,7 +185,7 @@ class ReviewModel:
 
     def context(self, reviewer: str, model_id: str) -> str:
         """What the review is of and by: record, reviewer, store (with why it is where it is), model."""
-        parts = [f"record {self.recording.name}, start {self.clock.start_text()}"] if self.recording else []
+        parts = [f"record {self.recording.name}, start {self.clock.start_text()}"] if self.recording is not None else []
         parts.append(f"reviewer {reviewer}")
         if self.store is not None:
             parts.append(f"store {self.store.path}" + (f" ({self.store_note})" if self.store_note else ""))

@@ -100,3 +100,16 @@ def test_times_shown_and_exported_follow_the_recordings_start(qtbot, window, tmp
     if clock.known:
         assert first["time_iso"].startswith("2026-03-01T23:59:3")
         assert rows[-1]["time_iso"].startswith("2026-03-02T00:00:")  # past midnight, the next day's date
+
+
+def test_a_lone_review_view_as_render_draws_it_takes_the_clock(qtbot):
+    from danet_viewer._qt.axes import show_clock
+    from danet_viewer._qt.review_view import ReviewView
+
+    view = ReviewView()
+    qtbot.addWidget(view)
+    clock = RecordClock(datetime.datetime(2026, 3, 1, 8, 30))
+    show_clock(view, clock)
+    plots = (view.raw_plot, view.enhanced_plot, view.band_plot)
+    assert all(plot.getAxis("bottom").clock == clock for plot in plots)
+    assert "clock time (start 2026-03-01 08:30:00)" in view.band_plot.getAxis("bottom").labelText
