@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -38,6 +39,7 @@ class EventsDock(QDockWidget):
     """The record's events in time order; a click on one shows it in the main view."""
 
     jumpRequested = Signal(object)  # RecordEvent
+    removeRequested = Signal(int)  # a bookmark's sample
 
     def __init__(self, review: ReviewModel, parent: QWidget | None = None) -> None:
         super().__init__("Events", parent)
@@ -56,6 +58,8 @@ class EventsDock(QDockWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.cellClicked.connect(lambda row, _column: self.jumpRequested.emit(self.events[row]))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.note = QLabel("no record")
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -75,7 +79,7 @@ class EventsDock(QDockWidget):
         if review.session is None:
             self.events = []
         elif self.isVisible():
-            self.events = record_events(review.store.record(review.recording.name))
+            self.events = record_events(review.store.record(review.recording.name), table=review.session.table)
         else:
             return
         clock = review.clock
@@ -90,6 +94,16 @@ class EventsDock(QDockWidget):
         self.note.setText("no record" if review.session is None else
                           f"{len(self.events)} events; B bookmarks the selected beat or the view, "
                           "Shift+B adds the view to the report")
+
+
+    def _context_menu(self, position) -> None:
+        """A bookmark's row offers to remove it (undone with Ctrl+Z like any edit)."""
+        row = self.table.rowAt(position.y())
+        if row < 0 or self.events[row].bookmark_sample is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Remove bookmark", lambda: self.removeRequested.emit(self.events[row].bookmark_sample))
+        menu.popup(self.table.viewport().mapToGlobal(position))
 
 
 def jump_to(review: ReviewModel, event: RecordEvent) -> None:
@@ -108,6 +122,7 @@ def attach_events_dock(window: QMainWindow) -> EventsDock:
     window.tabifyDockWidget(window.review_list, dock)
     window.review_list.raise_()
     dock.jumpRequested.connect(lambda event: jump_to(review, event))
+    dock.removeRequested.connect(lambda sample: window._editable() and review.remove_bookmark(sample))
     shown = [review.clock]
 
     def follow() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from danet_viewer.core.store import StoredRecord
+from danet_viewer.core.store import BeatTable, StoredRecord
 from danet_viewer.core.summary import RecordSummary, summarise
 
 BOOKMARK, REPORT_STRIP = "Bookmark", "Report strip"
@@ -26,9 +26,10 @@ class RecordEvent:
         return (self.start_s + self.stop_s) / 2
 
 
-def record_events(record: StoredRecord, summary: RecordSummary | None = None) -> list[RecordEvent]:
-    """Every event of ``record`` in time order (its summary is computed unless given)."""
-    summary = summary or summarise(record)
+def record_events(record: StoredRecord, summary: RecordSummary | None = None,
+                  table: BeatTable | None = None) -> list[RecordEvent]:
+    """Every event of ``record`` in time order (its summary is computed, from ``table`` where given, unless given)."""
+    summary = summary or summarise(record, table=table)
     events = [RecordEvent(run.start_s, run.stop_s, "SVEB run", f"{run.beats} beats at {run.rate_bpm:.0f} bpm")
               for run in summary.sveb_runs]
     events += [RecordEvent(run.start_s, run.stop_s, "SVEB couplet", f"at {run.rate_bpm:.0f} bpm")

@@ -283,6 +283,14 @@ class ReviewModel:
         self.events.status.emit(f"{what} saved at {self.clock.text(sample / self.recording.fs)}", 4000)
         self.events.beats.emit()
 
+    def remove_bookmark(self, sample: int) -> None:
+        try:
+            self.session.remove_bookmark(sample)
+        except DanetError as error:
+            self.events.refused.emit(f"Bookmark not removed: {error}")
+            return
+        self.events.beats.emit()
+
     def undo(self) -> None:
         if self._nothing_unsaved():
             self._apply(self.session.undo)

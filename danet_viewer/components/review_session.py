@@ -166,6 +166,15 @@ class ReviewSession:
         self._redo.clear()
         return after
 
+    def remove_bookmark(self, sample: int) -> None:
+        """Remove the bookmark on ``sample`` (undo puts it back)."""
+        before = self.store.record(self.record).bookmarks.get(int(sample))
+        if before is None:
+            return
+        self.store.remove_bookmark(self.record, sample, self.reviewer)
+        self._undo.append(BookmarkEdit(int(sample), before, None))
+        self._redo.clear()
+
     def _put_back(self, edit: LabelEdit | BookmarkEdit, state: str | Bookmark | None) -> None:
         if not isinstance(edit, BookmarkEdit):
             self._write(edit.sample, state)

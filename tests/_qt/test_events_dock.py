@@ -85,8 +85,13 @@ def test_bookmark_keys_save_list_undo_and_reach_the_report(qtbot, analysed, tmp_
     assert "Bookmark: odd P wave (dr test)" in text
     assert re.search(r"Report strip( 1/\d)?: a run for the report \(dr test\)", text)
 
-    # Ctrl+Z takes the strip back, then the bookmark, and the list follows.
+    # Removed from its row, then Ctrl+Z: back it comes; twice more and the strip, then the first bookmark, go.
+    row = next(i for i, event in enumerate(dock.events) if event.bookmark_sample == beat)
+    dock.removeRequested.emit(dock.events[row].bookmark_sample)
+    assert beat not in store.record(name).bookmarks
     qtbot.keyClick(analysed.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClick(analysed.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store.record(name).bookmarks[beat].comment == "odd P wave"
+    for _ in range(2):
+        qtbot.keyClick(analysed.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not store.record(name).bookmarks
     qtbot.waitUntil(lambda: not {"Bookmark", "Report strip"} & {kind for _, kind, _ in rows(dock)})
