@@ -3,7 +3,8 @@
 Qt-free on purpose (the window only forwards keys here), so the review rules
 are testable without a GUI. Undo writes the previous label back through the
 store (``set_label``, or ``clear_label`` where there was none), so the audit log
-holds every step, undos included.
+holds every step, undos included. Bookmarks share the same history: undo puts
+back the bookmark that was there before (or removes the new one).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from enum import IntEnum
 import numpy as np
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.store import AnnotationStore, BeatTable
+from danet_viewer.core.store import AnnotationStore, BeatTable, Bookmark
 
 APC = "A"
 NORMAL = "N"
@@ -27,6 +28,15 @@ class LabelEdit:
     sample: int
     before: str
     after: str
+
+
+@dataclass(frozen=True)
+class BookmarkEdit:
+    """One bookmark change on one sample; None stands for no bookmark there."""
+
+    sample: int
+    before: Bookmark | None
+    after: Bookmark | None
 
 
 class BeatState(IntEnum):
@@ -74,8 +84,8 @@ class ReviewSession:
         model = store.record(record).model
         self.threshold = model.threshold if model else float("nan")
         self.model_id = model.model_id if model else ""
-        self._undo: list[LabelEdit] = []
-        self._redo: list[LabelEdit] = []
+        self._undo: list[LabelEdit | BookmarkEdit] = []
+        self._redo: list[LabelEdit | BookmarkEdit] = []
 
     # --- what the beats are --------------------------------------------------------------------
 
@@ -136,7 +146,7 @@ class ReviewSession:
             return None
         # The step leaves the history only once its write is saved: a refused write keeps it.
         edit = self._undo[-1]
-        self._write(edit.sample, edit.before)
+        self._put_back(edit, edit.before)
         self._redo.append(self._undo.pop())
         return edit.sample
 
@@ -144,9 +154,34 @@ class ReviewSession:
         if not self._redo:
             return None
         edit = self._redo[-1]
-        self._write(edit.sample, edit.after)
+        self._put_back(edit, edit.after)
         self._undo.append(self._redo.pop())
         return edit.sample
+
+    def bookmark(self, sample: int, comment: str, span_s: float = 0.0) -> Bookmark:
+        """Bookmark ``sample`` (a stretch of ``span_s`` from it, for a report strip), saved before this returns."""
+        before = self.store.record(self.record).bookmarks.get(int(sample))
+        after = self.store.set_bookmark(self.record, sample, comment, self.reviewer, span_s=span_s)
+        self._undo.append(BookmarkEdit(int(sample), before, after))
+        self._redo.clear()
+        return after
+
+    def remove_bookmark(self, sample: int) -> None:
+        """Remove the bookmark on ``sample`` (undo puts it back)."""
+        before = self.store.record(self.record).bookmarks.get(int(sample))
+        if before is None:
+            return
+        self.store.remove_bookmark(self.record, sample, self.reviewer)
+        self._undo.append(BookmarkEdit(int(sample), before, None))
+        self._redo.clear()
+
+    def _put_back(self, edit: LabelEdit | BookmarkEdit, state: str | Bookmark | None) -> None:
+        if not isinstance(edit, BookmarkEdit):
+            self._write(edit.sample, state)
+        elif state is None:
+            self.store.remove_bookmark(self.record, edit.sample, self.reviewer)
+        else:
+            self.store.set_bookmark(self.record, edit.sample, state.comment, self.reviewer, span_s=state.span_s)
 
     @property
     def can_undo(self) -> bool:
