@@ -12,7 +12,9 @@ that draws the few on screen. Zoomed out beyond a few samples per pixel, the
 raw trace is drawn from a min/max pyramid built once per lead off the GUI
 thread, the beat marks are capped (normal beats give way first), and the
 enhanced trace is left out. So drawing a 24 h record costs what a 10 s one
-does (its raw lead is still held in memory, as float32).
+does (its raw lead is still held in memory, as float32). With all leads shown
+(``set_stack``), the other leads are cut and drawn the same way around the
+raw trace (``lead_stack.StackedTraces``).
 
 A range change refreshes at once, before anything paints: each pan or zoom
 is then one paint, of up-to-date content.
