@@ -38,7 +38,8 @@ SHAPE_COMPONENTS = 8
 SPLIT_FIT_BEATS = 5000
 # Beats read from the signal at a time for a shape split (about 10 MB of float32 windows).
 SHAPE_READ_BEATS = 20_000
-_PRE, _POST, _SINUS = (RR_FEATURES.index(name) for name in ("pre_rr_s", "post_rr_s", "sinus_rr_s"))
+_PRE, _POST, _LOCAL, _SINUS = (RR_FEATURES.index(name) for name in ("pre_rr_s", "post_rr_s", "local_rr_s",
+                                                                     "sinus_rr_s"))
 
 
 def _analysis_lead(store: AnnotationStore, recording: Recording) -> int:
@@ -63,11 +64,11 @@ def _spread(n: int, at_most: int) -> np.ndarray:
 
 
 def coupling_ratios(samples: np.ndarray, fs: float) -> np.ndarray:
-    """float64 (n, 2) of beats ``samples`` (a record's beats, sorted): the interval before each beat and the one after,
-    each over the patient's underlying cycle (``sinus_rr_s`` of ``rr_features``): 0.7 is a beat 30 % early."""
+    """float64 (n, 2) of beats ``samples`` (a record's beats, sorted): the interval before each beat over the
+    patient's underlying cycle (``sinus_rr_s`` of ``rr_features``: 0.7 is a beat 30 % early), and over the local
+    median interval (``local_rr_s``)."""
     rr = rr_features(samples, fs).astype(np.float64)
-    sinus = np.maximum(rr[:, _SINUS], 1e-3)
-    return np.column_stack([rr[:, _PRE] / sinus, rr[:, _POST] / sinus])
+    return rr[:, [_PRE]] / np.maximum(rr[:, [_SINUS, _LOCAL]], 1e-3)
 
 
 def _shape_windows(recording: Recording, lead: int, samples: np.ndarray) -> np.ndarray:
@@ -140,7 +141,7 @@ def _replace_arrays(classes: BeatClassTable, **arrays: np.ndarray) -> BeatClassT
 
 def split_class(store: AnnotationStore, recording: Recording, class_id: int, by: str, *, who: str) -> int:
     """Split class ``class_id`` of ``recording`` in two, ``by`` "coupling" (the interval before each beat over the
-    underlying cycle) or "shape" (the beat on the analysis lead); returns the new class's id.
+    underlying cycle and over the local median) or "shape" (the beat on the analysis lead); returns the new class's id.
 
     The larger half keeps the id. DanetError where the class has fewer than two beats or its beats do not differ.
     """
@@ -153,7 +154,8 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
     if len(members) < 2:
         raise DanetError(f"class {class_id} of {name} cannot be split: it has {len(members)} beat(s)")
     if by == "coupling":
-        values = np.log(np.maximum(coupling_ratios(classes.sample, recording.fs)[members, :1], 1e-3))
+        # Against both references: a run of pauses lifts the underlying cycle, frequent early beats pull the median.
+        values = np.log(np.maximum(coupling_ratios(classes.sample, recording.fs)[members], 1e-3))
     else:
         values = _shape_features(_shape_windows(recording, _analysis_lead(store, recording), classes.sample[members]))
     if np.ptp(values, axis=0).max(initial=0.0) <= 1e-9:
