@@ -3,6 +3,14 @@ labels kept, paging through a class, classes following beats, and everything kep
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
 import numpy as np
 import pytest
 
@@ -14,7 +22,7 @@ from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.store_location import default_store_path
 from danet_viewer.errors import StoreWriteError
-from tests.conftest import write_wfdb_record
+from tests.conftest import REPO, write_wfdb_record
 from tests.core.test_beat_classes import APC, FS, NORMAL, VENTRICULAR, three_kinds
 from tests.core.test_class_edits import with_class_ids
 
@@ -205,3 +213,61 @@ def test_a_template_is_the_median_beat_within_its_beats_spread(reviewing):
     # The ventricular beats' deep wide QRS (-1.4 mV in the synthetic lead) is their template's.
     assert band.median.min() < -1.0 < classes.band(SINUS).median.min()
     assert classes.band(ECTOPIC_V) is band  # kept while the classes stay
+
+
+CLASS_LABELLER = textwrap.dedent("""
+    import sys
+    from danet_viewer.components.class_review import ClassReview
+    from danet_viewer.components.review_model import ReviewModel
+    from danet_viewer.core.readers import open_recording
+    recording = open_recording(sys.argv[1])
+    review = ReviewModel()
+    review.open(recording)
+    review.start_session(0, recording.read(0), "killer")
+    classes = ClassReview(review)
+    print("ready", flush=True)
+    for i in range(int(sys.argv[2]), 10**6):
+        class_id, symbol = i % 3, "AVNS"[(i // 3) % 4]
+        print("begin", class_id, symbol, flush=True)
+        classes.label(class_id, symbol, overwrite=True)
+        print("done", class_id, symbol, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_kill_during_a_class_label_loses_nothing_reported_saved(record):
+    """A labeller is SIGKILLed at random instants while it labels whole classes; after each kill the store opens
+    and every class holds one label throughout: the last one reported saved, or the one in flight."""
+    header, _ = record
+    rng = random.Random(17)
+    saved: dict[int, str] = {}
+    next_label, kills_in_flight = 0, 0
+    for _ in range(6):
+        labeller = subprocess.Popen([sys.executable, "-c", CLASS_LABELLER, str(header), str(next_label)],
+                                    stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert labeller.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.02, 0.3))
+        labeller.send_signal(signal.SIGKILL)
+        output, _ = labeller.communicate()
+        in_flight = None
+        for line in output.split("\n")[:-1]:  # a whole line is a report: the kill can cut the last one
+            step, class_id, symbol = line.split()
+            if step == "done":
+                saved[int(class_id)], in_flight = symbol, None
+            else:
+                in_flight = (int(class_id), symbol)
+            next_label += step == "done"
+        kills_in_flight += in_flight is not None
+        with AnnotationStore.open(default_store_path(header)) as store:
+            classes, reviews = store.record("three").classes, store.record("three").reviews
+            for class_id in range(classes.n_classes):
+                labels = {reviews[int(s)].symbol if int(s) in reviews else "" for s in classes.members(class_id)}
+                allowed = {saved.get(class_id, "")} | ({in_flight[1]} if in_flight and in_flight[0] == class_id
+                                                      else set())
+                assert len(labels) == 1 and labels <= allowed, (class_id, labels, allowed)
+            if in_flight is not None:  # the label in flight may have been saved whole: then it counts as done
+                kept = reviews.get(int(classes.members(in_flight[0])[0]))
+                if kept is not None and kept.symbol == in_flight[1]:
+                    saved[in_flight[0]] = in_flight[1]
+                    next_label += 1
+    assert len(saved) == 3 and next_label > 6 and kills_in_flight >= 2
