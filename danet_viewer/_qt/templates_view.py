@@ -390,6 +390,8 @@ class TemplatesDock(QDockWidget):
         review.events.selection.connect(lambda: self.isVisible() and self.view.show_position())
         # While a class is current, the superimposed beats are its beats.
         window.superimposition.template_classes = self._template_classes
+        # View ▸ Templates says whether the dock is open (in front of its tab group or not), as Qt's own action does.
+        self.toggleViewAction().toggled.connect(self._sync_action)
 
     def _template_classes(self, table) -> np.ndarray | None:
         if self.isVisible() and self.classes.current is not None:
@@ -410,16 +412,11 @@ class TemplatesDock(QDockWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.view.refresh()
-        self._sync_action(True)
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         if self.main_window.review.session is not None:
             self.main_window.review.events.selection.emit()  # the superimposed beats by label again
-
-    def closeEvent(self, event) -> None:
-        super().closeEvent(event)
-        self._sync_action(False)
 
     def _sync_action(self, shown: bool) -> None:
         action = getattr(self.main_window, "shortcut_actions", {}).get("Templates")
