@@ -5,7 +5,8 @@ of the record, its median coupling interval (the RR before its beats), its
 p(APC) on the APC score scale, and its state: unreviewed (no beat of it has a
 reviewer's label), labelled (every beat has one) or mixed. Classes the model is
 least sure of come first: those whose beats it splits between APC and not, and
-those whose p(APC) lies near its threshold; labelled classes come last.
+those whose p(APC) lies near its threshold, then the classes it calls APC;
+labelled classes come last.
 
 One class is current: selecting it selects its first beat in the review model,
 and ``step`` pages through its beats (the main view and the superimposed beats
@@ -147,7 +148,7 @@ class ClassReview:
 
     def summaries(self) -> list[ClassSummary]:
         """Every class, the most in need of a look first: unlabelled before labelled, then by the model's doubt,
-        then the larger first."""
+        then the model's APCs, then the larger first."""
         classes, session = self.classes, self.review.session
         if classes is None or not classes.n_classes:
             return []
@@ -195,7 +196,9 @@ class ClassReview:
                 labels=tuple(sorted(labels[c].items(), key=lambda item: (-item[1], item[0]))), state=state,
                 need=_doubt(float(scores[c]), float(share)),
             ))
-        return sorted(summaries, key=lambda s: (s.state is ClassState.LABELLED, -s.need, -s.count, s.class_id))
+        # Among classes the model is as sure of, its APCs first: those are the calls a review is for.
+        return sorted(summaries, key=lambda s: (s.state is ClassState.LABELLED, -s.need,
+                                                not s.apc_score >= APC_SCORE_CALL, -s.count, s.class_id))
 
     def summary(self, class_id: int) -> ClassSummary | None:
         return next((s for s in self.summaries() if s.class_id == class_id), None)
