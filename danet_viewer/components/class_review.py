@@ -28,7 +28,6 @@ from danet_viewer.components.beat_details import APC_SCORE_CALL, apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import APC, NORMAL
-from danet_viewer.core.beat_classes import beat_class_ids
 from danet_viewer.core.class_edits import coupling_ratios, merge_classes, split_class
 from danet_viewer.core.store import BeatClassTable
 from danet_viewer.errors import DanetError
@@ -110,10 +109,12 @@ class ClassReview:
         self.review = review
         self.events = EmitterGroup("current")
         self.current: int | None = None
-        self._ids: tuple[tuple, np.ndarray] = ((), np.empty(0, np.int32))
+        # Caches, each with the objects it was computed from (compared by identity: a new table or classes object
+        # is a change, and holding them keeps their ids from being reused).
+        self._ids: tuple[tuple, np.ndarray] = ((None, -1), np.empty(0, np.int32))
         self._coupling: tuple[np.ndarray | None, np.ndarray] = (None, np.empty((0, 2)))
-        self._summaries: tuple[tuple, list[ClassSummary]] = ((), [])
-        self._bands: dict[tuple, TemplateBand] = {}
+        self._summaries: tuple[tuple, list[ClassSummary]] = ((None, None), [])
+        self._bands: tuple[tuple, dict[int, TemplateBand]] = ((None, None), {})
         review.events.classes.connect(self._classes_changed)
 
     # --- what the classes are --------------------------------------------------------------------
@@ -129,9 +130,18 @@ class ClassReview:
         if classes is None:
             return np.full(len(session.table) if session else 0, -1, np.int32)
         # Ids change with the classes and with the table's rows (an added beat), not with a label.
-        key = (id(classes), len(session.table))
-        if self._ids[0] != key:
-            self._ids = (key, beat_class_ids(self.review.store, self.review.recording.name))
+        table = session.table
+        (cached_classes, rows), _ = self._ids
+        if cached_classes is not classes or rows != len(table):
+            # As ``beat_class_ids`` does for the store's table, but for the session's, which also shows labels the
+            # disk refused (an added beat among them), and without building the store's table again.
+            ids = np.full(len(table), -1, np.int32)
+            if len(table):
+                at = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+                present = table.sample[at] == classes.sample
+                ids[at[present]] = classes.class_id[present]
+                ids[table.deleted] = -1
+            self._ids = ((classes, len(table)), ids)
         return self._ids[1]
 
     def class_names(self, table) -> np.ndarray:
@@ -152,9 +162,9 @@ class ClassReview:
         classes, session = self.classes, self.review.session
         if classes is None or not classes.n_classes:
             return []
-        key = (id(classes), id(session.table))
-        if self._summaries[0] != key:
-            self._summaries = (key, self._summarise(classes))
+        (cached_classes, table), _ = self._summaries
+        if cached_classes is not classes or table is not session.table:
+            self._summaries = ((classes, session.table), self._summarise(classes))
         return self._summaries[1]
 
     def _summarise(self, classes: BeatClassTable) -> list[ClassSummary]:
@@ -209,13 +219,14 @@ class ClassReview:
 
     def band(self, class_id: int) -> TemplateBand:
         """The class's template (median beat) and spread on the analysis lead, from beats spread over the record."""
-        review, classes = self.review, self.classes
-        key = (id(classes), class_id, id(review.analysis_raw))
-        if key not in self._bands:
-            if len(self._bands) > 4 * (classes.n_classes + 1):  # the classes changed since: old entries go
-                self._bands.clear()
-            self._bands[key] = self._band_of(classes.members(class_id))
-        return self._bands[key]
+        classes, raw = self.classes, self.review.analysis_raw
+        (cached_classes, cached_raw), bands = self._bands
+        if cached_classes is not classes or cached_raw is not raw:
+            bands = {}
+            self._bands = ((classes, raw), bands)
+        if class_id not in bands:
+            bands[class_id] = self._band_of(classes.members(class_id))
+        return bands[class_id]
 
     def _band_of(self, samples: np.ndarray) -> TemplateBand:
         raw, fs = self.review.analysis_raw, self.review.recording.fs

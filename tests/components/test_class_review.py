@@ -17,7 +17,7 @@ import pytest
 from danet_viewer.components.class_review import ClassReview, ClassState
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.core.analysis import register_recording
-from danet_viewer.core.beat_classes import update_beat_classes
+from danet_viewer.core.beat_classes import beat_class_ids, update_beat_classes
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.store_location import default_store_path
@@ -165,6 +165,7 @@ def test_paging_through_a_class_selects_its_beats_in_turn(reviewing):
     assert classes.position() == (0, len(rows))
     names = classes.class_names(review.session.table)
     assert set(names[rows]) == {str(ECTOPIC_V)}
+    assert np.array_equal(classes.class_ids(), beat_class_ids(review.store, "three"))  # the store's, row for row
 
 
 def test_classes_follow_beats_added_and_deleted(reviewing):
