@@ -233,6 +233,8 @@ class TemplatesView(QWidget):
         """Draw the page's classes from the class review (a no-op for curves that did not change)."""
         summaries = self.classes.summaries()
         current = self.classes.current
+        if self.marked not in {summary.class_id for summary in summaries}:
+            self.marked = None
         pages = max(1, -(-len(summaries) // TILES_PER_PAGE))
         self.page = min(self.page, pages - 1)
         shown = summaries[self.page * TILES_PER_PAGE : (self.page + 1) * TILES_PER_PAGE]

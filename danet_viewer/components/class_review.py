@@ -115,7 +115,9 @@ class ClassReview:
         self._coupling: tuple[np.ndarray | None, np.ndarray] = (None, np.empty((0, 2)))
         self._summaries: tuple[tuple, list[ClassSummary]] = ((None, None), [])
         self._bands: tuple[tuple, dict[int, TemplateBand]] = ((None, None), {})
+        self._session = review.session
         review.events.classes.connect(self._classes_changed)
+        review.events.beats.connect(self._beats_changed)
 
     # --- what the classes are --------------------------------------------------------------------
 
@@ -309,6 +311,13 @@ class ClassReview:
         review.events.classes.emit()
         self.events.current.emit()
         return kept
+
+    def _beats_changed(self) -> None:
+        if self.review.session is not self._session:  # another record (or none): its classes are others
+            self._session = self.review.session
+            if self.current is not None:
+                self.current = None
+                self.events.current.emit()
 
     def _classes_changed(self) -> None:
         classes = self.classes

@@ -166,6 +166,8 @@ def test_paging_through_a_class_selects_its_beats_in_turn(reviewing):
     names = classes.class_names(review.session.table)
     assert set(names[rows]) == {str(ECTOPIC_V)}
     assert np.array_equal(classes.class_ids(), beat_class_ids(review.store, "three"))  # the store's, row for row
+    review.close()  # the record goes, and its current class with it
+    assert classes.current is None and current[-1] is None and classes.summaries() == []
 
 
 def test_classes_follow_beats_added_and_deleted(reviewing):
