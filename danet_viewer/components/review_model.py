@@ -283,8 +283,7 @@ class ReviewModel:
         if kept:
             note += f"; {kept} keep a reviewer's own label (replace them from the class's menu)"
         self.events.status.emit(note, 5000)
-        if edit is not None:
-            self.selected = self.session.nearest_row(edit.samples[0])
+        if edit is not None:  # the beats stay the same rows: the selection stays where the reviewer paged to
             self.events.beats.emit()
         return labelled
 

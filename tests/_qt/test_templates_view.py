@@ -48,6 +48,7 @@ def test_a_class_is_labelled_with_one_key_and_undone_as_one_step(qtbot, analysed
     qtbot.keyClick(dock.view, Qt.Key.Key_A)
     table = review.session.table
     assert set(table.review_symbol[rows]) == {"A"} and table.reviewed.sum() == len(rows)
+    assert review.selected == rows[1]  # still the beat paged to
     assert classes.summary(class_id).state is ClassState.LABELLED
     # Labelled, it goes to the end of the grid (what needs a look first): its tile now shows another class.
     assert classes.summaries()[-1].class_id == class_id and visible_tiles(dock)[0].class_id != class_id
