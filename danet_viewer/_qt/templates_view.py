@@ -18,13 +18,15 @@ splitting and merging are on the buttons and on a tile's context menu.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFrame,
     QGridLayout,
@@ -60,6 +62,17 @@ SYMBOLS = tuple((shortcut.action, shortcut.key_text, shortcut.argument)
                 for shortcut in SHORTCUTS if shortcut.handler == "set_symbol")
 NAVIGATION_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
                    Qt.Key.Key_PageDown)
+
+
+@contextmanager
+def busy() -> Iterator[None]:
+    """A wait cursor over a split or merge: on a 24 h Holter one takes a second or two (its templates are read from
+    the signal), on a 30 min record a tenth."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
 
 
 def key_text(event) -> str:
@@ -131,8 +144,10 @@ class TemplateTile(QFrame):
         self.footer.setToolTip(f"median RR before its beats, and that over the underlying cycle; "
                                f"APC score 0-100, the model's call at 50; {summary.reviewed} beats reviewed")
         border = CURRENT_BORDER if current else MARKED_BORDER if marked else "#c8c8c8"
-        self.setStyleSheet(f"TemplateTile {{ border: {3 if current or marked else 1}px "
-                           f"{'dashed' if marked and not current else 'solid'} {border}; background: white; }}")
+        style = (f"TemplateTile {{ border: {3 if current or marked else 1}px "
+                 f"{'dashed' if marked and not current else 'solid'} {border}; background: white; }}")
+        if style != self.styleSheet():  # a new style sheet re-polishes the tile: only when it changes
+            self.setStyleSheet(style)
         self.show()
 
     def mousePressEvent(self, event) -> None:
@@ -317,7 +332,8 @@ class TemplatesView(QWidget):
     def split(self, by: str, class_id: int | None = None) -> None:
         class_id = self.classes.current if class_id is None else class_id
         if class_id is not None and self.can_edit():
-            self.classes.split(class_id, by)
+            with busy():
+                self.classes.split(class_id, by)
 
     def merge(self, keep: int | None = None, merged: int | None = None) -> None:
         keep = self.classes.current if keep is None else keep
@@ -325,7 +341,8 @@ class TemplatesView(QWidget):
         if keep is None or merged is None or keep == merged or not self.can_edit():
             return
         self.marked = None
-        self.classes.merge(keep, merged)
+        with busy():
+            self.classes.merge(keep, merged)
 
     def tile_menu(self, class_id: int, at: QPoint) -> None:
         menu = self.class_menu(class_id)

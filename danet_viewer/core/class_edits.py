@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from danet_viewer.core.beat_classes import RR_QUARTILES, TEMPLATE_BEATS
 from danet_viewer.core.beats import RR_FEATURES, rr_features
-from danet_viewer.core.features import lead_windows
+from danet_viewer.core.features import PREPARE_CHUNK_S, lead_windows
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
 from danet_viewer.errors import DanetError
@@ -38,6 +38,8 @@ SHAPE_COMPONENTS = 8
 SPLIT_FIT_BEATS = 5000
 # Beats read from the signal at a time for a shape split (about 10 MB of float32 windows).
 SHAPE_READ_BEATS = 20_000
+# A changed class's template is the median of its beats in at most this many of the signal's ten-minute stretches.
+TEMPLATE_STRETCHES = 4
 _PRE, _POST, _LOCAL, _SINUS = (RR_FEATURES.index(name) for name in ("pre_rr_s", "post_rr_s", "local_rr_s",
                                                                      "sinus_rr_s"))
 
@@ -67,7 +69,11 @@ def coupling_ratios(samples: np.ndarray, fs: float) -> np.ndarray:
     """float64 (n, 2) of beats ``samples`` (a record's beats, sorted): the interval before each beat over the
     patient's underlying cycle (``sinus_rr_s`` of ``rr_features``: 0.7 is a beat 30 % early), and over the local
     median interval (``local_rr_s``)."""
-    rr = rr_features(samples, fs).astype(np.float64)
+    return _coupling(rr_features(samples, fs))
+
+
+def _coupling(rr: np.ndarray) -> np.ndarray:
+    rr = rr.astype(np.float64)
     return rr[:, [_PRE]] / np.maximum(rr[:, [_SINUS, _LOCAL]], 1e-3)
 
 
@@ -106,19 +112,19 @@ def _shape_features(windows: np.ndarray) -> np.ndarray:
 
 
 def _class_summaries(
-    store: AnnotationStore, recording: Recording, classes: BeatClassTable, changed: list[int]
+    store: AnnotationStore, recording: Recording, classes: BeatClassTable, changed: list[int], rr: np.ndarray
 ) -> BeatClassTable:
-    """``classes`` with the templates, RR quartiles and p(APC) of the ``changed`` classes computed from their beats."""
+    """``classes`` with the templates, RR quartiles and p(APC) of the ``changed`` classes computed from their beats
+    (``rr``: ``rr_features`` of ``classes.sample``)."""
     table = store.beat_table(recording.name)
     lead = _analysis_lead(store, recording)
     other = next((i for i in range(len(recording.lead_names)) if i != lead), lead)
-    rr = rr_features(classes.sample, recording.fs)
     per_beat = np.column_stack([rr[:, _PRE], rr[:, _POST], rr[:, _PRE] / np.maximum(rr[:, _SINUS], 1e-3)])
     templates, quartiles, p_apc = classes.templates.copy(), classes.rr_quartiles.copy(), classes.p_apc.copy()
     model_p = _p_apc_of(table, classes.sample)
     for class_id in changed:
         members = np.flatnonzero(classes.class_id == class_id)
-        shown = classes.sample[members[_spread(len(members), TEMPLATE_BEATS)]]
+        shown = _template_beats(classes.sample[members], recording.fs)
         first = lead_windows(recording, lead, shown)
         second = first if other == lead else lead_windows(recording, other, shown)
         templates[class_id] = np.stack([np.median(first, axis=0), np.median(second, axis=0)])
@@ -127,6 +133,18 @@ def _class_summaries(
         scored = model_p[members][np.isfinite(model_p[members])]
         p_apc[class_id] = scored.mean() if len(scored) else np.nan
     return _replace_arrays(classes, templates=templates, rr_quartiles=quartiles, p_apc=p_apc)
+
+
+def _template_beats(samples: np.ndarray, fs: float) -> np.ndarray:
+    """Up to ``TEMPLATE_BEATS`` of a class's beats ``samples`` for its template, from at most
+    ``TEMPLATE_STRETCHES`` of the stretches the signal is conditioned in (those holding most of them): each
+    stretch read costs the conditioning of ten minutes of signal, and a split of a 24 h class would otherwise
+    read them all."""
+    stretch = samples // round(PREPARE_CHUNK_S * fs)
+    stretches, counts = np.unique(stretch, return_counts=True)
+    kept = np.isin(stretch, stretches[np.argsort(-counts, kind="stable")[:TEMPLATE_STRETCHES]])
+    chosen = samples[kept]
+    return chosen[_spread(len(chosen), TEMPLATE_BEATS)]
 
 
 def _p_apc_of(table: BeatTable, samples: np.ndarray) -> np.ndarray:
@@ -153,9 +171,10 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
     members = np.flatnonzero(classes.class_id == class_id)
     if len(members) < 2:
         raise DanetError(f"class {class_id} of {name} cannot be split: it has {len(members)} beat(s)")
+    rr = rr_features(classes.sample, recording.fs)
     if by == "coupling":
         # Against both references: a run of pauses lifts the underlying cycle, frequent early beats pull the median.
-        values = np.log(np.maximum(coupling_ratios(classes.sample, recording.fs)[members], 1e-3))
+        values = np.log(np.maximum(_coupling(rr[members]), 1e-3))
     else:
         values = _shape_features(_shape_windows(recording, _analysis_lead(store, recording), classes.sample[members]))
     if np.ptp(values, axis=0).max(initial=0.0) <= 1e-9:
@@ -175,7 +194,7 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
         p_apc=np.append(classes.p_apc, classes.p_apc[class_id]),
         centroids=np.concatenate([classes.centroids, classes.centroids[class_id : class_id + 1]]),
     )
-    grown = _class_summaries(store, recording, grown, [class_id, new_id])
+    grown = _class_summaries(store, recording, grown, [class_id, new_id], rr)
     action = f"split class {class_id} by {by}: {int(second.sum())} of {len(members)} beats to class {new_id}"
     store.set_beat_classes(name, grown, who=who, action=action)
     return new_id
@@ -208,6 +227,6 @@ def merge_classes(store: AnnotationStore, recording: Recording, keep: int, merge
         centroids=centroids[kept],
     )
     keep_after = keep - 1 if keep > merged else keep
-    shrunk = _class_summaries(store, recording, shrunk, [keep_after])
+    shrunk = _class_summaries(store, recording, shrunk, [keep_after], rr_features(classes.sample, recording.fs))
     store.set_beat_classes(name, shrunk, who=who, action=f"merge class {merged} into class {keep}")
     return keep_after
