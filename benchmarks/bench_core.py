@@ -5,7 +5,10 @@ Run: .venv/bin/python benchmarks/bench_core.py   (needs ../shared/data/mitdb; ~2
 - Detector Se/PPV: sleepecg on the analysis lead vs the reference beats (150 ms matching).
 - Annotate throughput as multiples of real time and peak RSS, each in a fresh process,
   on a 30 min record (mitdb 100) and on a 24 h, 2-lead record made by joining all 48.
+- ``render`` of a 10 s stretch of each, with no store (so it analyses what it needs), each in a fresh process:
+  a stretch of the 24 h record should take about what one of the 30 min record does.
 Prints a Markdown table and writes it to benchmarks/results/core.md.
+``bench_core.py render`` runs the render case alone and only prints its table.
 """
 
 from __future__ import annotations
@@ -76,6 +79,43 @@ print(json.dumps({"code": code, "wall_s": wall, "peak_rss_mb": peak_rss_mb}))
 """
 
 
+RENDER = """
+import json, resource, sys, time
+from danet_viewer.cli import main
+started = time.perf_counter()
+code = main(["render", sys.argv[1], "--start", sys.argv[2], "--span", "10", "--out", sys.argv[3],
+             "--store", sys.argv[4]])
+wall = time.perf_counter() - started
+peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"code": code, "wall_s": wall, "peak_rss_mb": peak_rss_mb}))
+"""
+
+
+def render_speed(header: Path, start_s: float, scratch: Path) -> dict:
+    """``render`` of 10 s from ``start_s``, store-less (a store that does not exist), in a fresh process."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", RENDER, str(header), str(start_s), str(scratch / "stretch.png"),
+                             str(scratch / "no-store.h5")], capture_output=True, text=True, cwd=REPO, check=True,
+                            env=env)
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    measured["note"] = result.stdout.strip().splitlines()[1].strip()
+    return measured
+
+
+def render_table(folder: Path, scratch: Path) -> list[str]:
+    renders = {"30 min (mitdb 100), from 15 min": render_speed(folder / "100.hea", 900.0, scratch),
+               "24 h (48 records joined), from 12 h": render_speed(join_all_records(folder, scratch), 43200.0,
+                                                                     scratch)}
+    short, long = (v["wall_s"] for v in renders.values())
+    return [
+        "| render of 10 s, no store | wall time | peak RSS | scored against |",
+        "|---|---|---|---|",
+        *[f"| {k} | {v['wall_s']:.2f} s | {v['peak_rss_mb']:.0f} MB | {v['note']} |" for k, v in renders.items()],
+        "",
+        f"A 10 s stretch of 24 h renders in {long / short:.2f}× the time of one of 30 min.",
+    ]
+
+
 def annotate_speed(header: Path, scratch: Path) -> dict:
     store = scratch / f"{header.stem}.h5"
     result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(store)], capture_output=True,
@@ -87,22 +127,32 @@ def annotate_speed(header: Path, scratch: Path) -> dict:
     return measured
 
 
+def machine() -> str:
+    processor = platform.processor() or platform.machine()
+    return f"{processor}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
 def main() -> None:
     folder = mitdb_dir()
+    if sys.argv[1:] == ["render"]:
+        with tempfile.TemporaryDirectory() as scratch:
+            print("\n".join([f"Machine: {machine()}.", "", *render_table(folder, Path(scratch))]))
+        return
     rows, total = detector_accuracy(folder)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         speeds = {"30 min (mitdb 100)": annotate_speed(folder / "100.hea", scratch),
                   "24 h (48 records joined)": annotate_speed(join_all_records(folder, scratch), scratch)}
-    processor = platform.processor() or platform.machine()
-    machine = f"{processor}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        renders = render_table(folder, scratch)
     lines = [
-        f"Machine: {machine}.",
+        f"Machine: {machine()}.",
         "",
         "| annotate input | duration | wall time | × real time | peak RSS |",
         "|---|---|---|---|---|",
         *[f"| {k} | {v['duration_h']:.2f} h | {v['wall_s']:.2f} s | {v['realtime']:.0f}× | {v['peak_rss_mb']:.0f} MB |"
           for k, v in speeds.items()],
+        "",
+        *renders,
         "",
         f"Detector on all 48 records: Se {100 * total['se']:.2f} %, PPV {100 * total['ppv']:.2f} % "
         f"(TP {total['tp']}, FN {total['fn']}, FP {total['fp']}; 150 ms matching, analysis lead).",

@@ -25,6 +25,9 @@ fresh process:
   in and out, from 10 s and from 24 h;
 - peak RSS of that process.
 
+The same steps are timed again with View ▸ All leads on: on the 2-lead 24 h record, and on a 12-lead record
+(``twelve_lead_record``: 2 h of mitdb, the two leads and ten mixes of them), so the stacked traces' cost shows.
+
 Prints a Markdown table and writes it to benchmarks/results/gui.md.
 """
 
@@ -53,7 +56,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication
 from danet_viewer._qt.main_window import MainWindow
 
-record, settings_path, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+record, settings_path, steps, all_leads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "all"
 app = QApplication.instance() or QApplication([])
 imported = time.perf_counter()
 
@@ -93,6 +96,11 @@ first_paint = time.perf_counter() - imported
 assert window.review.session is not None, "the record did not open"
 beats = len(window.review.session.table)
 duration = window.review.recording.duration_s
+if all_leads:  # every lead read and stacked before any step is timed
+    window.shortcut_actions["All leads"].setChecked(True)
+    while not (window.lead_stack.ready and window.view.stack.active):
+        app.processEvents()
+        time.sleep(0.005)
 
 
 def settle():
@@ -149,15 +157,43 @@ window.view.raw_plot.setXRange(0.0, duration, padding=0)
 zoom_full = series([window.review.zoom_in if k % 2 == 0 else window.review.zoom_out for k in range(steps + 1)])
 print(json.dumps({"first_paint_s": first_paint, "pan_10s": pan_10s, "pan_full": pan_full, "zoom_10s": zoom_10s,
                   "zoom_full": zoom_full, "beats": beats, "duration_h": duration / 3600,
+                  "leads": len(window.review.recording.lead_names), "stacked": window.view.stack.active,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 window.close()
 """
 
 
-def prepared_record() -> Path:
-    """The joined 24 h record with its store analysed by the bundled model, cached between runs."""
+TWELVE_LEAD_RECORDS = 4  # 2 h: the pan and zoom steps' cost is the visible stretch's, not the record's length
+
+
+def twelve_lead_record(out: Path) -> Path:
+    """The first mitdb records joined as a 12-lead, 360 Hz record: MLII, V and ten mixes of the two."""
+    import numpy as np
+    import wfdb
+
+    from training.mitdb import ALL_RECORDS
+
+    header = out / "mitdb_12lead.hea"
+    if header.exists():
+        return header
+    mixes = np.array([[1, 0], [0, 1], [0.6, 0.4], [-0.5, -0.5], [0.8, -0.3], [0.3, 0.7], [-0.7, 0.2], [0.2, -0.9],
+                      [0.5, 0.5], [1.2, 0.2], [0.9, 0.4], [0.4, 0.8]])
+    names = ("MLII", "V", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+    with open(out / "mitdb_12lead.dat", "wb") as dat:
+        total = 0
+        for name in ALL_RECORDS[:TWELVE_LEAD_RECORDS]:
+            two = wfdb.rdrecord(str(mitdb_dir() / name)).p_signal
+            dat.write(np.round(two @ mixes.T * 200).clip(-32767, 32767).astype("<i2").tobytes())
+            total += len(two)
+    header.write_text(f"mitdb_12lead 12 360 {total}\n"
+                      + "".join(f"mitdb_12lead.dat 16 200/mV 16 0 0 0 0 {name}\n" for name in names))
+    return header
+
+
+def prepared_record(header: Path | None = None) -> Path:
+    """A record (default: the joined 24 h one) with its store analysed by the bundled model, cached between runs."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    header = join_all_records(mitdb_dir(), CACHE)
+    header = header or join_all_records(mitdb_dir(), CACHE)
     from danet_viewer.core.analysis import analyse_recording
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
@@ -172,9 +208,10 @@ def prepared_record() -> Path:
     return header
 
 
-def measure(header: Path) -> dict:
+def measure(header: Path, all_leads: bool = False) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(CACHE / "settings.ini"), str(STEPS)],
+    result = subprocess.run([sys.executable, "-c", MEASURE, str(header), str(CACHE / "settings.ini"), str(STEPS),
+                             "all" if all_leads else "one"],
                             capture_output=True, text=True, cwd=REPO, env=env, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -184,10 +221,20 @@ def row(name: str, step: dict) -> str:
             f"| {step['view_paints']:g} | ≤ 16 ms |")
 
 
+def stacked_row(name: str, m: dict) -> str:
+    steps = ("pan_10s", "zoom_10s", "pan_full", "zoom_full")
+    wall, cpu = (" / ".join(f"{m[step][key]:.1f}" for step in steps) for key in ("wall_ms", "cpu_ms"))
+    record = f"{m['duration_h']:.2f} h, {m['leads']} leads"
+    return f"| {name} | {record} | {wall} ms | {cpu} ms | {m['peak_rss_mb']:.0f} MB |"
+
+
 def main() -> None:
-    header = prepared_record()
+    header, twelve = prepared_record(), prepared_record(twelve_lead_record(CACHE))
     load_before = os.getloadavg()[0]
     m = measure(header)
+    stacked = {"one lead (as above)": m, "all leads": measure(header, all_leads=True),
+               "all leads, 12-lead record": measure(twelve, all_leads=True)}
+    assert all(run["stacked"] for run in list(stacked.values())[1:])
     load = max(load_before, os.getloadavg()[0])
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, offscreen Qt, "
                f"Python {platform.python_version()}, load average up to {load:.1f} while measuring")
@@ -207,6 +254,13 @@ def main() -> None:
         row("repaint after a 1 % pan, full 24 h span", m["pan_full"]),
         row("repaint after a zoom in or out by 2, from the full 24 h span", m["zoom_full"]),
         f"| peak RSS | {m['peak_rss_mb']:.0f} MB | | | | |",
+        "",
+        "View ▸ All leads: the same steps' medians, 1 s pan / zoom from 10 s / 1 % pan at the full span / "
+        "zoom from the full span.",
+        "",
+        "| traces | record | wall time | GUI-thread CPU | peak RSS |",
+        "|---|---|---|---|---|",
+        *[stacked_row(name, run) for name, run in stacked.items()],
     ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "gui.md").write_text("\n".join(lines) + "\n")

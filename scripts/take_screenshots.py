@@ -74,6 +74,11 @@ def main() -> None:
     shot("review-10s.png", 80.0, 10.0, select_near_s=83.3)
     shot("review-3min.png", 0.0, 180.0)
     shot("review-overview-tachogram-superimposed.png", 70.0, 30.0, select_near_s=84.0)
+    window.shortcut_actions["All leads"].setChecked(True)
+    while not (window.lead_stack.ready and window.view.stack.active):
+        app.processEvents()
+    shot("review-all-leads.png", 80.0, 10.0, select_near_s=83.3)
+    window.shortcut_actions["All leads"].setChecked(False)
     window.shortcut_actions["Calipers"].setChecked(True)
     shot("review-calipers.png", 80.0, 5.0)
     window.shortcut_actions["Calipers"].setChecked(False)

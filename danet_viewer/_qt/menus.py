@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar
 
 from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_SPEED_MM_S
+from danet_viewer._qt.lead_stack import LeadStackFeed
 from danet_viewer._qt.report_action import save_report
 from danet_viewer._qt.shortcuts import SHORTCUTS
 
@@ -23,6 +24,7 @@ MAX_RECENT = 10
 # The checkable rows of SHORTCUTS (View menu): whether each starts checked, and what it switches.
 TOGGLES: dict[str, tuple[bool, Callable[..., Callable[[bool], None]]]] = {
     "toggle_side_by_side": (False, lambda window: window.view.set_side_by_side),
+    "toggle_all_leads": (False, lambda window: window.review.show_all_leads),
     "toggle_attention": (True, lambda window: window.view.set_attention_visible),
     "toggle_regions": (False, lambda window: window.view.set_regions_visible),
     "toggle_grid": (True, lambda window: window.view.set_grid_visible),
@@ -149,8 +151,10 @@ def build_display_toolbar(window, actions: dict[str, QAction]) -> tuple[QComboBo
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     lead_box = QComboBox()
     lead_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    lead_box.setToolTip("the lead drawn as the raw trace (the model keeps its analysis lead)")
+    lead_box.setToolTip("the lead drawn as the raw trace, or marked among all leads (the model keeps its analysis "
+                        "lead)")
     lead_box.activated.connect(window.show_lead)
+    window.lead_stack = LeadStackFeed(window.review, window.view, lead_box)  # View ▸ All leads
     speed_box = QComboBox()
     for speed in SPEEDS_MM_S:
         speed_box.addItem(f"{speed:g} mm/s", speed)

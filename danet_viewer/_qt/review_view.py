@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -36,7 +36,9 @@ from danet_viewer._qt.ecg_paper import (
     pixels_per_mm,
     screen_dpi,
 )
+from danet_viewer._qt.lead_stack import StackedTraces
 from danet_viewer.components.beat_details import APC_SCORE_NEAR
+from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import BeatState
 from danet_viewer.components.trace_envelope import MAX_TRACE_POINTS, MinMaxPyramid
 from danet_viewer.model.trace import SHOWN_REGIONS, EnhancedTrace
@@ -138,21 +140,46 @@ class BeatLabels(ViewFillingItem):
             static.prepare(QTransform(), self.font)
         return static
 
-    def paint(self, painter: QPainter, *args) -> None:
-        rows = self.visible_rows()
-        if not len(rows):
-            return
-        to_screen = painter.transform()
-        painter.save()
-        painter.resetTransform()
-        painter.setFont(self.font)
-        for row in rows:
+    def placements(self, to_screen: QTransform, screen: QRectF) -> list[tuple[int, QStaticText, QRectF]]:
+        """Each label on screen (its beat row, text and rectangle in the pixels of ``to_screen``): above its beat,
+        but pushed inside ``screen`` (the view's rectangle in those pixels), which clips what crosses its edge.
+
+        A tall QRS near the top of the view put its label above the view, cut in half; the label then sits on
+        the complex, which is better than unreadable.
+        """
+        placed = []
+        for row in self.visible_rows():
             static = self._laid_out(label_text(self.scores[row], self.symbols[row]))
             size = static.size()
             at = to_screen.map(QPointF(self.times_s[row], self.values[row]))
+            left = min(max(at.x() - size.width() / 2, screen.left()), screen.right() - size.width())
+            top = min(max(at.y() - LABEL_LIFT_PX - size.height(), screen.top()), screen.bottom() - size.height())
+            placed.append((int(row), static, QRectF(left, top, size.width(), size.height())))
+        return placed
+
+    def scene_rects(self) -> list[QRectF]:
+        """The labels' rectangles in scene coordinates, as ``paint`` places them (for checking they are inside)."""
+        view = self.getViewBox()
+        if view is None:
+            return []
+        to_scene = self.sceneTransform()
+        return [rect for _, _, rect in self.placements(to_scene, to_scene.mapRect(view.viewRect()))]
+
+    def paint(self, painter: QPainter, *args) -> None:
+        view = self.getViewBox()
+        if view is None:
+            return
+        to_screen = painter.transform()
+        placed = self.placements(to_screen, to_screen.mapRect(view.viewRect()))
+        if not placed:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self.font)
+        for row, static, rect in placed:
             near = self.states[row] == BeatState.NORMAL and not self.symbols[row] and self.scores[row] >= APC_SCORE_NEAR
             painter.setPen(self.near_colour if near else self.colours[int(self.states[row])])
-            painter.drawStaticText(QPointF(at.x() - size.width() / 2, at.y() - LABEL_LIFT_PX - size.height()), static)
+            painter.drawStaticText(rect.topLeft(), static)
         painter.restore()
 
 
@@ -216,6 +243,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
             self.selection_lines.append(line)
         self.labels = BeatLabels()
         self.raw_plot.addItem(self.labels, ignoreBounds=True)
+        self.stack = StackedTraces(self.raw_plot, lambda colour: self._trace_curve(self.raw_plot, colour))
 
         self.side_by_side = False
         self.attention_visible = True
@@ -297,13 +325,17 @@ class ReviewView(pg.GraphicsLayoutWidget):
             self.ci.addItem(self.raw_plot, 0, 0)
             self.ci.addItem(self.enhanced_plot, 1, 0)
             self.ci.addItem(self.band_plot, 2, 0)
-            for row, stretch in enumerate((10, 10, 1)):
+            for row, stretch in enumerate((self._raw_stretch(), 10, 1)):
                 layout.setRowStretchFactor(row, stretch)
         self.band_plot.setMaximumHeight(46)
         self.band_plot.setVisible(self.attention_visible)
         # The time axis is drawn once per column, under its lowest plot.
         self.raw_plot.showAxis("bottom", self.side_by_side)
         self.enhanced_plot.showAxis("bottom", not self.attention_visible)
+
+    def _raw_stretch(self) -> int:
+        # Stacked, the raw panel takes more of the height: three fifths with two leads, four fifths with twelve.
+        return min(40, 10 + 6 * (len(self.stack.stack.names) - 1)) if self.stack.active else 10
 
     def set_side_by_side(self, on: bool) -> None:
         self.side_by_side = on
@@ -357,6 +389,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         At one gain the two read alike, and their amplitude axes stay put while panning (redrawing an
         axis is a good part of a repaint)."""
         if self.gain_mm_mv is None:
+            self.stack.place(self.stack.natural_spacing())
             for plot in (self.raw_plot, self.enhanced_plot):
                 plot.vb.enableAutoRange(y=True)
             return
@@ -365,6 +398,10 @@ class ReviewView(pg.GraphicsLayoutWidget):
         visible = self._slice(self.raw, self.fs, 0.0, x0, x1)[1]
         visible = visible[:: max(1, len(visible) // 20_000)]  # a median of a 24 h view need not see every sample
         centre = float(np.median(visible)) if len(visible) else (y0 + y1) / 2
+        # Stacked at a set gain, the leads share the panel's height (EDFbrowser's way: a tall QRS may reach into
+        # its neighbour); centred on the middle of the stack.
+        self.stack.place(self.raw_plot.vb.height() * mv_per_px / max(1, len(self.stack.stack.names)))
+        centre += self.stack.centre_shift()
         for plot, middle in ((self.raw_plot, centre), (self.enhanced_plot, 0.0)):
             height = plot.vb.height() * mv_per_px
             plot.vb.disableAutoRange(axis=pg.ViewBox.YAxis)
@@ -439,6 +476,18 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._cut_window = None
         self.refresh()
 
+    def set_stack(self, stack: LeadStack, traces: dict[int, tuple[np.ndarray, MinMaxPyramid]],
+                  baselines: np.ndarray, spreads: np.ndarray) -> None:
+        """The leads drawn: stacked (``stack.stacked``, once every lead's samples, baseline and spread are here) or
+        the chosen one alone. The chosen lead is the raw trace (``set_signal``); the others are stacked around it."""
+        was_active = self.stack.active
+        self.stack.set_leads(stack, traces, baselines, spreads)
+        if self.stack.active != was_active:
+            self._arrange()
+        self._apply_gain()
+        self._cut_window = None
+        self.refresh()
+
     def _place_beats(self) -> None:
         """Each beat's point on the raw trace on screen, for its mark and its label."""
         samples = self._beat_samples
@@ -494,6 +543,7 @@ class ReviewView(pg.GraphicsLayoutWidget):
         lo_s, hi_s = x0 - span, x1 + span
         self._cut_window = (lo_s, hi_s, span)
         self.raw_curve.setData(*self._raw_points(lo_s, hi_s))
+        self.stack.cut(lambda values, pyramid: self._points(values, pyramid, lo_s, hi_s))
         pieces = [p for p in self.pieces if p.start_s < hi_s and p.start_s + len(p.enhanced) / p.fs > lo_s]
         self._title_enhanced(span > MAX_ENHANCED_SPAN_S)
         if span > MAX_ENHANCED_SPAN_S:
@@ -505,12 +555,17 @@ class ReviewView(pg.GraphicsLayoutWidget):
         self._draw_regions(pieces, lo_s, hi_s, x0, x1)
 
     def _raw_points(self, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
-        envelope = self.raw_pyramid.envelope(self.fs, lo_s, hi_s) if self.raw_pyramid is not None else None
+        return self._points(self.raw, self.raw_pyramid, lo_s, hi_s)
+
+    def _points(self, samples: np.ndarray, pyramid: MinMaxPyramid | None, lo_s: float,
+                hi_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """A lead's points for ``lo_s ... hi_s``: its samples, or zoomed out its min/max envelope."""
+        envelope = pyramid.envelope(self.fs, lo_s, hi_s) if pyramid is not None else None
         if envelope is not None:
             return envelope
-        times, values = self._slice(self.raw, self.fs, 0.0, lo_s, hi_s)
+        times, values = self._slice(samples, self.fs, 0.0, lo_s, hi_s)
         # Zoomed out before the pyramid is built (it follows the first paint): every k-th sample, for now.
-        stride = max(1, len(values) // MAX_TRACE_POINTS) if self.raw_pyramid is None else 1
+        stride = max(1, len(values) // MAX_TRACE_POINTS) if pyramid is None else 1
         return times[::stride], values[::stride]
 
     @staticmethod

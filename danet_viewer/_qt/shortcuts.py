@@ -57,6 +57,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+Z",), "Undo", "undo the last label edit (saved at once)", "undo"),
     Shortcut(("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "redo the last undone edit", "redo"),
     Shortcut(("Ctrl+L",), "Side by side", "raw and enhanced traces stacked or left | right", "toggle_side_by_side"),
+    Shortcut(("Ctrl+Shift+A",), "All leads", "show every lead of the record stacked, the lead chosen in the lead box "
+             "marked (it carries the beat marks)", "toggle_all_leads"),
     Shortcut(("Ctrl+H",), "Attention band", "show or hide the attention w(t) band", "toggle_attention"),
     Shortcut(("Ctrl+R",), "P/QRS/T regions", "show or hide the delineated wave regions under the raw trace",
              "toggle_regions"),

@@ -12,6 +12,7 @@ Events (``ReviewModel.events``), each emitted once per change:
 - ``beats()``: the beat table changed, or the record was opened or closed; the selection is redrawn with it
 - ``selection()``: only the selected beat changed
 - ``viewport(start_s, span_s)``: navigation asks the view to show this range
+- ``leads()``: which leads are drawn changed (``leads``: the chosen lead, or all leads stacked)
 - ``unsaved(count, problem)``: labels kept in memory, and why the disk refused them ("" once all are written)
 - ``refused(message)``: an edit the store refused for good (not the disk: it can never be saved)
 - ``status(message, timeout_ms)``: a passing note for the status bar
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from danet_viewer.components.events import EmitterGroup
+from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.components.viewport import Viewport
 from danet_viewer.core.beat_classes import update_beat_classes
@@ -44,7 +46,8 @@ SNAP_S = 0.08
 
 class ReviewModel:
     def __init__(self) -> None:
-        self.events = EmitterGroup("beats", "selection", "viewport", "unsaved", "refused", "status", "classes")
+        self.events = EmitterGroup("beats", "selection", "viewport", "leads", "unsaved", "refused", "status",
+                                   "classes")
         self.recording: Recording | None = None
         self.store: AnnotationStore | None = None
         self.store_note = ""
@@ -55,6 +58,7 @@ class ReviewModel:
         # Label edits (sample, symbol) the store refused (a full or read-only disk), oldest first.
         self.unsaved: list[tuple[int, str]] = []
         self.viewport = Viewport()
+        self.leads = LeadStack()
         self._live_beats = 0  # beats not deleted when the classes last followed them
 
     # --- the record ------------------------------------------------------------------------------
@@ -69,7 +73,9 @@ class ReviewModel:
         """The analysis is in the store: review it (made on ``lead``, whose samples are ``analysis_raw``)."""
         self.lead, self.analysis_raw = lead, analysis_raw
         self.session = ReviewSession(self.store, self.recording.name, reviewer)
+        self.leads = LeadStack(self.recording.lead_names, lead, lead, self.leads.all_leads)
         self._live_beats = self._count_live()
+        self.events.leads.emit()
         self.events.beats.emit()
 
     def close(self) -> None:
@@ -82,6 +88,8 @@ class ReviewModel:
         self.selected, self.store_note = None, ""
         self.unsaved.clear()
         self.analysis_raw = np.empty(0, np.float32)
+        self.leads = LeadStack(all_leads=self.leads.all_leads)
+        self.events.leads.emit()
         try:
             if store is not None:
                 store.close()
@@ -91,6 +99,19 @@ class ReviewModel:
     def set_reviewer(self, name: str) -> None:
         if self.session is not None:
             self.session.reviewer = name
+
+    # --- the leads drawn --------------------------------------------------------------------------
+
+    def show_all_leads(self, on: bool) -> None:
+        """Every lead stacked (on), or the chosen lead alone; kept for the next record."""
+        self.leads = replace(self.leads, all_leads=on)
+        self.events.leads.emit()
+
+    def choose_lead(self, lead: int) -> None:
+        """The lead drawn alone, or marked (with the beat marks and labels) among all."""
+        if self.leads.names and lead != self.leads.chosen:
+            self.leads = replace(self.leads, chosen=lead)
+            self.events.leads.emit()
 
     # --- selection -------------------------------------------------------------------------------
 

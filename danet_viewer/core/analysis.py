@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -13,8 +13,8 @@ from danet_viewer.core.aami import is_beat
 from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR, detect_recording, match_reference
 from danet_viewer.core.readers import read_annotations
-from danet_viewer.core.recording import Recording
-from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
+from danet_viewer.core.recording import Recording, RecordingStretch
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, ModelOutput, StoredRecord
 from danet_viewer.errors import DanetError
 
 
@@ -90,6 +90,72 @@ def analyse_recording(
     elapsed = time.perf_counter() - started
     unanalysable_s = detection.unanalysable_samples / recording.fs
     return AnalysisResult(recording.name, lead_name, len(beats), apcs, elapsed, unanalysable_s, recording.duration_s)
+
+
+# A stretch analysed on its own (``analyse_stretch``) is detected and scored with this much of the record on
+# each side: the RR and rhythm features look back 64 beats and around 65 (about a minute each), and the model's
+# record-relative score takes each logit against the median of the reference beats, which a few hundred beats
+# settle. Five minutes each side holds several hundred beats and costs a fraction of a second.
+STRETCH_CONTEXT_S = 300.0
+# A record this short (a MIT-BIH record: 30 min 5 s) is analysed whole even for a stretch: a few times the work,
+# and the scores are then exactly annotate's.
+WHOLE_RECORD_S = 2400.0
+
+
+@dataclass(frozen=True)
+class StretchAnalysis:
+    """A stretch's beats and scores, analysed in memory (never written to a store)."""
+
+    record: StoredRecord  # beats, model output and unanalysable stretches within ``context``; reviews as stored
+    lead: int
+    context: tuple[int, int]  # [first, last) samples detected and scored against
+    whole_record: bool  # the context is the whole record: the scores are those ``annotate`` gives
+
+    @property
+    def note(self) -> str:
+        """Which beats the scores were taken against, for the reader of a render."""
+        if self.whole_record:
+            return "scored against the whole record"
+        first, last = (sample / self.record.fs for sample in self.context)
+        return (f"scored against {_clock(first)}-{_clock(last)} of the record (the stretch and "
+                f"{STRETCH_CONTEXT_S / 60:g} min either side), not the whole record: scores relative to the record "
+                "may differ from annotate's")
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def analyse_stretch(recording: Recording, start_s: float, stop_s: float, *, model: BeatScorer,
+                    stored: StoredRecord | None = None, lead: int | None = None) -> StretchAnalysis:
+    """Beats and p(APC) around ``start_s ... stop_s`` only, with ``STRETCH_CONTEXT_S`` of the record either side
+    (all of a record up to ``WHOLE_RECORD_S`` long).
+
+    ``stored``: the record as a store holds it (the same recording): its beats, added and deleted ones and
+    reviews are kept and only scored; else beats are detected in the context. Nothing outside the context is
+    read, so a 10 s stretch of a 24 h record costs what a short record does.
+    """
+    fs = recording.fs
+    context_s = np.inf if recording.duration_s <= WHOLE_RECORD_S else STRETCH_CONTEXT_S
+    first = int(max(0.0, (start_s - context_s) * fs))
+    last = int(min(recording.n_samples, np.ceil((stop_s + context_s) * fs)))
+    lead = recording.preferred_lead() if lead is None else lead
+    window = RecordingStretch(recording, first, last)
+    if stored is not None and (len(stored.beats) or stored.reviews):
+        record = stored
+    else:
+        detection = detect_recording(window, lead)
+        record = StoredRecord(recording.name, str(recording.path), "", fs, list(recording.lead_names),
+                              list(recording.units), recording.n_samples, analysis_lead=recording.lead_names[lead],
+                              detector=DETECTOR, beats=detection.beats + first,
+                              unanalysable=detection.unanalysable + first)
+    table = record.beat_table()
+    scored = table.sample[~table.deleted & (table.sample >= first) & (table.sample < last)]
+    p_apc = model.score_recording(window, lead, scored - first)
+    output = ModelOutput(scored, p_apc, model.threshold, model.model_id, run_at="")
+    return StretchAnalysis(replace(record, model=output), lead, (first, last),
+                           whole_record=first == 0 and last == recording.n_samples)
 
 
 @dataclass(frozen=True)

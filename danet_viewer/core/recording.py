@@ -6,7 +6,7 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +242,24 @@ class Recording(ABC):
             f"{type(self).__name__}({self.name!r}, fs={self.fs:g}, leads={list(self.lead_names)}, "
             f"duration={self.duration_s:.1f}s)"
         )
+
+
+class RecordingStretch(Recording):
+    """Samples ``first ... last`` of another recording, as a recording of their own (sample 0 is ``first``).
+
+    What analyses a stretch hands the detector and the model: every read stays inside the stretch, so the
+    work is that of the stretch however long the recording is.
+    """
+
+    def __init__(self, recording: Recording, first: int, last: int) -> None:
+        first, last = max(0, int(first)), min(recording.n_samples, int(last))
+        start = recording.start + timedelta(seconds=first / recording.fs) if recording.start is not None else None
+        super().__init__(recording.path, recording.name, recording.fs, recording.lead_names, recording.units,
+                         last - first, start=start, warnings=recording.warnings)
+        self.recording, self.first = recording, first
+
+    def _read(self, lead: int, start: int, stop: int) -> np.ndarray:
+        return self.recording.read(lead, self.first + start, self.first + stop)
+
+    def source_files(self) -> list[Path]:
+        return self.recording.source_files()

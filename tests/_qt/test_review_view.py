@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QImage
 from danet_viewer._qt.ecg_paper import LARGE_BOX_MM, LARGE_LINE_COLOUR
 from danet_viewer._qt.review_view import (
     BAND_COLUMNS,
+    LABEL_LIFT_PX,
     MAX_SHADED_BEATS,
     STATE_STYLE,
     UNANALYSABLE_COLOUR,
@@ -266,3 +267,23 @@ def test_the_enhanced_trace_and_its_band_say_in_words_what_they_show(view):
     """Issue 19 item 13: "x·(1 + w)" and an unscaled "w(t)" meant nothing to a cardiologist."""
     assert view.enhanced_plot.titleLabel.text.startswith("Where DANet looked")
     assert "none (white) to full (orange)" in view.enhanced_plot.titleLabel.text
+
+
+def test_beat_labels_lie_inside_the_view_at_the_default_size_and_after_a_resize(qtbot, analysed):
+    """Issue 19 item 10: at the default 1400x820, labels of the tallest R peaks were drawn above the raw plot's
+    view box, which clipped them. Each label lies wholly inside it, some only because it was pushed in."""
+    view, labels = analysed.view, analysed.view.labels
+    assert (analysed.width(), analysed.height()) == (1400, 820)
+    for size in (None, (1100, 640), (1700, 1000)):
+        if size is not None:
+            analysed.resize(*size)
+            qtbot.waitUntil(lambda s=size: (analysed.width(), analysed.height()) == s)
+        qtbot.wait(100)  # laid out and painted: labels are placed at paint time
+        box = view.raw_plot.vb.sceneBoundingRect()
+        rects = labels.scene_rects()
+        assert len(rects) > 5 and all(box.contains(rect) for rect in rects)
+        if size is None:  # the case the issue saw: a label put plainly above its beat would cross the top
+            to_scene = labels.sceneTransform()
+            tops = [to_scene.map(QPointF(labels.times_s[row], labels.values[row])).y() - LABEL_LIFT_PX - rect.height()
+                    for row, rect in zip(labels.visible_rows(), rects, strict=True)]
+            assert min(tops) < box.top()
