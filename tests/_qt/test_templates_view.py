@@ -4,6 +4,7 @@ a reviewer's own label kept, paging a class's beats, split and merge, and the vi
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from danet_viewer._qt.templates_view import TILES_PER_PAGE
@@ -35,6 +36,8 @@ def test_a_class_is_labelled_with_one_key_and_undone_as_one_step(qtbot, analysed
     assert [tile.class_id for tile in tiles] == [s.class_id for s in summaries[: len(tiles)]]  # least sure first
     for tile in tiles:  # the template and its band are drawn, on ECG paper (the sample is in mV)
         assert len(tile.template.getData()[0]) > 100 and tile.grid.isVisible()
+        pixel_s, pixel_mv = tile.plot_widget.getPlotItem().vb.viewPixelSize()
+        assert 0.04 / pixel_s == pytest.approx(0.1 / pixel_mv, rel=0.02)  # square 1 mm boxes: 0.04 s by 0.1 mV
     # The class with the most beats, so paging and the superimposition have something to show.
     tile = max(tiles, key=lambda t: classes.summary(t.class_id).count)
     class_id = tile.class_id
