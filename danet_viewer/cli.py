@@ -89,16 +89,9 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
                         help="the record's signal file (default: where the store says it was read from)")
 
 
-def _duration(seconds: float) -> str:
-    """A length of time as a technician reads it: 12.5 s, 4 min 10 s, 3 h 05 min."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes = round(seconds) // 60
-    return f"{minutes} min {round(seconds) % 60} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 def _annotate(args: argparse.Namespace) -> int:
     from danet_viewer.core.analysis import analyse_recording
+    from danet_viewer.core.clock import duration_text
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.store import AnnotationStore
     from danet_viewer.model.inference import BeatModel
@@ -124,11 +117,11 @@ def _annotate(args: argparse.Namespace) -> int:
             warnings = "".join(f"\n  warning: {warning}" for warning in recording.lead_warnings(result.lead))
             if not result.analysable:
                 print(f"{result.record}: no analysable signal on {result.lead} (flat or lead-off for all "
-                      f"{_duration(result.duration_s)}), no beats{warnings}")
+                      f"{duration_text(result.duration_s)}), no beats{warnings}")
                 continue
             excluded = ""
             if result.unanalysable_s:
-                excluded = f", {_duration(result.unanalysable_s)} flat or lead-off excluded"
+                excluded = f", {duration_text(result.unanalysable_s)} flat or lead-off excluded"
             print(f"{result.record}: {result.beats} beats on {result.lead}, {result.apcs} APCs "
                   f"({model.model_id}){excluded}, {seconds:.2f} s "
                   f"({recording.duration_s / seconds:.0f}x real time){warnings}")

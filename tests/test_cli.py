@@ -75,7 +75,7 @@ def test_annotate_goes_past_a_flat_record_and_a_bad_one(tmp_path, capsys):
     lines = dict(line.split(": ", 1) for line in out.splitlines())
     assert lines.keys() == {"flat", "lead_off", "good"}
     assert lines["flat"].startswith("no analysable signal on MLII")
-    assert "30.0 s flat or lead-off excluded" in lines["lead_off"]
+    assert "00:00:30 flat or lead-off excluded" in lines["lead_off"]
     assert "excluded" not in lines["good"] and "real time" in lines["good"]
     with AnnotationStore.open(store_path) as store:
         assert store.records() == ["flat", "good", "lead_off"]

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
-from danet_viewer._qt.axes import label_axis
+from danet_viewer._qt.axes import ClockAxis, label_axis
 from danet_viewer.components.beat_details import NO_BEAT
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.store import BeatTable
@@ -31,8 +31,8 @@ MAX_SUPERIMPOSED = 200
 HIGHLIGHT = (255, 140, 0)
 
 
-def _plot_widget() -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w")
+def _plot_widget(**axes: pg.AxisItem) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w", axisItems=axes)
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
     widget.getPlotItem().setMenuEnabled(False)
     widget.getPlotItem().showGrid(x=True, y=True, alpha=0.2)
@@ -47,10 +47,9 @@ class TachogramDock(QDockWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("RR tachogram", parent)
         self.setObjectName("tachogram")
-        self.plot_widget = _plot_widget()
+        self.plot_widget = _plot_widget(bottom=ClockAxis())
         plot = self.plot_widget.getPlotItem()
         label_axis(plot.getAxis("left"), "RR", "s")
-        label_axis(plot.getAxis("bottom"), "time", "s")
         self.points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(40, 40, 40, 150))
         self.current = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(*HIGHLIGHT))
         plot.addItem(self.points)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from danet_viewer._qt.analysis_worker import AnalysisOutcome, AnalysisWorker
 from danet_viewer._qt.beat_docks import DetailsDock, SuperimposeDock, TachogramDock
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV
+from danet_viewer._qt.events_dock import attach_events_dock
 from danet_viewer._qt.export_dialog import ExportDialog
 from danet_viewer._qt.menus import build_display_toolbar, build_menus
 from danet_viewer._qt.model_actions import model_manager, retrain_dialog
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cancel_button)
         self._show_progress(False)
 
+        attach_events_dock(self)  # sets self.events_dock; the clock axes follow the record from there
         self.shortcut_actions = build_menus(self)
         self.lead_box, self.speed_box, self.gain_box = build_display_toolbar(self, self.shortcut_actions)
         self._connect()
@@ -301,8 +303,6 @@ class MainWindow(QMainWindow):
             self.notice_bar.show_notice(f"<b>Analysis failed:</b> {message}", retry=lambda: self.open_record(path))
         self._update_status(f"Analysis {message}" if message == "cancelled" else "Analysis failed")
 
-    # --- the lead drawn ---------------------------------------------------
-
     def show_lead(self, box_index: int) -> None:
         """Draw another lead of the record as the raw trace, once it is read off the GUI thread."""
         if self.lead_reader is not None:
@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
             self.trace.follow(recording, self.review.lead, table.sample[~table.deleted], self.model)
             self.view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, session.threshold),
                                table.review_symbol)
-            self.review_list.update_from(session, recording.fs)
+            self.review_list.update_from(session, recording.fs, self.review.clock)
             self.overview.update_from(session, recording.fs, recording.duration_s)
             self.tachogram.set_beats(table.sample[~table.deleted], recording.fs)
             self.shortcut_actions["Undo"].setEnabled(session.can_undo)
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
         self.tachogram.highlight(sample)
         self.superimposition.show_class_of(session, row, self.view.raw, fs, self._shown_units())
         self.view.ensure_visible(sample / fs)
-        self.details.setText(beat_details_html(session.table, row, fs, session.threshold))
+        self.details.setText(beat_details_html(session.table, row, fs, session.threshold, self.review.clock))
 
     def _show_unsaved(self, count: int, problem: str) -> None:
         if not count:

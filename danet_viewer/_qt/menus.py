@@ -1,20 +1,22 @@
 """The window's menus, its display toolbar and the recent-files list.
 
 The review menu and the view toggles are built from ``SHORTCUTS``, the one
-table that binds keys: a row's handler names a view toggle (``TOGGLES``), else
-the window's method of that name, else the review model's (navigation and
-selection need no Qt).
+table that binds keys: a row's handler names a view toggle (``TOGGLES``), an
+events-dock action (``events_dock.EVENT_ACTIONS``: bookmarks), else the window's
+method of that name, else the review model's (navigation and selection need no Qt).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar
 
 from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_SPEED_MM_S
+from danet_viewer._qt.events_dock import EVENT_ACTIONS
 from danet_viewer._qt.lead_stack import LeadStackFeed
 from danet_viewer._qt.report_action import save_report
 from danet_viewer._qt.shortcuts import SHORTCUTS
@@ -86,7 +88,7 @@ def build_menus(window) -> dict[str, QAction]:
         spans.addAction(action)
         view_menu.addAction(action)
     view_menu.addSeparator()
-    for dock in (window.review_list, window.tachogram, window.superimposition):
+    for dock in (window.review_list, window.events_dock, window.tachogram, window.superimposition):
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addSeparator()
     review_menu = bar.addMenu("&Review")
@@ -112,7 +114,8 @@ def build_menus(window) -> dict[str, QAction]:
             action.toggled.connect(switch(window))
             view_menu.addAction(action)
         else:
-            handler = getattr(window, shortcut.handler, None) or getattr(window.review, shortcut.handler)
+            handler = (partial(EVENT_ACTIONS[shortcut.handler], window) if shortcut.handler in EVENT_ACTIONS
+                       else getattr(window, shortcut.handler, None) or getattr(window.review, shortcut.handler))
             action.triggered.connect(
                 (lambda _=False, h=handler, a=shortcut.argument: h(a)) if shortcut.argument else handler
             )

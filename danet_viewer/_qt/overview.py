@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
-from danet_viewer._qt.axes import label_axis
+from danet_viewer._qt.axes import ClockAxis
 from danet_viewer._qt.review_view import STATE_STYLE, BeatState
 from danet_viewer.components.review_session import ReviewSession
 
@@ -38,7 +38,7 @@ class OverviewStrip(pg.PlotWidget):
     jumpRequested = Signal(float)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background="w", axisItems={"bottom": ClockAxis()})
         self.setFixedHeight(OVERVIEW_HEIGHT_PX)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
         plot = self.getPlotItem()
@@ -46,7 +46,6 @@ class OverviewStrip(pg.PlotWidget):
         plot.hideButtons()
         plot.setMouseEnabled(x=False, y=False)
         plot.showGrid(y=True, alpha=0.2)
-        label_axis(plot.getAxis("bottom"), "time", "s")
         self.model_curve = plot.plot(stepMode="center", pen=pg.mkPen(STATE_STYLE[BeatState.MODEL_APC][0], width=1.5))
         self.reviewed_curve = plot.plot(stepMode="center",
                                         pen=pg.mkPen(STATE_STYLE[BeatState.CONFIRMED_APC][0], width=1.5))

@@ -47,9 +47,11 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from danet_viewer._qt.axes import show_clock
     from danet_viewer._qt.review_view import ReviewView
     from danet_viewer.components.beat_details import apc_score
     from danet_viewer.components.review_session import beat_states
+    from danet_viewer.core.clock import RecordClock
     from danet_viewer.core.readers import open_recording
     from danet_viewer.core.recording import RecordingStretch
     from danet_viewer.core.store_location import store_path_for
@@ -90,6 +92,7 @@ def render_review(record: str, start_s: float, span_s: float, out: Path, store_p
     view.set_traces([trace], attention_module=model.network.wem is not None)
     view.set_beats(table.sample, beat_states(table), apc_score(table.p_apc, threshold), table.review_symbol)
     view.set_unanalysable(record.unanalysable)
+    show_clock(view, RecordClock(recording.start))
     # Lay the view out first: a resize keeps seconds per pixel, which would stretch the span.
     app.processEvents()
     view.show_span(start_s, span_s)

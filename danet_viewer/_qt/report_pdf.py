@@ -23,6 +23,7 @@ from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QGuiApplication,
     QPagedPaintDevice,
     QPageLayout,
@@ -41,9 +42,9 @@ from danet_viewer._qt.ecg_paper import (
     STANDARD_SPEED_MM_S,
 )
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.core.recording import UNKNOWN_START_DATE
+from danet_viewer.core.clock import duration_text
 from danet_viewer.core.report import STRIP_S, ReportContent, Strip
-from danet_viewer.core.summary import FROM_DETECTOR, FROM_MODEL, FROM_REVIEWER, duration_text
+from danet_viewer.core.summary import FROM_DETECTOR, FROM_MODEL, FROM_REVIEWER
 from danet_viewer.errors import DanetError
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
@@ -92,12 +93,7 @@ class _Page:
              bold: bool = False, colour: QColor = TEXT,
              align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> float:
         """Draw ``text`` in the box, wrapped at word breaks; returns the height it took (mm), at least ``h_mm``."""
-        font = QFont("DejaVu Sans")
-        # No ligatures: the PDF's text then reads back letter for letter ("ff" in a model hash stays two letters).
-        font.setFeature(QFont.Tag("liga"), 0)
-        font.setPointSizeF(size_pt)
-        font.setBold(bold)
-        self.painter.setFont(font)
+        self.painter.setFont(self.font(size_pt, bold))
         self.painter.setPen(colour)
         flags = align | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
         needed = self.painter.boundingRect(self.rect(x_mm, y_mm, w_mm, h_mm), flags, text).height() / self.y_scale
@@ -105,6 +101,23 @@ class _Page:
         top = y_mm + max(0.0, (h_mm - needed) / 2)
         self.painter.drawText(self.rect(x_mm, top, w_mm, max(h_mm, needed)), flags, text)
         return max(h_mm, needed)
+
+    @staticmethod
+    def font(size_pt: float, bold: bool = False) -> QFont:
+        font = QFont("DejaVu Sans")
+        # No ligatures: the PDF's text then reads back letter for letter ("ff" in a model hash stays two letters).
+        font.setFeature(QFont.Tag("liga"), 0)
+        font.setPointSizeF(size_pt)
+        font.setBold(bold)
+        return font
+
+    def elided(self, text: str, w_mm: float, *, size_pt: float, bold: bool = False) -> str:
+        """``text`` cut with an ellipsis to fit ``w_mm`` on one line (a long bookmark comment in a strip's caption)."""
+        metrics = QFontMetricsF(self.font(size_pt, bold), self.painter.device())
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, w_mm * self.x_scale)
+
+    def width_mm(self, text: str, *, size_pt: float, bold: bool = False) -> float:
+        return QFontMetricsF(self.font(size_pt, bold), self.painter.device()).horizontalAdvance(text) / self.x_scale
 
     def line(self, x1: float, y1: float, x2: float, y2: float, colour: QColor = TEXT, width_mm: float = 0.2) -> None:
         self.pen(colour, width_mm)
@@ -178,17 +191,11 @@ def _draw_summary_page(page: _Page, content: ReportContent) -> None:
     y = TOP_MM
     page.text(LEFT_MM, y, CONTENT_W_MM, 9, f"ECG report: record {summary.record}", size_pt=16, bold=True)
     y += 12
-    if content.start is None:
-        start = "not stated in the file (times below are elapsed h:mm:ss)"
-    elif content.start.date() == UNKNOWN_START_DATE:  # a header with a time of day and no date
-        start = content.start.strftime("%H:%M:%S (the file states no date)")
-    else:
-        start = content.start.strftime("%Y-%m-%d %H:%M:%S")
     header = [
         ["Record", summary.record],
         *[[what, value] for what, value in content.identification],
-        ["Recording start", start],
-        ["Duration", f"{duration_text(summary.duration_s)} (h:mm:ss)"],
+        ["Recording start", content.clock.start_text()],
+        ["Duration", f"{duration_text(summary.duration_s)} (hh:mm:ss)"],
         ["Analysed", f"{duration_text(summary.analysed_s)}; "
                      f"excluded (flat, lead off) {duration_text(summary.excluded_s)}"],
         ["Lead analysed", content.lead],
@@ -281,9 +288,11 @@ def _draw_strip(page: _Page, content: ReportContent, strip: Strip, top_mm: float
     paper_w = PULSE_MM + STRIP_S * STANDARD_SPEED_MM_S
     left = (PAGE_W_MM - paper_w) / 2
     end_s = strip.start_s + STRIP_S
-    page.text(left, top_mm, paper_w, CAPTION_MM,
-              f"{strip.title}  ·  {content.time(strip.start_s)}  ·  lead {strip.lead}  ·  "
-              f"{STANDARD_SPEED_MM_S:g} mm/s, {STANDARD_GAIN_MM_MV:g} mm/mV", size_pt=8.5, bold=True)
+    details = (f"  ·  {content.time(strip.start_s)}  ·  lead {strip.lead}  ·  "
+               f"{STANDARD_SPEED_MM_S:g} mm/s, {STANDARD_GAIN_MM_MV:g} mm/mV")
+    room = paper_w - page.width_mm(details, size_pt=8.5, bold=True) - 1.0
+    page.text(left, top_mm, paper_w, CAPTION_MM, page.elided(strip.title, room, size_pt=8.5, bold=True) + details,
+              size_pt=8.5, bold=True)
     paper_top = top_mm + CAPTION_MM
     painter = page.painter
     painter.fillRect(page.rect(left, paper_top, paper_w, PAPER_MM), QColor(255, 252, 252))

@@ -12,10 +12,11 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from danet_viewer.components.beat_details import apc_score, format_time, review_progress
+from danet_viewer.components.beat_details import apc_score, review_progress
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.beats import match_reference
+from danet_viewer.core.clock import ELAPSED, RecordClock
 
 COLUMNS = ("time", "APC score", "model", "review", "reviewer")
 SORT_ORDERS = ("by time", "most uncertain first")
@@ -28,13 +29,15 @@ class CandidateModel(QAbstractTableModel):
         super().__init__()
         self.session: ReviewSession | None = None
         self.fs = 1.0
+        self.clock = ELAPSED
         self.rows = np.empty(0, np.int64)  # beat-table rows, in display order
         # The reference matched to the beats, kept while neither changes: matching is too slow for every keypress.
         self._matched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def reset(self, session: ReviewSession | None, fs: float, by_uncertainty: bool) -> None:
+    def reset(self, session: ReviewSession | None, fs: float, by_uncertainty: bool,
+              clock: RecordClock = ELAPSED) -> None:
         self.beginResetModel()
-        self.session, self.fs = session, fs
+        self.session, self.fs, self.clock = session, fs, clock
         rows = session.candidates if session else np.empty(0, np.int64)
         if session is not None and by_uncertainty:
             disagrees = self.disagreements(session)
@@ -77,7 +80,7 @@ class CandidateModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+            return self.clock.kind if section == 0 else COLUMNS[section]
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -86,7 +89,7 @@ class CandidateModel(QAbstractTableModel):
         table, row = self.session.table, int(self.rows[index.row()])
         score = float(apc_score(table.p_apc[row], self.session.threshold))
         return (
-            format_time(table.sample[row] / self.fs),
+            self.clock.text(table.sample[row] / self.fs, 3),
             "" if np.isnan(score) else f"{score:.0f}",
             {1: "APC", 0: "N"}.get(int(table.model_apc[row]), ""),
             table.review_symbol[row],
@@ -112,7 +115,7 @@ class ReviewListDock(QDockWidget):
         self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.view.verticalHeader().hide()
         header = self.view.horizontalHeader()
-        # Columns as wide as their text ("1:11:55.123", the reviewer's name), measured on the first rows only so a
+        # Columns as wide as their text ("03:11:55.123", the reviewer's name), measured on the first rows only so a
         # Holter's thousands of candidates cost nothing.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setResizeContentsPrecision(100)
@@ -122,7 +125,8 @@ class ReviewListDock(QDockWidget):
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.order.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view.doubleClicked.connect(self._jump)
-        self.order.currentIndexChanged.connect(lambda _: self.update_from(self.model.session, self.model.fs))
+        self.order.currentIndexChanged.connect(
+            lambda _: self.update_from(self.model.session, self.model.fs, self.model.clock))
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -132,8 +136,9 @@ class ReviewListDock(QDockWidget):
         self.setWidget(body)
         self.setMinimumWidth(340)
 
-    def update_from(self, session: ReviewSession | None, fs: float) -> None:
-        self.model.reset(session, fs, by_uncertainty=self.order.currentIndex() == 1)
+    def update_from(self, session: ReviewSession | None, fs: float,
+                    clock: RecordClock = ELAPSED) -> None:
+        self.model.reset(session, fs, by_uncertainty=self.order.currentIndex() == 1, clock=clock)
         if session is None:
             self.counts.setText("no record")
             return

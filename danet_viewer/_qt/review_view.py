@@ -12,7 +12,9 @@ that draws the few on screen. Zoomed out beyond a few samples per pixel, the
 raw trace is drawn from a min/max pyramid built once per lead off the GUI
 thread, the beat marks are capped (normal beats give way first), and the
 enhanced trace is left out. So drawing a 24 h record costs what a 10 s one
-does (its raw lead is still held in memory, as float32).
+does (its raw lead is still held in memory, as float32). With all leads shown
+(``set_stack``), the other leads are cut and drawn the same way around the
+raw trace (``lead_stack.StackedTraces``).
 
 A range change refreshes at once, before anything paints: each pan or zoom
 is then one paint, of up-to-date content.
@@ -26,7 +28,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
-from danet_viewer._qt.axes import label_axis
+from danet_viewer._qt.axes import ClockAxis, label_axis
 from danet_viewer._qt.calipers import Calipers
 from danet_viewer._qt.ecg_paper import (
     STANDARD_GAIN_MM_MV,
@@ -192,9 +194,9 @@ class ReviewView(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.raw_plot = pg.PlotItem()
-        self.enhanced_plot = pg.PlotItem()
-        self.band_plot = pg.PlotItem()
+        self.raw_plot = pg.PlotItem(axisItems={"bottom": ClockAxis()})
+        self.enhanced_plot = pg.PlotItem(axisItems={"bottom": ClockAxis()})
+        self.band_plot = pg.PlotItem(axisItems={"bottom": ClockAxis()})
         for plot in (self.raw_plot, self.enhanced_plot, self.band_plot):
             for axis in ("left", "bottom"):
                 # An axis's labels cost more to draw than a trace; cached as a pixmap, an axis whose range
@@ -210,10 +212,8 @@ class ReviewView(pg.GraphicsLayoutWidget):
         # No axis label: a few pixels tall, the band would spill it over the panel above; the title says what it is.
         self.band_plot.vb.setMouseEnabled(y=False)
         self.band_plot.setYRange(0, 1, padding=0)
-        label_axis(self.band_plot.getAxis("bottom"), "time", "s")
         self.raw_plot.setTitle(self.legend_text(), size="9pt")
         self.enhanced_plot.setTitle(ENHANCED_TITLE, size="9pt", color="#333")
-        label_axis(self.raw_plot.getAxis("bottom"), "time", "s")
 
         self.raw_curve = self._trace_curve(self.raw_plot, (20, 20, 20))
         self.enhanced_curve = self._trace_curve(self.enhanced_plot, (20, 60, 140))

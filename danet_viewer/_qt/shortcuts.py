@@ -21,7 +21,8 @@ class Shortcut:
     keys: tuple[str, ...]
     action: str
     description: str
-    handler: str  # a view toggle of menus.TOGGLES, else the window's method, else its review model's
+    handler: str  # a view toggle of menus.TOGGLES, an events_dock.EVENT_ACTIONS, else the window's method,
+    # else its review model's
     argument: str | None = None  # passed to the handler (the symbol for labelling keys)
 
     @property
@@ -54,6 +55,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("{",), "Previous APC", "select the previous APC (model or reviewed)", "previous_apc"),
     Shortcut(("Right",), "Next beat", "select the next beat", "next_beat"),
     Shortcut(("Left",), "Previous beat", "select the previous beat", "previous_beat"),
+    Shortcut(("B",), "Bookmark", "bookmark the selected beat (else the view's centre) with a comment: in the "
+             "events list and as a report strip", "bookmark_view"),
+    Shortcut(("Shift+B",), "Add view to report", "the stretch on screen (up to 42 s) as strips of the report, "
+             "with a comment", "add_view_to_report"),
     Shortcut(("Ctrl+Z",), "Undo", "undo the last label edit (saved at once)", "undo"),
     Shortcut(("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "redo the last undone edit", "redo"),
     Shortcut(("Ctrl+L",), "Side by side", "raw and enhanced traces stacked or left | right", "toggle_side_by_side"),

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.store import BeatTable
 
 NO_BEAT = "No beat selected"
-
-
-def format_time(seconds: float) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}" if hours else f"{int(minutes)}:{secs:06.3f}"
 
 
 # The APC score a reviewer reads: 50 is the model's operating threshold, whatever that threshold is in p(APC).
@@ -47,15 +42,17 @@ def review_progress(table: BeatTable, candidate_rows) -> str:
             "reviewed in all")
 
 
-def beat_details(table: BeatTable, row: int, fs: float, threshold: float) -> list[tuple[str, str]]:
-    """(name, value) rows describing beat ``row`` of ``table``."""
+def beat_details(table: BeatTable, row: int, fs: float, threshold: float,
+                 clock: RecordClock = ELAPSED) -> list[tuple[str, str]]:
+    """(name, value) rows describing beat ``row`` of ``table``, its time on ``clock`` (elapsed by default)."""
     sample = int(table.sample[row])
     before = (sample - table.sample[row - 1]) / fs if row > 0 else float("nan")
     after = (table.sample[row + 1] - sample) / fs if row + 1 < len(table) else float("nan")
     p = float(table.p_apc[row])
     model = {1: "APC", 0: "not APC"}.get(int(table.model_apc[row]), "not scored")
     return [
-        ("time", format_time(sample / fs)),
+        (clock.kind, clock.text(sample / fs, 3)),
+        *([("from the start", clock.elapsed.text(sample / fs, 3))] if clock.known else []),
         ("sample", str(sample)),
         ("RR before", "—" if np.isnan(before) else f"{before * 1000:.0f} ms"),
         ("RR after", "—" if np.isnan(after) else f"{after * 1000:.0f} ms"),
@@ -69,6 +66,7 @@ def beat_details(table: BeatTable, row: int, fs: float, threshold: float) -> lis
     ]
 
 
-def beat_details_html(table: BeatTable, row: int, fs: float, threshold: float) -> str:
-    rows = beat_details(table, row, fs, threshold)
+def beat_details_html(table: BeatTable, row: int, fs: float, threshold: float,
+                      clock: RecordClock = ELAPSED) -> str:
+    rows = beat_details(table, row, fs, threshold, clock)
     return "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;</td><td>{v}</td></tr>" for k, v in rows) + "</table>"

@@ -9,7 +9,8 @@ label once the disk takes them; undo and redo wait until they are written.
 
 Events (``ReviewModel.events``), each emitted once per change:
 
-- ``beats()``: the beat table changed, or the record was opened or closed; the selection is redrawn with it
+- ``beats()``: the beat table or the bookmarks changed, or the record was opened or closed; the selection is
+  redrawn with it
 - ``selection()``: only the selected beat changed
 - ``viewport(start_s, span_s)``: navigation asks the view to show this range
 - ``leads()``: which leads are drawn changed (``leads``: the chosen lead, or all leads stacked)
@@ -35,6 +36,7 @@ from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.components.viewport import Viewport
 from danet_viewer.core.beat_classes import update_beat_classes
+from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
 from danet_viewer.core.store_location import open_review_store
@@ -95,6 +97,11 @@ class ReviewModel:
                 store.close()
         finally:
             self.events.beats.emit()
+
+    @property
+    def clock(self) -> RecordClock:
+        """Every time shown of the open record: its clock time where its header states a start, else elapsed."""
+        return RecordClock(self.recording.start) if self.recording is not None else ELAPSED
 
     def set_reviewer(self, name: str) -> None:
         if self.session is not None:
@@ -207,7 +214,7 @@ class ReviewModel:
 
     def context(self, reviewer: str, model_id: str) -> str:
         """What the review is of and by: record, reviewer, store (with why it is where it is), model."""
-        parts = [f"record {self.recording.name}"] if self.recording is not None else []
+        parts = [f"record {self.recording.name}, start {self.clock.start_text()}"] if self.recording is not None else []
         parts.append(f"reviewer {reviewer}")
         if self.store is not None:
             parts.append(f"store {self.store.path}" + (f" ({self.store_note})" if self.store_note else ""))
@@ -315,6 +322,38 @@ class ReviewModel:
         rows = rows[table.sample[rows] == samples] if len(table) else rows[:0]
         other = table.reviewed[rows] & ~table.deleted[rows] & (table.review_symbol[rows] != symbol)
         return int(np.count_nonzero(other))
+
+    def bookmark_at(self, span_s: float = 0.0) -> int:
+        """Where a bookmark goes: the selected beat where it is in view (or a stretch is wanted, from the view's
+        start), else the view's centre; as a sample of the record."""
+        viewport, fs = self.viewport, self.recording.fs
+        if span_s:
+            return int(round(max(0.0, viewport.start_s) * fs))
+        if self.selected is not None:
+            sample = int(self.session.table.sample[self.selected])
+            if viewport.start_s <= sample / fs <= viewport.stop_s:
+                return sample
+        return int(round((viewport.start_s + viewport.stop_s) / 2 * fs))
+
+    def bookmark(self, sample: int, comment: str, span_s: float = 0.0) -> None:
+        """Bookmark ``sample`` with ``comment`` (a stretch of ``span_s`` from it: a report strip); undoable."""
+        sample = int(np.clip(sample, 0, self.recording.n_samples - 1))
+        try:
+            self.session.bookmark(sample, comment, span_s)
+        except DanetError as error:  # a full disk too: a bookmark is typed again, not kept like a keypress
+            self.events.refused.emit(f"Bookmark not saved: {error}")
+            return
+        what = "Report strip" if span_s else "Bookmark"
+        self.events.status.emit(f"{what} saved at {self.clock.text(sample / self.recording.fs)}", 4000)
+        self.events.beats.emit()
+
+    def remove_bookmark(self, sample: int) -> None:
+        try:
+            self.session.remove_bookmark(sample)
+        except DanetError as error:
+            self.events.refused.emit(f"Bookmark not removed: {error}")
+            return
+        self.events.beats.emit()
 
     def undo(self) -> None:
         if self._nothing_unsaved():

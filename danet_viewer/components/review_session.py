@@ -3,9 +3,10 @@
 Qt-free on purpose (the window only forwards keys here), so the review rules
 are testable without a GUI. Undo writes the previous label back through the
 store (``set_label``, or ``clear_label`` where there was none), so the audit log
-holds every step, undos included. A class labelled at once is one step of the
-same history (``label_beats``): one journalled store edit, undone as one, which
-puts back each beat's own review as it was.
+holds every step, undos included. Bookmarks share the same history: undo puts
+back the bookmark that was there before (or removes the new one). A class
+labelled at once is one step of it too (``label_beats``): one journalled store
+edit, undone as one, which puts back each beat's own review as it was.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from enum import IntEnum
 import numpy as np
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.store import AnnotationStore, BeatTable, Review, utc_now
+from danet_viewer.core.store import AnnotationStore, BeatTable, Bookmark, Review, utc_now
 
 APC = "A"
 NORMAL = "N"
@@ -32,6 +33,15 @@ class LabelEdit:
 
 
 @dataclass(frozen=True)
+class BookmarkEdit:
+    """One bookmark change on one sample; None stands for no bookmark there."""
+
+    sample: int
+    before: Bookmark | None
+    after: Bookmark | None
+
+
+@dataclass(frozen=True)
 class BatchLabelEdit:
     """Many beats given one label in one step (a class labelled): each beat's review before it, and the label."""
 
@@ -39,6 +49,11 @@ class BatchLabelEdit:
     before: tuple[Review | None, ...]
     after: str
     action: str  # what the audit log calls it, "label_class 3"
+
+    @property
+    def sample(self) -> int:
+        """The beat an undo or redo selects: the class's first."""
+        return self.samples[0]
 
 
 class BeatState(IntEnum):
@@ -86,8 +101,8 @@ class ReviewSession:
         model = store.record(record).model
         self.threshold = model.threshold if model else float("nan")
         self.model_id = model.model_id if model else ""
-        self._undo: list[LabelEdit | BatchLabelEdit] = []
-        self._redo: list[LabelEdit | BatchLabelEdit] = []
+        self._undo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
+        self._redo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
 
     # --- what the beats are --------------------------------------------------------------------
 
@@ -175,24 +190,47 @@ class ReviewSession:
             return None
         # The step leaves the history only once its write is saved: a refused write keeps it.
         edit = self._undo[-1]
-        if isinstance(edit, BatchLabelEdit):
-            self._write_batch(edit.samples, edit.before, f"undo {edit.action}")
-        else:
-            self._write(edit.sample, edit.before)
+        self._put_back(edit, edit.before)
         self._redo.append(self._undo.pop())
-        return edit.samples[0] if isinstance(edit, BatchLabelEdit) else edit.sample
+        return edit.sample
 
     def redo(self) -> int | None:
         if not self._redo:
             return None
         edit = self._redo[-1]
-        if isinstance(edit, BatchLabelEdit):
-            review = Review(edit.after, self.reviewer, utc_now())
-            self._write_batch(edit.samples, (review,) * len(edit.samples), f"redo {edit.action}")
-        else:
-            self._write(edit.sample, edit.after)
+        self._put_back(edit, edit.after)
         self._undo.append(self._redo.pop())
-        return edit.samples[0] if isinstance(edit, BatchLabelEdit) else edit.sample
+        return edit.sample
+
+    def bookmark(self, sample: int, comment: str, span_s: float = 0.0) -> Bookmark:
+        """Bookmark ``sample`` (a stretch of ``span_s`` from it, for a report strip), saved before this returns."""
+        before = self.store.record(self.record).bookmarks.get(int(sample))
+        after = self.store.set_bookmark(self.record, sample, comment, self.reviewer, span_s=span_s)
+        self._undo.append(BookmarkEdit(int(sample), before, after))
+        self._redo.clear()
+        return after
+
+    def remove_bookmark(self, sample: int) -> None:
+        """Remove the bookmark on ``sample`` (undo puts it back)."""
+        before = self.store.record(self.record).bookmarks.get(int(sample))
+        if before is None:
+            return
+        self.store.remove_bookmark(self.record, sample, self.reviewer)
+        self._undo.append(BookmarkEdit(int(sample), before, None))
+        self._redo.clear()
+
+    def _put_back(self, edit: LabelEdit | BookmarkEdit | BatchLabelEdit,
+                  state: str | Bookmark | tuple[Review | None, ...] | None) -> None:
+        if isinstance(edit, BatchLabelEdit):
+            undoing = state is edit.before
+            reviews = edit.before if undoing else (Review(edit.after, self.reviewer, utc_now()),) * len(edit.samples)
+            self._write_batch(edit.samples, reviews, f"{'undo' if undoing else 'redo'} {edit.action}")
+        elif not isinstance(edit, BookmarkEdit):
+            self._write(edit.sample, state)
+        elif state is None:
+            self.store.remove_bookmark(self.record, edit.sample, self.reviewer)
+        else:
+            self.store.set_bookmark(self.record, edit.sample, state.comment, self.reviewer, span_s=state.span_s)
 
     @property
     def can_undo(self) -> bool:

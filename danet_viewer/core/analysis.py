@@ -12,6 +12,7 @@ import numpy as np
 from danet_viewer.core.aami import is_beat
 from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR, detect_recording, match_reference
+from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.recording import Recording, RecordingStretch
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, ModelOutput, StoredRecord
@@ -53,6 +54,7 @@ def register_recording(recording: Recording, store: AnnotationStore, who: str) -
         units=recording.units,
         n_samples=recording.n_samples,
         who=who,
+        start=RecordClock(recording.start).start_iso(),
     )
 
 

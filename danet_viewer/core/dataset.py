@@ -23,7 +23,9 @@ self-contained, so a model can be trained on it anywhere:
 - ``record_index`` int32 (N) into ``records``; ``sample`` int64 (N) at the record's own rate.
 - ``class``    int32 (N): the beat's class id within its record (``danet_viewer.core.beat_classes``), -1
   where it has none; absent from datasets written before classes (an extra column: same schema version).
-- ``records``, ``record_lead``, ``record_fs``: one entry per record.
+- ``records``, ``record_lead``, ``record_fs``, ``record_start``: one entry per record; ``record_start`` is
+  the ISO 8601 clock time of its first sample as its header states it ("" where it states none), so a
+  beat's clock time is ``record_start`` + ``sample`` / ``record_fs``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.beat_classes import beat_class_ids
 from danet_viewer.core.beats import match_reference
+from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.core.delineation import REGIONS
 from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, prepare_beats
@@ -94,7 +97,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
     names = records or store.records()
     columns = ("windows", "rr", "regions", "p_found", "symbol", "source", "p_apc", "index", "sample", "class")
     parts: dict[str, list[np.ndarray]] = {column: [] for column in columns}
-    leads, rates = [], []
+    leads, rates, starts = [], [], []
     for index, name in enumerate(names):
         record = store.record(name)
         table = record.beat_table()
@@ -117,6 +120,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
             parts[column].append(values)
         leads.append(record.analysis_lead)
         rates.append(record.fs)
+        starts.append(record.start or RecordClock(recording.start).start_iso())
         if progress:
             progress(index + 1, len(names))
     joined = {column: np.concatenate(values) for column, values in parts.items()}
@@ -144,6 +148,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         handle.create_dataset("records", data=list(names), dtype=string)
         handle.create_dataset("record_lead", data=leads, dtype=string)
         handle.create_dataset("record_fs", data=np.asarray(rates, np.float64))
+        handle.create_dataset("record_start", data=starts, dtype=string)
     return len(joined["sample"])
 
 

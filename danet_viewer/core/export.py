@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from danet_viewer.core.atomic import atomic_output
+from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.store import AnnotationStore, BeatTable
 from danet_viewer.errors import DanetError
 
 if TYPE_CHECKING:
     from danet_viewer.core.dataset import Progress
 
-CSV_COLUMNS = ("record", "sample", "time_s", "model_apc", "p_apc", "review_symbol", "reviewer", "reviewed_at", "class")
+# time_iso: the beat's ISO 8601 clock time where the recording's header states its start, else "" (time_s is then
+# all there is: seconds from the first sample).
+CSV_COLUMNS = ("record", "sample", "time_s", "time_iso", "model_apc", "p_apc", "review_symbol", "reviewer",
+               "reviewed_at", "class")
 WFDB_EXTENSION = "rev"
 
 
@@ -43,11 +47,13 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
         for name in records or store.records():
             record = store.record(name)
             table = record.beat_table()
+            clock = RecordClock.from_iso(record.start)
             class_ids = beat_class_ids(store, name)
             for i in _exported_rows(table, reviewed_only):
                 scored = table.model_apc[i] >= 0
+                time_s = table.sample[i] / record.fs
                 writer.writerow([
-                    name, int(table.sample[i]), f"{table.sample[i] / record.fs:.4f}",
+                    name, int(table.sample[i]), f"{time_s:.4f}", clock.iso(time_s),
                     int(table.model_apc[i]) if scored else "", f"{table.p_apc[i]:.4f}" if scored else "",
                     table.review_symbol[i], table.reviewer[i], table.reviewed_at[i],
                     int(class_ids[i]) if class_ids[i] >= 0 else "",

@@ -4,11 +4,14 @@ The report (``danet_viewer._qt.report_pdf`` draws it) states the record's
 summary (``danet_viewer.core.summary``) and shows ECG strips: automatic ones at
 the highest and lowest heart rate, the longest pause, the longest SVEB run and
 the first SVEB (APC), then one at each of the reviewer's bookmarks, each
-``STRIP_S`` seconds of the analysis lead with every beat's effective label.
+``STRIP_S`` seconds of the analysis lead with every beat's effective label. A
+bookmark of a stretch (Review ▸ Add view to report) is printed whole, as
+consecutive strips, up to ``MAX_REPORT_STRETCH_S``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,13 +19,16 @@ import numpy as np
 import wfdb
 
 from danet_viewer import __version__
+from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import StoredRecord
-from danet_viewer.core.summary import FROM_REVIEWER, RecordSummary, clock_time, effective_labels, summarise
+from danet_viewer.core.summary import FROM_REVIEWER, RecordSummary, effective_labels, summarise
 from danet_viewer.errors import DanetError
 
 # At 25 mm/s, 7 s is 175 mm: one strip across an A4 page inside its margins.
 STRIP_S = 7.0
+# The longest stretch a reviewer adds to the report: six strips, most of a page.
+MAX_REPORT_STRETCH_S = 6 * STRIP_S
 # A strip that starts at an event shows this much before it.
 LEAD_IN_S = 1.5
 # Header comments beyond this are cut: the summary must stay on the first page.
@@ -55,8 +61,12 @@ class ReportContent:
     created_at: str
     strips: tuple[Strip, ...]
 
+    @property
+    def clock(self) -> RecordClock:
+        return RecordClock(self.start)
+
     def time(self, seconds: float) -> str:
-        return clock_time(seconds, self.start)
+        return self.clock.text(seconds)
 
     @property
     def beats_reviewed(self) -> int:
@@ -85,9 +95,19 @@ def auto_strip_times(summary: RecordSummary) -> list[tuple[str, float]]:
 
 
 def bookmark_strip_times(record: StoredRecord) -> list[tuple[str, float]]:
-    """(title, start in seconds) of a strip centred on each of the record's bookmarks, in time order."""
-    return [(f"Bookmark: {mark.comment or 'no comment'} ({mark.who})", mark.sample / record.fs - STRIP_S / 2)
-            for _, mark in sorted(record.bookmarks.items())]
+    """(title, start in seconds) of the strips of the record's bookmarks, in time order: one centred on a moment,
+    consecutive ones over a stretch (its first ``MAX_REPORT_STRETCH_S``)."""
+    times = []
+    for _, mark in sorted(record.bookmarks.items()):
+        at_s, what = mark.sample / record.fs, f"{mark.comment or 'no comment'} ({mark.who})"
+        if not mark.span_s:
+            times.append((f"Bookmark: {what}", at_s - STRIP_S / 2))
+            continue
+        parts = max(1, math.ceil(min(mark.span_s, MAX_REPORT_STRETCH_S) / STRIP_S - 1e-6))
+        # The part first: a long comment is cut at the caption's end, the part number never.
+        times += [(f"Report strip{f' {k + 1}/{parts}' if parts > 1 else ''}: {what}", at_s + k * STRIP_S)
+                  for k in range(parts)]
+    return times
 
 
 def header_identification(recording: Recording) -> tuple[tuple[str, str], ...]:

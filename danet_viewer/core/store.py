@@ -26,7 +26,9 @@ HDF5 schema (``schema_version`` 1)::
 
     /                     attrs: schema="danet-review-store", schema_version, store_id, last_seq
     /records/<name>       attrs: name, source_path, content_hash, fs, lead_names (JSON),
-                                 units (JSON), n_samples, analysis_lead, detector
+                                 units (JSON), n_samples, analysis_lead, detector, start (ISO 8601 of
+                                 the first sample as the header states it: a time of day alone where it
+                                 gives no date; absent where it gives none, and in stores from before it)
         beats/sample      int64   detected R peaks, at the record's own rate
         unanalysable      int64 (n, 2)  [start, stop) samples of the analysis lead left out as flat,
                                 lead-off or invalid; no beat is detected inside. Written only when there
@@ -43,6 +45,8 @@ HDF5 schema (``schema_version`` 1)::
         bookmarks/        a reviewer's bookmarks, a comment each, journalled like labels; versioned on their own
                           (attrs: bookmarks_version): absent in stores written before bookmarks, refused when newer
             sample        int64   the bookmarked sample
+            span_s        float64 0 for a moment; else the stretch from ``sample`` the report prints as
+                                  strips ("add view to report"). Version 2; version 1 had no stretches
             comment, who, time   str   the comment, who set it, when (ISO 8601 UTC)
         classes/          beat classes (danet_viewer.core.beat_classes), derived from the beats, so versioned
                           on their own (attrs: classes_schema_version, detection_hash, method): a group of
@@ -94,7 +98,7 @@ SCHEMA_VERSION = 1
 CLASSES_SCHEMA_VERSION = 1
 NOT_A_BEAT = "not-a-beat"
 # The bookmarks group's own version. Bookmarks are a person's work, so a newer version is refused, never dropped.
-BOOKMARKS_VERSION = 1
+BOOKMARKS_VERSION = 2
 # Label edits accumulated in the journal before the next edit compacts them into the HDF5 file.
 COMPACT_AFTER_EDITS = 2000
 
@@ -144,6 +148,7 @@ class Bookmark:
     comment: str
     who: str
     time: str
+    span_s: float = 0.0  # 0: a moment; else the stretch from ``sample`` to print as report strips
 
 
 _BOOKMARK_TEXTS = ("comment", "who", "time")  # a bookmark's text fields, in their order
@@ -244,6 +249,7 @@ class StoredRecord:
     n_samples: int
     analysis_lead: str = ""
     detector: str = ""
+    start: str = ""  # ISO 8601 of the first sample as the recording's header states it ("": not stated)
     beats: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     model: ModelOutput | None = None
     reference_sample: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -644,7 +650,8 @@ class AnnotationStore:
                     raise TypeError("review fields")
                 if args["symbol"] != NOT_A_BEAT and not is_beat(args["symbol"]):
                     raise ValueError(f"symbol {args['symbol']!r}")
-            elif entry["op"] == "bookmark" and not all(isinstance(args[key], str) for key in _BOOKMARK_TEXTS):
+            elif entry["op"] == "bookmark" and not (all(isinstance(args[key], str) for key in _BOOKMARK_TEXTS)
+                                                     and _is_span(args.get("span_s", 0.0))):
                 raise TypeError("bookmark fields")
             elif entry["op"] == "reviews":
                 _check_review_rows(args["reviews"], record.n_samples)
@@ -739,6 +746,7 @@ class AnnotationStore:
             n_samples=reader.integer(attrs, "n_samples"),
             analysis_lead=reader.text(attrs, "analysis_lead"),
             detector=reader.text(attrs, "detector"),
+            start=reader.text(attrs, "start") if "start" in attrs else "",
             beats=reader.integers(group, "beats/sample"),
         )
         if not (record.fs > 0 and record.n_samples >= 0):
@@ -868,6 +876,8 @@ class AnnotationStore:
                 fs=record.fs, lead_names=json.dumps(record.lead_names), units=json.dumps(record.units),
                 n_samples=record.n_samples, analysis_lead=record.analysis_lead, detector=record.detector,
             )
+            if record.start:
+                group.attrs["start"] = record.start
             group.create_dataset("beats/sample", data=record.beats.astype(np.int64))
             if len(record.unanalysable):
                 group.create_dataset("unanalysable", data=record.unanalysable)
@@ -974,7 +984,9 @@ class AnnotationStore:
         elif op == "clear_review":
             record.reviews.pop(sample, None)
         elif op == "bookmark":
-            record.bookmarks[sample] = Bookmark(sample, *(args[key] for key in _BOOKMARK_TEXTS))
+            # Journals from before stretches hold moments only.
+            record.bookmarks[sample] = Bookmark(sample, *(args[key] for key in _BOOKMARK_TEXTS),
+                                                span_s=float(args.get("span_s", 0.0)))
         elif op == "clear_bookmark":
             record.bookmarks.pop(sample, None)
         elif op == "reviews":
@@ -1019,8 +1031,12 @@ class AnnotationStore:
         units: Iterable[str],
         n_samples: int,
         who: str,
+        start: str = "",
     ) -> StoredRecord:
-        """Register a recording, or confirm it is the one already stored under that name."""
+        """Register a recording, or confirm it is the one already stored under that name.
+
+        ``start`` (ISO 8601, see the schema) is taken for a record stored before starts were kept.
+        """
         if not name or "/" in name:
             raise StoreError(self.path, f"invalid record name {name!r}")
         existing = self._records.get(name)
@@ -1034,10 +1050,14 @@ class AnnotationStore:
                 with self._bulk_change():
                     self._audit_entry(who, "move_recording", name, -1, existing.source_path, source_path)
                     existing.source_path = source_path
+            if start and not existing.start and self.writable:
+                with self._bulk_change():
+                    self._audit_entry(who, "set_start", name, -1, "", start)
+                    existing.start = start
             return existing
         with self._bulk_change():
             record = StoredRecord(name, source_path, content_hash, float(fs), list(lead_names), list(units),
-                                  int(n_samples))
+                                  int(n_samples), start=start)
             self._records[name] = record
             self._audit_entry(who, "add_recording", name, -1, "", source_path)
         return record
@@ -1205,8 +1225,9 @@ class AnnotationStore:
         """A record's bookmarks, in time order."""
         return [bookmark for _, bookmark in sorted(self.record(name).bookmarks.items())]
 
-    def set_bookmark(self, name: str, sample: int, comment: str, who: str) -> Bookmark:
-        """Bookmark a moment of a record with a comment (replacing a bookmark on that sample), saved durably."""
+    def set_bookmark(self, name: str, sample: int, comment: str, who: str, span_s: float = 0.0) -> Bookmark:
+        """Bookmark a moment of a record with a comment (replacing a bookmark on that sample), saved durably;
+        with ``span_s`` > 0, the stretch of that length from ``sample`` (cut at the record's end)."""
         self._require_writable()
         if not who.strip():
             raise StoreError(self.path, "a bookmark needs a reviewer name")
@@ -1214,8 +1235,13 @@ class AnnotationStore:
         sample = int(sample)
         if not 0 <= sample < record.n_samples:
             raise StoreError(self.path, f"sample {sample} is outside record {name!r}")
+        if not _is_span(span_s):
+            raise StoreError(self.path, f"a bookmark's stretch cannot last {span_s!r} s")
+        span_s = min(float(span_s), (record.n_samples - sample) / record.fs)
         before = record.bookmarks.get(sample)
         args = {"record": name, "sample": sample, "comment": comment, "who": who, "time": utc_now()}
+        if span_s:
+            args["span_s"] = span_s
         self._journalled_edit("bookmark", args, who, "bookmark", before.comment if before else "", comment)
         return record.bookmarks[sample]
 
@@ -1256,10 +1282,15 @@ def _check_review_rows(rows: object, n_samples: int) -> None:
             raise ValueError(f"symbol {symbol!r}")
 
 
+def _is_span(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
+
+
 def _write_bookmarks(group: h5py.Group, bookmarks: dict[int, Bookmark]) -> None:
     group.attrs["bookmarks_version"] = BOOKMARKS_VERSION
     ordered = [bookmarks[sample] for sample in sorted(bookmarks)]
     group.create_dataset("sample", data=np.array([b.sample for b in ordered], dtype=np.int64))
+    group.create_dataset("span_s", data=np.array([b.span_s for b in ordered], dtype=np.float64))
     for key in _BOOKMARK_TEXTS:
         group.create_dataset(key, data=[getattr(b, key) for b in ordered], dtype=_STR)
 
@@ -1269,11 +1300,15 @@ def _read_bookmarks(reader: _Reader, group: h5py.Group, record: StoredRecord) ->
     if version > BOOKMARKS_VERSION:
         raise StoreError(reader.path, f"written by a newer DANet Review (bookmarks version {version}); "
                                       f"this version reads version {BOOKMARKS_VERSION}")
-    if version != BOOKMARKS_VERSION:
+    if version not in (1, BOOKMARKS_VERSION):  # version 1: moments only, no span_s
         reader.damaged(f"unknown bookmarks version {version} in record {record.name!r}")
     sample = reader.integers(group, "sample")
     texts = [reader.texts(group, key) for key in _BOOKMARK_TEXTS]
-    reader.same_length(group, sample, *texts)
+    span_s = reader.reals(group, "span_s") if version > 1 else np.zeros(len(sample))
+    reader.same_length(group, sample, span_s, *texts)
     if len(sample) and (sample.min() < 0 or sample.max() >= record.n_samples):
         reader.damaged(f"bookmarks of record {record.name!r} lie outside its {record.n_samples} samples")
-    return {at: Bookmark(at, *fields) for at, *fields in zip(sample.tolist(), *texts, strict=True)}
+    if not all(_is_span(span) for span in span_s.tolist()):
+        reader.damaged(f"bookmarks of record {record.name!r} have a stretch that is not a length of time")
+    return {at: Bookmark(at, *fields, span_s=span) for at, span, *fields
+            in zip(sample.tolist(), span_s.tolist(), *texts, strict=True)}

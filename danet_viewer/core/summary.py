@@ -15,14 +15,13 @@ the reviewer's call), but no RR interval that overlaps one is used: such an
 interval is no heart period, so it takes no part in heart rate, pauses, or in
 joining SVEBs into couplets, runs or bigeminy, which never span excluded time.
 
-Times are seconds from the start of the record; ``clock_time`` turns them into
-time of day where the recording's start is known.
+Times are seconds from the start of the record; ``danet_viewer.core.clock`` turns
+them into time of day where the recording's start is known.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -210,13 +209,14 @@ def _episodes(sveb_index: np.ndarray, segment: np.ndarray, period: int, time_s: 
 
 
 def summarise(record: StoredRecord, *, excluded: np.ndarray | None = None, hr_window_s: float = HR_WINDOW_S,
-              pause_threshold_s: float = PAUSE_THRESHOLD_S) -> RecordSummary:
+              pause_threshold_s: float = PAUSE_THRESHOLD_S, table: BeatTable | None = None) -> RecordSummary:
     """The summary of ``record``; ``excluded`` defaults to its unanalysable (flat or lead-off) stretches."""
     if hr_window_s <= 0 or pause_threshold_s <= 0:
         raise ValueError("the heart-rate window and the pause threshold must be positive")
     excluded = merged_stretches(record.unanalysable if excluded is None else excluded, record.n_samples)
     fs = record.fs
-    table = record.beat_table()
+    # The window passes the beat table it holds: building it again is most of a 24 h summary's time.
+    table = record.beat_table() if table is None else table
     sample, symbol, source = effective_labels(table)
     time_s = sample / fs
     beat_class = np.array([_CLASS_OF_AAMI[SYMBOL_TO_AAMI[s]] for s in symbol], dtype=object)
@@ -251,7 +251,7 @@ def summarise(record: StoredRecord, *, excluded: np.ndarray | None = None, hr_wi
         hr_window_s=hr_window_s, hr_trend_bpm=hr_trend,
         hr_mean=_mean_rate(rr_used), pause_threshold_s=pause_threshold_s,
         pauses=tuple(Pause(float(time_s[i]), float(rr_s[i])) for i in pause_at),
-        hourly=_hourly(time_s, beat_class, hr_trend, rr_end_s, rr_used, duration_s, hr_window_s),
+        hourly=_hourly(time_s, is_sveb, beat_class == "VEB", hr_trend, rr_end_s, rr_used, duration_s, hr_window_s),
     )
 
 
@@ -272,7 +272,7 @@ def _heart_rate_trend(time_s: np.ndarray, rr_s: np.ndarray, usable: np.ndarray, 
     return trend, rr_end_s, rr_used
 
 
-def _hourly(time_s: np.ndarray, beat_class: np.ndarray, hr_trend: np.ndarray, rr_end_s: np.ndarray,
+def _hourly(time_s: np.ndarray, is_sveb: np.ndarray, is_veb: np.ndarray, hr_trend: np.ndarray, rr_end_s: np.ndarray,
             rr_used: np.ndarray, duration_s: float, window_s: float) -> tuple[HourRow, ...]:
     rows = []
     window_start = np.arange(len(hr_trend)) * window_s
@@ -285,19 +285,7 @@ def _hourly(time_s: np.ndarray, beat_class: np.ndarray, hr_trend: np.ndarray, rr
             hr_min=_nan_extreme(rates, np.nanmin),
             hr_mean=_mean_rate(rr_used[(rr_end_s >= start) & (rr_end_s < stop)]),
             hr_max=_nan_extreme(rates, np.nanmax),
-            sveb=int(np.sum(beats & (beat_class == "SVEB"))), veb=int(np.sum(beats & (beat_class == "VEB"))),
+            sveb=int(np.sum(beats & is_sveb)), veb=int(np.sum(beats & is_veb)),
         ))
     return tuple(rows)
 
-
-def clock_time(seconds: float, start: datetime | None = None) -> str:
-    """``seconds`` into the record as time of day (HH:MM:SS) where the start is known, else elapsed (h:mm:ss)."""
-    if start is not None:
-        return (start + timedelta(seconds=seconds)).strftime("%H:%M:%S")
-    whole = int(round(seconds))
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
-
-
-def duration_text(seconds: float) -> str:
-    """A duration as h:mm:ss."""
-    return clock_time(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pypdf
@@ -61,10 +62,10 @@ def test_report_states_the_record_its_beats_and_who_reviewed_them(reviewed_store
     for title in ("Heart rate max", "Heart rate min", "Longest pause 2.", "Longest SVEB run: 4 beats", "First SVEB"):
         assert title in texts[2]
     assert "25 mm/s, 10 mm/mV" in texts[2]
-    assert "Bookmark: check this T wave (dr_test) · 0:01:56" in texts[3]  # the sixth strip, on page 4
+    assert "Bookmark: check this T wave (dr_test) · 00:01:56" in texts[3]  # the sixth strip, on page 4
     assert f"Reviewed by dr_test: {reviewed:,} of {beats:,} beats were reviewed by a person" in texts[-1]
     assert all(f"Page {number} of {count}" in page for number, page in enumerate(texts, 1))
-    assert "elapsed h:mm:ss" in text
+    assert "elapsed hh:mm:ss" in text
 
 
 def test_report_gives_clock_times_from_a_stated_start(reviewed_store, qapp):
@@ -139,3 +140,14 @@ def test_the_review_menu_writes_the_open_records_report(qtbot, analysed, tmp_pat
     table = analysed.review.session.table
     assert "record 209_excerpt" in text and f"Total beats {int((~table.deleted).sum()):,}" in text
     assert "Report of 209_excerpt" in analysed.statusBar().currentMessage()
+
+
+def test_a_long_bookmark_comment_is_cut_in_the_strip_caption_not_wrapped_over_the_paper(reviewed_store, qapp):
+    record, recording, folder = reviewed_store
+    record.bookmarks[130 * 360] = replace(record.bookmarks[120 * 360], sample=130 * 360, span_s=10.0,
+                                          comment="a long comment about the P waves of this run " * 3)
+    write_report_pdf(build_report(record, recording), folder / "long.pdf")
+    _, texts = pdf_text(folder / "long.pdf")
+    strips = " ".join(texts[2:])
+    assert "Report strip 1/2: a long comment about" in strips and "Report strip 2/2: a long comment" in strips
+    assert "… · 00:02:10 · lead MLII · 25 mm/s, 10 mm/mV" in strips  # cut, the caption's details kept

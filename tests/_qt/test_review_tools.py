@@ -187,7 +187,7 @@ def test_the_candidate_list_shows_whole_times_and_the_reviewer(qtbot, analysed):
     dock.view.setFont(font)
     # The sample is 3 min long: read at a tenth of its rate, its candidates lie up to 30 min in.
     dock.update_from(analysed.review.session, analysed.review.recording.fs / 10)
-    assert dock.model.data(dock.model.index(dock.model.rowCount() - 1, 0)).startswith(("2", "1"))
+    assert dock.model.data(dock.model.index(dock.model.rowCount() - 1, 0)).startswith(("00:2", "00:1"))
     metrics = dock.view.fontMetrics()
     qtbot.wait(50)
     for column in range(4):

@@ -5,12 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from danet_viewer.components.beat_details import beat_details, beat_details_html, format_time
+from danet_viewer.components.beat_details import beat_details, beat_details_html
+from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.store import AnnotationStore
 
 
-def test_times_read_as_minutes_or_hours():
-    assert format_time(75.5) == "1:15.500" and format_time(3725.25) == "1:02:05.250"
+def _one_beat_table(tmp_path):
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
+                            lead_names=["MLII"], units=["mV"], n_samples=4000 * 360, who="test")
+        store.set_beats("rec", np.array([int(3725.25 * 360)]), detector="test", lead="MLII", who="test")
+        return store.beat_table("rec")
+
+
+def test_a_beat_time_is_clock_time_with_the_elapsed_beside_it_or_elapsed_alone(tmp_path):
+    from datetime import datetime
+
+    table = _one_beat_table(tmp_path)
+    assert dict(beat_details(table, 0, 360.0, 0.5))["elapsed time"] == "01:02:05.250"
+    rows = dict(beat_details(table, 0, 360.0, 0.5, RecordClock(datetime(2026, 3, 1, 23, 30))))
+    assert rows["clock time"] == "00:32:05.250" and rows["from the start"] == "01:02:05.250"
 
 
 def test_a_beat_is_described_by_its_neighbours_score_and_review(tmp_path):

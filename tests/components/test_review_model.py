@@ -247,3 +247,44 @@ def test_confirming_the_model_never_replaces_a_persons_label(review):
     assert stored(review, sample) == NOT_A_BEAT
     review.label_selected("A")  # a typed label still changes it
     assert stored(review, sample) == "A"
+
+
+def test_bookmarks_go_to_the_selected_beat_or_the_view_and_undo_like_labels(review):
+    store, name, fs = review.store, review.recording.name, review.recording.fs
+    samples = review.session.table.sample
+    review.viewport.shown(10.0, 20.0)
+    assert review.bookmark_at() == round(15.0 * fs)  # nothing selected: the view's centre
+    review.select_row(int(np.searchsorted(samples, 12 * fs)))
+    assert review.bookmark_at() == samples[review.selected]  # the selected beat, in view
+    assert review.bookmark_at(span_s=10.0) == round(10.0 * fs)  # a stretch: from the view's start
+    review.viewport.shown(30.0, 40.0)
+    assert review.bookmark_at() == round(35.0 * fs)  # the selected beat is out of view
+
+    recorder = Recorder(review)
+    review.bookmark(int(samples[5]), "odd P")
+    review.label_selected("A")
+    review.bookmark(int(samples[5]), "odd P, on second look")  # replaces it
+    review.bookmark(round(30 * fs), "", span_s=10.0)
+    assert ("beats",) in recorder.events and any("Report strip saved at 00:00:30" in str(e) for e in recorder.events)
+    marks = store.record(name).bookmarks
+    assert marks[int(samples[5])].comment == "odd P, on second look" and marks[round(30 * fs)].span_s == 10.0
+    review.undo()
+    assert round(30 * fs) not in store.record(name).bookmarks
+    review.undo()
+    assert store.record(name).bookmarks[int(samples[5])].comment == "odd P"
+    review.undo()  # the label, in its turn
+    review.undo()
+    assert not store.record(name).bookmarks and not review.session.can_undo
+    review.redo()
+    review.redo()
+    assert store.record(name).bookmarks[int(samples[5])].comment == "odd P"
+    actions = [entry.action for entry in store.audit_log() if "bookmark" in entry.action]
+    assert actions == ["bookmark", "bookmark", "bookmark", "remove_bookmark", "bookmark", "remove_bookmark",
+                       "bookmark"]
+
+
+def test_a_bookmark_a_read_only_store_refuses_is_reported(review):
+    recorder = Recorder(review)
+    review.store.writable = False
+    review.bookmark(100, "c")
+    assert recorder.names() == ["refused"] and "Bookmark not saved" in recorder.events[0][1]

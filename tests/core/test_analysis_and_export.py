@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 
 import h5py
 import numpy as np
@@ -18,6 +19,7 @@ from danet_viewer.core.features import RHYTHM_FEATURES
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from danet_viewer.errors import DanetError
+from tests.conftest import synthetic_ecg, write_wfdb_record
 
 
 def test_import_as_review_then_wfdb_export_round_trips(synthetic_record, tmp_path):
@@ -78,10 +80,11 @@ def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
                                threshold=0.5, model_id="m", who="t")
         assert export_csv(store, tmp_path / "all.csv") == len(beats)
         assert export_csv(store, tmp_path / "rev.csv", reviewed_only=True) == 1
-    rows = list(csv.reader((tmp_path / "all.csv").read_text().splitlines()))
-    assert tuple(rows[0]) == CSV_COLUMNS
-    assert rows[4][:2] == ["synth", str(first)] and rows[4][5:7] == ["A", "dr_a"]
-    assert rows[1][3] == "0" and rows[-1][3] == "1"
+    assert tuple(next(csv.reader((tmp_path / "all.csv").open()))) == CSV_COLUMNS
+    rows = list(csv.DictReader((tmp_path / "all.csv").read_text().splitlines()))
+    assert (rows[3]["record"], rows[3]["sample"], rows[3]["review_symbol"], rows[3]["reviewer"]) == (
+        "synth", str(first), "A", "dr_a")
+    assert rows[0]["model_apc"] == "0" and rows[-1]["model_apc"] == "1"
     reviewed = list(csv.DictReader((tmp_path / "rev.csv").read_text().splitlines()))
     assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
 
@@ -146,3 +149,27 @@ def test_an_unknown_export_format_is_named_with_the_choices(synthetic_record, tm
             DanetError, match=r"unknown export format 'xls' \(choose from csv, wfdb, hdf5\)"):
         export_store(store, "xls", tmp_path / "out.xls")
     assert not (tmp_path / "out.xls").exists()
+
+
+def test_exports_carry_the_recordings_clock_time(tmp_path):
+    """The CSV's time_iso and the dataset's record_start: from the WFDB base date and time, "" without one."""
+    signal, beats = synthetic_ecg(360, 30)
+    wfdb.wrsamp("based", fs=360, units=["mV"], sig_name=["MLII"], p_signal=signal[:, None].astype(np.float64),
+                fmt=["212"], adc_gain=[200.0], baseline=[0], write_dir=str(tmp_path),
+                base_time=datetime.time(23, 59, 50), base_date=datetime.date(2026, 3, 1))
+    wfdb.wrann("based", "atr", beats, symbol=["N"] * len(beats), fs=360, write_dir=str(tmp_path))
+    plain = write_wfdb_record(tmp_path, "plain", signal, 360, beats, ["N"] * len(beats))
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        for header in (tmp_path / "based.hea", plain):
+            import_annotations(open_recording(header), store, "atr", as_review=True, who="dr")
+        assert store.record("based").start == "2026-03-01T23:59:50.000" and store.record("plain").start == ""
+        export_csv(store, tmp_path / "beats.csv")
+        export_dataset(store, tmp_path / "d.h5", records=["based", "plain"])
+    rows = list(csv.DictReader((tmp_path / "beats.csv").open()))
+    based = [row for row in rows if row["record"] == "based"]
+    first = datetime.datetime(2026, 3, 1, 23, 59, 50) + datetime.timedelta(seconds=float(based[0]["time_s"]))
+    assert based[0]["time_iso"] == first.isoformat(timespec="milliseconds")
+    assert based[-1]["time_iso"].startswith("2026-03-02T00:00:")  # the next day, after midnight
+    assert all(row["time_iso"] == "" for row in rows if row["record"] == "plain")
+    with h5py.File(tmp_path / "d.h5") as data:
+        assert data["record_start"].asstr()[()].tolist() == ["2026-03-01T23:59:50.000", ""]

@@ -7,7 +7,14 @@ import pytest
 
 from danet_viewer.core.analysis import analyse_recording, import_annotations
 from danet_viewer.core.readers import open_recording
-from danet_viewer.core.report import MAX_NOTES_CHARS, STRIP_S, auto_strip_times, build_report, header_identification
+from danet_viewer.core.report import (
+    MAX_NOTES_CHARS,
+    MAX_REPORT_STRETCH_S,
+    STRIP_S,
+    auto_strip_times,
+    build_report,
+    header_identification,
+)
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.summary import summarise
 from danet_viewer.errors import DanetError
@@ -100,3 +107,23 @@ def test_header_identification_from_wfdb_comments_and_edf_fields(tmp_path):
                                            physical_range=(-5, 5))])
     anonymous.write(tmp_path / "anonymous.edf")
     assert header_identification(open_recording(tmp_path / "anonymous.edf")) == ()
+
+
+def test_a_stretch_added_to_the_report_is_printed_whole_as_consecutive_strips(tmp_path):
+    header, _ = record_with_run_and_pause(tmp_path)
+    recording = open_recording(header)
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_recording(recording, store, who="t")
+        store.set_bookmark("runpause", 20 * FS, "the run", "dr_test", span_s=2 * STRIP_S + 1)
+        store.set_bookmark("runpause", 60 * FS, "short", "dr_test", span_s=3.0)
+        store.set_bookmark("runpause", 80 * FS, "too long", "dr_test", span_s=60.0)
+        record = store.record("runpause")
+    strips = [strip for strip in build_report(record, recording).strips if strip.title.startswith("Report strip")]
+    assert [(strip.title, strip.start_s) for strip in strips[:4]] == [
+        ("Report strip 1/3: the run (dr_test)", 20.0),
+        ("Report strip 2/3: the run (dr_test)", 20.0 + STRIP_S),
+        ("Report strip 3/3: the run (dr_test)", 20.0 + 2 * STRIP_S),
+        ("Report strip: short (dr_test)", 60.0)]
+    # At most MAX_REPORT_STRETCH_S of a stretch: six strips.
+    assert [strip.title for strip in strips[4:]] == [f"Report strip {k}/6: too long (dr_test)" for k in range(1, 7)]
+    assert strips[-1].start_s == 80.0 + 5 * STRIP_S and MAX_REPORT_STRETCH_S == 6 * STRIP_S

@@ -67,6 +67,8 @@ def test_bad_bookmarks_are_refused(tmp_path):
         (lambda group: group.attrs.__delitem__("bookmarks_version"), "unknown bookmarks version"),
         (lambda group: (group.__delitem__("sample"), group.create_dataset("sample", data=[10**9])), "lie outside"),
         (lambda group: group.__delitem__("who"), "damaged store"),
+        (lambda group: (group.__delitem__("span_s"), group.create_dataset("span_s", data=[float("nan")])),
+         "not a length of time"),
     ],
 )
 def test_damaged_or_newer_bookmarks_are_refused(tmp_path, damage, message):
@@ -90,3 +92,59 @@ def test_a_damaged_bookmark_journal_line_is_refused(tmp_path):
     store.journal_path.write_bytes(b"%08x %s\n" % (zlib.crc32(body), body))
     with pytest.raises(StoreError, match="journal line 1 is invalid: bookmark fields"):
         AnnotationStore.open(path)
+
+
+def test_a_stretch_bookmark_keeps_its_length_through_the_journal_and_compaction(tmp_path):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)
+    fs, n_samples = store.record("rec").fs, store.record("rec").n_samples
+    store.set_bookmark("rec", 100, "run for the report", "dr_a", span_s=2.5)
+    store.set_bookmark("rec", n_samples - 10, "to the end", "dr_a", span_s=60.0)  # cut at the record's end
+    with AnnotationStore.open(path) as reader:  # replayed from the journal
+        spans = {b.sample: b.span_s for b in reader.bookmarks("rec")}
+    assert spans == {100: 2.5, n_samples - 10: pytest.approx(10 / fs)}
+    with pytest.raises(StoreError, match="cannot last"):
+        store.set_bookmark("rec", 100, "c", "dr_a", span_s=-1.0)
+    store.close()
+    with AnnotationStore.open(path) as reader:  # compacted
+        assert [(b.sample, b.span_s) for b in reader.bookmarks("rec")][0] == (100, 2.5)
+
+
+def test_version_1_bookmarks_read_as_moments(tmp_path):
+    path = tmp_path / "s.h5"
+    with _new_store(path) as store:
+        store.set_bookmark("rec", 500, "old", "dr_a")
+    with h5py.File(path, "a") as handle:  # as a store from before stretches was written
+        group = handle["records/rec/bookmarks"]
+        del group["span_s"]
+        group.attrs.modify("bookmarks_version", 1)
+    with AnnotationStore.open(path) as reader:
+        assert [(b.sample, b.comment, b.span_s) for b in reader.bookmarks("rec")] == [(500, "old", 0.0)]
+
+
+def test_a_journal_bookmark_with_a_bad_stretch_is_refused(tmp_path):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)
+    store.set_bookmark("rec", 500, "c", "dr_a", span_s=3.0)
+    raw = store.journal_path.read_bytes().replace(b'"span_s":3.0', b'"span_s":"long"')
+    store._lock.release()
+    store._lock, store._journal = None, None
+    body = raw.rstrip(b"\n").split(b" ", 1)[1]
+    store.journal_path.write_bytes(b"%08x %s\n" % (zlib.crc32(body), body))
+    with pytest.raises(StoreError, match="bookmark fields"):
+        AnnotationStore.open(path)
+
+
+def test_the_recordings_start_is_kept_and_filled_in_for_a_record_stored_before_it(tmp_path):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)  # registered without a start, as before starts were kept
+    record = store.record("rec")
+    assert record.start == ""
+    again = dict(name="rec", source_path=record.source_path, content_hash=record.content_hash, fs=record.fs,
+                 lead_names=record.lead_names, units=record.units, n_samples=record.n_samples, who="t")
+    store.put_recording(**again, start="2026-03-01T08:30:00.000")
+    store.put_recording(**again, start="2027-01-01T00:00:00.000")  # a start once kept is not replaced
+    store.close()
+    with AnnotationStore.open(path) as reader:
+        assert reader.record("rec").start == "2026-03-01T08:30:00.000"
+        assert [a.after for a in reader.audit_log() if a.action == "set_start"] == ["2026-03-01T08:30:00.000"]

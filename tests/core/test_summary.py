@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,6 @@ from danet_viewer.core.summary import (
     FROM_DETECTOR,
     FROM_MODEL,
     FROM_REVIEWER,
-    clock_time,
     merged_stretches,
     summarise,
 )
@@ -184,12 +181,6 @@ def test_excluded_stretches_default_to_none_and_merge():
     assert len(without.pauses) == 3 and len(without.sveb_couplets) == 2
     assert merged_stretches(np.array([[50, 80], [10, 20], [15, 30], [90, 200]]), 100).tolist() == [
         [10, 30], [50, 80], [90, 100]]
-
-
-def test_clock_time_from_start_or_elapsed():
-    assert clock_time(3725.4) == "1:02:05"
-    assert clock_time(90000.0) == "25:00:00"
-    assert clock_time(3725.4, datetime(2026, 1, 1, 23, 30, 0)) == "00:32:05"
 
 
 def test_empty_record_summarises_to_nothing():
