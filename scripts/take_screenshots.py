@@ -24,6 +24,7 @@ from danet_viewer._qt.render import render_review  # noqa: E402
 from danet_viewer.resources import sample_record  # noqa: E402
 
 WINDOW_SIZE = (1600, 1000)
+TEMPLATES_SIZE = (1000, 860)
 
 
 def _settle(app: QApplication, window: MainWindow) -> None:
@@ -32,6 +33,19 @@ def _settle(app: QApplication, window: MainWindow) -> None:
         app.processEvents()
     for _ in range(20):
         app.processEvents()
+
+
+def templates_shot(app: QApplication, window: MainWindow, path: Path) -> None:
+    """The Templates view (View ▸ Templates) on its own, the class that most needs a look current."""
+    window.shortcut_actions["Templates"].setChecked(True)
+    templates = window.templates
+    templates.setFloating(True)
+    templates.resize(*TEMPLATES_SIZE)
+    _settle(app, window)
+    templates.view.tile_clicked(templates.classes.summaries()[0].class_id, False)
+    _settle(app, window)
+    templates.grab().save(str(path))
+    print(path)
 
 
 def main() -> None:
@@ -70,6 +84,8 @@ def main() -> None:
     window.shortcut_actions["Calipers"].setChecked(False)
     window.shortcut_actions["Side by side"].setChecked(True)
     shot("review-side-by-side.png", 80.0, 10.0, select_near_s=83.3)
+    window.shortcut_actions["Side by side"].setChecked(False)
+    templates_shot(app, window, out / "templates.png")
     window.close()
     print(render_review(str(sample_record()), 60.0, 10.0, out / "render-attention.png",
                         Path(os.environ["DANET_REVIEW_DATA"]) / "render.danet.h5"))

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from danet_viewer.core.analysis import analyse_recording
+from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.store_location import has_results, stored_analysis_lead
@@ -74,4 +75,6 @@ class AnalysisWorker(QThread):
                 raise DanetError(f"{store.path}: opened read-only and holds no analysis of {recording.name}")
             analyse_recording(recording, store, lead=recording.lead_names[lead], who=self.who, model=model,
                               progress=self._report)
+        elif store.writable and store.record(recording.name).classes is None:  # analysed before there were classes
+            update_beat_classes(store, recording, who=self.who, progress=lambda f: self._report("classes", f))
         return AnalysisOutcome(raw, lead, model, reused)

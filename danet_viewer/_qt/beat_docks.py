@@ -8,6 +8,8 @@ separated by NaN (``connect="finite"``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -109,7 +111,7 @@ class TachogramDock(QDockWidget):
             self.beatClicked.emit(int(self.samples[lo + nearest]))
 
 
-def beat_classes(table: BeatTable) -> np.ndarray:
+def standing_labels(table: BeatTable) -> np.ndarray:
     """The label each beat stands under: the reviewer's symbol, else the model's verdict (A or N); "" if deleted."""
     verdict = np.where(table.model_apc == 1, "A", "N")
     classes = np.where(table.reviewed, table.review_symbol.astype(str), verdict)
@@ -118,7 +120,11 @@ def beat_classes(table: BeatTable) -> np.ndarray:
 
 
 class SuperimposeDock(QDockWidget):
-    """The selected beat's class overlaid, aligned at R: up to MAX_SUPERIMPOSED beats, their mean, the beat itself."""
+    """The selected beat's class overlaid, aligned at R: up to MAX_SUPERIMPOSED beats, their mean, the beat itself.
+
+    A beat's class is the label it stands under, or, while ``template_classes`` gives them (the Templates view
+    with a class current), its beat class: that function names each row's class ("" for none), or returns None.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Superimposed beats", parent)
@@ -133,6 +139,7 @@ class SuperimposeDock(QDockWidget):
         self.shown_class = ""
         self.shown_count = 0
         self._classes: tuple[BeatTable | None, np.ndarray] = (None, np.empty(0, str))
+        self.template_classes: Callable[[BeatTable], np.ndarray | None] | None = None
 
     def show_class_of(self, session: ReviewSession | None, row: int | None, raw: np.ndarray, fs: float,
                       units: str) -> None:
@@ -141,12 +148,14 @@ class SuperimposeDock(QDockWidget):
             self._clear("no beat selected")
             return
         table = session.table
-        if self._classes[0] is not table:  # the table is replaced on every edit, so this is a cache per edit
-            self._classes = (table, beat_classes(table))
-        classes = self._classes[1]
+        noun, classes = "template class", self.template_classes(table) if self.template_classes else None
+        if classes is None:
+            if self._classes[0] is not table:  # the table is replaced on every edit, so this is a cache per edit
+                self._classes = (table, standing_labels(table))
+            noun, classes = "class", self._classes[1]
         label = classes[row]
         if not label:
-            self._clear("a not-a-beat detection has no class")
+            self._clear(f"this beat has no {noun}")
             return
         before, after = int(SUPERIMPOSE_BEFORE_S * fs), int(SUPERIMPOSE_AFTER_S * fs)
         members = np.flatnonzero(classes == label)
@@ -170,7 +179,7 @@ class SuperimposeDock(QDockWidget):
         total = int((classes == label).sum())
         label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
         self.plot_widget.getPlotItem().setTitle(
-            f"class {label}: {len(beats)} of {total} beats (nearest in time), "
+            f"{noun} {label}: {len(beats)} of {total} beats (nearest in time), "
             f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")
 
     def _clear(self, why: str) -> None:

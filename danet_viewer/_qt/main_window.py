@@ -1,10 +1,9 @@
 """The review workstation window: a view over a ``ReviewModel``, wiring its widgets to the model's events.
 
-The model (``danet_viewer.components.review_model``) holds the record, its
-store, the review session, the selection and the viewport, and writes every
-decision to the store at once; the window draws after each of its events, and
-owns what needs Qt: the analysis and trace workers, dialogs and the notice bar
-that says when the store cannot be written and offers a retry.
+The model (``danet_viewer.components.review_model``) holds the record, its store, the review session, the
+selection and the viewport, and writes every decision to the store at once; the window draws after each of its
+events, and owns what needs Qt: the analysis and trace workers, dialogs and the notice bar that says when the store
+cannot be written and offers a retry. The Templates view (``templates_view``) is a dock of its own over the model.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from danet_viewer._qt.overview import OverviewStrip
 from danet_viewer._qt.review_list import ReviewListDock
 from danet_viewer._qt.review_view import ReviewView
 from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
+from danet_viewer._qt.templates_view import TemplatesDock
 from danet_viewer._qt.trace_loader import LeadReader, TraceFeed
 from danet_viewer.components.beat_details import NO_BEAT, apc_score, beat_details_html, counted
 from danet_viewer.components.model_library import ModelLibrary
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.tachogram)
         self.splitDockWidget(self.tachogram, self.superimposition, Qt.Orientation.Horizontal)
         self.resizeDocks([self.tachogram], [200], Qt.Orientation.Vertical)
+        self.templates = TemplatesDock(self)  # View ▸ Templates (Ctrl+T): the record's classes, one key a class
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -354,8 +355,7 @@ class MainWindow(QMainWindow):
             self.superimposition.show_class_of(None, None, self.view.raw, 1.0, "")
             self.details.setText(NO_BEAT)
             return
-        fs = self.review.recording.fs
-        sample = int(session.table.sample[row])
+        fs, sample = self.review.recording.fs, int(session.table.sample[row])
         self.view.select(sample)
         self.tachogram.highlight(sample)
         self.superimposition.show_class_of(session, row, self.view.raw, fs, self._shown_units())

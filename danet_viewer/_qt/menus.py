@@ -32,6 +32,7 @@ TOGGLES: dict[str, tuple[bool, Callable[..., Callable[[bool], None]]]] = {
     "toggle_grid": (True, lambda window: window.view.set_grid_visible),
     "toggle_calipers": (False, lambda window: window.view.set_calipers_visible),
     "toggle_heart_rate_overview": (False, lambda window: window.overview.show_heart_rate),
+    "toggle_templates": (False, lambda window: window.templates.set_shown),
 }
 
 

@@ -78,6 +78,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
              "toggle_calipers"),
     Shortcut(("Ctrl+E",), "Overview: heart rate", "the overview strip shows heart rate instead of APCs/min",
              "toggle_heart_rate_overview"),
+    Shortcut(("Ctrl+T",), "Templates", "show or hide the Templates view: the record's beat classes; while it has "
+             "the keys, a beat key labels the current class and Left/Right page through its beats",
+             "toggle_templates"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
 )
 

@@ -17,6 +17,11 @@ Events (``ReviewModel.events``), each emitted once per change:
 - ``unsaved(count, problem)``: labels kept in memory, and why the disk refused them ("" once all are written)
 - ``refused(message)``: an edit the store refused for good (not the disk: it can never be saved)
 - ``status(message, timeout_ms)``: a passing note for the status bar
+- ``classes()``: the record's beat classes changed (beats added or deleted joined or left theirs; a split, a merge)
+
+A whole class is labelled with ``label_class``: one step of the undo history,
+one journalled store edit. Beats added or deleted join or leave their class
+(``update_beat_classes``) as soon as the edit is saved.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.components.viewport import Viewport
+from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
@@ -42,7 +48,8 @@ SNAP_S = 0.08
 
 class ReviewModel:
     def __init__(self) -> None:
-        self.events = EmitterGroup("beats", "selection", "viewport", "leads", "unsaved", "refused", "status")
+        self.events = EmitterGroup("beats", "selection", "viewport", "leads", "unsaved", "refused", "status",
+                                   "classes")
         self.recording: Recording | None = None
         self.store: AnnotationStore | None = None
         self.store_note = ""
@@ -54,6 +61,7 @@ class ReviewModel:
         self.unsaved: list[tuple[int, str]] = []
         self.viewport = Viewport()
         self.leads = LeadStack()
+        self._live_beats = 0  # beats not deleted when the classes last followed them
 
     # --- the record ------------------------------------------------------------------------------
 
@@ -68,6 +76,7 @@ class ReviewModel:
         self.lead, self.analysis_raw = lead, analysis_raw
         self.session = ReviewSession(self.store, self.recording.name, reviewer)
         self.leads = LeadStack(self.recording.lead_names, lead, lead, self.leads.all_leads)
+        self._live_beats = self._count_live()
         self.events.leads.emit()
         self.events.beats.emit()
 
@@ -277,7 +286,42 @@ class ReviewModel:
                 self.events.refused.emit(str(error))
                 return
         self.selected = self.session.nearest_row(sample)
+        self._follow_beats()
         self.events.beats.emit()
+
+    def label_class(self, class_id: int, symbol: str, *, overwrite: bool = False) -> int:
+        """Label every beat of class ``class_id`` ``symbol`` as one undoable step; returns how many were labelled.
+
+        Beats a reviewer labelled one by one keep their label unless ``overwrite``. Nothing is labelled while
+        labels the disk refused wait to be saved (they come first), nor when the store refuses the edit.
+        """
+        classes = self.store.record(self.recording.name).classes if self.session is not None else None
+        if classes is None or not self._nothing_unsaved():
+            return 0
+        try:
+            edit = self.session.label_beats(classes.members(class_id), symbol, overwrite=overwrite,
+                                            action=f"label_class {class_id}")
+        except DanetError as error:
+            self.events.refused.emit(f"Class {class_id} was not labelled: {error}")
+            return 0
+        members = int(np.count_nonzero(classes.class_id == class_id))
+        labelled = len(edit.samples) if edit else 0
+        kept = 0 if overwrite else self._kept_in(classes.members(class_id), symbol)
+        note = f"Class {class_id}: {labelled} of {members} beats labelled {symbol}"
+        if kept:
+            note += f"; {kept} keep a reviewer's own label (replace them from the class's menu)"
+        self.events.status.emit(note, 5000)
+        if edit is not None:  # the beats stay the same rows: the selection stays where the reviewer paged to
+            self.events.beats.emit()
+        return labelled
+
+    def _kept_in(self, samples: np.ndarray, symbol: str) -> int:
+        """How many of the beats at ``samples`` carry a reviewer's label other than ``symbol``."""
+        table = self.session.table
+        rows = np.minimum(np.searchsorted(table.sample, samples), max(len(table) - 1, 0))
+        rows = rows[table.sample[rows] == samples] if len(table) else rows[:0]
+        other = table.reviewed[rows] & ~table.deleted[rows] & (table.review_symbol[rows] != symbol)
+        return int(np.count_nonzero(other))
 
     def bookmark_at(self, span_s: float = 0.0) -> int:
         """Where a bookmark goes: the selected beat where it is in view (or a stretch is wanted, from the view's
@@ -335,7 +379,26 @@ class ReviewModel:
         if touched is not None:
             # nearest, not exact: undoing an added beat removes it, and its neighbour is then selected.
             self.selected = self.session.nearest_row(touched)
+            self._follow_beats()
         self.events.beats.emit()
+
+    def _count_live(self) -> int:
+        table = self.session.table
+        return len(table) - int(np.count_nonzero(table.deleted))
+
+    def _follow_beats(self) -> None:
+        """Beats added or deleted join or leave their classes, once the edit is saved (one edit changes the number
+        of beats by one, so the count says whether the beats changed)."""
+        live = self._count_live()
+        if live == self._live_beats or self.unsaved or self.store.record(self.recording.name).classes is None:
+            return
+        self._live_beats = live
+        try:
+            update_beat_classes(self.store, self.recording, who=self.session.reviewer or "unknown")
+        except DanetError as error:
+            self.events.status.emit(f"Beat classes not updated: {error}", 5000)
+            return
+        self.events.classes.emit()
 
     # --- labels the disk refused -------------------------------------------------------------------
 
@@ -365,6 +428,7 @@ class ReviewModel:
     def retry_unsaved(self) -> None:
         count = len(self.unsaved)
         self._write_unsaved()
+        self._follow_beats()
         self.events.beats.emit()
         if not self.unsaved:
             self.events.status.emit(f"{count} kept label(s) saved", 5000)

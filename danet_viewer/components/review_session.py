@@ -4,18 +4,20 @@ Qt-free on purpose (the window only forwards keys here), so the review rules
 are testable without a GUI. Undo writes the previous label back through the
 store (``set_label``, or ``clear_label`` where there was none), so the audit log
 holds every step, undos included. Bookmarks share the same history: undo puts
-back the bookmark that was there before (or removes the new one).
+back the bookmark that was there before (or removes the new one). A class
+labelled at once is one step of it too (``label_beats``): one journalled store
+edit, undone as one, which puts back each beat's own review as it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 import numpy as np
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.store import AnnotationStore, BeatTable, Bookmark
+from danet_viewer.core.store import AnnotationStore, BeatTable, Bookmark, Review, utc_now
 
 APC = "A"
 NORMAL = "N"
@@ -37,6 +39,21 @@ class BookmarkEdit:
     sample: int
     before: Bookmark | None
     after: Bookmark | None
+
+
+@dataclass(frozen=True)
+class BatchLabelEdit:
+    """Many beats given one label in one step (a class labelled): each beat's review before it, and the label."""
+
+    samples: tuple[int, ...]
+    before: tuple[Review | None, ...]
+    after: str
+    action: str  # what the audit log calls it, "label_class 3"
+
+    @property
+    def sample(self) -> int:
+        """The beat an undo or redo selects: the class's first."""
+        return self.samples[0]
 
 
 class BeatState(IntEnum):
@@ -84,8 +101,8 @@ class ReviewSession:
         model = store.record(record).model
         self.threshold = model.threshold if model else float("nan")
         self.model_id = model.model_id if model else ""
-        self._undo: list[LabelEdit | BookmarkEdit] = []
-        self._redo: list[LabelEdit | BookmarkEdit] = []
+        self._undo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
+        self._redo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
 
     # --- what the beats are --------------------------------------------------------------------
 
@@ -140,8 +157,35 @@ class ReviewSession:
         self._undo.append(LabelEdit(int(sample), before, symbol))
         self._redo.clear()
 
+    def label_beats(self, samples: np.ndarray, symbol: str, *, overwrite: bool, action: str) -> BatchLabelEdit | None:
+        """Give the beats at ``samples`` the label ``symbol`` as one step, saved before this returns; None when no
+        beat needed it.
+
+        Beats a reviewer labelled keep their label unless ``overwrite``; deleted
+        detections and beats not in the table are left out.
+        """
+        table, samples = self.table, np.asarray(samples, np.int64)
+        if not len(table):
+            return None
+        rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
+        rows = rows[table.sample[rows] == samples]
+        rows = rows[~table.deleted[rows]]
+        if not overwrite:
+            rows = rows[~table.reviewed[rows]]
+        rows = rows[table.review_symbol[rows] != symbol]
+        if not len(rows):
+            return None
+        reviews = self.store.record(self.record).reviews
+        chosen = tuple(int(sample) for sample in table.sample[rows])
+        edit = BatchLabelEdit(chosen, tuple(reviews.get(sample) for sample in chosen), symbol, action)
+        self._write_batch(edit.samples, (Review(symbol, self.reviewer, utc_now()),) * len(chosen), action)
+        self._undo.append(edit)
+        self._redo.clear()
+        return edit
+
     def undo(self) -> int | None:
-        """Put back the label before the last edit; returns the beat's sample, None with nothing to undo."""
+        """Put back the label before the last edit; returns the beat's sample (a class's first), None with nothing
+        to undo."""
         if not self._undo:
             return None
         # The step leaves the history only once its write is saved: a refused write keeps it.
@@ -175,8 +219,13 @@ class ReviewSession:
         self._undo.append(BookmarkEdit(int(sample), before, None))
         self._redo.clear()
 
-    def _put_back(self, edit: LabelEdit | BookmarkEdit, state: str | Bookmark | None) -> None:
-        if not isinstance(edit, BookmarkEdit):
+    def _put_back(self, edit: LabelEdit | BookmarkEdit | BatchLabelEdit,
+                  state: str | Bookmark | tuple[Review | None, ...] | None) -> None:
+        if isinstance(edit, BatchLabelEdit):
+            undoing = state is edit.before
+            reviews = edit.before if undoing else (Review(edit.after, self.reviewer, utc_now()),) * len(edit.samples)
+            self._write_batch(edit.samples, reviews, f"{'undo' if undoing else 'redo'} {edit.action}")
+        elif not isinstance(edit, BookmarkEdit):
             self._write(edit.sample, state)
         elif state is None:
             self.store.remove_bookmark(self.record, edit.sample, self.reviewer)
@@ -198,3 +247,13 @@ class ReviewSession:
             self.store.clear_label(self.record, sample, self.reviewer)
         review = self.store.record(self.record).reviews.get(int(sample))
         self.table = self.table.with_review(int(sample), review) or self.store.beat_table(self.record)
+
+    def _write_batch(self, samples: tuple[int, ...], reviews: tuple[Review | None, ...], action: str) -> None:
+        self.store.set_labels(self.record, dict(zip(samples, reviews, strict=True)), who=self.reviewer,
+                              action=action)
+        # The beats are the table's already (a batch never adds one): only their review columns change.
+        rows = np.searchsorted(self.table.sample, np.asarray(samples, np.int64))
+        columns = {name: getattr(self.table, name).copy() for name in ("review_symbol", "reviewer", "reviewed_at")}
+        for column, field in zip(columns.values(), ("symbol", "reviewer", "time"), strict=True):
+            column[rows] = [getattr(review, field) if review else "" for review in reviews]
+        self.table = replace(self.table, **columns)

@@ -21,6 +21,8 @@ self-contained, so a model can be trained on it anywhere:
 - ``sveb``     int8 (N): 1 for an SVEB (APC) symbol, 0 for another beat, -1 unlabelled.
 - ``p_apc``    float32 (N): the model's p(APC) when the dataset was written, NaN if none.
 - ``record_index`` int32 (N) into ``records``; ``sample`` int64 (N) at the record's own rate.
+- ``class``    int32 (N): the beat's class id within its record (``danet_viewer.core.beat_classes``), -1
+  where it has none; absent from datasets written before classes (an extra column: same schema version).
 - ``records``, ``record_lead``, ``record_fs``, ``record_start``: one entry per record; ``record_start`` is
   the ISO 8601 clock time of its first sample as its header states it ("" where it states none), so a
   beat's clock time is ``record_start`` + ``sample`` / ``record_fs``.
@@ -37,6 +39,7 @@ import numpy as np
 
 from danet_viewer.core.aami import is_sveb
 from danet_viewer.core.atomic import atomic_output
+from danet_viewer.core.beat_classes import beat_class_ids
 from danet_viewer.core.beats import match_reference
 from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
@@ -92,7 +95,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
                    records: list[str] | None = None, progress: Progress | None = None) -> int:
     """Write the HDF5 training dataset (schema in the module docstring). Returns the beat count."""
     names = records or store.records()
-    columns = ("windows", "rr", "regions", "p_found", "symbol", "source", "p_apc", "index", "sample")
+    columns = ("windows", "rr", "regions", "p_found", "symbol", "source", "p_apc", "index", "sample", "class")
     parts: dict[str, list[np.ndarray]] = {column: [] for column in columns}
     leads, rates, starts = [], [], []
     for index, name in enumerate(names):
@@ -113,7 +116,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         for column, values in (("windows", kept.windows), ("rr", kept.rr), ("regions", kept.regions),
                                ("p_found", kept.p_found), ("symbol", symbol[rows]), ("source", source[rows]),
                                ("p_apc", table.p_apc[rows]), ("index", np.full(len(rows), index, np.int32)),
-                               ("sample", table.sample[rows])):
+                               ("sample", table.sample[rows]), ("class", beat_class_ids(store, name)[rows])):
             parts[column].append(values)
         leads.append(record.analysis_lead)
         rates.append(record.fs)
@@ -141,6 +144,7 @@ def export_dataset(store: AnnotationStore, out: Path, *, reviewed_only: bool = F
         handle.create_dataset("p_apc", data=joined["p_apc"].astype(np.float32))
         handle.create_dataset("record_index", data=joined["index"].astype(np.int32))
         handle.create_dataset("sample", data=joined["sample"].astype(np.int64))
+        handle.create_dataset("class", data=joined["class"].astype(np.int32))
         handle.create_dataset("records", data=list(names), dtype=string)
         handle.create_dataset("record_lead", data=leads, dtype=string)
         handle.create_dataset("record_fs", data=np.asarray(rates, np.float64))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # time_iso: the beat's ISO 8601 clock time where the recording's header states its start, else "" (time_s is then
 # all there is: seconds from the first sample).
 CSV_COLUMNS = ("record", "sample", "time_s", "time_iso", "model_apc", "p_apc", "review_symbol", "reviewer",
-               "reviewed_at")
+               "reviewed_at", "class")
 WFDB_EXTENSION = "rev"
 
 
@@ -33,7 +33,13 @@ def _exported_rows(table: BeatTable, reviewed_only: bool) -> np.ndarray:
 
 def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
                records: list[str] | None = None) -> int:
-    """One row per beat (deleted detections too, as review_symbol "not-a-beat"). Returns the row count."""
+    """One row per beat (deleted detections too, as review_symbol "not-a-beat"). Returns the row count.
+
+    ``class`` is the beat's class id within its record (``danet_viewer.core.beat_classes``), empty for a beat
+    without one (a deleted detection, a record whose beats were never grouped).
+    """
+    from danet_viewer.core.beat_classes import beat_class_ids  # signal processing: loaded when a CSV is written
+
     rows = 0
     with atomic_output(out) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -42,6 +48,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
             record = store.record(name)
             table = record.beat_table()
             clock = RecordClock.from_iso(record.start)
+            class_ids = beat_class_ids(store, name)
             for i in _exported_rows(table, reviewed_only):
                 scored = table.model_apc[i] >= 0
                 time_s = table.sample[i] / record.fs
@@ -49,6 +56,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
                     name, int(table.sample[i]), f"{time_s:.4f}", clock.iso(time_s),
                     int(table.model_apc[i]) if scored else "", f"{table.p_apc[i]:.4f}" if scored else "",
                     table.review_symbol[i], table.reviewer[i], table.reviewed_at[i],
+                    int(class_ids[i]) if class_ids[i] >= 0 else "",
                 ])
                 rows += 1
     return rows

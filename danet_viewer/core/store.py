@@ -13,8 +13,9 @@ Layout on disk, for a store ``S.h5``:
   the lock when the process dies, so a killed writer leaves no stale lock.
 
 Bulk changes (a recording's beats, model outputs, imported references or
-labels) are applied and compacted at once; single label edits go to the
-journal, so a reviewer's keypress costs one small fsynced append. Every change,
+labels) are applied and compacted at once; label edits go to the journal, so a
+reviewer's keypress costs one small fsynced append, and a whole class labelled
+at once (``set_labels``) is one line: all of it is saved, or none. Every change,
 of either kind, is added to the audit log (who, when, what, before, after),
 which compaction moves into ``S.h5`` under ``/audit``.
 
@@ -51,7 +52,8 @@ HDF5 schema (``schema_version`` 1)::
                           on their own (attrs: classes_schema_version, detection_hash, method): a group of
                           another version is dropped on reading and recomputed on demand
             sample          int64   the classified beats (detected or added, not deleted)
-            class_id        int32   each one's class, 0 the largest
+            class_id        int32   each one's class, 0 the largest as computed (a reviewer's split adds
+                                    one at the end, a merge removes one and renumbers those after it)
             distance        float32 each one's distance from its class's centroid (how atypical it is)
             templates       float32 (classes, 2, window) median beat of each class, both leads, at 250 Hz
             rr_quartiles    float32 (classes, 3, 3) quartiles of pre-RR, post-RR (s) and coupling (pre-RR
@@ -651,12 +653,14 @@ class AnnotationStore:
             elif entry["op"] == "bookmark" and not (all(isinstance(args[key], str) for key in _BOOKMARK_TEXTS)
                                                      and _is_span(args.get("span_s", 0.0))):
                 raise TypeError("bookmark fields")
+            elif entry["op"] == "reviews":
+                _check_review_rows(args["reviews"], record.n_samples)
             self._apply(entry["op"], args)
         except (KeyError, TypeError, ValueError) as error:
             raise StoreError(self.journal_path, f"journal line {number} is invalid: {error}") from None
         self._audit.append(audit)
         self._seq = seq
-        self._journal_edits += 1
+        self._journal_edits += _edit_weight(entry["op"], args)
 
     def _read_journal_lines(self) -> list[tuple[int, dict]]:
         """The journal's intact lines, each with its line number."""
@@ -951,7 +955,7 @@ class AnnotationStore:
         self._seq = audit.seq
         self._audit.append(audit)
         self._apply(op, args)
-        self._journal_edits += 1
+        self._journal_edits += _edit_weight(op, args)
         if self._journal_edits >= COMPACT_AFTER_EDITS:
             # The edit is saved in the journal already: a compaction that fails (a full disk)
             # must not report it unsaved. The journal keeps it; the next edit or close retries.
@@ -985,6 +989,12 @@ class AnnotationStore:
                                                 span_s=float(args.get("span_s", 0.0)))
         elif op == "clear_bookmark":
             record.bookmarks.pop(sample, None)
+        elif op == "reviews":
+            for at, symbol, reviewer, time in args["reviews"]:
+                if symbol:
+                    record.reviews[at] = Review(symbol, reviewer, time)
+                else:
+                    record.reviews.pop(at, None)
         else:
             raise StoreError(self.journal_path, f"unknown journal operation {op!r}")
 
@@ -1095,14 +1105,16 @@ class AnnotationStore:
             self._audit_entry(who, "set_model_output", name, -1, before,
                               f"{model_id}: {apcs} APC of {len(samples)} beats")
 
-    def set_beat_classes(self, name: str, classes: BeatClassTable, *, who: str) -> None:
-        """Replace a record's beat classes (``danet_viewer.core.beat_classes.update_beat_classes`` computes them)."""
+    def set_beat_classes(self, name: str, classes: BeatClassTable, *, who: str,
+                         action: str = "set_beat_classes") -> None:
+        """Replace a record's beat classes (``danet_viewer.core.beat_classes.update_beat_classes`` computes them;
+        ``danet_viewer.core.class_edits`` splits and merges them, and says how in ``action``)."""
         record = self.record(name)
         with self._bulk_change():
             before = f"{record.classes.n_classes} classes" if record.classes is not None else ""
             record.classes = classes
             after = f"{classes.n_classes} classes of {len(classes.sample)} beats"
-            self._audit_entry(who, "set_beat_classes", name, -1, before, after)
+            self._audit_entry(who, action, name, -1, before, after)
 
     def set_reference(self, name: str, samples: np.ndarray, symbols: list[str], *, source: str, who: str) -> None:
         """Keep imported reference annotations (never shown as a reviewer's labels)."""
@@ -1132,24 +1144,16 @@ class AnnotationStore:
             self._audit_entry(reviewer, action, name, -1, f"{len(replaced)} existing labels replaced",
                               f"{len(labels)} labels")
 
+    # --- label edits (journalled) -------------------------------------------------------------
+
     def label_beats(self, name: str, samples: np.ndarray, symbol: str, *, reviewer: str, action: str) -> None:
         """Give many beats one label in one step (a reviewer labelling a whole class), saved before this returns.
 
-        Unlike ``apply_reviews`` it touches no beat outside ``samples``; the one audit entry counts them.
+        Unlike ``apply_reviews`` it touches no beat outside ``samples``; it is one edit of ``set_labels``.
         """
-        record = self.record(name)
-        self._check_symbol(symbol)
-        if not reviewer.strip():
-            raise StoreError(self.path, "a label needs a reviewer name")
+        review = Review(symbol, reviewer, utc_now())
         samples = np.unique(np.asarray(samples, dtype=np.int64))
-        if len(samples) and (samples[0] < 0 or samples[-1] >= record.n_samples):
-            raise StoreError(self.path, f"beat samples outside record {name!r}")
-        with self._bulk_change():
-            review = Review(symbol, reviewer, utc_now())
-            record.reviews.update(dict.fromkeys(samples.tolist(), review))
-            self._audit_entry(reviewer, action, name, -1, "", f"{len(samples)} beats labelled {symbol}")
-
-    # --- single label edits (journalled) ------------------------------------------------------
+        self.set_labels(name, dict.fromkeys(samples.tolist(), review), who=reviewer, action=action)
 
     def set_label(self, name: str, sample: int, symbol: str, reviewer: str) -> Review:
         """Record a reviewer's decision on one beat (detected or added) and save it durably.
@@ -1182,6 +1186,34 @@ class AnnotationStore:
             return
         args = {"record": name, "sample": int(sample)}
         self._journalled_edit("clear_review", args, reviewer, "clear_label", before.symbol, "")
+
+    def set_labels(self, name: str, reviews: dict[int, Review | None], *, who: str, action: str) -> None:
+        """Change many beats' labels as one edit (a class labelled, or that undone), saved before this returns.
+
+        ``reviews`` gives each beat's review, or None to return it to unreviewed. The
+        edit is one journal line, so a kill keeps all of it or none (a torn line was
+        never reported saved), and one audit entry, which counts the labels before and
+        after; its sample is the first beat's.
+        """
+        self._require_writable()
+        if not who.strip():
+            raise StoreError(self.path, "a label needs a reviewer name")
+        record = self.record(name)
+        rows = [[int(sample), *((review.symbol, review.reviewer, review.time) if review else ("", "", ""))]
+                for sample, review in sorted(reviews.items())]
+        if not rows:
+            return
+        for _, symbol, reviewer, _ in rows:
+            if symbol:
+                self._check_symbol(symbol)
+                if not reviewer.strip():
+                    raise StoreError(self.path, "a label needs a reviewer name")
+        if rows[0][0] < 0 or rows[-1][0] >= record.n_samples:
+            raise StoreError(self.path, f"beat samples outside record {name!r}")
+        before = _label_counts(review.symbol if review else "" for review in map(record.reviews.get, reviews))
+        after = _label_counts(row[1] for row in rows)
+        args = {"record": name, "sample": rows[0][0], "reviews": rows}
+        self._journalled_edit("reviews", args, who, action, before, after)
 
     def _check_symbol(self, symbol: str) -> None:
         if symbol != NOT_A_BEAT and not is_beat(symbol):
@@ -1221,6 +1253,33 @@ class AnnotationStore:
             return
         args = {"record": name, "sample": int(sample)}
         self._journalled_edit("clear_bookmark", args, who, "remove_bookmark", before.comment, "")
+
+
+def _edit_weight(op: str, args: dict) -> int:
+    """How many label edits a journal line counts as towards ``COMPACT_AFTER_EDITS``: a class label, its beats."""
+    return len(args["reviews"]) if op == "reviews" else 1
+
+
+def _label_counts(symbols: Iterable[str]) -> str:
+    """'12 unreviewed, 3 A': how many beats carry each label, for an audit entry of many beats."""
+    counts: dict[str, int] = {}
+    for symbol in symbols:
+        counts[symbol or "unreviewed"] = counts.get(symbol or "unreviewed", 0) + 1
+    return ", ".join(f"{count} {symbol}" for symbol, count in sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def _check_review_rows(rows: object, n_samples: int) -> None:
+    """Refuse a journalled batch of reviews that no writer wrote: [sample, symbol, reviewer, time] rows."""
+    if not isinstance(rows, list) or not rows:
+        raise TypeError("reviews are not a list of rows")
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 4 or not all(isinstance(value, str) for value in row[1:]):
+            raise TypeError(f"review row {row!r}")
+        sample, symbol = row[0], row[1]
+        if isinstance(sample, bool) or not isinstance(sample, int) or not 0 <= sample < n_samples:
+            raise ValueError(f"sample {sample!r}")
+        if symbol and symbol != NOT_A_BEAT and not is_beat(symbol):
+            raise ValueError(f"symbol {symbol!r}")
 
 
 def _is_span(value: object) -> bool:

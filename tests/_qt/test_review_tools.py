@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QKeySequence
 
 from danet_viewer._qt.app import open_window
-from danet_viewer._qt.beat_docks import MAX_SUPERIMPOSED, beat_classes
+from danet_viewer._qt.beat_docks import MAX_SUPERIMPOSED, standing_labels
 from danet_viewer._qt.ecg_paper import FALLBACK_DPI, pixels_per_mm
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from tests._qt.conftest import ANALYSIS_TIMEOUT_MS
@@ -102,7 +102,7 @@ def test_a_click_on_the_tachogram_selects_that_beat(qtbot, analysed):
 
 def test_superimposition_overlays_the_selected_beats_class(qtbot, analysed):
     table, dock = analysed.review.session.table, analysed.superimposition
-    classes = beat_classes(table)
+    classes = standing_labels(table)
     for row in (int(np.argmax(table.model_apc == 1)), int(np.argmax(table.model_apc == 0))):
         analysed.review.select_row(row)
         assert dock.shown_class == classes[row] == ("A" if table.model_apc[row] == 1 else "N")

@@ -11,6 +11,7 @@ import pytest
 import wfdb
 
 from danet_viewer.core.analysis import analyse_recording, import_annotations
+from danet_viewer.core.beat_classes import beat_class_ids
 from danet_viewer.core.conditioning import WINDOW_LENGTH
 from danet_viewer.core.dataset import ReviewedCount, count_reviewed, export_dataset, read_labelled_beats
 from danet_viewer.core.export import CSV_COLUMNS, export_csv, export_store, export_wfdb
@@ -112,6 +113,24 @@ def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
     labelled = read_labelled_beats(tmp_path / "all.h5")  # the reader takes the labelled rows only
     assert labelled.label.tolist() == expected and set(labelled.record) == {header.stem}
     assert labelled.inputs.windows.shape == (n_reviewed, WINDOW_LENGTH)
+
+
+def test_the_csv_and_the_dataset_carry_each_beat_s_class(synthetic_record, tmp_path):
+    header, beats, _ = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_recording(open_recording(header), store, who="t")  # grouped into classes on the way
+        deleted = int(store.record("synth").beats[7])
+        store.set_label("synth", deleted, NOT_A_BEAT, "dr")
+        ids = beat_class_ids(store, "synth")
+        export_csv(store, tmp_path / "beats.csv")
+        export_dataset(store, tmp_path / "d.h5")
+        table = store.beat_table("synth")
+    assert ids[table.sample == deleted].tolist() == [-1] and np.all(ids[~table.deleted] >= 0)
+    rows = list(csv.DictReader((tmp_path / "beats.csv").read_text().splitlines()))
+    assert [row["class"] for row in rows] == [str(i) if i >= 0 else "" for i in ids]
+    with h5py.File(tmp_path / "d.h5") as data:  # deleted detections are not in the dataset
+        assert data["class"][()].tolist() == ids[~table.deleted].tolist()
+        assert data["sample"][()].tolist() == table.sample[~table.deleted].tolist()
 
 
 def test_dataset_export_refuses_a_changed_source(synthetic_record, tmp_path):

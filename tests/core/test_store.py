@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 
 import h5py
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 
 from danet_viewer.core import store as store_module
-from danet_viewer.core.store import NOT_A_BEAT, SCHEMA_VERSION, AnnotationStore
+from danet_viewer.core.store import NOT_A_BEAT, SCHEMA_VERSION, AnnotationStore, Review
 from danet_viewer.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,6 +189,74 @@ def test_journal_compacts_into_hdf5(tmp_path, monkeypatch):
     with h5py.File(path) as handle:
         assert handle["records/rec/reviews/symbol"].asstr()[()].tolist() == ["A", "A", "A", "V"]
         assert len(handle["audit/seq"]) == 6
+
+
+def _die(store: AnnotationStore) -> None:
+    """What a killed writer leaves: its journal and lock dropped without a close (so without a compaction)."""
+    store._lock.release()
+    store._lock = None
+    store._journal = None
+
+
+def test_many_labels_are_one_journal_line_and_one_audit_entry(tmp_path):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)
+    store.set_label("rec", 820, "V", "dr_b")
+    store.set_labels("rec", {100: Review("A", "dr_a", "t1"), 460: Review("A", "dr_a", "t1"),
+                             820: Review("A", "dr_a", "t1")}, who="dr_a", action="label_class 2")
+    assert len(store.journal_path.read_bytes().splitlines()) == 2  # the single label, then the class
+    entry = store.audit_log()[-1]
+    assert (entry.who, entry.action, entry.sample, entry.before, entry.after) == (
+        "dr_a", "label_class 2", 100, "2 unreviewed, 1 V", "3 A")
+    _die(store)
+    store = AnnotationStore.open(path, "a")  # replayed from the journal
+    assert store.beat_table("rec").review_symbol.tolist() == ["A", "A", "A", ""]
+    # Undone: each beat's review as it was, the reviewer's own V with its reviewer and time.
+    before_v = store.record("rec").reviews[820]
+    store.set_labels("rec", {100: None, 460: None, 820: Review("V", "dr_b", "t0")}, who="dr_a", action="undo")
+    assert store.beat_table("rec").review_symbol.tolist() == ["", "", "V", ""]
+    assert store.record("rec").reviews[820] == Review("V", "dr_b", "t0") != before_v
+    store.close()
+    with AnnotationStore.open(path) as reopened:
+        assert reopened.beat_table("rec").review_symbol.tolist() == ["", "", "V", ""]
+
+
+def test_a_kill_mid_class_label_keeps_all_of_it_or_none(tmp_path):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)
+    store.set_labels("rec", {100: Review("N", "dr", "t"), 460: Review("N", "dr", "t")}, who="dr", action="c")
+    line = store.journal_path.read_bytes()
+    store.set_labels("rec", {820: Review("A", "dr", "t"), 1180: Review("A", "dr", "t")}, who="dr", action="c")
+    journal = store.journal_path.read_bytes()
+    _die(store)
+    store.journal_path.write_bytes(journal[: len(line) + (len(journal) - len(line)) // 2])  # cut mid-line
+    with AnnotationStore.open(path) as reopened:
+        assert reopened.beat_table("rec").review_symbol.tolist() == ["N", "N", "", ""]
+
+
+@pytest.mark.parametrize("rows", [[[460, "Z", "dr", "t"]], [[460, "A", "dr"]], [[99999, "A", "dr", "t"]], [],
+                                  "460 A"])
+def test_a_journalled_class_label_no_writer_wrote_is_refused(tmp_path, rows):
+    path = tmp_path / "s.h5"
+    store = _new_store(path)
+    store_id = store.store_id
+    store.close()
+    body = json.dumps({"store_id": store_id, "seq": 99, "op": "reviews",
+                       "args": {"record": "rec", "sample": 460, "reviews": rows},
+                       "audit": {"seq": 99, "time": "t", "who": "dr", "action": "c", "record": "rec", "sample": 460,
+                                 "before": "", "after": ""}}).encode()
+    store.journal_path.write_bytes(b"%08x %s\n" % (zlib.crc32(body), body))
+    with pytest.raises(StoreError, match="journal line 1 is invalid"):
+        AnnotationStore.open(path)
+
+
+def test_a_class_label_counts_its_beats_towards_compaction(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "COMPACT_AFTER_EDITS", 3)
+    with _new_store(tmp_path / "s.h5") as store:
+        store.set_labels("rec", {100: Review("N", "dr", "t"), 460: Review("N", "dr", "t")}, who="dr", action="c")
+        assert store.journal_path.stat().st_size > 0
+        store.set_labels("rec", {820: Review("N", "dr", "t")}, who="dr", action="c")
+        assert store.journal_path.stat().st_size == 0  # three beats' labels: compacted
 
 
 WRITER = textwrap.dedent("""

@@ -1,0 +1,443 @@
+"""The Templates view: a record's beat classes as tiles, each labelled at once with one key (template review).
+
+Each tile draws its class's template (the median beat on the analysis lead) on
+ECG paper over the spread of its beats (the 10th to 90th percentile band), with
+its size, share of the record, median coupling interval, APC score and state;
+``components.class_review`` says what they are and in which order (the classes
+the model is least sure of first). The tiles are a small pool, reused page by
+page: a page redraws at most ``TILES_PER_PAGE`` templates of a few hundred
+points each, whatever the record's length.
+
+While the view has the keyboard, the beat keys of ``SHORTCUTS`` label the
+current class (Space: the model's verdict on it), Left and Right page through
+its beats in the main view and the superimposed beats, Up and Down move to the
+previous or next class, PgUp and PgDown to the previous or next page of
+tiles. Ctrl+click marks a second tile, to merge it into the current one;
+splitting and merging are on the buttons and on a tile's context menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
+from danet_viewer._qt.shortcuts import SHORTCUTS
+from danet_viewer.components.class_review import ClassReview, ClassState, ClassSummary, TemplateBand
+from danet_viewer.core.class_edits import SPLIT_BY
+
+TILES_PER_PAGE = 16  # a record has 15 classes or fewer as computed: one page
+TILE_WIDTH_PX = 200  # the narrowest a tile is laid out; the view fits as many columns as its width takes
+TILE_PLOT_HEIGHT_PX = 120
+# The pixels-per-second to pixels-per-mV ratio of ECG paper (square 1 mm boxes of 0.04 s by 0.1 mV).
+PAPER_ASPECT = STANDARD_SPEED_MM_S / STANDARD_GAIN_MM_MV
+STATE_COLOURS = {ClassState.UNREVIEWED: "#b45309", ClassState.MIXED: "#1d4ed8", ClassState.LABELLED: "#15803d"}
+CURRENT_BORDER = "#ff8c00"
+MARKED_BORDER = "#1d4ed8"
+BAND_BRUSH = (90, 110, 160, 110)
+# The symbol keys (and Space, the model's verdict) of the key table, by the key text a key press makes.
+LABEL_KEYS: dict[str, str | None] = {
+    QKeySequence(key).toString(): shortcut.argument
+    for shortcut in SHORTCUTS if shortcut.handler in ("set_symbol", "confirm_model") for key in shortcut.keys
+}
+SYMBOLS = tuple((shortcut.action, shortcut.key_text, shortcut.argument)
+                for shortcut in SHORTCUTS if shortcut.handler == "set_symbol")
+NAVIGATION_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+                   Qt.Key.Key_PageDown)
+
+
+@contextmanager
+def busy() -> Iterator[None]:
+    """A wait cursor over a split or merge: on a 24 h Holter one takes a second or two (its templates are read from
+    the signal), on a 30 min record a tenth."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
+def key_text(event) -> str:
+    """The key table's text of a key press ("A", "Shift+J", "Space"), keypad or not."""
+    combination = event.keyCombination()
+    modifiers = combination.keyboardModifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return QKeySequence(combination.key().value | modifiers.value).toString()
+
+
+class TemplateTile(QFrame):
+    """One class: its template over its beats' spread on ECG paper, and what it is, in two lines of text."""
+
+    clicked = Signal(int, bool)  # class id, whether to mark it (Ctrl) rather than make it current
+    menuRequested = Signal(int, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_id = -1
+        self.shown_band: TemplateBand | None = None
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setMinimumWidth(TILE_WIDTH_PX)
+        self.setMaximumWidth(2 * TILE_WIDTH_PX)
+        self.header = QLabel()
+        self.footer = QLabel()
+        for label in (self.header, self.footer):
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot_widget.setFixedHeight(TILE_PLOT_HEIGHT_PX)
+        self.plot_widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        plot = self.plot_widget.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(False, False)
+        plot.hideButtons()
+        for axis in ("left", "bottom"):
+            plot.hideAxis(axis)
+        self.grid = EcgGrid()
+        plot.addItem(self.grid)
+        # The band's edges are not drawn themselves: the fill between them is the band.
+        self.low, self.high = pg.PlotCurveItem(), pg.PlotCurveItem()
+        plot.addItem(pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(*BAND_BRUSH)))
+        self.template = plot.plot(pen=pg.mkPen("k", width=1.8))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 3, 4, 3)
+        layout.setSpacing(2)
+        for widget in (self.header, self.plot_widget, self.footer):
+            layout.addWidget(widget)
+
+    def show_class(self, summary: ClassSummary, band: TemplateBand, on_paper: bool, y_range: tuple[float, float],
+                   current: bool, marked: bool) -> None:
+        self.class_id = summary.class_id
+        if band is not self.shown_band:  # a label changes the text only: the curves stay
+            self.shown_band = band
+            self.low.setData(band.times_s, band.low)
+            self.high.setData(band.times_s, band.high)
+            self.template.setData(band.times_s, band.median)
+        view = self.plot_widget.getPlotItem().vb
+        self.grid.setVisible(on_paper)
+        view.setAspectLocked(on_paper, ratio=PAPER_ASPECT if on_paper else None)
+        view.setRange(xRange=(band.times_s[0], band.times_s[-1]), yRange=y_range, padding=0.02)
+        self.header.setText(f"<b>class {summary.class_id}</b> &nbsp;{summary.count} beats, "
+                            f"{100 * summary.share:.1f} %")
+        score = "—" if np.isnan(summary.apc_score) else f"{summary.apc_score:.0f}"
+        coupling = "—" if np.isnan(summary.coupling) else f"{100 * summary.coupling:.0f} %"
+        self.footer.setText(
+            f"RR {1000 * summary.coupling_rr_s:.0f} ms ({coupling}) &nbsp;APC {score}<br>"
+            f"<span style='color:{STATE_COLOURS[summary.state]}'>{summary.state_text()}</span>")
+        self.footer.setToolTip(f"median RR before its beats, and that over the underlying cycle; "
+                               f"APC score 0-100, the model's call at 50; {summary.reviewed} beats reviewed")
+        border = CURRENT_BORDER if current else MARKED_BORDER if marked else "#c8c8c8"
+        style = (f"TemplateTile {{ border: {3 if current or marked else 1}px "
+                 f"{'dashed' if marked and not current else 'solid'} {border}; background: white; }}")
+        if style != self.styleSheet():  # a new style sheet re-polishes the tile: only when it changes
+            self.setStyleSheet(style)
+        self.show()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.class_id >= 0:
+            self.clicked.emit(self.class_id, bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
+        super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        if self.class_id >= 0:
+            self.menuRequested.emit(self.class_id, event.globalPos())
+
+
+class TemplatesView(QWidget):
+    """The tiles of one page and the class's tools; the beat keys label the current class while it has focus."""
+
+    def __init__(self, classes: ClassReview, can_edit: Callable[[], bool], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.classes = classes
+        self.can_edit = can_edit
+        self.page = 0
+        self.marked: int | None = None  # a second class, to merge into the current one
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.summary_label = QLabel()
+        self.position_label = QLabel()
+        self.previous_beat = self._button("◀ beat", "the class's previous beat (Left)", lambda: classes.step(False))
+        self.next_beat = self._button("beat ▶", "the class's next beat (Right)", lambda: classes.step(True))
+        self.split_buttons = {by: self._button(f"Split: {by}", f"split the current class in two by {by}",
+                                               lambda b=by: self.split(b)) for by in SPLIT_BY}
+        self.merge_button = self._button("Merge", "merge the Ctrl+clicked class into the current one", self.merge)
+        self.replace_button = self._button("Replace beat labels", "the next class label also replaces the labels "
+                                           "reviewers gave its beats one by one", lambda: None)
+        self.replace_button.setCheckable(True)
+        self.previous_page = self._button("◀", "previous page of classes (PgUp)", lambda: self.turn_page(-1))
+        self.next_page = self._button("▶", "next page of classes (PgDown)", lambda: self.turn_page(1))
+        self.page_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        # Two short rows of tools and a scrolled grid: the dock stays narrow enough to share the window's side.
+        paging = QHBoxLayout()
+        for widget in (self.previous_beat, self.position_label, self.next_beat):
+            paging.addWidget(widget)
+        paging.addStretch(1)
+        for widget in (self.previous_page, self.page_label, self.next_page):
+            paging.addWidget(widget)
+        editing = QHBoxLayout()
+        for widget in (*self.split_buttons.values(), self.merge_button, self.replace_button):
+            editing.addWidget(widget)
+        editing.addStretch(1)
+        self.tiles = [TemplateTile() for _ in range(TILES_PER_PAGE)]
+        self.grid = QGridLayout()
+        self.grid.setSpacing(6)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.columns = 0
+        for tile in self.tiles:
+            tile.clicked.connect(self.tile_clicked)
+            tile.menuRequested.connect(self.tile_menu)
+            tile.hide()
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addLayout(self.grid)
+        page_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll.setWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        for row in (paging, editing):
+            layout.addLayout(row)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.scroll, 1)
+        self._lay_out_tiles()
+
+    def _button(self, text: str, tip: str, handler: Callable[[], object]) -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the view
+        button.clicked.connect(lambda _=False: handler())
+        return button
+
+    # --- drawing -------------------------------------------------------------------------------------
+
+    def _lay_out_tiles(self) -> None:
+        width = self.scroll.viewport().width() - self.scroll.verticalScrollBar().sizeHint().width()
+        columns = max(1, min(TILES_PER_PAGE, width // (TILE_WIDTH_PX + self.grid.spacing())))
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for index, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, index // columns, index % columns)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._lay_out_tiles()
+
+    def refresh(self) -> None:
+        """Draw the page's classes from the class review (a no-op for curves that did not change)."""
+        summaries = self.classes.summaries()
+        current = self.classes.current
+        if self.marked not in {summary.class_id for summary in summaries}:
+            self.marked = None
+        pages = max(1, -(-len(summaries) // TILES_PER_PAGE))
+        self.page = min(self.page, pages - 1)
+        shown = summaries[self.page * TILES_PER_PAGE : (self.page + 1) * TILES_PER_PAGE]
+        bands = [self.classes.band(summary.class_id) for summary in shown]
+        review = self.classes.review
+        units = review.recording.units[review.lead] if review.recording is not None else ""
+        lows = [np.nanmin(band.low) for band in bands if band.beats]
+        highs = [np.nanmax(band.high) for band in bands if band.beats]
+        y_range = (min(lows), max(highs)) if lows else (-1.0, 1.0)
+        for tile, summary, band in zip(self.tiles, shown, bands, strict=False):
+            tile.show_class(summary, band, units == "mV", y_range, summary.class_id == current,
+                            summary.class_id == self.marked)
+        for tile in self.tiles[len(shown) :]:
+            tile.class_id = -1
+            tile.hide()
+        classes = self.classes.classes
+        if classes is None:
+            self.summary_label.setText("No beat classes: open a record (its analysis groups the beats)")
+        else:
+            done = sum(summary.state is ClassState.LABELLED for summary in summaries)
+            self.summary_label.setText(f"{len(summaries)} classes of {len(classes.sample)} beats, {done} labelled; "
+                                       "the keys of beats label the current class")
+        self.page_label.setText(f"page {self.page + 1} of {pages}")
+        self.previous_page.setEnabled(self.page > 0)
+        self.next_page.setEnabled(self.page < pages - 1)
+        self.show_position()
+        has_current = current is not None
+        for button in (self.previous_beat, self.next_beat, *self.split_buttons.values()):
+            button.setEnabled(has_current)
+        self.merge_button.setEnabled(has_current and self.marked is not None and self.marked != current)
+
+    def show_position(self) -> None:
+        at, count = self.classes.position()
+        current = self.classes.current
+        self.position_label.setText("no class" if current is None else
+                                    f"class {current}: beat {at} of {count}" if at else f"class {current}")
+
+    # --- choosing classes ----------------------------------------------------------------------------
+
+    def tile_clicked(self, class_id: int, mark: bool) -> None:
+        self.setFocus()
+        if mark and self.classes.current is not None and class_id != self.classes.current:
+            self.marked = None if self.marked == class_id else class_id
+            self.refresh()
+            return
+        self.marked = None if self.marked == class_id else self.marked
+        self.classes.select(class_id)
+
+    def step_class(self, forward: bool) -> None:
+        order = [summary.class_id for summary in self.classes.summaries()]
+        if not order:
+            return
+        at = order.index(self.classes.current) if self.classes.current in order else -1
+        target = order[min(at + 1, len(order) - 1)] if forward else order[max(at - 1, 0)]
+        self.page = order.index(target) // TILES_PER_PAGE
+        self.classes.select(target)
+
+    def turn_page(self, step: int) -> None:
+        self.page = max(0, self.page + step)
+        self.refresh()
+
+    # --- editing -------------------------------------------------------------------------------------
+
+    def label(self, symbol: str | None, class_id: int | None = None, overwrite: bool | None = None) -> None:
+        """Label the class (the current one by default) ``symbol``; None: the model's verdict on it."""
+        class_id = self.classes.current if class_id is None else class_id
+        if class_id is None:
+            self.classes.review.events.status.emit("Choose a class first (click its tile)", 3000)
+            return
+        if not self.can_edit():
+            return
+        if overwrite is None:
+            overwrite = self.replace_button.isChecked()
+            self.replace_button.setChecked(False)  # replacing reviewers' labels is asked for each time
+        if symbol is None:
+            self.classes.confirm_model(class_id)
+        else:
+            self.classes.label(class_id, symbol, overwrite=overwrite)
+
+    def split(self, by: str, class_id: int | None = None) -> None:
+        class_id = self.classes.current if class_id is None else class_id
+        if class_id is not None and self.can_edit():
+            with busy():
+                self.classes.split(class_id, by)
+
+    def merge(self, keep: int | None = None, merged: int | None = None) -> None:
+        keep = self.classes.current if keep is None else keep
+        merged = self.marked if merged is None else merged
+        if keep is None or merged is None or keep == merged or not self.can_edit():
+            return
+        self.marked = None
+        with busy():
+            self.classes.merge(keep, merged)
+
+    def tile_menu(self, class_id: int, at: QPoint) -> None:
+        menu = self.class_menu(class_id)
+        menu.exec(at)
+
+    def class_menu(self, class_id: int) -> QMenu:
+        """A tile's context menu: label the class (keeping or replacing beat labels), split it, merge."""
+        menu = QMenu(self)
+        menu.addAction("Label with the model's verdict\tSpace", lambda: self.label(None, class_id, False))
+        keeping = menu.addMenu("Label (beat labels kept)")
+        replacing = menu.addMenu("Label, replacing reviewers' beat labels")
+        for action, key, symbol in SYMBOLS:
+            keeping.addAction(f"{symbol}: {action}\t{key}", lambda s=symbol: self.label(s, class_id, False))
+            replacing.addAction(f"{symbol}: {action}", lambda s=symbol: self.label(s, class_id, True))
+        menu.addSeparator()
+        for by in SPLIT_BY:
+            menu.addAction(f"Split by {by}", lambda b=by: self.split(b, class_id))
+        current = self.classes.current
+        if current is not None and current != class_id:
+            menu.addAction(f"Merge into class {current}", lambda: self.merge(current, class_id))
+        return menu
+
+    # --- keys ----------------------------------------------------------------------------------------
+
+    def event(self, event) -> bool:
+        # A key the view handles must not trigger the window's shortcut for it (a beat label, a page of the trace).
+        if event.type() == QEvent.Type.ShortcutOverride and (
+            key_text(event) in LABEL_KEYS or (event.key() in NAVIGATION_KEYS and not event.modifiers())
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        text = key_text(event)
+        if text in LABEL_KEYS:
+            self.label(LABEL_KEYS[text])
+        elif event.modifiers() or event.key() not in NAVIGATION_KEYS:
+            super().keyPressEvent(event)
+        elif event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.classes.step(event.key() == Qt.Key.Key_Right)
+        elif event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.step_class(event.key() == Qt.Key.Key_Down)
+        else:
+            self.turn_page(1 if event.key() == Qt.Key.Key_PageDown else -1)
+
+
+class TemplatesDock(QDockWidget):
+    """The Templates view in a dock of the review window (View ▸ Templates), its classes those of the record."""
+
+    def __init__(self, window) -> None:
+        super().__init__("Templates", window)
+        self.setObjectName("templates")
+        self.main_window = window
+        self.classes = ClassReview(window.review)
+        self.view = TemplatesView(self.classes, window._editable)
+        self.setWidget(self.view)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
+        window.tabifyDockWidget(window.review_list, self)
+        self.hide()
+        review = window.review
+        for event in (review.events.beats, review.events.classes, self.classes.events.current):
+            event.connect(self._redraw)
+        review.events.selection.connect(lambda: self.isVisible() and self.view.show_position())
+        # While a class is current, the superimposed beats are its beats.
+        window.superimposition.template_classes = self._template_classes
+        # View ▸ Templates says whether the dock is open (in front of its tab group or not), as Qt's own action does.
+        self.toggleViewAction().toggled.connect(self._sync_action)
+
+    def _template_classes(self, table) -> np.ndarray | None:
+        if self.isVisible() and self.classes.current is not None:
+            return self.classes.class_names(table)
+        return None
+
+    def _redraw(self) -> None:
+        if self.isVisible():
+            self.view.refresh()
+
+    def set_shown(self, shown: bool) -> None:
+        """View ▸ Templates: show the view in front of its tab group, with the keys; or hide it."""
+        self.setVisible(shown)
+        if shown:
+            self.raise_()
+            self.view.setFocus()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.view.refresh()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        if self.main_window.review.session is not None:
+            self.main_window.review.events.selection.emit()  # the superimposed beats by label again
+
+    def _sync_action(self, shown: bool) -> None:
+        action = getattr(self.main_window, "shortcut_actions", {}).get("Templates")
+        if action is not None and action.isChecked() != shown:
+            action.setChecked(shown)

@@ -1,0 +1,326 @@
+"""Template review without Qt: a record's beat classes as the reviewer meets them, most in need of a look first.
+
+A class (``danet_viewer.core.beat_classes``) is shown with its size, its share
+of the record, its median coupling interval (the RR before its beats), its
+p(APC) on the APC score scale, and its state: unreviewed (no beat of it has a
+reviewer's label), labelled (every beat has one) or mixed. Classes the model is
+least sure of come first: those whose beats it splits between APC and not, and
+those whose p(APC) lies near its threshold, then the classes it calls APC;
+labelled classes come last.
+
+One class is current: selecting it selects its first beat in the review model,
+and ``step`` pages through its beats (the main view and the superimposed beats
+follow the selected beat). Labelling, splitting and merging go through the
+review model (one undoable step) and ``danet_viewer.core.class_edits``.
+
+Events (``ClassReview.events``): ``current()`` when the current class changes.
+The class list changes with the review model's ``beats`` and ``classes`` events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from danet_viewer.components.beat_details import APC_SCORE_CALL, apc_score
+from danet_viewer.components.events import EmitterGroup
+from danet_viewer.components.review_model import ReviewModel
+from danet_viewer.components.review_session import APC, NORMAL
+from danet_viewer.core.class_edits import coupling_ratios, merge_classes, split_class
+from danet_viewer.core.store import BeatClassTable
+from danet_viewer.errors import DanetError
+
+# A template is drawn from R minus this to R plus that, over the spread of up to TEMPLATE_BAND_BEATS of its beats
+# (spread evenly over the record), between the TEMPLATE_BAND_PERCENTILES of their samples.
+TEMPLATE_BEFORE_S = 0.25
+TEMPLATE_AFTER_S = 0.45
+TEMPLATE_BAND_BEATS = 200
+TEMPLATE_BAND_PERCENTILES = (10, 50, 90)
+
+
+class ClassState(StrEnum):
+    UNREVIEWED = "unreviewed"  # no beat of the class has a reviewer's label
+    LABELLED = "labelled"  # every beat has one
+    MIXED = "mixed"  # some have
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """One class as its tile shows it."""
+
+    class_id: int
+    count: int
+    share: float  # of the record's classified beats
+    coupling_rr_s: float  # median interval before its beats
+    coupling: float  # median of that interval over the patient's underlying cycle (0.7: 30 % early)
+    apc_score: float  # the class's p(APC) on the APC score scale (50: the model's threshold); NaN without a model
+    model_apc_share: float  # its beats the model calls APC; NaN without a model
+    reviewed: int
+    labels: tuple[tuple[str, int], ...]  # reviewers' labels among its beats, the most common first
+    state: ClassState
+    need: float  # 0-1: how much the model's split or doubt over the class asks for a look
+
+    @property
+    def label(self) -> str:
+        """The most common reviewer's label of the class ("" when none)."""
+        return self.labels[0][0] if self.labels else ""
+
+    @property
+    def model_symbol(self) -> str:
+        """The model's verdict on the class as a whole: A at or above its threshold, else N."""
+        return APC if self.apc_score >= APC_SCORE_CALL else NORMAL
+
+    def state_text(self) -> str:
+        """'unreviewed', 'labelled A', 'labelled A (3 N)', 'mixed: 40 of 120 reviewed (A 38, N 2)'."""
+        if self.state is ClassState.UNREVIEWED:
+            return "unreviewed"
+        others = ", ".join(f"{count} {symbol}" for symbol, count in self.labels[1:])
+        if self.state is ClassState.LABELLED:
+            return f"labelled {self.label}" + (f" ({others})" if others else "")
+        counts = ", ".join(f"{symbol} {count}" for symbol, count in self.labels)
+        return f"mixed: {self.reviewed} of {self.count} reviewed ({counts})"
+
+
+@dataclass(frozen=True)
+class TemplateBand:
+    """A class's template on the analysis lead, in its units, with the spread of its beats around it."""
+
+    times_s: np.ndarray  # from R
+    low: np.ndarray
+    median: np.ndarray
+    high: np.ndarray
+    beats: int  # how many beats the band is drawn from
+
+
+def _doubt(score: float, model_share: float) -> float:
+    """0-1: 1 where the model calls half the class APC, or scores the class at its threshold."""
+    if not np.isfinite(score):
+        return 0.0
+    split = 2 * min(model_share, 1 - model_share) if np.isfinite(model_share) else 0.0
+    return float(max(split, 1 - abs(score - APC_SCORE_CALL) / APC_SCORE_CALL))
+
+
+class ClassReview:
+    """The record's classes under review in a ``ReviewModel``, and the one the reviewer works on."""
+
+    def __init__(self, review: ReviewModel) -> None:
+        self.review = review
+        self.events = EmitterGroup("current")
+        self.current: int | None = None
+        # Caches, each with the objects it was computed from (compared by identity: a new table or classes object
+        # is a change, and holding them keeps their ids from being reused).
+        self._ids: tuple[tuple, np.ndarray] = ((None, -1), np.empty(0, np.int32))
+        self._coupling: tuple[np.ndarray | None, np.ndarray] = (None, np.empty((0, 2)))
+        self._summaries: tuple[tuple, list[ClassSummary]] = ((None, None), [])
+        self._bands: tuple[tuple, dict[int, TemplateBand]] = ((None, None), {})
+        self._session = review.session
+        review.events.classes.connect(self._classes_changed)
+        review.events.beats.connect(self._beats_changed)
+
+    # --- what the classes are --------------------------------------------------------------------
+
+    @property
+    def classes(self) -> BeatClassTable | None:
+        review = self.review
+        return review.store.record(review.recording.name).classes if review.session is not None else None
+
+    def class_ids(self) -> np.ndarray:
+        """int32 class id of every row of the session's beat table, -1 for none (deleted beats, beats without)."""
+        classes, session = self.classes, self.review.session
+        if classes is None:
+            return np.full(len(session.table) if session else 0, -1, np.int32)
+        # Ids change with the classes and with the table's rows (an added beat), not with a label.
+        table = session.table
+        (cached_classes, rows), _ = self._ids
+        if cached_classes is not classes or rows != len(table):
+            # As ``beat_class_ids`` does for the store's table, but for the session's, which also shows labels the
+            # disk refused (an added beat among them), and without building the store's table again.
+            ids = np.full(len(table), -1, np.int32)
+            if len(table):
+                at = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+                present = table.sample[at] == classes.sample
+                ids[at[present]] = classes.class_id[present]
+                ids[table.deleted] = -1
+            self._ids = ((classes, len(table)), ids)
+        return self._ids[1]
+
+    def class_names(self, table) -> np.ndarray:
+        """The class of each row of ``table`` (the session's) as text, "" for none: the superimposition's groups."""
+        ids = self.class_ids()
+        if len(ids) != len(table):
+            return np.full(len(table), "", object)
+        return np.where(ids >= 0, ids.astype(str), "").astype(object)
+
+    def _coupling_of(self, classes: BeatClassTable) -> np.ndarray:
+        if self._coupling[0] is not classes.sample:
+            self._coupling = (classes.sample, coupling_ratios(classes.sample, self.review.recording.fs))
+        return self._coupling[1]
+
+    def summaries(self) -> list[ClassSummary]:
+        """Every class, the most in need of a look first: unlabelled before labelled, then by the model's doubt,
+        then the model's APCs, then the larger first."""
+        classes, session = self.classes, self.review.session
+        if classes is None or not classes.n_classes:
+            return []
+        (cached_classes, table), _ = self._summaries
+        if cached_classes is not classes or table is not session.table:
+            self._summaries = ((classes, session.table), self._summarise(classes))
+        return self._summaries[1]
+
+    def _summarise(self, classes: BeatClassTable) -> list[ClassSummary]:
+        table, k = self.review.session.table, classes.n_classes
+        ids = self.class_ids()
+        counts = classes.counts
+        fs = self.review.recording.fs
+        pre_rr_s = np.diff(classes.sample, prepend=classes.sample[:1]) / fs
+        ratio = self._coupling_of(classes)[:, 0]
+        order = np.argsort(classes.class_id, kind="stable")
+        bounds = np.searchsorted(classes.class_id[order], np.arange(k + 1))
+        in_class = ids >= 0
+        scored = in_class & (table.model_apc >= 0)
+        model_apc = np.bincount(ids[scored], weights=table.model_apc[scored] == 1, minlength=k)
+        model_scored = np.bincount(ids[scored], minlength=k)
+        reviewed_rows = np.flatnonzero(in_class & table.reviewed)
+        labels: list[dict[str, int]] = [{} for _ in range(k)]
+        if len(reviewed_rows):
+            pairs, pair_counts = np.unique(np.char.add(ids[reviewed_rows].astype(str),
+                                                       "\t" + table.review_symbol[reviewed_rows].astype(str)),
+                                           return_counts=True)
+            for pair, count in zip(pairs, pair_counts, strict=True):
+                class_text, symbol = pair.split("\t")
+                labels[int(class_text)][symbol] = int(count)
+        threshold = self.review.session.threshold
+        scores = apc_score(classes.p_apc, threshold) if np.isfinite(threshold) else np.full(k, np.nan)
+        summaries = []
+        for c in range(k):
+            members = order[bounds[c] : bounds[c + 1]]
+            reviewed = sum(labels[c].values())
+            state = (ClassState.UNREVIEWED if not reviewed
+                     else ClassState.LABELLED if reviewed >= counts[c] else ClassState.MIXED)
+            share = model_apc[c] / model_scored[c] if model_scored[c] else np.nan
+            summaries.append(ClassSummary(
+                class_id=c, count=int(counts[c]), share=float(counts[c] / max(len(classes.sample), 1)),
+                coupling_rr_s=float(np.median(pre_rr_s[members])) if len(members) else np.nan,
+                coupling=float(np.median(ratio[members])) if len(members) else np.nan,
+                apc_score=float(scores[c]), model_apc_share=float(share), reviewed=reviewed,
+                labels=tuple(sorted(labels[c].items(), key=lambda item: (-item[1], item[0]))), state=state,
+                need=_doubt(float(scores[c]), float(share)),
+            ))
+        # Among classes the model is as sure of, its APCs first: those are the calls a review is for.
+        return sorted(summaries, key=lambda s: (s.state is ClassState.LABELLED, -s.need,
+                                                not s.apc_score >= APC_SCORE_CALL, -s.count, s.class_id))
+
+    def summary(self, class_id: int) -> ClassSummary | None:
+        return next((s for s in self.summaries() if s.class_id == class_id), None)
+
+    def member_rows(self, class_id: int) -> np.ndarray:
+        """Rows of the session's beat table in class ``class_id``, in time order."""
+        return np.flatnonzero(self.class_ids() == class_id)
+
+    def band(self, class_id: int) -> TemplateBand:
+        """The class's template (median beat) and spread on the analysis lead, from beats spread over the record."""
+        classes, raw = self.classes, self.review.analysis_raw
+        (cached_classes, cached_raw), bands = self._bands
+        if cached_classes is not classes or cached_raw is not raw:
+            bands = {}
+            self._bands = ((classes, raw), bands)
+        if class_id not in bands:
+            bands[class_id] = self._band_of(classes.members(class_id))
+        return bands[class_id]
+
+    def _band_of(self, samples: np.ndarray) -> TemplateBand:
+        raw, fs = self.review.analysis_raw, self.review.recording.fs
+        before, after = int(TEMPLATE_BEFORE_S * fs), int(TEMPLATE_AFTER_S * fs)
+        offsets = np.arange(-before, after + 1)
+        samples = samples[(samples >= before) & (samples + after < len(raw))]
+        if len(samples) > TEMPLATE_BAND_BEATS:
+            samples = samples[np.linspace(0, len(samples) - 1, TEMPLATE_BAND_BEATS).round().astype(np.int64)]
+        times = offsets / fs
+        if not len(samples):
+            empty = np.full(len(offsets), np.nan, np.float32)
+            return TemplateBand(times, empty, empty, empty, 0)
+        beats = raw[samples[:, None] + offsets[None, :]].astype(np.float32)
+        beats -= np.median(beats, axis=1, keepdims=True)  # baseline wander apart, as the superimposed beats
+        low, median, high = np.percentile(beats, TEMPLATE_BAND_PERCENTILES, axis=0)
+        return TemplateBand(times, low, median, high, len(samples))
+
+    # --- the current class -------------------------------------------------------------------------
+
+    def select(self, class_id: int | None) -> None:
+        """Make ``class_id`` current and select its first beat (the selected beat where it is one of the class's)."""
+        self.current = class_id
+        if class_id is not None:
+            rows = self.member_rows(class_id)
+            selected = self.review.selected
+            if len(rows):  # selected again where it is the class's: the views grouping beats by class follow
+                self.review.select_row(selected if selected is not None and np.any(rows == selected) else int(rows[0]))
+        self.events.current.emit()
+
+    def step(self, forward: bool) -> None:
+        """Select the current class's next (or previous) beat after the selected one."""
+        if self.current is not None and self.review.session is not None:
+            rows = self.member_rows(self.current)
+            self.review.select_row(self.review.session.step(rows, self.review.selected, forward))
+
+    def position(self) -> tuple[int, int]:
+        """Which of the current class's beats is selected (1-based; 0 when another beat is) and how many it has."""
+        if self.current is None or self.review.selected is None:
+            return 0, 0
+        rows = self.member_rows(self.current)
+        at = int(np.searchsorted(rows, self.review.selected))
+        return (at + 1 if at < len(rows) and rows[at] == self.review.selected else 0), len(rows)
+
+    # --- editing the classes -----------------------------------------------------------------------
+
+    def label(self, class_id: int, symbol: str, *, overwrite: bool = False) -> int:
+        """Label the class ``symbol`` (one undoable step); a reviewer's own beat labels stay unless ``overwrite``."""
+        return self.review.label_class(class_id, symbol, overwrite=overwrite)
+
+    def confirm_model(self, class_id: int) -> int:
+        """Label the class with the model's verdict on it (A or N), as Space does for one beat."""
+        summary = self.summary(class_id)
+        if summary is None or not np.isfinite(summary.apc_score):
+            self.review.events.status.emit("No model has scored this class: type its label", 4000)
+            return 0
+        return self.label(class_id, summary.model_symbol)
+
+    def split(self, class_id: int, by: str) -> int | None:
+        """Split the class in two (``by`` "coupling" or "shape"); returns the new class's id, None if refused."""
+        review = self.review
+        try:
+            new_id = split_class(review.store, review.recording, class_id, by, who=review.session.reviewer)
+        except DanetError as error:
+            review.events.refused.emit(str(error))
+            return None
+        review.events.status.emit(f"Class {class_id} split by {by}: class {new_id} holds the smaller part", 5000)
+        review.events.classes.emit()
+        return new_id
+
+    def merge(self, keep: int, merged: int) -> int | None:
+        """Merge class ``merged`` into ``keep``; returns the merged class's id (ids after ``merged`` move down)."""
+        review = self.review
+        try:
+            kept = merge_classes(review.store, review.recording, keep, merged, who=review.session.reviewer)
+        except DanetError as error:
+            review.events.refused.emit(str(error))
+            return None
+        self.current = kept
+        review.events.status.emit(f"Class {merged} merged into class {keep}, now class {kept}", 5000)
+        review.events.classes.emit()
+        self.events.current.emit()
+        return kept
+
+    def _beats_changed(self) -> None:
+        if self.review.session is not self._session:  # another record (or none): its classes are others
+            self._session = self.review.session
+            if self.current is not None:
+                self.current = None
+                self.events.current.emit()
+
+    def _classes_changed(self) -> None:
+        classes = self.classes
+        if self.current is not None and (classes is None or self.current >= classes.n_classes):
+            self.current = None
+            self.events.current.emit()

@@ -1,0 +1,112 @@
+"""The Templates view on the bundled sample: tiles of the record's classes, a class labelled with one key and undone,
+a reviewer's own label kept, paging a class's beats, split and merge, and the view as a reviewer sees it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from danet_viewer._qt.templates_view import TILES_PER_PAGE
+from danet_viewer.components.class_review import ClassState
+
+
+def open_templates(qtbot, window):
+    qtbot.keyClick(window.view, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    dock = window.templates
+    qtbot.waitUntil(dock.isVisible)
+    assert window.shortcut_actions["Templates"].isChecked()
+    return dock
+
+
+def visible_tiles(dock):
+    return [tile for tile in dock.view.tiles if tile.isVisible()]
+
+
+def click_tile(qtbot, dock, tile, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, modifier)
+
+
+def test_a_class_is_labelled_with_one_key_and_undone_as_one_step(qtbot, analysed, tmp_path):
+    dock = open_templates(qtbot, analysed)
+    review, classes = analysed.review, dock.classes
+    summaries = classes.summaries()
+    tiles = visible_tiles(dock)
+    assert len(tiles) == min(len(summaries), TILES_PER_PAGE) > 1
+    assert [tile.class_id for tile in tiles] == [s.class_id for s in summaries[: len(tiles)]]  # least sure first
+    for tile in tiles:  # the template and its band are drawn, on ECG paper (the sample is in mV)
+        assert len(tile.template.getData()[0]) > 100 and tile.grid.isVisible()
+        pixel_s, pixel_mv = tile.plot_widget.getPlotItem().vb.viewPixelSize()
+        assert 0.04 / pixel_s == pytest.approx(0.1 / pixel_mv, rel=0.02)  # square 1 mm boxes: 0.04 s by 0.1 mV
+    # The class with the most beats, so paging and the superimposition have something to show.
+    tile = max(tiles, key=lambda t: classes.summary(t.class_id).count)
+    class_id = tile.class_id
+    click_tile(qtbot, dock, tile)
+    rows = classes.member_rows(class_id)
+    assert classes.current == class_id and review.selected == rows[0] and dock.view.hasFocus()
+    assert analysed.superimposition.shown_class == str(class_id)
+    assert len(rows) - 2 <= analysed.superimposition.shown_count <= min(len(rows), 200)  # beats at the edges left
+    qtbot.keyClick(dock.view, Qt.Key.Key_Right)  # the class's next beat, not the record's
+    assert review.selected == rows[1]
+    qtbot.keyClick(dock.view, Qt.Key.Key_A)
+    table = review.session.table
+    assert set(table.review_symbol[rows]) == {"A"} and table.reviewed.sum() == len(rows)
+    assert review.selected == rows[1]  # still the beat paged to
+    assert classes.summary(class_id).state is ClassState.LABELLED
+    # Labelled, it goes to the end of the grid (what needs a look first): its tile now shows another class.
+    assert classes.summaries()[-1].class_id == class_id and visible_tiles(dock)[0].class_id != class_id
+    dock.view.turn_page(99)  # the last page: clamped
+    assert visible_tiles(dock)[-1].class_id == class_id and "labelled A" in visible_tiles(dock)[-1].footer.text()
+    review.undo()
+    assert not review.session.table.reviewed.any() and not review.session.can_undo  # one step, all of it
+    review.redo()
+    qtbot.keyClick(dock.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the window's undo, from the view
+    assert not review.session.table.reviewed.any()
+    assert dock.grab().save(str(tmp_path / "templates.png"))
+    dock.close()  # the superimposition groups by label again, and the View menu says the view is closed
+    assert analysed.superimposition.shown_class in ("A", "N")
+    assert not analysed.shortcut_actions["Templates"].isChecked()
+
+
+def test_a_reviewer_s_own_label_survives_a_class_key_and_is_replaced_only_when_asked(qtbot, analysed):
+    dock = open_templates(qtbot, analysed)
+    review, classes = analysed.review, dock.classes
+    class_id = max(classes.summaries(), key=lambda s: s.count).class_id
+    rows = classes.member_rows(class_id)
+    review.select_row(int(rows[2]))
+    qtbot.keyClick(analysed.view, Qt.Key.Key_V)  # the main view has the keys: one beat
+    assert review.session.table.review_symbol[rows[2]] == "V"
+    dock.view.setFocus()
+    classes.select(class_id)
+    qtbot.keyClick(dock.view, Qt.Key.Key_N)
+    labels = review.session.table.review_symbol[rows]
+    assert labels[2] == "V" and set(np.delete(labels, 2)) == {"N"}
+    assert classes.summary(class_id).state_text() == "labelled N (1 V)"
+    dock.view.replace_button.setChecked(True)
+    qtbot.keyClick(dock.view, Qt.Key.Key_N)
+    assert set(review.session.table.review_symbol[rows]) == {"N"}
+    assert not dock.view.replace_button.isChecked()  # asked for each time
+    menu = dock.view.class_menu(class_id)
+    assert [action.text() for action in menu.actions() if action.text()][:3] == [
+        "Label with the model's verdict\tSpace", "Label (beat labels kept)", "Label, replacing reviewers' beat labels"]
+    menu.deleteLater()
+
+
+def test_split_and_merge_from_the_view(qtbot, analysed):
+    dock = open_templates(qtbot, analysed)
+    classes = dock.classes
+    before = classes.classes.n_classes
+    largest = max(classes.summaries(), key=lambda s: s.count).class_id
+    classes.select(largest)
+    qtbot.mouseClick(dock.view.split_buttons["shape"], Qt.MouseButton.LeftButton)
+    assert classes.classes.n_classes == before + 1
+    assert {tile.class_id for tile in visible_tiles(dock)} >= {largest, before} or before + 1 > TILES_PER_PAGE
+    assert not dock.view.merge_button.isEnabled()
+    other = next(tile for tile in visible_tiles(dock) if tile.class_id == before)
+    click_tile(qtbot, dock, other, Qt.KeyboardModifier.ControlModifier)  # marked, to merge into the current one
+    assert dock.view.marked == before and classes.current == largest and dock.view.merge_button.isEnabled()
+    qtbot.mouseClick(dock.view.merge_button, Qt.MouseButton.LeftButton)
+    assert classes.classes.n_classes == before and classes.current == largest and dock.view.marked is None
+    split, merge = analysed.review.store.audit_log()[-2:]
+    assert split.action.startswith(f"split class {largest} by shape: ")
+    assert merge.action == f"merge class {before} into class {largest}"

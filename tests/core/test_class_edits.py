@@ -1,0 +1,110 @@
+"""A reviewer's class edits: a split by coupling interval or by shape, a merge, each kept by the store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from danet_viewer.core.analysis import register_recording
+from danet_viewer.core.beat_classes import beat_class_ids, update_beat_classes
+from danet_viewer.core.beats import DETECTOR
+from danet_viewer.core.class_edits import merge_classes, split_class
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable
+from danet_viewer.errors import DanetError
+from tests.conftest import ArrayRecording
+from tests.core.test_beat_classes import APC, FS, NORMAL, VENTRICULAR, three_kinds
+
+
+def with_class_ids(classes: BeatClassTable, ids: np.ndarray) -> BeatClassTable:
+    """``classes`` regrouped as ``ids`` (0..k-1), whatever the clustering made of the beats."""
+    k = int(ids.max()) + 1
+    return replace(classes.with_members(classes.sample, ids, classes.distance),
+                   templates=np.zeros((k, *classes.templates.shape[1:]), np.float32),
+                   rr_quartiles=np.zeros((k, 3, 3), np.float32), p_apc=np.full(k, np.nan, np.float32),
+                   centroids=np.arange(k, dtype=np.float32)[:, None] * np.ones(classes.centroids.shape[1], np.float32))
+
+
+@pytest.fixture
+def grouped(tmp_path):
+    """The three-kind record in a store, its beats grouped by hand: class 0 every beat but the ventricular ones,
+    class 1 those. Yields (store, recording, kinds)."""
+    signal, beats, kinds = three_kinds(n_beats=150)
+    recording = ArrayRecording(signal, FS, "three")
+    path = tmp_path / "s.h5"
+    with AnnotationStore.open(path, "a") as store:
+        register_recording(recording, store, "t")
+        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+        classes = update_beat_classes(store, recording, who="t")
+        store.set_beat_classes(recording.name, with_class_ids(classes, (kinds == VENTRICULAR).astype(np.int32)),
+                               who="t")
+        yield store, recording, kinds
+
+
+def kinds_by_class(store, kinds) -> dict[int, set[str]]:
+    ids = beat_class_ids(store, "three")
+    return {int(c): set(kinds[ids == c]) for c in np.unique(ids)}
+
+
+def test_a_split_by_coupling_takes_the_premature_beats_apart(grouped):
+    store, recording, kinds = grouped
+    new_id = split_class(store, recording, 0, "coupling", who="dr")
+    assert new_id == 2
+    assert kinds_by_class(store, kinds) == {0: {NORMAL}, 1: {VENTRICULAR}, 2: {APC}}
+    classes = store.record("three").classes
+    assert classes.counts.tolist() == [np.sum(kinds == kind) for kind in (NORMAL, VENTRICULAR, APC)]
+    # The new class's template and intervals are its own: APCs come early.
+    assert classes.rr_quartiles[2, 2, 1] < 0.8 * classes.rr_quartiles[0, 2, 1]
+    assert np.abs(classes.templates[2]).max() > 0
+    split = f"{np.sum(kinds == APC)} of {np.sum(kinds != VENTRICULAR)} beats"
+    assert store.audit_log()[-1].action == f"split class 0 by coupling: {split} to class 2"
+
+
+def test_a_split_by_shape_takes_the_ventricular_beats_apart(grouped):
+    store, recording, kinds = grouped
+    merge_classes(store, recording, 0, 1, who="dr")
+    assert kinds_by_class(store, kinds) == {0: {NORMAL, APC, VENTRICULAR}}
+    assert split_class(store, recording, 0, "shape", who="dr") == 1
+    assert kinds_by_class(store, kinds) == {0: {NORMAL, APC}, 1: {VENTRICULAR}}
+
+
+def test_a_merge_renumbers_the_classes_after_the_merged_one_and_persists(grouped, tmp_path):
+    store, recording, kinds = grouped
+    split_class(store, recording, 0, "coupling", who="dr")  # 0 sinus, 1 ventricular, 2 APC
+    assert merge_classes(store, recording, 2, 1, who="dr") == 1  # the APCs take the ventricular beats: now 1
+    assert kinds_by_class(store, kinds) == {0: {NORMAL}, 1: {APC, VENTRICULAR}}
+    assert store.audit_log()[-1].action == "merge class 1 into class 2"
+    store.close()
+    with AnnotationStore.open(tmp_path / "s.h5") as reopened:
+        assert kinds_by_class(reopened, kinds) == {0: {NORMAL}, 1: {APC, VENTRICULAR}}
+
+
+def test_split_classes_stay_while_beats_are_added_and_deleted(grouped):
+    store, recording, kinds = grouped
+    split_class(store, recording, 0, "coupling", who="dr")
+    beats = store.record("three").beats
+    store.set_label("three", int(beats[60]), NOT_A_BEAT, "dr")
+    store.set_label("three", int(beats[61] + 40), "N", "dr")  # an added beat, between two
+    update_beat_classes(store, recording, who="dr")
+    classes = store.record("three").classes
+    assert classes.n_classes == 3 and len(classes.sample) == len(beats)
+    ids = beat_class_ids(store, "three")
+    table = store.beat_table("three")
+    assert ids[table.sample == beats[60]].tolist() == [-1] and ids[table.added].item() >= 0
+
+
+def test_what_cannot_be_split_or_merged_is_refused(grouped):
+    store, recording, _ = grouped
+    with pytest.raises(DanetError, match="has no class 5"):
+        split_class(store, recording, 5, "shape", who="dr")
+    with pytest.raises(DanetError, match="with itself"):
+        merge_classes(store, recording, 1, 1, who="dr")
+    with pytest.raises(ValueError, match="choose from"):
+        split_class(store, recording, 0, "colour", who="dr")
+    classes = store.record("three").classes
+    one = np.zeros(len(classes.sample), np.int32)
+    one[0] = 1
+    store.set_beat_classes("three", with_class_ids(classes, one), who="t")
+    with pytest.raises(DanetError, match="it has 1 beat"):
+        split_class(store, recording, 1, "coupling", who="dr")
