@@ -3,6 +3,8 @@ svdb-shaped records writes a pass that the model folder then scores with (no ../
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,15 @@ from danet_viewer.model.card import ModelCard, load_model, save_model
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.second_pass import SECOND_PASS_FILE
 from tests.conftest import synthetic_ecg, write_wfdb_record
-from training.second_pass import PassRecord, deal, fit_second_pass, refuse_test_records
+from training.report import second_pass_lines
+from training.rr_rule import RR_RULE_NAME
+from training.second_pass import (
+    SECOND_PASS_FOLDS_FILE,
+    PassRecord,
+    deal,
+    fit_second_pass,
+    refuse_test_records,
+)
 
 
 def _record(name: str, sveb: int) -> PassRecord:
@@ -64,3 +74,8 @@ def test_a_fit_on_both_databases_writes_a_pass_the_model_scores_with(tmp_path):
     assert set(summary["rows"]["RR rule"]) == {"all", "mitdb DS1", "DS1 without 209", "svdb"}
     network, _ = load_model(model_folder)
     assert network.second_pass is not None and network.second_pass.threshold == fitted.threshold
+    # The card names both databases, the threshold and how it was chosen, and shows the RR rule's row.
+    card_lines = "\n".join(second_pass_lines(*(json.loads((model_folder / name).read_text())
+                                                for name in (SECOND_PASS_FILE, SECOND_PASS_FOLDS_FILE))))
+    assert "mitdb DS1 (3 records) and svdb (3 records)" in card_lines and f"{fitted.threshold:.4f}" in card_lines
+    assert f"| {RR_RULE_NAME} |" in card_lines
