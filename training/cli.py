@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="DS2 SVEB figures of a model folder, per the protocol")
     evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("--database", choices=("mitdb", "svdb"), default="mitdb",
+                          help="mitdb (its --split) or all records of svdb")
     evaluate.add_argument("--split", choices=SPLITS, default="DS2",
-                          help="DS2 (the protocol's test set), DS1, or DS1's validation records")
+                          help="mitdb's DS2 (the protocol's test set), DS1, or DS1's validation records")
     evaluate.add_argument("--out", type=Path, help="write the results as JSON")
     evaluate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
     evaluate.add_argument("--device", default="cpu")
@@ -133,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--model", type=Path, default=Path("resources/model"))
     report.add_argument("--crossval", type=Path, help="also the table of the `crossval` runs in this folder")
     report.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+
+    second = commands.add_parser(
+        "second-pass", help="fit a model's record-level second pass on mitdb DS1 + svdb, its threshold chosen on "
+                            "record-wise folds; prints the out-of-fold table (DS1 and svdb apart, RR rule row)")
+    second.add_argument("model", type=Path, help="model folder; second_pass.json is written into it")
+    second.add_argument("--folds", type=int, default=5)
+    second.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    second.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
     veto = commands.add_parser("rhythm-veto", help="choose the rhythm veto on DS1's atrial fibrillation annotations")
     veto.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
@@ -192,8 +202,8 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_model, summary_lines
 
-    summary = evaluate_model(args.model, args.split, args.cache, args.device)
-    print("\n".join(summary_lines(summary, args.split)))
+    summary = evaluate_model(args.model, args.split, args.cache, args.device, args.database)
+    print("\n".join(summary_lines(summary, args.split if args.database == "mitdb" else args.database)))
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
@@ -271,8 +281,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"prepare": _prepare, "fit": _fit, "pretrain": _pretrain, "evaluate": _evaluate,
                "ablation": _ablation, "figure": _figure, "report": _report, "retrain": _retrain,
                "rhythm-veto": _rhythm_veto, "replay": _replay, "calibrate": _calibrate,
-               "crossval": _crossval}
+               "crossval": _crossval, "second-pass": _second_pass}
     return run_reporting_errors(PROG, lambda: handler[args.command](args), debug=args.debug)
+
+
+def _second_pass(args: argparse.Namespace) -> int:
+    from training.second_pass import fit_second_pass
+
+    fitted, summary = fit_second_pass(args.model, args.cache, args.folds, tuple(args.seeds))
+    groups = list(next(iter(summary["rows"].values())))
+    print("| out of fold | " + " | ".join(f"{g} F1 (Se / +P)" for g in groups) + " |")
+    print("|---" * (len(groups) + 1) + "|")
+    for name, row in summary["rows"].items():
+        print(f"| {name} | " + " | ".join(f"{row[g]['f1']:.3f} ({100 * row[g]['se']:.1f} / {100 * row[g]['ppv']:.1f})"
+                                        for g in groups) + " |")
+    print(f"{args.model}: second pass threshold {fitted.threshold:.4f} ({fitted.chosen_by}); {summary['seconds']} s")
+    return 0
 
 
 def _rhythm_veto(args: argparse.Namespace) -> int:

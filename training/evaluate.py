@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from danet_viewer.model.card import load_model
+from danet_viewer.model.inference import operating_threshold
 from danet_viewer.model.network import DANet
 from training.data import BeatSet, ReferenceRecord, label_record
+from training.databases import SVDB
 from training.engine import predict
 from training.metrics import Counts, count, strip_counts
 from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
@@ -32,7 +34,10 @@ def record_scores(model: DANet, record: ReferenceRecord, device: str = "cpu") ->
     """(p(APC) of the matched beats, p(APC) of the false detections), scored together: every beat the
     detector found is one of the record's beats, as in the viewer, for the record-relative scoring."""
     together = BeatSet.concatenate([record.beats, record.false_detections])
-    scores = predict(model, together.inputs, device)
+    # In time order, as the viewer scores a record: the record-level scoring reads each beat's neighbours.
+    order = np.argsort(np.concatenate([record.beat_sample, record.false_sample]), kind="stable")
+    scores = np.empty(len(together), np.float32)
+    scores[order] = predict(model, together.inputs.subset(order), device)
     return scores[: len(record.beats)], scores[len(record.beats) :]
 
 
@@ -82,18 +87,24 @@ def summarise(results: list[RecordResult], set_aside: str = "232") -> dict:
     }
 
 
-def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu") -> dict:
-    """Protocol figures of a model folder on mitdb DS1, DS2 or DS1's validation records at the card's threshold."""
+def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu", database: str = "mitdb") -> dict:
+    """Protocol figures of a model folder at its operating threshold: on mitdb DS1, DS2 or DS1's validation
+    records, or (``database`` "svdb") on every svdb record, split ignored."""
     model, card = load_model(folder, device)
-    names = {"DS1": DS1, "DS2": DS2, "validation": VALIDATION}[split]
-    records = [label_record(mitdb_dir() / f"{name}.hea", cache) for name in names]
+    if database == "svdb":
+        headers = [SVDB.header(name) for name in SVDB.records()]
+        split = "svdb"
+    else:
+        headers = [mitdb_dir() / f"{name}.hea" for name in {"DS1": DS1, "DS2": DS2, "validation": VALIDATION}[split]]
+    records = [label_record(header, cache) for header in headers]
     started = time.monotonic()
     scores = {r.name: record_scores(model, r, device) for r in records}
     seconds = time.monotonic() - started
-    summary = summarise(evaluate_records(records, scores, card.threshold))
+    threshold = operating_threshold(model, card)
+    summary = summarise(evaluate_records(records, scores, threshold))
     # The floor every table shows, scored by the same code on the same beats.
     summary["rr_rule"] = summarise(evaluate_records(records, {r.name: rr_rule_scores(r) for r in records}, 0.5))
-    summary.update(model=card.model_id, split=split, threshold=card.threshold,
+    summary.update(model=card.model_id, split=split, threshold=threshold,
                    validation=card.metrics.get("validation", {}),
                    scoring_x_realtime=sum(r.duration_s for r in records) / seconds)
     return summary

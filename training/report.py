@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from danet_viewer.model.second_pass import SECOND_PASS_FILE
 from training.evaluate import LITERATURE, evaluate_model
 from training.metrics import FALSE_ALARM_RATE
 from training.rr_rule import RR_RULE_NAME
+from training.second_pass import SECOND_PASS_FOLDS_FILE
 
 VARIANTS = ("backbone", "hard", "soft")
 
@@ -103,7 +105,37 @@ def literature_table(result: dict, name: str) -> list[str]:
     return lines
 
 
-def model_card_markdown(card: dict, ds2: dict) -> str:
+def second_pass_lines(second_pass: dict, folds: dict) -> list[str]:
+    """The card's account of the record-level second pass and its out-of-fold table (RR rule row included)."""
+    groups = list(next(iter(folds["rows"].values())))
+    lines = [
+        f"- Record-level second pass (`second_pass.json`, a logistic regression over {len(second_pass['features'])} "
+        "record-relative features: the network's logit, coupling interval and pause against the patient's "
+        "underlying cycle found by regularity, QRS and P-region likeness to the dominant-rhythm template, rhythm "
+        "irregularity): it replaces the record-relative scoring above. Operating threshold p(APC) ≥ "
+        f"{second_pass['threshold']:.4f}, chosen {second_pass['chosen_by']}. Fitted on the "
+        f"{len(folds['records'])} training patients: mitdb DS1 ({list(folds['records'].values()).count('mitdb')} "
+        f"records) and svdb ({list(folds['records'].values()).count('svdb')} records); "
+        f"`danet-train second-pass` took {folds['seconds']:.0f} s on 2 CPU cores, folds included. A model retrained "
+        "on reviewed beats drops the pass (fine-tuning moves the scores it was fitted to) and keeps the network "
+        "thresholds above.",
+        "",
+        "## Figures",
+        "",
+        f"Out of fold over the {len(folds['records'])} training patients ({folds['folds']} record-wise folds; each "
+        "fold's threshold chosen on the other folds' inner out-of-fold scores). The network was trained on DS1, so "
+        "its own DS1 row is in-sample and the pass's DS1 figures lean on it; svdb is new to both.",
+        "",
+        "| out of fold | " + " | ".join(f"{g} F1" for g in groups) + " |",
+        "|---" * (len(groups) + 1) + "|",
+    ]
+    for name, row in folds["rows"].items():
+        label = {"network": "network alone (record-relative)", "RR rule": RR_RULE_NAME}.get(name, name)
+        lines.append(f"| {label} | " + " | ".join(f"{row[g]['f1']:.3f}" for g in groups) + " |")
+    return lines
+
+
+def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, folds: dict | None = None) -> str:
     """The human-readable card shipped beside the weights (resources/model/MODEL_CARD.md)."""
     training = card["training"]
     network = card["network"]
@@ -134,10 +166,9 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         *([f"- Replay sample for fine-tuning: `replay.npz`, {training['replay']['beats']} of the training beats "
            f"({training['replay']['apcs']} SVEB), sha256 `{training['replay']['sha256']}`."]
           if "replay" in training else []),
+        *(second_pass_lines(second_pass, folds) if second_pass else ["", "## Figures"]),
         "",
-        "## Figures",
-        "",
-        f"DS1 validation: Se {100 * validation['se']:.1f} %, +P {100 * validation['ppv']:.1f} %, "
+        f"DS1 validation (the network alone): Se {100 * validation['se']:.1f} %, +P {100 * validation['ppv']:.1f} %, "
         f"F1 {validation['f1']:.2f}, average precision {validation['average_precision']:.2f}.",
         "",
         f"DS2 (inter-patient, never seen): Se {100 * ds2['all']['se']:.1f} %, +P {100 * ds2['all']['ppv']:.1f} %, "
@@ -160,6 +191,10 @@ def model_card_markdown(card: dict, ds2: dict) -> str:
         "",
         "Data: MIT-BIH Arrhythmia Database (ODC-By 1.0): Moody GB, Mark RG, IEEE EMB 20(3):45-50 (2001); "
         "Goldberger AL et al., Circulation 101(23):e215-e220 (2000).",
+        *(["", "MIT-BIH Supraventricular Arrhythmia Database (ODC-By 1.0), for the second pass: Greenwald SD, Patil "
+           "RS, Mark RG. Improved detection and classification of arrhythmias in noise-corrupted electrocardiograms "
+           "using contextual information. Computers in Cardiology 1990;461-464; Goldberger AL et al., Circulation "
+           "101(23):e215-e220 (2000)."] if second_pass else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -170,7 +205,9 @@ def default_model_report(model: Path, runs: Path, crossval: Path | None, cache: 
     ds2 = evaluate_model(model, "DS2", cache)
     (model / "ds2.json").write_text(json.dumps(ds2, indent=2) + "\n")
     card = json.loads((model / "model.json").read_text())
-    (model / "MODEL_CARD.md").write_text(model_card_markdown(card, ds2))
+    passes = [json.loads((model / name).read_text()) if (model / name).exists() else None
+              for name in (SECOND_PASS_FILE, SECOND_PASS_FOLDS_FILE)]
+    (model / "MODEL_CARD.md").write_text(model_card_markdown(card, ds2, *passes))
     lines = ["## Ablation (DS1 -> DS2, mean ± sd over seeds)", "", *ablation_table(runs), "",
              "## Default model, DS2 per record", "", *per_record_table(ds2), "",
              "## Beside the literature (DS2 SVEB)", "", *literature_table(ds2, card["name"]), "",

@@ -121,6 +121,9 @@ def retrain(config: RetrainConfig) -> RetrainResult:
                  replay_beats=len(replay) if replay is not None else 0))
         started = time.monotonic()
         model = fit(train, val, settings, log, start=base.network, fine_tune=True, replay=replay)
+        # The base's second pass was fitted to the base network's scores, which fine-tuning moves: the
+        # retrained model is scored by its network alone, at the card's network thresholds.
+        model.second_pass = None
         apc_share = float(beats.label.mean())
         record_relative, threshold, raw_threshold = retrained_scoring(base.card, apc_share)
         if record_relative != model.config.record_relative:

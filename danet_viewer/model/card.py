@@ -25,6 +25,7 @@ from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
 from danet_viewer.errors import DanetError
 from danet_viewer.model.network import DANet, NetworkConfig
+from danet_viewer.model.second_pass import SecondPass
 
 CARD_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -162,4 +163,5 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ModelError(weights, f"weights do not fit the network in the card: {str(error).splitlines()[0]}") from None
+    model.second_pass = SecondPass.load(folder)
     return model.to(device).eval(), card

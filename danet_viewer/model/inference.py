@@ -14,7 +14,7 @@ from danet_viewer.core.delineation import masks_from_intervals
 from danet_viewer.core.features import RHYTHM_REGULARITY_COLUMN, BeatInputs, model_rr_features, prepare_beats
 from danet_viewer.core.recording import Recording
 from danet_viewer.errors import DanetError
-from danet_viewer.model.card import load_model
+from danet_viewer.model.card import ModelCard, load_model
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.resources import resource_path
 
@@ -126,6 +126,11 @@ def _median_by_record(logit: np.ndarray, records: np.ndarray | None, reference: 
     return medians
 
 
+def operating_threshold(network: DANet, card: ModelCard) -> float:
+    """The p(APC) at which ``score_beats`` calls an APC: the second pass's, else the card's."""
+    return network.second_pass.threshold if network.second_pass is not None else card.threshold
+
+
 @torch.no_grad()
 def score_beats(
     model: DANet, inputs: BeatInputs, *, device: str | torch.device = "cpu", attention: bool = False,
@@ -134,10 +139,12 @@ def score_beats(
 ) -> BeatScores:
     """p(APC) of every beat, and with ``attention`` the weights and enhanced windows too.
 
-    The model's record-relative scoring and rhythm veto apply here, the one place every caller
-    (annotate, the viewer, training's validation and threshold, evaluation) gets its scores from.
-    ``records`` names each beat's record for the record-relative scoring; None: one record.
-    ``raw``: not record-relative (for choosing the raw threshold, and training's record references).
+    The model's record-level second pass (or, without one, its record-relative scoring) and rhythm
+    veto apply here, the one place every caller (annotate, the viewer, export, retraining, training's
+    validation and threshold, evaluation) gets its scores from. ``records`` names each beat's record
+    for the record-level scoring (beats in time order within a record); None: one record.
+    ``raw``: the network's own scores (for choosing the raw threshold, training's record references,
+    and the second pass's own input).
     """
     model.eval()
     n = len(inputs)
@@ -153,7 +160,9 @@ def score_beats(
             enhanced[rows] = x_enhanced[:, 0].float().cpu().numpy()
         if progress:
             progress(rows[-1] / max(1, n - 1))
-    if model.config.record_relative and not raw:
+    if model.second_pass is not None and not raw:
+        p_apc = model.second_pass.score_records(inputs, p_apc, records)
+    elif model.config.record_relative and not raw:
         p_apc = relative_to_record(p_apc, records, reference_beats(model.config, inputs))
     if model.config.rhythm_veto > 0:
         p_apc[inputs.rr[:, RHYTHM_REGULARITY_COLUMN] < model.config.rhythm_veto] = 0.0
@@ -170,7 +179,7 @@ class BeatModel:
         self.folder = folder
         self.device = device
         self.network, self.card = load_model(folder, device)
-        self.threshold = self.card.threshold
+        self.threshold = operating_threshold(self.network, self.card)
         self.model_id = self.card.model_id
 
     def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,

@@ -214,6 +214,9 @@ class DANet(nn.Module):
         if self.wem is not None:
             self.wem = self.wem(config)
         self.classifier = BeatClassifier(config)
+        # The record-level pass over this network's scores (``second_pass.SecondPass``), set by
+        # ``card.load_model`` from the model folder; None: the network's scores are the model's.
+        self.second_pass = None
 
     def forward(
         self, x: torch.Tensor, rr: torch.Tensor, masks: torch.Tensor

@@ -50,3 +50,23 @@ def test_a_database_unpacks_its_archive_once(tmp_path):
     assert database.header("800").is_file()
     archive.unlink()  # unpacked: the archive is not read again
     assert database.records() == ["800"]
+
+
+def test_evaluate_scores_every_svdb_record_with_the_rr_rule_beside(tmp_path, monkeypatch):
+    import torch
+
+    from danet_viewer.model.card import ModelCard, save_model
+    from danet_viewer.model.network import DANet, NetworkConfig
+    from training import evaluate
+    from training.cli import build_parser
+
+    _svdb_like_record(tmp_path)
+    monkeypatch.setattr(evaluate, "SVDB", Database("svdb", tmp_path / "absent.tar.xz", tmp_path, "citation"))
+    torch.manual_seed(0)
+    save_model(DANet(NetworkConfig(variant="backbone")), ModelCard(name="t", network={}, threshold=0.5),
+               tmp_path / "model")
+    summary = evaluate.evaluate_model(tmp_path / "model", "DS2", None, database="svdb")
+    assert summary["split"] == "svdb" and list(summary["per_record"]) == ["800"]
+    assert summary["rr_rule"]["all"]["tp"] > 0  # the S beats come 30 % early
+    args = build_parser().parse_args(["evaluate", "m", "--database", "svdb"])
+    assert args.database == "svdb"

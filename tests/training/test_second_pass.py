@@ -1,0 +1,81 @@
+"""Fitting the second pass: folds never split a record, a DS2 record is refused, and a fit on synthetic mitdb- and
+svdb-shaped records writes a pass that the model folder then scores with (no ../shared needed)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import wfdb
+
+from danet_viewer.errors import DanetError
+from danet_viewer.model.card import ModelCard, load_model, save_model
+from danet_viewer.model.network import DANet, NetworkConfig
+from danet_viewer.model.second_pass import SECOND_PASS_FILE
+from tests.conftest import synthetic_ecg, write_wfdb_record
+from training.report import second_pass_lines
+from training.rr_rule import RR_RULE_NAME
+from training.second_pass import (
+    SECOND_PASS_FOLDS_FILE,
+    PassRecord,
+    deal,
+    fit_second_pass,
+    refuse_test_records,
+)
+
+
+def _record(name: str, sveb: int) -> PassRecord:
+    label = np.zeros(50, bool)
+    label[:sveb] = True
+    return PassRecord(name, "svdb", np.zeros((50, 3), np.float32), label, 0, label, label)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_folds_never_split_a_record_and_cover_every_one(seed):
+    records = [_record(f"r{i}", i % 7) for i in range(23)]
+    folds = deal(records, 5, seed)
+    names = [name for fold in folds for name in fold]
+    assert sorted(names) == sorted(r.name for r in records)  # each record in exactly one fold, whole
+    assert all(len(fold) in (4, 5) for fold in folds)
+
+
+def test_a_ds2_record_in_the_training_set_is_refused(tmp_path):
+    with pytest.raises(DanetError, match="DS2 record.*232"):
+        refuse_test_records([("mitdb", tmp_path / "101.hea"), ("mitdb", tmp_path / "232.hea")])
+    refuse_test_records([("mitdb", tmp_path / "101.hea"), ("svdb", tmp_path / "232.hea")])  # svdb's own names
+
+
+def _write(folder, name, fs, seed):
+    premature = set(range(3 + seed % 3, 70, 5 + seed % 2))
+    signal, beats = synthetic_ecg(fs, 50, premature=premature)
+    if fs == 128:  # svdb: two unnamed leads, every supraventricular ectopic beat 'S'
+        wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["ECG1", "ECG2"], fmt=["212", "212"],
+                    p_signal=np.stack([signal, 0.6 * signal], axis=1), adc_gain=[200.0, 200.0], baseline=[0, 0],
+                    write_dir=str(folder))
+        wfdb.wrann(name, "atr", beats, symbol=["S" if i in premature else "N" for i in range(len(beats))], fs=fs,
+                   write_dir=str(folder))
+        return folder / f"{name}.hea"
+    symbols = ["A" if i in premature else "N" for i in range(len(beats))]  # mitdb's APC symbol
+    return write_wfdb_record(folder, name, signal, fs, beats, symbols)
+
+
+def test_a_fit_on_both_databases_writes_a_pass_the_model_scores_with(tmp_path):
+    torch.manual_seed(0)
+    model_folder = tmp_path / "model"
+    save_model(DANet(NetworkConfig(variant="backbone", record_relative=True)),
+               ModelCard(name="t", network={}, threshold=0.5, raw_threshold=0.5), model_folder)
+    records = [("mitdb", _write(tmp_path, name, 360, i)) for i, name in enumerate(["101", "106", "108"])]
+    records += [("svdb", _write(tmp_path, name, 128, i)) for i, name in enumerate(["800", "803", "804"])]
+    fitted, summary = fit_second_pass(model_folder, None, folds=3, seeds=(0,), records=records)
+    assert (model_folder / SECOND_PASS_FILE).exists() and 0 < fitted.threshold < 1
+    assert set(summary["rows"]) == {"RR rule", "network", "second pass, seed 0"}
+    assert set(summary["rows"]["RR rule"]) == {"all", "mitdb DS1", "DS1 without 209", "svdb"}
+    network, _ = load_model(model_folder)
+    assert network.second_pass is not None and network.second_pass.threshold == fitted.threshold
+    # The card names both databases, the threshold and how it was chosen, and shows the RR rule's row.
+    card_lines = "\n".join(second_pass_lines(*(json.loads((model_folder / name).read_text())
+                                                for name in (SECOND_PASS_FILE, SECOND_PASS_FOLDS_FILE))))
+    assert "mitdb DS1 (3 records) and svdb (3 records)" in card_lines and f"{fitted.threshold:.4f}" in card_lines
+    assert f"| {RR_RULE_NAME} |" in card_lines
