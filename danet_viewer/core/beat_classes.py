@@ -29,13 +29,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.conditioning import MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
-from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, lead_windows, prepare_beats
+from danet_viewer.core.conditioning import (
+    MODEL_FS,
+    WINDOW_BEFORE,
+    WINDOW_LENGTH,
+    beat_windows,
+    condition_signal,
+    to_model_samples,
+)
+from danet_viewer.core.delineation import delineate
+from danet_viewer.core.features import (
+    PREPARE_CHUNK_S,
+    PREPARE_MARGIN_S,
+    RHYTHM_FEATURES,
+    lead_windows,
+    rhythm_features,
+)
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
 
@@ -54,12 +69,13 @@ CLASS_FEATURES = (
     "p_wave_fraction",
     "rhythm_regularity",
     "p region likeness to previous beat",
+    "model logit",
 )
 # The smallest difference in each feature worth telling beats apart by: 5 % in an RR ratio, a
 # twentieth in QRS likeness (a correlation), a tenth in P likeness, half a P wave, 8 ms of QRS
 # width, a quarter in irregularity (log), a tenth in the share of beats with a P wave and in rhythm
 # regularity.
-MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1])
+MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1, 1.0])
 N_CLASSES = 15
 # A mixture component needs this many beats to be worth its parameters; short records get fewer classes.
 BEATS_PER_CLASS = 20
@@ -78,6 +94,8 @@ P_WINDOW = slice(WINDOW_BEFORE - round(0.30 * MODEL_FS), WINDOW_BEFORE - round(0
 JOIN_CONTEXT_BEATS = 100
 # With more added and deleted beats than this share of the classified ones (an import), refit instead.
 REFIT_SHARE = 0.05
+# A class whose beats come earlier than this share of the local RR is premature, as APCs are.
+PREMATURE_COUPLING = 0.9
 RR_QUARTILES = ("pre_rr_s", "post_rr_s", "coupling")  # rows of BeatClassTable.rr_quartiles, per class
 def _method() -> str:
     """What grouped the beats, stored with the classes. scikit-learn is imported when classes are computed, not
@@ -113,30 +131,112 @@ def _log_ratio(rr: np.ndarray, numerator: str, denominator: str) -> np.ndarray:
     return np.log(np.maximum(rr[:, _RR[numerator]], 1e-3) / np.maximum(rr[:, _RR[denominator]], 1e-3))
 
 
-def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """float64 (n, len(CLASS_FEATURES)) of n beats: ``inputs`` of the analysis lead, the other lead's windows.
+# The part of a beat window the features read: the P region to the end of the QRS. Only this much of each beat is
+# kept for the whole record (not both leads' whole windows: 550 MB for a 24 h record).
+FEATURE_SPAN = slice(P_WINDOW.start, QRS_WINDOW.stop)
+_QRS = slice(QRS_WINDOW.start - FEATURE_SPAN.start, QRS_WINDOW.stop - FEATURE_SPAN.start)
+_P = slice(P_WINDOW.start - FEATURE_SPAN.start, P_WINDOW.stop - FEATURE_SPAN.start)
 
-    ``reference`` is the record's median beat on both leads, (2, WINDOW_LENGTH).
+
+@dataclass(frozen=True)
+class BeatEvidence:
+    """What the class features of n beats are computed from, and nothing more."""
+
+    rr: np.ndarray  # float32 (n, len(RHYTHM_FEATURES)), as BeatInputs.rr
+    p_found: np.ndarray  # bool (n,)
+    qrs_width: np.ndarray  # float32 (n,): QRS duration in samples at MODEL_FS
+    spans: np.ndarray  # float32 (n, 2, span): both leads' beat windows over FEATURE_SPAN
+    reference_windows: np.ndarray  # float32 (m, 2, WINDOW_LENGTH): whole windows of an even spread of m beats
+    p_logit: np.ndarray  # float64 (n,): the model's logit of p(APC), NaN where it did not score the beat
+
+
+def beat_evidence(
+    recording: Recording,
+    lead: int,
+    samples: np.ndarray,
+    p_apc: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> BeatEvidence:
+    """``BeatEvidence`` of ``samples`` (sorted), the record conditioned chunk by chunk as ``prepare_beats`` does.
+
+    Each chunk's two leads are conditioned, the analysis lead delineated, and
+    only the feature span of each beat kept, with the whole windows of
+    ``REFERENCE_BEATS`` beats spread over the record for its reference beat.
     """
-    rr = inputs.rr.astype(np.float64)
-    first = inputs.windows
-    previous = np.concatenate([first[:1], first[:-1]])
+    fs = recording.fs
+    samples = np.asarray(samples, dtype=np.int64)
+    n = len(samples)
+    other = _second_lead(recording, lead)
+    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
+    spans = np.zeros((n, 2, FEATURE_SPAN.stop - FEATURE_SPAN.start), np.float32)
+    qrs_width = np.zeros(n, np.float32)
+    p_found = np.zeros(n, bool)
+    reference_rows = _spread(n, REFERENCE_BEATS)
+    reference_windows = np.zeros((len(reference_rows), 2, WINDOW_LENGTH), np.float32)
+    for start in range(0, max(recording.n_samples, 1), chunk):
+        stop = min(start + chunk, recording.n_samples)
+        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
+        kept = np.flatnonzero((samples >= start) & (samples < stop))
+        if len(kept):
+            conditioned = condition_signal(recording.read(lead, first, last), fs)
+            around = np.flatnonzero((samples >= first) & (samples < last))
+            peaks = np.clip(to_model_samples(samples[around] - first, fs), 0, len(conditioned) - 1)
+            delineation = delineate(conditioned, peaks)
+            rows = np.searchsorted(around, kept)
+            qrs_width[kept] = delineation.qrs_off[rows] + 1 - delineation.qrs_on[rows]
+            p_found[kept] = delineation.p_found[rows]
+            is_reference = (reference_rows >= kept[0]) & (reference_rows <= kept[-1])
+            taken = reference_rows[is_reference] - kept[0]
+            for i, which in enumerate((lead, other)):
+                if which != lead:
+                    conditioned = condition_signal(recording.read(which, first, last), fs)
+                windows = beat_windows(conditioned, peaks[rows])
+                spans[kept, i] = windows[:, FEATURE_SPAN]
+                reference_windows[is_reference, i] = windows[taken]
+        if progress:
+            progress(stop / recording.n_samples)
+    if p_apc is None:
+        p_logit = np.full(n, np.nan)
+    else:
+        p_logit = _logit(np.asarray(p_apc, np.float64))
+        p_logit[~np.isfinite(np.asarray(p_apc, np.float64))] = np.nan
+    return BeatEvidence(rhythm_features(samples, fs, p_found), p_found, qrs_width, spans, reference_windows, p_logit)
+
+
+def reference_beat(evidence: BeatEvidence) -> np.ndarray:
+    """The record's median beat on both leads, (2, WINDOW_LENGTH): what "likeness" is measured against."""
+    if not len(evidence.reference_windows):
+        return np.zeros((2, WINDOW_LENGTH), np.float32)
+    return np.median(evidence.reference_windows, axis=0).astype(np.float32)
+
+
+def class_features(evidence: BeatEvidence, reference: np.ndarray) -> np.ndarray:
+    """float64 (n, len(CLASS_FEATURES)) of n beats; ``reference`` is ``reference_beat``'s (2, WINDOW_LENGTH)."""
+    rr = evidence.rr.astype(np.float64)
+    spans = evidence.spans
+    reference = reference[:, FEATURE_SPAN]
+    previous = np.concatenate([spans[:1, 0], spans[:-1, 0]])
+    logit = evidence.p_logit
+    finite = np.isfinite(logit)
+    # A beat the model did not score (one a reviewer added) sits at the record's typical value.
+    logit = np.where(finite, logit, np.median(logit[finite]) if finite.any() else 0.0)
     return np.column_stack(
         [
             _log_ratio(rr, "pre_rr_s", "local_rr_s"),
             _log_ratio(rr, "post_rr_s", "local_rr_s"),
             _log_ratio(rr, "pre_rr_s", "sinus_rr_s"),
             _log_ratio(rr, "post_rr_s", "sinus_rr_s"),
-            _likeness(first[:, QRS_WINDOW], reference[0, QRS_WINDOW]),
-            _likeness(second_lead[:, QRS_WINDOW], reference[1, QRS_WINDOW]),
-            _likeness(first[:, P_WINDOW], reference[0, P_WINDOW]),
-            _likeness(second_lead[:, P_WINDOW], reference[1, P_WINDOW]),
-            inputs.p_found.astype(np.float64),
-            (inputs.regions[:, 1, 1] - inputs.regions[:, 1, 0]).astype(np.float64),
+            _likeness(spans[:, 0, _QRS], reference[0, _QRS]),
+            _likeness(spans[:, 1, _QRS], reference[1, _QRS]),
+            _likeness(spans[:, 0, _P], reference[0, _P]),
+            _likeness(spans[:, 1, _P], reference[1, _P]),
+            evidence.p_found.astype(np.float64),
+            evidence.qrs_width.astype(np.float64),
             _log_ratio(rr, "irregularity_s", "local_rr_s"),
             rr[:, _RR["p_wave_fraction"]],
             rr[:, _RR["rhythm_regularity"]],
-            _rowwise_likeness(first[:, P_WINDOW], previous[:, P_WINDOW]),
+            _rowwise_likeness(spans[:, 0, _P], previous[:, _P]),
+            logit,
         ]
     )
 
@@ -144,14 +244,6 @@ def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.nd
 def _second_lead(recording: Recording, lead: int) -> int:
     """The other lead for the second template; a one-lead record uses its one lead twice."""
     return next((i for i in range(len(recording.lead_names)) if i != lead), lead)
-
-
-def _prepare(
-    recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
-) -> tuple[BeatInputs, np.ndarray]:
-    inputs = prepare_beats(recording, lead, beats, progress)
-    other = _second_lead(recording, lead)
-    return inputs, inputs.windows if other == lead else lead_windows(recording, other, beats)
 
 
 def _spread(n: int, at_most: int) -> np.ndarray:
@@ -200,6 +292,27 @@ def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return renumber[component], scaled, scaler.center_, scale
 
 
+def _p_apc_of(table: BeatTable, samples: np.ndarray) -> np.ndarray:
+    """The model's p(APC) of each of ``samples`` (NaN where it scored none or the beat is not in ``table``)."""
+    if not len(table):
+        return np.full(len(samples), np.nan, np.float32)
+    rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
+    return np.where(table.sample[rows] == samples, table.p_apc[rows], np.nan).astype(np.float32)
+
+
+def _templates(recording: Recording, lead: int, samples: np.ndarray, class_id: np.ndarray, k: int) -> np.ndarray:
+    """float32 (k, 2, WINDOW_LENGTH): each class's median beat over at most ``TEMPLATE_BEATS`` members."""
+    shown = [np.flatnonzero(class_id == c) for c in range(k)]
+    shown = [members[_spread(len(members), TEMPLATE_BEATS)] for members in shown]
+    rows = np.unique(np.concatenate(shown)) if shown else np.empty(0, np.int64)
+    templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
+    for i, which in enumerate((lead, _second_lead(recording, lead))):
+        windows = lead_windows(recording, which, samples[rows])
+        for c, members in enumerate(shown):
+            templates[c, i] = np.median(windows[np.searchsorted(rows, members)], axis=0)
+    return templates
+
+
 def compute_beat_classes(
     recording: Recording,
     lead: int,
@@ -213,7 +326,8 @@ def compute_beat_classes(
     """
     samples = np.asarray(samples, dtype=np.int64)
     detected = detection_hash(table.sample[table.detected])
-    inputs, second = _prepare(recording, lead, samples, progress)
+    evidence = beat_evidence(recording, lead, samples, _p_apc_of(table, samples), progress)
+    reference = reference_beat(evidence)
     n = len(samples)
     if n == 0:
         empty = np.empty((0, len(CLASS_FEATURES)), np.float32)
@@ -227,24 +341,20 @@ def compute_beat_classes(
             empty,
             np.zeros(len(CLASS_FEATURES), np.float32),
             np.ones(len(CLASS_FEATURES), np.float32),
-            np.zeros((2, WINDOW_LENGTH), np.float32),
+            reference,
             detected,
             _method(),
         )
-    some = _spread(n, REFERENCE_BEATS)
-    reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
-    features = class_features(inputs, second, reference)
+    features = class_features(evidence, reference)
+    rr = evidence.rr
+    del evidence
     class_id, scaled, centre, scale = cluster_features(features)
     k = int(class_id.max()) + 1
-    rr = inputs.rr
     coupling = rr[:, _RR["pre_rr_s"]] / np.maximum(rr[:, _RR["sinus_rr_s"]], 1e-3)
-    templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
     rr_quartiles = np.zeros((k, len(RR_QUARTILES), 3), np.float32)
     centroids = np.zeros((k, len(CLASS_FEATURES)), np.float32)
     for c in range(k):
         members = np.flatnonzero(class_id == c)
-        shown = members[_spread(len(members), TEMPLATE_BEATS)]
-        templates[c] = np.stack([np.median(inputs.windows[shown], axis=0), np.median(second[shown], axis=0)])
         for row, values in enumerate((rr[members, _RR["pre_rr_s"]], rr[members, _RR["post_rr_s"]], coupling[members])):
             rr_quartiles[c, row] = _quartiles(values)
         centroids[c] = scaled[members].mean(axis=0)
@@ -252,20 +362,25 @@ def compute_beat_classes(
         sample=samples,
         class_id=class_id,
         distance=np.linalg.norm(scaled - centroids[class_id], axis=1).astype(np.float32),
-        templates=templates,
+        templates=_templates(recording, lead, samples, class_id, k),
         rr_quartiles=rr_quartiles,
         p_apc=_class_p_apc(table, samples, class_id, k),
         centroids=centroids,
         feature_centre=centre.astype(np.float32),
         feature_scale=scale.astype(np.float32),
-        reference_beat=reference.astype(np.float32),
+        reference_beat=reference,
         detection_hash=detected,
         method=_method(),
     )
 
 
 def _join(
-    recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable
+    recording: Recording,
+    lead: int,
+    live: np.ndarray,
+    added: np.ndarray,
+    classes: BeatClassTable,
+    table: BeatTable,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class ids of the ``added`` beats, each the class whose centroid is nearest its scaled features, and how near."""
     ids = np.empty(len(added), np.int32)
@@ -273,9 +388,9 @@ def _join(
     for i, sample in enumerate(added):
         at = int(np.searchsorted(live, sample))
         context = live[max(0, at - JOIN_CONTEXT_BEATS) : at + JOIN_CONTEXT_BEATS + 1]
-        inputs, second = _prepare(recording, lead, context)
+        evidence = beat_evidence(recording, lead, context, _p_apc_of(table, context))
         row = int(np.searchsorted(context, sample))
-        features = class_features(inputs, second, classes.reference_beat)[row]
+        features = class_features(evidence, classes.reference_beat)[row]
         scaled = np.clip((features - classes.feature_centre) / classes.feature_scale, -FEATURE_CLIP, FEATURE_CLIP)
         to_centroids = np.linalg.norm(classes.centroids - scaled, axis=1)
         ids[i] = int(np.argmin(to_centroids))
@@ -306,7 +421,7 @@ def update_beat_classes(
         if len(added) + np.count_nonzero(~kept) > REFIT_SHARE * max(len(classes.sample), 1):
             classes = None
         elif len(added) or not kept.all():
-            joined, distance = _join(recording, lead, live, added, classes)
+            joined, distance = _join(recording, lead, live, added, classes, table)
             samples = np.concatenate([classes.sample[kept], added])
             class_id = np.concatenate([classes.class_id[kept], joined])
             distance = np.concatenate([classes.distance[kept], distance])
@@ -377,6 +492,33 @@ def review_order(store: AnnotationStore, record: str) -> np.ndarray:
     ordered = taken[np.sort(first)]
     rest = np.setdiff1d(np.flatnonzero(live), ordered)
     return np.concatenate([ordered, rest]).astype(np.int64)
+
+
+def class_review_order(store: AnnotationStore, record: str) -> np.ndarray:
+    """Class ids, the ones most in need of a look first: where the model's verdicts disagree with the timing.
+
+    A class whose beats come early (against the local RR) suggests APCs, one
+    whose beats do not suggests none; each member the model calls
+    otherwise counts as a disagreement, and classes sort by how many they hold,
+    then by size. A class whose members were all reviewed comes last.
+    """
+    classes = store.record(record).classes
+    if classes is None or not classes.n_classes:
+        return np.empty(0, np.int64)
+    table = store.beat_table(record)
+    ids = beat_class_ids(store, record)
+    live = ids >= 0
+    called = (table.model_apc == 1)[live]
+    members = np.bincount(ids[live], minlength=classes.n_classes)
+    called_apc = np.bincount(ids[live], weights=called, minlength=classes.n_classes)
+    unreviewed = np.bincount(ids[live], weights=~table.reviewed[live], minlength=classes.n_classes)
+    # Against the local median RR, not the underlying cycle: that one is the longest intervals around a beat, which
+    # frequent compensatory pauses stretch until every sinus beat looks early against it.
+    column = CLASS_FEATURES.index("log pre/local")
+    log_pre_local = classes.centroids[:, column] * classes.feature_scale[column] + classes.feature_centre[column]
+    premature = log_pre_local < np.log(PREMATURE_COUPLING)
+    disagreements = np.where(premature, members - called_apc, called_apc)
+    return np.lexsort((-members, -disagreements, unreviewed == 0)).astype(np.int64)
 
 
 def beat_class_ids(store: AnnotationStore, record: str) -> np.ndarray:
