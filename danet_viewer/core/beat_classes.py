@@ -1,16 +1,23 @@
 """Per-record beat classes: a record's beats grouped into the kinds of beat a cardiologist would call the same.
 
 A class is a group of beats alike in QRS morphology (both leads), in the P region
-before the QRS (presence, shape, and likeness to the previous beat's), and in
+before the QRS (presence, shape, and likeness to the previous beat's), in
 timing: the coupling interval and the pause after, each against the local
 median RR and against the patient's own underlying cycle (``sinus_rr_s`` of
-``rr_features``), plus the rhythm around the beat (irregularity, the share of
+``rr_features``), in the rhythm around the beat (irregularity, the share of
 neighbours with a P wave, RR regularity), which keeps beats in atrial
-fibrillation or flutter apart from the same beats in sinus rhythm. Each beat
-becomes ``CLASS_FEATURES``, robustly scaled per record, and scikit-learn's
-Gaussian mixture (``N_CLASSES`` components) groups them; a 24 h record is fitted
-on an even subsample of ``FIT_BEATS`` beats and every beat then takes its most
-likely component.
+fibrillation or flutter apart from the same beats in sinus rhythm, and in the
+model's verdict (its logit of p(APC)). Each beat becomes ``CLASS_FEATURES``,
+robustly scaled per record, and scikit-learn's Gaussian mixture
+(``N_CLASSES`` components) groups them; a class whose coupling intervals are
+bimodal (a few early beats among many on time) is then split in two. A 24 h
+record is fitted on an even subsample of ``FIT_BEATS`` beats and every beat
+then takes its most likely component.
+
+Memory: the record is conditioned chunk by chunk and only the span of each
+beat the features read (P region to QRS end, both leads) is kept, not whole
+windows; templates are the medians of at most ``TEMPLATE_BEATS`` members per
+class, cut again once the classes are known.
 
 A class keeps its members, its median template on both leads, the quartiles of
 its RR and coupling intervals and the model's class-level p(APC) (the mean over
@@ -18,8 +25,10 @@ its members). The store holds them per record (``BeatClassTable``);
 ``update_beat_classes`` keeps them current: a new detection recomputes them, a
 reviewer's added beat joins the nearest class (its features against the class
 centroids, in the record's scaled feature space), a deleted beat leaves its
-class, and nothing is recomputed while the beats stay the same. ``review_order``
-gives the beats to check once the classes are labelled.
+class, and nothing is recomputed while the beats stay the same (nor when the
+model is retrained: the classes keep the verdicts they were grouped by).
+``class_review_order`` gives the classes to look at first, ``review_order``
+the beats to check once the classes are labelled.
 
 Features and parameters were chosen on MIT-BIH DS1 and svdb
 (``benchmarks/bench_review_effort.py`` reports DS2).
