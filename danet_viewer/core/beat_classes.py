@@ -1,16 +1,23 @@
 """Per-record beat classes: a record's beats grouped into the kinds of beat a cardiologist would call the same.
 
 A class is a group of beats alike in QRS morphology (both leads), in the P region
-before the QRS (presence, shape, and likeness to the previous beat's), and in
+before the QRS (presence, shape, and likeness to the previous beat's), in
 timing: the coupling interval and the pause after, each against the local
 median RR and against the patient's own underlying cycle (``sinus_rr_s`` of
-``rr_features``), plus the rhythm around the beat (irregularity, the share of
+``rr_features``), in the rhythm around the beat (irregularity, the share of
 neighbours with a P wave, RR regularity), which keeps beats in atrial
-fibrillation or flutter apart from the same beats in sinus rhythm. Each beat
-becomes ``CLASS_FEATURES``, robustly scaled per record, and scikit-learn's
-Gaussian mixture (``N_CLASSES`` components) groups them; a 24 h record is fitted
-on an even subsample of ``FIT_BEATS`` beats and every beat then takes its most
-likely component.
+fibrillation or flutter apart from the same beats in sinus rhythm, and in the
+model's verdict (its logit of p(APC)). Each beat becomes ``CLASS_FEATURES``,
+robustly scaled per record, and scikit-learn's Gaussian mixture
+(``N_CLASSES`` components) groups them; a class whose coupling intervals are
+bimodal (a few early beats among many on time) is then split in two. A 24 h
+record is fitted on an even subsample of ``FIT_BEATS`` beats and every beat
+then takes its most likely component.
+
+Memory: the record is conditioned chunk by chunk and only the span of each
+beat the features read (P region to QRS end, both leads) is kept, not whole
+windows; templates are the medians of at most ``TEMPLATE_BEATS`` members per
+class, cut again once the classes are known.
 
 A class keeps its members, its median template on both leads, the quartiles of
 its RR and coupling intervals and the model's class-level p(APC) (the mean over
@@ -18,8 +25,10 @@ its members). The store holds them per record (``BeatClassTable``);
 ``update_beat_classes`` keeps them current: a new detection recomputes them, a
 reviewer's added beat joins the nearest class (its features against the class
 centroids, in the record's scaled feature space), a deleted beat leaves its
-class, and nothing is recomputed while the beats stay the same. ``review_order``
-gives the beats to check once the classes are labelled.
+class, and nothing is recomputed while the beats stay the same (nor when the
+model is retrained: the classes keep the verdicts they were grouped by).
+``class_review_order`` gives the classes to look at first, ``review_order``
+the beats to check once the classes are labelled.
 
 Features and parameters were chosen on MIT-BIH DS1 and svdb
 (``benchmarks/bench_review_effort.py`` reports DS2).
@@ -29,13 +38,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.conditioning import MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
-from danet_viewer.core.features import RHYTHM_FEATURES, BeatInputs, lead_windows, prepare_beats
+from danet_viewer.core.conditioning import (
+    MODEL_FS,
+    WINDOW_BEFORE,
+    WINDOW_LENGTH,
+    beat_windows,
+    condition_signal,
+    to_model_samples,
+)
+from danet_viewer.core.delineation import delineate
+from danet_viewer.core.features import (
+    PREPARE_CHUNK_S,
+    PREPARE_MARGIN_S,
+    RHYTHM_FEATURES,
+    lead_windows,
+    rhythm_features,
+)
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
 
@@ -54,19 +78,26 @@ CLASS_FEATURES = (
     "p_wave_fraction",
     "rhythm_regularity",
     "p region likeness to previous beat",
+    "model logit",
 )
 # The smallest difference in each feature worth telling beats apart by: 5 % in an RR ratio, a
 # twentieth in QRS likeness (a correlation), a tenth in P likeness, half a P wave, 8 ms of QRS
 # width, a quarter in irregularity (log), a tenth in the share of beats with a P wave and in rhythm
 # regularity.
-MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1])
-N_CLASSES = 15
+MIN_FEATURE_SCALE = np.array([0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.1, 0.5, 2.0, 0.25, 0.1, 0.1, 0.1, 1.0])
+N_CLASSES = 12
 # A mixture component needs this many beats to be worth its parameters; short records get fewer classes.
 BEATS_PER_CLASS = 20
 # The mixture is fitted on at most this many beats, spread evenly over the record (a 24 h record has ~100 000).
 FIT_BEATS = 10_000
 # The record's reference beat (what "likeness" is measured against) is the median of this many beats.
 REFERENCE_BEATS = 5_000
+# A class splits in two along this feature where its values are bimodal (``_split_bimodal``): early beats among
+# many on-time ones. Chosen on DS1 and svdb with N_CLASSES: 12 classes and this split gave SVEB F1 0.922 (DS1)
+# and 0.835 (svdb) at a median of 14 classes, against 0.902 and 0.831 with 15 classes and no split.
+SPLIT_FEATURE = "log pre/local"
+SPLIT_SEPARATION = 1.5
+SPLIT_MIN_BEATS = 5
 # A template is the median of at most this many of its class's beats.
 TEMPLATE_BEATS = 500
 # Scaled features are clipped here, so one artefact does not claim a component of its own.
@@ -78,13 +109,18 @@ P_WINDOW = slice(WINDOW_BEFORE - round(0.30 * MODEL_FS), WINDOW_BEFORE - round(0
 JOIN_CONTEXT_BEATS = 100
 # With more added and deleted beats than this share of the classified ones (an import), refit instead.
 REFIT_SHARE = 0.05
+# A class whose beats come earlier than this share of the local RR is premature, as APCs are.
+PREMATURE_COUPLING = 0.9
 RR_QUARTILES = ("pre_rr_s", "post_rr_s", "coupling")  # rows of BeatClassTable.rr_quartiles, per class
 def _method() -> str:
     """What grouped the beats, stored with the classes. scikit-learn is imported when classes are computed, not
     with this module: the window imports the analysis at start-up, and sklearn costs half a second there."""
     import sklearn
 
-    return f"gaussian mixture ({N_CLASSES}, full covariance), scikit-learn {sklearn.__version__}"
+    return (
+        f"gaussian mixture ({N_CLASSES}, full covariance), classes split where '{SPLIT_FEATURE}' is bimodal, "
+        f"scikit-learn {sklearn.__version__}"
+    )
 
 _RR = {name: i for i, name in enumerate(RHYTHM_FEATURES)}
 
@@ -113,30 +149,112 @@ def _log_ratio(rr: np.ndarray, numerator: str, denominator: str) -> np.ndarray:
     return np.log(np.maximum(rr[:, _RR[numerator]], 1e-3) / np.maximum(rr[:, _RR[denominator]], 1e-3))
 
 
-def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """float64 (n, len(CLASS_FEATURES)) of n beats: ``inputs`` of the analysis lead, the other lead's windows.
+# The part of a beat window the features read: the P region to the end of the QRS. Only this much of each beat is
+# kept for the whole record (not both leads' whole windows: 550 MB for a 24 h record).
+FEATURE_SPAN = slice(P_WINDOW.start, QRS_WINDOW.stop)
+_QRS = slice(QRS_WINDOW.start - FEATURE_SPAN.start, QRS_WINDOW.stop - FEATURE_SPAN.start)
+_P = slice(P_WINDOW.start - FEATURE_SPAN.start, P_WINDOW.stop - FEATURE_SPAN.start)
 
-    ``reference`` is the record's median beat on both leads, (2, WINDOW_LENGTH).
+
+@dataclass(frozen=True)
+class BeatEvidence:
+    """What the class features of n beats are computed from, and nothing more."""
+
+    rr: np.ndarray  # float32 (n, len(RHYTHM_FEATURES)), as BeatInputs.rr
+    p_found: np.ndarray  # bool (n,)
+    qrs_width: np.ndarray  # float32 (n,): QRS duration in samples at MODEL_FS
+    spans: np.ndarray  # float32 (n, 2, span): both leads' beat windows over FEATURE_SPAN
+    reference_windows: np.ndarray  # float32 (m, 2, WINDOW_LENGTH): whole windows of an even spread of m beats
+    p_logit: np.ndarray  # float64 (n,): the model's logit of p(APC), NaN where it did not score the beat
+
+
+def beat_evidence(
+    recording: Recording,
+    lead: int,
+    samples: np.ndarray,
+    p_apc: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> BeatEvidence:
+    """``BeatEvidence`` of ``samples`` (sorted), the record conditioned chunk by chunk as ``prepare_beats`` does.
+
+    Each chunk's two leads are conditioned, the analysis lead delineated, and
+    only the feature span of each beat kept, with the whole windows of
+    ``REFERENCE_BEATS`` beats spread over the record for its reference beat.
     """
-    rr = inputs.rr.astype(np.float64)
-    first = inputs.windows
-    previous = np.concatenate([first[:1], first[:-1]])
+    fs = recording.fs
+    samples = np.asarray(samples, dtype=np.int64)
+    n = len(samples)
+    other = _second_lead(recording, lead)
+    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
+    spans = np.zeros((n, 2, FEATURE_SPAN.stop - FEATURE_SPAN.start), np.float32)
+    qrs_width = np.zeros(n, np.float32)
+    p_found = np.zeros(n, bool)
+    reference_rows = _spread(n, REFERENCE_BEATS)
+    reference_windows = np.zeros((len(reference_rows), 2, WINDOW_LENGTH), np.float32)
+    for start in range(0, max(recording.n_samples, 1), chunk):
+        stop = min(start + chunk, recording.n_samples)
+        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
+        kept = np.flatnonzero((samples >= start) & (samples < stop))
+        if len(kept):
+            conditioned = condition_signal(recording.read(lead, first, last), fs)
+            around = np.flatnonzero((samples >= first) & (samples < last))
+            peaks = np.clip(to_model_samples(samples[around] - first, fs), 0, len(conditioned) - 1)
+            delineation = delineate(conditioned, peaks)
+            rows = np.searchsorted(around, kept)
+            qrs_width[kept] = delineation.qrs_off[rows] + 1 - delineation.qrs_on[rows]
+            p_found[kept] = delineation.p_found[rows]
+            is_reference = (reference_rows >= kept[0]) & (reference_rows <= kept[-1])
+            taken = reference_rows[is_reference] - kept[0]
+            for i, which in enumerate((lead, other)):
+                if which != lead:
+                    conditioned = condition_signal(recording.read(which, first, last), fs)
+                windows = beat_windows(conditioned, peaks[rows])
+                spans[kept, i] = windows[:, FEATURE_SPAN]
+                reference_windows[is_reference, i] = windows[taken]
+        if progress:
+            progress(stop / recording.n_samples)
+    if p_apc is None:
+        p_logit = np.full(n, np.nan)
+    else:
+        p_logit = _logit(np.asarray(p_apc, np.float64))
+        p_logit[~np.isfinite(np.asarray(p_apc, np.float64))] = np.nan
+    return BeatEvidence(rhythm_features(samples, fs, p_found), p_found, qrs_width, spans, reference_windows, p_logit)
+
+
+def reference_beat(evidence: BeatEvidence) -> np.ndarray:
+    """The record's median beat on both leads, (2, WINDOW_LENGTH): what "likeness" is measured against."""
+    if not len(evidence.reference_windows):
+        return np.zeros((2, WINDOW_LENGTH), np.float32)
+    return np.median(evidence.reference_windows, axis=0).astype(np.float32)
+
+
+def class_features(evidence: BeatEvidence, reference: np.ndarray) -> np.ndarray:
+    """float64 (n, len(CLASS_FEATURES)) of n beats; ``reference`` is ``reference_beat``'s (2, WINDOW_LENGTH)."""
+    rr = evidence.rr.astype(np.float64)
+    spans = evidence.spans
+    reference = reference[:, FEATURE_SPAN]
+    previous = np.concatenate([spans[:1, 0], spans[:-1, 0]])
+    logit = evidence.p_logit
+    finite = np.isfinite(logit)
+    # A beat the model did not score (one a reviewer added) sits at the record's typical value.
+    logit = np.where(finite, logit, np.median(logit[finite]) if finite.any() else 0.0)
     return np.column_stack(
         [
             _log_ratio(rr, "pre_rr_s", "local_rr_s"),
             _log_ratio(rr, "post_rr_s", "local_rr_s"),
             _log_ratio(rr, "pre_rr_s", "sinus_rr_s"),
             _log_ratio(rr, "post_rr_s", "sinus_rr_s"),
-            _likeness(first[:, QRS_WINDOW], reference[0, QRS_WINDOW]),
-            _likeness(second_lead[:, QRS_WINDOW], reference[1, QRS_WINDOW]),
-            _likeness(first[:, P_WINDOW], reference[0, P_WINDOW]),
-            _likeness(second_lead[:, P_WINDOW], reference[1, P_WINDOW]),
-            inputs.p_found.astype(np.float64),
-            (inputs.regions[:, 1, 1] - inputs.regions[:, 1, 0]).astype(np.float64),
+            _likeness(spans[:, 0, _QRS], reference[0, _QRS]),
+            _likeness(spans[:, 1, _QRS], reference[1, _QRS]),
+            _likeness(spans[:, 0, _P], reference[0, _P]),
+            _likeness(spans[:, 1, _P], reference[1, _P]),
+            evidence.p_found.astype(np.float64),
+            evidence.qrs_width.astype(np.float64),
             _log_ratio(rr, "irregularity_s", "local_rr_s"),
             rr[:, _RR["p_wave_fraction"]],
             rr[:, _RR["rhythm_regularity"]],
-            _rowwise_likeness(first[:, P_WINDOW], previous[:, P_WINDOW]),
+            _rowwise_likeness(spans[:, 0, _P], previous[:, _P]),
+            logit,
         ]
     )
 
@@ -144,14 +262,6 @@ def class_features(inputs: BeatInputs, second_lead: np.ndarray, reference: np.nd
 def _second_lead(recording: Recording, lead: int) -> int:
     """The other lead for the second template; a one-lead record uses its one lead twice."""
     return next((i for i in range(len(recording.lead_names)) if i != lead), lead)
-
-
-def _prepare(
-    recording: Recording, lead: int, beats: np.ndarray, progress: Callable[[float], None] | None = None
-) -> tuple[BeatInputs, np.ndarray]:
-    inputs = prepare_beats(recording, lead, beats, progress)
-    other = _second_lead(recording, lead)
-    return inputs, inputs.windows if other == lead else lead_windows(recording, other, beats)
 
 
 def _spread(n: int, at_most: int) -> np.ndarray:
@@ -192,12 +302,66 @@ def cluster_features(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     with threadpool_limits(limits=1):
         mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-3, max_iter=200, random_state=0)
         component = mixture.fit(scaled[fit]).predict(scaled)
+        component = _split_bimodal(features[:, CLASS_FEATURES.index(SPLIT_FEATURE)], component)
+    components = int(component.max()) + 1
     # Class 0 is the largest; components no beat fell into are dropped.
     sizes = np.bincount(component, minlength=components)
     order = np.argsort(-sizes, kind="stable")[: np.count_nonzero(sizes)]
     renumber = np.full(components, -1, np.int32)
     renumber[order] = np.arange(len(order), dtype=np.int32)
     return renumber[component], scaled, scaler.center_, scale
+
+
+def _split_bimodal(coupling: np.ndarray, component: np.ndarray) -> np.ndarray:
+    """Split each class in two where its ``coupling`` values fall in two well-parted groups.
+
+    A mixture component spent on the many sinus beats can hold a few early beats, too few to claim a
+    component of their own; along the coupling interval alone the two groups show. Two groups: a
+    two-component mixture beats one by BIC, and their means lie at least ``SPLIT_SEPARATION`` apart
+    in Ashman's D (the distance of the means over their pooled spread), each side holding at least
+    ``SPLIT_MIN_BEATS`` beats.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    component = component.copy()
+    next_id = int(component.max()) + 1
+    for c in range(next_id):
+        members = np.flatnonzero(component == c)
+        if len(members) < 2 * SPLIT_MIN_BEATS:
+            continue
+        x = coupling[members[_spread(len(members), FIT_BEATS)]].reshape(-1, 1)
+        one = GaussianMixture(1, random_state=0).fit(x)
+        two = GaussianMixture(2, reg_covar=1e-4, random_state=0).fit(x)
+        if two.bic(x) >= one.bic(x):
+            continue
+        means, sds = two.means_[:, 0], np.sqrt(two.covariances_[:, 0, 0])
+        separation = np.sqrt(2) * abs(means[0] - means[1]) / np.sqrt(np.sum(sds**2))
+        side = two.predict(coupling[members].reshape(-1, 1))
+        if separation >= SPLIT_SEPARATION and min(np.sum(side == 0), np.sum(side == 1)) >= SPLIT_MIN_BEATS:
+            component[members[side == 1]] = next_id
+            next_id += 1
+    return component
+
+
+def _p_apc_of(table: BeatTable, samples: np.ndarray) -> np.ndarray:
+    """The model's p(APC) of each of ``samples`` (NaN where it scored none or the beat is not in ``table``)."""
+    if not len(table):
+        return np.full(len(samples), np.nan, np.float32)
+    rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
+    return np.where(table.sample[rows] == samples, table.p_apc[rows], np.nan).astype(np.float32)
+
+
+def _templates(recording: Recording, lead: int, samples: np.ndarray, class_id: np.ndarray, k: int) -> np.ndarray:
+    """float32 (k, 2, WINDOW_LENGTH): each class's median beat over at most ``TEMPLATE_BEATS`` members."""
+    shown = [np.flatnonzero(class_id == c) for c in range(k)]
+    shown = [members[_spread(len(members), TEMPLATE_BEATS)] for members in shown]
+    rows = np.unique(np.concatenate(shown)) if shown else np.empty(0, np.int64)
+    templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
+    for i, which in enumerate((lead, _second_lead(recording, lead))):
+        windows = lead_windows(recording, which, samples[rows])
+        for c, members in enumerate(shown):
+            templates[c, i] = np.median(windows[np.searchsorted(rows, members)], axis=0)
+    return templates
 
 
 def compute_beat_classes(
@@ -213,7 +377,8 @@ def compute_beat_classes(
     """
     samples = np.asarray(samples, dtype=np.int64)
     detected = detection_hash(table.sample[table.detected])
-    inputs, second = _prepare(recording, lead, samples, progress)
+    evidence = beat_evidence(recording, lead, samples, _p_apc_of(table, samples), progress)
+    reference = reference_beat(evidence)
     n = len(samples)
     if n == 0:
         empty = np.empty((0, len(CLASS_FEATURES)), np.float32)
@@ -227,24 +392,20 @@ def compute_beat_classes(
             empty,
             np.zeros(len(CLASS_FEATURES), np.float32),
             np.ones(len(CLASS_FEATURES), np.float32),
-            np.zeros((2, WINDOW_LENGTH), np.float32),
+            reference,
             detected,
             _method(),
         )
-    some = _spread(n, REFERENCE_BEATS)
-    reference = np.stack([np.median(inputs.windows[some], axis=0), np.median(second[some], axis=0)])
-    features = class_features(inputs, second, reference)
+    features = class_features(evidence, reference)
+    rr = evidence.rr
+    del evidence
     class_id, scaled, centre, scale = cluster_features(features)
     k = int(class_id.max()) + 1
-    rr = inputs.rr
     coupling = rr[:, _RR["pre_rr_s"]] / np.maximum(rr[:, _RR["sinus_rr_s"]], 1e-3)
-    templates = np.zeros((k, 2, WINDOW_LENGTH), np.float32)
     rr_quartiles = np.zeros((k, len(RR_QUARTILES), 3), np.float32)
     centroids = np.zeros((k, len(CLASS_FEATURES)), np.float32)
     for c in range(k):
         members = np.flatnonzero(class_id == c)
-        shown = members[_spread(len(members), TEMPLATE_BEATS)]
-        templates[c] = np.stack([np.median(inputs.windows[shown], axis=0), np.median(second[shown], axis=0)])
         for row, values in enumerate((rr[members, _RR["pre_rr_s"]], rr[members, _RR["post_rr_s"]], coupling[members])):
             rr_quartiles[c, row] = _quartiles(values)
         centroids[c] = scaled[members].mean(axis=0)
@@ -252,20 +413,25 @@ def compute_beat_classes(
         sample=samples,
         class_id=class_id,
         distance=np.linalg.norm(scaled - centroids[class_id], axis=1).astype(np.float32),
-        templates=templates,
+        templates=_templates(recording, lead, samples, class_id, k),
         rr_quartiles=rr_quartiles,
         p_apc=_class_p_apc(table, samples, class_id, k),
         centroids=centroids,
         feature_centre=centre.astype(np.float32),
         feature_scale=scale.astype(np.float32),
-        reference_beat=reference.astype(np.float32),
+        reference_beat=reference,
         detection_hash=detected,
         method=_method(),
     )
 
 
 def _join(
-    recording: Recording, lead: int, live: np.ndarray, added: np.ndarray, classes: BeatClassTable
+    recording: Recording,
+    lead: int,
+    live: np.ndarray,
+    added: np.ndarray,
+    classes: BeatClassTable,
+    table: BeatTable,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class ids of the ``added`` beats, each the class whose centroid is nearest its scaled features, and how near."""
     ids = np.empty(len(added), np.int32)
@@ -273,9 +439,9 @@ def _join(
     for i, sample in enumerate(added):
         at = int(np.searchsorted(live, sample))
         context = live[max(0, at - JOIN_CONTEXT_BEATS) : at + JOIN_CONTEXT_BEATS + 1]
-        inputs, second = _prepare(recording, lead, context)
+        evidence = beat_evidence(recording, lead, context, _p_apc_of(table, context))
         row = int(np.searchsorted(context, sample))
-        features = class_features(inputs, second, classes.reference_beat)[row]
+        features = class_features(evidence, classes.reference_beat)[row]
         scaled = np.clip((features - classes.feature_centre) / classes.feature_scale, -FEATURE_CLIP, FEATURE_CLIP)
         to_centroids = np.linalg.norm(classes.centroids - scaled, axis=1)
         ids[i] = int(np.argmin(to_centroids))
@@ -306,7 +472,7 @@ def update_beat_classes(
         if len(added) + np.count_nonzero(~kept) > REFIT_SHARE * max(len(classes.sample), 1):
             classes = None
         elif len(added) or not kept.all():
-            joined, distance = _join(recording, lead, live, added, classes)
+            joined, distance = _join(recording, lead, live, added, classes, table)
             samples = np.concatenate([classes.sample[kept], added])
             class_id = np.concatenate([classes.class_id[kept], joined])
             distance = np.concatenate([classes.distance[kept], distance])
@@ -342,41 +508,59 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def review_order(store: AnnotationStore, record: str) -> np.ndarray:
     """Rows of ``store.beat_table(record)`` to check after the classes were labelled, most doubtful first.
 
-    Two queues, taken in turn (a beat already taken is skipped), so a poor model
-    cannot bury what the classes show, nor poor classes what the model shows:
+    A beat's doubt is the sum of two:
 
-    - the model's doubt: how far its logit lies above its threshold for a beat
-      labelled anything but an APC, below it for one labelled an APC;
-    - the classes' doubt: how far a beat lies from its class's centroid.
+    - the model's: how far its logit lies above its threshold for a beat
+      labelled anything but an APC, below it for one labelled an APC (0 where
+      the model scored none);
+    - the classes': how far a beat lies from its class's centroid, in the
+      record's scaled features (0 for a beat with no class).
 
-    Deleted beats are left out; beats with neither a score nor a class come last.
+    On svdb (out of the model's sample, with the classes before their split), summing them took 13 700 actions to
+    SVEB F1 0.95 on every record, taking them in turn 16 000, the model's doubt
+    alone 22 500. Deleted beats are left out.
     """
     table = store.beat_table(record)
-    live = ~table.deleted
-    queues = []
+    live = np.flatnonzero(~table.deleted)
+    doubt = np.zeros(len(table))
     model = store.record(record).model
     if model is not None and len(table):
         labelled_apc = np.isin(table.review_symbol, list(SVEB_SYMBOLS))
         margin = _logit(table.p_apc) - _logit(np.float32(model.threshold))
-        doubt = np.where(labelled_apc, -margin, margin)
-        rows = np.flatnonzero(live & np.isfinite(doubt))
-        queues.append(rows[np.argsort(-doubt[rows], kind="stable")])
+        doubt += np.where(np.isfinite(table.p_apc), np.where(labelled_apc, -margin, margin), 0.0)
     classes = store.record(record).classes
     if classes is not None and len(table):
         rows = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
-        present = (table.sample[rows] == classes.sample) & live[rows]
-        rows, distance = rows[present], classes.distance[present]
-        queues.append(rows[np.argsort(-distance, kind="stable")])
-    longest = max((len(queue) for queue in queues), default=0)
-    interleaved = np.full((max(len(queues), 1), longest), -1, np.int64)
-    for i, queue in enumerate(queues):
-        interleaved[i, : len(queue)] = queue
-    taken = interleaved.T.ravel()
-    taken = taken[taken >= 0]
-    _, first = np.unique(taken, return_index=True)
-    ordered = taken[np.sort(first)]
-    rest = np.setdiff1d(np.flatnonzero(live), ordered)
-    return np.concatenate([ordered, rest]).astype(np.int64)
+        present = table.sample[rows] == classes.sample
+        doubt[rows[present]] += classes.distance[present]
+    return live[np.argsort(-doubt[live], kind="stable")].astype(np.int64)
+
+
+def class_review_order(store: AnnotationStore, record: str) -> np.ndarray:
+    """Class ids, the ones most in need of a look first: where the model's verdicts disagree with the timing.
+
+    A class whose beats come early (against the local RR) suggests APCs, one
+    whose beats do not suggests none; each member the model calls
+    otherwise counts as a disagreement, and classes sort by how many they hold,
+    then by size. A class whose members were all reviewed comes last.
+    """
+    classes = store.record(record).classes
+    if classes is None or not classes.n_classes:
+        return np.empty(0, np.int64)
+    table = store.beat_table(record)
+    ids = beat_class_ids(store, record)
+    live = ids >= 0
+    called = (table.model_apc == 1)[live]
+    members = np.bincount(ids[live], minlength=classes.n_classes)
+    called_apc = np.bincount(ids[live], weights=called, minlength=classes.n_classes)
+    unreviewed = np.bincount(ids[live], weights=~table.reviewed[live], minlength=classes.n_classes)
+    # Against the local median RR, not the underlying cycle: that one is the longest intervals around a beat, which
+    # frequent compensatory pauses stretch until every sinus beat looks early against it.
+    column = CLASS_FEATURES.index("log pre/local")
+    log_pre_local = classes.centroids[:, column] * classes.feature_scale[column] + classes.feature_centre[column]
+    premature = log_pre_local < np.log(PREMATURE_COUPLING)
+    disagreements = np.where(premature, members - called_apc, called_apc)
+    return np.lexsort((-members, -disagreements, unreviewed == 0)).astype(np.int64)
 
 
 def beat_class_ids(store: AnnotationStore, record: str) -> np.ndarray:

@@ -94,8 +94,8 @@ from danet_viewer.errors import DanetError, StoreError, StoreLockedError, StoreW
 SCHEMA_NAME = "danet-review-store"
 SCHEMA_VERSION = 1
 # The classes group's own version: a store written before classes existed, or with another version of them,
-# opens and gets its classes recomputed (they are derived from the beats).
-CLASSES_SCHEMA_VERSION = 1
+# opens and gets its classes recomputed (they are derived from the beats). 2: the model's logit joined the features.
+CLASSES_SCHEMA_VERSION = 2
 NOT_A_BEAT = "not-a-beat"
 # The bookmarks group's own version. Bookmarks are a person's work, so a newer version is refused, never dropped.
 BOOKMARKS_VERSION = 2

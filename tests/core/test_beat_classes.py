@@ -10,6 +10,7 @@ from danet_viewer.core import beat_classes
 from danet_viewer.core.analysis import register_recording
 from danet_viewer.core.beat_classes import beat_class_ids, label_class, review_order, update_beat_classes
 from danet_viewer.core.beats import DETECTOR
+from danet_viewer.core.features import prepare_beats
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
 from tests.conftest import ArrayRecording
 
@@ -103,12 +104,14 @@ def test_a_store_without_classes_opens_and_gets_them_on_demand(classified, tmp_p
         assert upgraded.record("three").classes.same_as(classes)
 
 
-def test_classes_of_another_schema_version_are_dropped_and_recomputed(classified, tmp_path):
+# 1: stores written before the model's logit joined the features (their centroids have one feature fewer).
+@pytest.mark.parametrize("version", [1, 99])
+def test_classes_of_another_schema_version_are_dropped_and_recomputed(classified, tmp_path, version):
     store, recording, _ = classified
     before = store.record("three").classes
     store.close()
     with h5py.File(tmp_path / "s.h5", "a") as handle:
-        handle["records/three/classes"].attrs["classes_schema_version"] = 99
+        handle["records/three/classes"].attrs["classes_schema_version"] = version
     with AnnotationStore.open(tmp_path / "s.h5", "a") as reopened:
         assert reopened.record("three").classes is None
         assert update_beat_classes(reopened, recording, who="t").same_as(before)
@@ -170,7 +173,7 @@ def test_labelling_a_class_labels_its_unreviewed_beats_only(classified):
     assert {reviews[int(s)].symbol for s in store.record("three").classes.members(apc_class)} == {APC, "a"}
 
 
-def test_review_order_takes_the_model_s_doubt_and_the_classes_in_turn(classified):
+def test_review_order_sums_the_model_s_doubt_and_the_classes(classified):
     store, _, _ = classified
     beats = store.record("three").beats
     classes = store.record("three").classes
@@ -178,12 +181,95 @@ def test_review_order_takes_the_model_s_doubt_and_the_classes_in_turn(classified
     order = review_order(store, "three")
     assert sorted(order) == list(range(len(beats)))
     assert np.all(np.diff(classes.distance[order]) <= 0)
-    p_apc = np.full(len(beats), 0.1, np.float32)
-    p_apc[[5, 9]] = [0.6, 0.95]
+    # The model doubts two beats far beyond any class distance: they come first, the surer doubt first.
+    p_apc = np.full(len(beats), 0.5, np.float32)
+    p_apc[[5, 9]] = [1 - 1e-5, 1 - 1e-6]
     store.set_model_output("three", beats, p_apc, threshold=0.5, model_id="m", who="t")
     order = review_order(store, "three")
-    atypical = np.argsort(-classes.distance, kind="stable")
     assert sorted(order) == list(range(len(beats)))
-    assert list(order[:3]) == [9, atypical[0], 5] or (atypical[0] in (5, 9) and list(order[:2]) == [9, 5])
+    assert list(order[:2]) == [9, 5]
+    # Where the model is undecided (at its threshold), the classes' doubt alone orders the beats.
+    rest = order[2:]
+    assert np.all(np.diff(classes.distance[rest]) <= 0)
     store.label_beats("three", beats[[9]], "A", reviewer="dr", action="label")
     assert review_order(store, "three")[0] == 5  # labelled an APC, 9 agrees with the model now
+    assert review_order(store, "three")[-1] == 9
+
+AF = "af"
+
+
+def bigeminy_and_fibrillation(seed: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sinus rhythm, a stretch of atrial bigeminy (APCs at 60 % of the cycle, inverted P), sinus again, then atrial
+    fibrillation (random intervals, no P wave, fibrillatory waves), then sinus: the signal, R peaks and kinds."""
+    rng = np.random.default_rng(seed)
+    kinds = [NORMAL] * 80 + [NORMAL, APC] * 30 + [NORMAL] * 60 + [AF] * 150 + [NORMAL] * 60
+    kinds = np.array(kinds, object)
+    peaks, time = [], 0.8
+    for i, kind in enumerate(kinds):
+        if kind == AF:
+            time += rng.uniform(0.45, 1.0)
+        elif kind == APC:
+            time += 0.8 * 0.6 * (1 + 0.02 * rng.standard_normal())
+        else:
+            after_apc = i > 0 and kinds[i - 1] == APC
+            time += 0.8 * (1.15 if after_apc else 1.0) * (1 + 0.02 * rng.standard_normal())
+        peaks.append(time)
+    t = np.arange(int((peaks[-1] + 1.0) * FS)) / FS
+    signal = 0.02 * rng.standard_normal(len(t))
+    fibrillating = (t > peaks[kinds.tolist().index(AF)] - 1.0) & (t < peaks[len(kinds) - 61])
+    signal += fibrillating * 0.05 * np.sin(2 * np.pi * 6.3 * t + rng.uniform(0, 0.3, len(t)))
+    for r, kind in zip(peaks, kinds, strict=True):
+        p_wave = {NORMAL: ((-0.17, 0.025, 0.15),), APC: ((-0.13, 0.02, -0.15),), AF: ()}[kind]
+        for offset, width, height in (*p_wave, (0.0, 0.012, 1.2), (0.03, 0.01, -0.25), (0.25, 0.05, 0.3)):
+            signal += height * np.exp(-0.5 * ((t - r - offset) / width) ** 2)
+    return signal.astype(np.float32), np.round(np.array(peaks) * FS).astype(np.int64), kinds
+
+
+def test_bigeminal_apcs_group_apart_from_sinus_beats_and_from_atrial_fibrillation(tmp_path):
+    signal, beats, kinds = bigeminy_and_fibrillation()
+    recording = ArrayRecording(signal, FS, "bigeminy")
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        register_recording(recording, store, "t")
+        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+        update_beat_classes(store, recording, who="t")
+        ids = beat_class_ids(store, recording.name)
+    # Each class labelled by its majority, as a reviewer labels a class with one key.
+    called_apc = np.zeros(len(kinds), bool)
+    for class_id in np.unique(ids):
+        members = kinds[ids == class_id]
+        values, counts = np.unique(members, return_counts=True)
+        called_apc[ids == class_id] = values[np.argmax(counts)] == APC
+    is_apc = kinds == APC
+    assert np.mean(called_apc[is_apc]) >= 0.9, "the bigeminal APCs are found"
+    # Early beats in fibrillation are not APCs; at its onset a beat or two still has sinus rhythm around it.
+    assert np.count_nonzero(called_apc[kinds == AF]) <= 3
+    assert not called_apc[kinds == NORMAL].any()
+
+
+def test_the_features_read_the_same_windows_as_the_model_s_preparation_chunk_by_chunk(monkeypatch):
+    signal, beats, _ = bigeminy_and_fibrillation()
+    recording = ArrayRecording(signal, FS, "bigeminy")
+    whole = prepare_beats(recording, 0, beats)
+    # Chunks of 60 s: the record's 5 min take several, each conditioned with its margins.
+    monkeypatch.setattr(beat_classes, "PREPARE_CHUNK_S", 60.0)
+    evidence = beat_classes.beat_evidence(recording, 0, beats)
+    assert evidence.spans.shape == (len(beats), 2, beat_classes.FEATURE_SPAN.stop - beat_classes.FEATURE_SPAN.start)
+    chunked = prepare_beats(recording, 0, beats)  # prepare_beats's own chunks are PREPARE_CHUNK_S of features
+    np.testing.assert_allclose(evidence.spans[:, 0], whole.windows[:, beat_classes.FEATURE_SPAN], atol=1e-4)
+    np.testing.assert_array_equal(evidence.p_found, chunked.p_found)
+    np.testing.assert_allclose(evidence.rr, whole.rr)
+    assert np.all(np.isnan(evidence.p_logit))  # no model output given
+
+
+def test_class_review_order_puts_first_the_class_whose_timing_the_model_contradicts(classified):
+    store, _, kinds = classified
+    beats = store.record("three").beats
+    ids = beat_class_ids(store, "three")
+    apc_class = ids[np.flatnonzero(kinds == APC)[0]]
+    # The model calls nothing an APC: the early, APC-like class is where it disagrees most.
+    store.set_model_output("three", beats, np.full(len(beats), 0.1, np.float32), threshold=0.5, model_id="m", who="t")
+    order = beat_classes.class_review_order(store, "three")
+    assert sorted(order) == list(range(store.record("three").classes.n_classes))
+    assert order[0] in set(ids[kinds != NORMAL])
+    label_class(store, "three", apc_class, APC, reviewer="dr")
+    assert beat_classes.class_review_order(store, "three")[-1] == apc_class  # reviewed classes come last
