@@ -3,10 +3,10 @@
 A class (``danet_viewer.core.beat_classes``) is shown with its size, its share
 of the record, its median coupling interval (the RR before its beats), its
 p(APC) on the APC score scale, and its state: unreviewed (no beat of it has a
-reviewer's label), labelled (every beat has one) or mixed. Classes the model is
-least sure of come first: those whose beats it splits between APC and not, and
-those whose p(APC) lies near its threshold, then the classes it calls APC;
-labelled classes come last.
+reviewer's label), labelled (every beat has one) or mixed. Classes come in
+``beat_classes.classes_in_need_order``, the order the review-effort benchmark
+measures: those where the model's verdicts disagree with the class's timing
+first, then the larger; fully reviewed classes last.
 
 One class is current: selecting it selects its first beat in the review model,
 and ``step`` pages through its beats (the main view and the superimposed beats
@@ -28,6 +28,7 @@ from danet_viewer.components.beat_details import APC_SCORE_CALL, apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import APC, NORMAL
+from danet_viewer.core.beat_classes import classes_in_need_order
 from danet_viewer.core.class_edits import coupling_ratios, merge_classes, split_class
 from danet_viewer.core.store import BeatClassTable
 from danet_viewer.errors import DanetError
@@ -60,7 +61,6 @@ class ClassSummary:
     reviewed: int
     labels: tuple[tuple[str, int], ...]  # reviewers' labels among its beats, the most common first
     state: ClassState
-    need: float  # 0-1: how much the model's split or doubt over the class asks for a look
 
     @property
     def label(self) -> str:
@@ -92,14 +92,6 @@ class TemplateBand:
     median: np.ndarray
     high: np.ndarray
     beats: int  # how many beats the band is drawn from
-
-
-def _doubt(score: float, model_share: float) -> float:
-    """0-1: 1 where the model calls half the class APC, or scores the class at its threshold."""
-    if not np.isfinite(score):
-        return 0.0
-    split = 2 * min(model_share, 1 - model_share) if np.isfinite(model_share) else 0.0
-    return float(max(split, 1 - abs(score - APC_SCORE_CALL) / APC_SCORE_CALL))
 
 
 class ClassReview:
@@ -159,8 +151,7 @@ class ClassReview:
         return self._coupling[1]
 
     def summaries(self) -> list[ClassSummary]:
-        """Every class, the most in need of a look first: unlabelled before labelled, then by the model's doubt,
-        then the model's APCs, then the larger first."""
+        """Every class, the most in need of a look first (``classes_in_need_order``)."""
         classes, session = self.classes, self.review.session
         if classes is None or not classes.n_classes:
             return []
@@ -206,11 +197,10 @@ class ClassReview:
                 coupling=float(np.median(ratio[members])) if len(members) else np.nan,
                 apc_score=float(scores[c]), model_apc_share=float(share), reviewed=reviewed,
                 labels=tuple(sorted(labels[c].items(), key=lambda item: (-item[1], item[0]))), state=state,
-                need=_doubt(float(scores[c]), float(share)),
             ))
-        # Among classes the model is as sure of, its APCs first: those are the calls a review is for.
-        return sorted(summaries, key=lambda s: (s.state is ClassState.LABELLED, -s.need,
-                                                not s.apc_score >= APC_SCORE_CALL, -s.count, s.class_id))
+        # The order the review-effort benchmark measures, from the session's table (labels the disk refused included).
+        order = classes_in_need_order(classes, ids, table.model_apc == 1, table.reviewed)
+        return [summaries[c] for c in order]
 
     def summary(self, class_id: int) -> ClassSummary | None:
         return next((s for s in self.summaries() if s.class_id == class_id), None)

@@ -537,23 +537,29 @@ def review_order(store: AnnotationStore, record: str) -> np.ndarray:
 
 
 def class_review_order(store: AnnotationStore, record: str) -> np.ndarray:
+    """Class ids of ``record`` in ``classes_in_need_order`` (the Templates view's and the benchmark's order)."""
+    classes = store.record(record).classes
+    if classes is None or not classes.n_classes:
+        return np.empty(0, np.int64)
+    table = store.beat_table(record)
+    return classes_in_need_order(classes, beat_class_ids(store, record), table.model_apc == 1, table.reviewed)
+
+
+def classes_in_need_order(classes: BeatClassTable, class_ids: np.ndarray, model_calls_apc: np.ndarray,
+                          reviewed: np.ndarray) -> np.ndarray:
     """Class ids, the ones most in need of a look first: where the model's verdicts disagree with the timing.
 
     A class whose beats come early (against the local RR) suggests APCs, one
     whose beats do not suggests none; each member the model calls
     otherwise counts as a disagreement, and classes sort by how many they hold,
-    then by size. A class whose members were all reviewed comes last.
+    then by size. A class whose members were all reviewed comes last. The
+    arrays are per row of a beat table (``class_ids`` -1 where a beat has none).
     """
-    classes = store.record(record).classes
-    if classes is None or not classes.n_classes:
-        return np.empty(0, np.int64)
-    table = store.beat_table(record)
-    ids = beat_class_ids(store, record)
-    live = ids >= 0
-    called = (table.model_apc == 1)[live]
-    members = np.bincount(ids[live], minlength=classes.n_classes)
-    called_apc = np.bincount(ids[live], weights=called, minlength=classes.n_classes)
-    unreviewed = np.bincount(ids[live], weights=~table.reviewed[live], minlength=classes.n_classes)
+    live = class_ids >= 0
+    ids = class_ids[live]
+    members = np.bincount(ids, minlength=classes.n_classes)
+    called_apc = np.bincount(ids, weights=model_calls_apc[live], minlength=classes.n_classes)
+    unreviewed = np.bincount(ids, weights=~reviewed[live], minlength=classes.n_classes)
     # Against the local median RR, not the underlying cycle: that one is the longest intervals around a beat, which
     # frequent compensatory pauses stretch until every sinus beat looks early against it.
     column = CLASS_FEATURES.index("log pre/local")

@@ -67,15 +67,16 @@ def members_labels(review: ReviewModel, classes: ClassReview, class_id: int) -> 
     return set(review.session.table.review_symbol[classes.member_rows(class_id)])
 
 
-def test_classes_are_summarised_the_least_sure_first_and_labelled_ones_last(reviewing):
+def test_classes_are_summarised_disagreements_first_and_labelled_ones_last(reviewing):
     review, classes, kinds = reviewing
     summaries = classes.summaries()
-    # The APCs scored near the threshold first, then the larger of the sure classes.
+    # The APC class first: the model calls its 16 beats APC while its centroid's timing (the clustering's, which the
+    # fixture's regrouping keeps) is not early, a disagreement on each; then the larger of the two that agree.
     assert [s.class_id for s in summaries] == [ECTOPIC_A, SINUS, ECTOPIC_V]
     apcs = summaries[0]
     assert apcs.count == np.sum(kinds == APC) and apcs.share == pytest.approx(np.mean(kinds == APC))
     assert apcs.apc_score == pytest.approx(55, abs=1) and apcs.model_apc_share == 1.0
-    assert apcs.need == pytest.approx(0.9, abs=0.02) and apcs.state is ClassState.UNREVIEWED
+    assert apcs.state is ClassState.UNREVIEWED
     assert apcs.coupling_rr_s == pytest.approx(0.85 * 0.7, rel=0.05)  # 30 % early
     assert summaries[1].coupling == pytest.approx(1.0, abs=0.3) and apcs.coupling < 0.8
     assert sum(s.count for s in summaries) == len(kinds)
