@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -48,15 +48,11 @@ from danet_viewer.core.conditioning import (
     MODEL_FS,
     WINDOW_BEFORE,
     WINDOW_LENGTH,
-    beat_windows,
     condition_signal,
-    to_model_samples,
 )
-from danet_viewer.core.delineation import delineate
 from danet_viewer.core.features import (
-    PREPARE_CHUNK_S,
-    PREPARE_MARGIN_S,
     RHYTHM_FEATURES,
+    lead_chunks,
     lead_windows,
     rhythm_features,
 )
@@ -185,34 +181,25 @@ def beat_evidence(
     samples = np.asarray(samples, dtype=np.int64)
     n = len(samples)
     other = _second_lead(recording, lead)
-    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
     spans = np.zeros((n, 2, FEATURE_SPAN.stop - FEATURE_SPAN.start), np.float32)
     qrs_width = np.zeros(n, np.float32)
     p_found = np.zeros(n, bool)
     reference_rows = _spread(n, REFERENCE_BEATS)
     reference_windows = np.zeros((len(reference_rows), 2, WINDOW_LENGTH), np.float32)
-    for start in range(0, max(recording.n_samples, 1), chunk):
-        stop = min(start + chunk, recording.n_samples)
-        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
-        kept = np.flatnonzero((samples >= start) & (samples < stop))
-        if len(kept):
-            conditioned = condition_signal(recording.read(lead, first, last), fs)
-            around = np.flatnonzero((samples >= first) & (samples < last))
-            peaks = np.clip(to_model_samples(samples[around] - first, fs), 0, len(conditioned) - 1)
-            delineation = delineate(conditioned, peaks)
-            rows = np.searchsorted(around, kept)
-            qrs_width[kept] = delineation.qrs_off[rows] + 1 - delineation.qrs_on[rows]
-            p_found[kept] = delineation.p_found[rows]
-            is_reference = (reference_rows >= kept[0]) & (reference_rows <= kept[-1])
-            taken = reference_rows[is_reference] - kept[0]
-            for i, which in enumerate((lead, other)):
-                if which != lead:
-                    conditioned = condition_signal(recording.read(which, first, last), fs)
-                windows = beat_windows(conditioned, peaks[rows])
-                spans[kept, i] = windows[:, FEATURE_SPAN]
-                reference_windows[is_reference, i] = windows[taken]
+    for chunk in lead_chunks(recording, lead, samples):
+        kept, delineation = chunk.kept, chunk.delineation
+        qrs_width[kept] = delineation.qrs_off[chunk.rows] + 1 - delineation.qrs_on[chunk.rows]
+        p_found[kept] = delineation.p_found[chunk.rows]
+        is_reference = (reference_rows >= kept[0]) & (reference_rows <= kept[-1])
+        taken = reference_rows[is_reference] - kept[0]
+        # The second lead is conditioned over the same stretch and cut at the analysis lead's R peaks.
+        second = replace(chunk, conditioned=condition_signal(recording.read(other, chunk.first, chunk.last), fs))
+        for i, leads_chunk in enumerate((chunk, second)):
+            windows = leads_chunk.windows()
+            spans[kept, i] = windows[:, FEATURE_SPAN]
+            reference_windows[is_reference, i] = windows[taken]
         if progress:
-            progress(stop / recording.n_samples)
+            progress(chunk.done)
     if p_apc is None:
         p_logit = np.full(n, np.nan)
     else:

@@ -8,14 +8,14 @@ viewer's inference all pass through these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from danet_viewer.core.beats import RR_FEATURES, rr_features
 from danet_viewer.core.conditioning import WINDOW_LENGTH, beat_windows, condition_signal, to_model_samples
-from danet_viewer.core.delineation import REGIONS, delineate, region_intervals
+from danet_viewer.core.delineation import REGIONS, Delineation, delineate, region_intervals
 from danet_viewer.core.recording import Recording
 
 # What BeatInputs.rr holds per beat: the RR features, how many neighbours show a P wave, and how
@@ -51,53 +51,76 @@ class BeatInputs:
         return BeatInputs(self.windows[rows], self.rr[rows], self.regions[rows], self.p_found[rows])
 
 
+@dataclass(frozen=True)
+class LeadChunk:
+    """A chunk of a lead conditioned with its margins, and the beats whose R peak lies in the chunk."""
+
+    kept: np.ndarray  # rows (of the beats given) of the chunk's own beats
+    first: int  # the conditioned stretch's first and last sample: the chunk and its margins
+    last: int
+    conditioned: np.ndarray
+    peaks: np.ndarray  # R peaks in ``conditioned``'s model samples of every beat in the stretch (margins included)
+    delineation: Delineation | None  # of those beats; None when not asked for
+    rows: np.ndarray  # the kept beats' rows among them
+    done: float  # share of the record up to the chunk's end, for progress
+
+    def windows(self) -> np.ndarray:
+        """The kept beats' windows."""
+        return beat_windows(self.conditioned, self.peaks[self.rows])
+
+
+def lead_chunks(recording: Recording, lead: int | str, beats: np.ndarray, *, delineated: bool = True
+                ) -> Iterator[LeadChunk]:
+    """The chunks of ``lead`` that hold beats of ``beats`` (sorted samples), conditioned as ``prepare_beats`` does.
+
+    A chunk's beats are delineated together with those in its margins, whose
+    neighbouring waves the delineator reads; ``delineated`` False skips that.
+    """
+    fs = recording.fs
+    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
+    for start in range(0, max(recording.n_samples, 1), chunk):
+        stop = min(start + chunk, recording.n_samples)
+        kept = np.flatnonzero((beats >= start) & (beats < stop))
+        if not len(kept):
+            continue
+        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
+        conditioned = condition_signal(recording.read(lead, first, last), fs)
+        around = np.flatnonzero((beats >= first) & (beats < last)) if delineated else kept
+        peaks = np.clip(to_model_samples(beats[around] - first, fs), 0, len(conditioned) - 1)
+        rows = np.searchsorted(around, kept)
+        delineation = delineate(conditioned, peaks) if delineated else None
+        yield LeadChunk(kept, first, last, conditioned, peaks, delineation, rows, stop / recording.n_samples)
+
+
 def prepare_beats(
     recording: Recording, lead: int | str, beats: np.ndarray, progress: Callable[[float], None] | None = None
 ) -> BeatInputs:
     """Inputs for every beat of ``beats`` (samples at the recording's rate, sorted) on one lead.
 
-    The lead is conditioned chunk by chunk, with margins long enough for the
-    filters and the delineator's neighbouring waves to settle, so a 24 h
-    record needs the memory of one chunk, not of the whole lead in float64.
+    The lead is conditioned chunk by chunk (``lead_chunks``), with margins long
+    enough for the filters and the delineator's neighbouring waves to settle,
+    so a 24 h record needs the memory of one chunk, not of the whole lead in
+    float64.
     """
-    fs = recording.fs
     beats = np.asarray(beats, dtype=np.int64)
-    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
     windows = np.zeros((len(beats), WINDOW_LENGTH), np.float32)
     regions = np.zeros((len(beats), len(REGIONS), 2), np.int16)
     p_found = np.zeros(len(beats), bool)
-    for start in range(0, max(recording.n_samples, 1), chunk):
-        stop = min(start + chunk, recording.n_samples)
-        first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
-        kept = np.flatnonzero((beats >= start) & (beats < stop))
-        if len(kept):
-            conditioned = condition_signal(recording.read(lead, first, last), fs)
-            around = np.flatnonzero((beats >= first) & (beats < last))
-            peaks = np.clip(to_model_samples(beats[around] - first, fs), 0, len(conditioned) - 1)
-            delineation = delineate(conditioned, peaks)
-            rows = np.searchsorted(around, kept)
-            windows[kept] = beat_windows(conditioned, peaks[rows])
-            regions[kept] = region_intervals(delineation, rows, peaks)
-            p_found[kept] = delineation.p_found[rows]
+    for chunk in lead_chunks(recording, lead, beats):
+        windows[chunk.kept] = chunk.windows()
+        regions[chunk.kept] = region_intervals(chunk.delineation, chunk.rows, chunk.peaks)
+        p_found[chunk.kept] = chunk.delineation.p_found[chunk.rows]
         if progress:
-            progress(stop / recording.n_samples)
-    return BeatInputs(windows, rhythm_features(beats, fs, p_found), regions, p_found)
+            progress(chunk.done)
+    return BeatInputs(windows, rhythm_features(beats, recording.fs, p_found), regions, p_found)
 
 
 def lead_windows(recording: Recording, lead: int | str, beats: np.ndarray) -> np.ndarray:
     """The beat windows alone (``BeatInputs.windows``) of a second lead, chunked like ``prepare_beats``."""
-    fs = recording.fs
     beats = np.asarray(beats, dtype=np.int64)
-    chunk, margin = round(PREPARE_CHUNK_S * fs), round(PREPARE_MARGIN_S * fs)
     windows = np.zeros((len(beats), WINDOW_LENGTH), np.float32)
-    for start in range(0, max(recording.n_samples, 1), chunk):
-        stop = min(start + chunk, recording.n_samples)
-        kept = np.flatnonzero((beats >= start) & (beats < stop))
-        if len(kept):
-            first, last = max(0, start - margin), min(recording.n_samples, stop + margin)
-            conditioned = condition_signal(recording.read(lead, first, last), fs)
-            peaks = np.clip(to_model_samples(beats[kept] - first, fs), 0, len(conditioned) - 1)
-            windows[kept] = beat_windows(conditioned, peaks)
+    for chunk in lead_chunks(recording, lead, beats, delineated=False):
+        windows[chunk.kept] = chunk.windows()
     return windows
 
 

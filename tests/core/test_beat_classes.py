@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from danet_viewer.core import beat_classes
+from danet_viewer.core import features as features_module
 from danet_viewer.core.analysis import register_recording
 from danet_viewer.core.beat_classes import beat_class_ids, label_class, review_order, update_beat_classes
 from danet_viewer.core.beats import DETECTOR
@@ -251,10 +252,10 @@ def test_the_features_read_the_same_windows_as_the_model_s_preparation_chunk_by_
     recording = ArrayRecording(signal, FS, "bigeminy")
     whole = prepare_beats(recording, 0, beats)
     # Chunks of 60 s: the record's 5 min take several, each conditioned with its margins.
-    monkeypatch.setattr(beat_classes, "PREPARE_CHUNK_S", 60.0)
+    monkeypatch.setattr(features_module, "PREPARE_CHUNK_S", 60.0)
     evidence = beat_classes.beat_evidence(recording, 0, beats)
     assert evidence.spans.shape == (len(beats), 2, beat_classes.FEATURE_SPAN.stop - beat_classes.FEATURE_SPAN.start)
-    chunked = prepare_beats(recording, 0, beats)  # prepare_beats's own chunks are PREPARE_CHUNK_S of features
+    chunked = prepare_beats(recording, 0, beats)  # in the same 60 s chunks
     np.testing.assert_allclose(evidence.spans[:, 0], whole.windows[:, beat_classes.FEATURE_SPAN], atol=1e-4)
     np.testing.assert_array_equal(evidence.p_found, chunked.p_found)
     np.testing.assert_allclose(evidence.rr, whole.rr)
