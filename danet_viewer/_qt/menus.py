@@ -104,6 +104,7 @@ def build_menus(window) -> dict[str, QAction]:
     for shortcut in SHORTCUTS:
         # The menu shows the keys as the help does (after a tab): Qt's own text would say "Backtab" for Shift+Tab.
         action = QAction(f"{shortcut.action}\t{shortcut.key_text}", window)
+        action.setIconText(shortcut.action)  # a toolbar button shows the name alone, not the elided key after it
         action.setShortcuts([QKeySequence(key) for key in shortcut.keys])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(shortcut.description)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QToolBar
 
 from danet_viewer._qt.app import open_window
 from danet_viewer._qt.beat_docks import MAX_SUPERIMPOSED, standing_labels
@@ -59,6 +60,10 @@ def test_the_ecg_grid_and_the_paper_scale(qtbot, analysed):
     assert not len(view.grid.visible_lines(1)[0])
     press(qtbot, analysed, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert not view.grid.isVisible() and not analysed.shortcut_actions["ECG grid"].isChecked()
+    # The toolbar's buttons read their names whole (the menu shows the key after a tab, which a button elided).
+    toolbar = analysed.findChild(QToolBar, "display")
+    buttons = [toolbar.widgetForAction(analysed.shortcut_actions[name]) for name in ("ECG grid", "Calipers")]
+    assert [button.text() for button in buttons] == ["ECG grid", "Calipers"]
 
 
 def test_another_lead_is_drawn_while_the_model_keeps_its_own(qtbot, analysed):
