@@ -138,6 +138,7 @@ class SuperimposeDock(QDockWidget):
         self.setWidget(self.plot_widget)
         self.shown_class = ""
         self.shown_count = 0
+        self.shown_units: str | None = None
         self._classes: tuple[BeatTable | None, np.ndarray] = (None, np.empty(0, str))
         self.template_classes: Callable[[BeatTable], np.ndarray | None] | None = None
 
@@ -177,7 +178,10 @@ class SuperimposeDock(QDockWidget):
             self.selected.setData([], [])
         self.shown_class, self.shown_count = str(label), len(beats)
         total = int((classes == label).sum())
-        label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
+        if units != self.shown_units:
+            # Only when the units change: labelling the axis again re-lays it out, on every selected beat.
+            label_axis(self.plot_widget.getPlotItem().getAxis("left"), "amplitude", units)
+            self.shown_units = units
         self.plot_widget.getPlotItem().setTitle(
             f"{noun} {label}: {len(beats)} of {total} beats (nearest in time), "
             f"<b>mean</b>, <span style='color:#ff8c00'>selected</span>", size="8pt")

@@ -108,6 +108,9 @@ def test_a_click_on_the_tachogram_selects_that_beat(qtbot, analysed):
 def test_superimposition_overlays_the_selected_beats_class(qtbot, analysed):
     table, dock = analysed.review.session.table, analysed.superimposition
     classes = standing_labels(table)
+    axis = dock.plot_widget.getPlotItem().getAxis("left")
+    relabelled = []
+    axis.label.document().contentsChanged.connect(lambda: relabelled.append(axis.labelString()))
     for row in (int(np.argmax(table.model_apc == 1)), int(np.argmax(table.model_apc == 0))):
         analysed.review.select_row(row)
         assert dock.shown_class == classes[row] == ("A" if table.model_apc[row] == 1 else "N")
@@ -115,6 +118,8 @@ def test_superimposition_overlays_the_selected_beats_class(qtbot, analysed):
         x, y = dock.overlay.getData()
         assert np.isnan(y).sum() == dock.shown_count  # one line item, beats apart by NaN
         assert len(dock.mean.getData()[0]) == len(x) // dock.shown_count - 1
+    # The axis is labelled once for the record's units, not laid out again on every beat.
+    assert "amplitude (mV)" in axis.labelString() and sum("amplitude" in text for text in relabelled) == 1
     analysed.review.select_row(4)
     press(qtbot, analysed, Qt.Key.Key_X)  # not a beat: it has no class
     assert dock.shown_count == 0
