@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
+from PySide6.QtWidgets import QDockWidget, QGraphicsView, QLabel, QWidget
 
 from danet_viewer._qt.axes import ClockAxis, label_axis
 from danet_viewer.components.beat_details import NO_BEAT
@@ -36,6 +36,8 @@ def _plot_widget(**axes: pg.AxisItem) -> pg.PlotWidget:
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the review keys stay with the window
     widget.getPlotItem().setMenuEnabled(False)
     widget.getPlotItem().showGrid(x=True, y=True, alpha=0.2)
+    # A dock's plot is small: repaint it whole, or a real window keeps an axis label's old pixels after a re-layout.
+    widget.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
     return widget
 
 
