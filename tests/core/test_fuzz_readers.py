@@ -325,6 +325,13 @@ def test_a_cell_of_four_hundred_nines_is_refused_not_an_overflow(tmp_path):
     assert _open_and_read("CSV", path) == "refused"
 
 
+def test_a_ragged_row_of_four_hundred_nines_is_refused_not_an_overflow(tmp_path):
+    """Found by the CSV campaign again: the sample-counter check called to_numeric itself and overflowed."""
+    path = tmp_path / "rec.csv"
+    path.write_text(",\n0.000000\n" + "9" * 400 + ",0.5\n")
+    assert _open_and_read("CSV", path) == "refused"
+
+
 def test_a_dicom_element_length_flipped_to_hundreds_of_megabytes_is_refused_cheaply(tmp_path):
     """Found by the DICOM campaign: one flipped bit of a 10 kB file made pydicom ask the file for 784 MiB,
     which Python allocated up front before finding the file short."""

@@ -442,7 +442,7 @@ def _is_time_column(column: _Column, cells: pd.Series) -> bool:
 
 def _is_counter(cells: pd.Series) -> bool:
     """Consecutive integers from 0 or 1: sample numbers, not a signal."""
-    values = pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
+    values = _column_as_numbers(cells).to_numpy(np.float64)
     if len(values) < 2 or not np.isfinite(values).all() or values[0] not in (0.0, 1.0):
         return False
     return bool(np.all(np.diff(values) == 1.0))
