@@ -27,8 +27,14 @@ reviewer's added beat joins the nearest class (its features against the class
 centroids, in the record's scaled feature space), a deleted beat leaves its
 class, and nothing is recomputed while the beats stay the same (nor when the
 model is retrained: the classes keep the verdicts they were grouped by).
-``class_review_order`` gives the classes to look at first, ``review_order``
-the beats to check once the classes are labelled.
+``class_review_order`` gives the classes to look at first; once they are
+labelled, ``class_pages`` gives the exceptions as a Holter reader pages for
+them (class by class, each class's most doubtful beats first: the model's
+doubt, the distance from the class centroid and the beat's prematurity,
+``beat_doubt``), ``review_order`` the same doubt over the whole record.
+``two_modes`` is the coupling histogram's test for two groups, which both the
+computed split and the split a reviewer is proposed
+(``class_edits.proposed_coupling_split``) use.
 
 Features and parameters were chosen on MIT-BIH DS1 and svdb
 (``benchmarks/bench_review_effort.py`` reports DS2).
@@ -563,13 +569,21 @@ def class_pages(store: AnnotationStore, record: str,
                 prematurity_weight: float = PREMATURITY_DOUBT) -> list[tuple[int, np.ndarray]]:
     """The record's classes as a Holter reader pages through them for exceptions: each class with its rows of
     ``store.beat_table(record)`` most doubtful first (``beat_doubt``), the classes by their summed doubt (the
-    beats above none count 0), the most doubtful first. Deleted beats and beats with no class are left out."""
-    ids = beat_class_ids(store, record)
+    beats above none count 0), the most doubtful first.
+
+    A beat marked not-a-beat since the classes were computed still pages with its class: a class labelled
+    not-a-beat by its majority may hold a missed APC, and the reader pages through it like any other.
+    """
+    table, classes = store.beat_table(record), store.record(record).classes
+    if classes is None or not len(table) or not classes.n_classes:
+        return []
+    ids = np.full(len(table), -1, np.int64)
+    at = np.minimum(np.searchsorted(table.sample, classes.sample), len(table) - 1)
+    present = table.sample[at] == classes.sample
+    ids[at[present]] = classes.class_id[present]
     doubt = beat_doubt(store, record, prematurity_weight)
     classed = np.flatnonzero(ids >= 0)
-    if not len(classed):
-        return []
-    totals = np.bincount(ids[classed], weights=np.maximum(doubt[classed], 0.0))
+    totals = np.bincount(ids[classed], weights=np.maximum(doubt[classed], 0.0), minlength=classes.n_classes)
     pages = []
     for class_id in np.argsort(-totals, kind="stable"):
         rows = classed[ids[classed] == class_id]

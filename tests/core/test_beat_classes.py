@@ -229,6 +229,11 @@ def test_class_pages_hold_every_classified_beat_once_the_most_doubtful_class_fir
     doubt = beat_classes.beat_doubt(store, "three")
     for class_id, rows in pages:
         assert set(ids[rows]) == {class_id} and np.all(np.diff(doubt[rows]) <= 0)
+    # A class labelled not-a-beat (its beats now deleted) still pages: a missed APC may hide in it.
+    members = store.record("three").classes.members(apc_class)
+    store.label_beats("three", members, NOT_A_BEAT, reviewer="dr", action=f"label_class {apc_class}")
+    assert store.beat_table("three").deleted[ids == apc_class].all()
+    assert sorted(dict(class_pages(store, "three"))[apc_class]) == sorted(dict(pages)[apc_class])
 
 
 def test_two_modes_finds_the_early_group_of_a_bimodal_coupling_only():
