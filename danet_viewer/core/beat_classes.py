@@ -539,9 +539,11 @@ def beat_doubt(store: AnnotationStore, record: str, prematurity_weight: float = 
       labelled an APC (a late one is).
 
     On svdb (out of the model's sample) the first two summed took 13 700 actions to SVEB F1 0.95 on every
-    record, the model's doubt alone 22 500. With the prematurity, paging class by class (``class_pages``),
-    svdb and DS1 together took 12 400 actions instead of 15 600, the median record 2.1x fewer than beat by
-    beat instead of 1.6x (weights 0.3 to 1.0 per 10 % early tried; ``benchmarks/bench_review_effort.py``).
+    record, the model's doubt alone 22 500. With the prematurity, paging class by class (``class_pages``)
+    and leaving a class after 10 beats in a row with nothing to correct, the review-effort benchmark's reader
+    took svdb 10 600 actions instead of 15 500 (the median record 2.5x fewer than beat by beat instead of
+    1.7x), DS1 1 600 instead of 1 900 (median 0.9x instead of 1.2x: there the few exceptions are scattered
+    and paging costs more); weights of 0.3 to 1.0 per 10 % early were tried.
     """
     table = store.beat_table(record)
     doubt = np.zeros(len(table))
