@@ -2,7 +2,8 @@
 
 The review menu and the view toggles are built from ``SHORTCUTS``, the one
 table that binds keys: a row's handler names a view toggle (``TOGGLES``), an
-events-dock action (``events_dock.EVENT_ACTIONS``: bookmarks), else the window's
+events-dock action (``events_dock.EVENT_ACTIONS``: bookmarks) or a Templates view one
+(``templates_view.TEMPLATE_ACTIONS``), else the window's
 method of that name, else the review model's (navigation and selection need no Qt).
 """
 
@@ -20,6 +21,7 @@ from danet_viewer._qt.events_dock import EVENT_ACTIONS
 from danet_viewer._qt.lead_stack import LeadStackFeed
 from danet_viewer._qt.report_action import save_report
 from danet_viewer._qt.shortcuts import SHORTCUTS
+from danet_viewer._qt.templates_view import TEMPLATE_ACTIONS
 
 SPANS_S = (5.0, 10.0, 30.0, 60.0, 180.0)
 MAX_RECENT = 10
@@ -115,7 +117,8 @@ def build_menus(window) -> dict[str, QAction]:
             action.toggled.connect(switch(window))
             view_menu.addAction(action)
         else:
-            handler = (partial(EVENT_ACTIONS[shortcut.handler], window) if shortcut.handler in EVENT_ACTIONS
+            named = {**EVENT_ACTIONS, **TEMPLATE_ACTIONS}
+            handler = (partial(named[shortcut.handler], window) if shortcut.handler in named
                        else getattr(window, shortcut.handler, None) or getattr(window.review, shortcut.handler))
             action.triggered.connect(
                 (lambda _=False, h=handler, a=shortcut.argument: h(a)) if shortcut.argument else handler

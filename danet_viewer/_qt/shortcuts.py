@@ -81,6 +81,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+T",), "Templates", "show or hide the Templates view: the record's beat classes; while it has "
              "the keys, a beat key labels the current class and Left/Right page through its beats",
              "toggle_templates"),
+    Shortcut(("E",), "Split off early beats", "Templates view: split the current class's early beats into a class of "
+             "their own, where the early half of its coupling histogram has two modes; a beat key then labels them",
+             "split_at_proposal"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
 )
 

@@ -14,6 +14,12 @@ its beats in the main view and the superimposed beats, Up and Down move to the
 previous or next class, PgUp and PgDown to the previous or next page of
 tiles. Ctrl+click marks a second tile, to merge it into the current one;
 splitting and merging are on the buttons and on a tile's context menu.
+
+Holter-style exceptions: where the early half of the current class's coupling
+histogram has two modes, "Split: early beats" (E, a row of ``SHORTCUTS`` bound
+through ``TEMPLATE_ACTIONS``) splits its early beats into a class of their own
+and makes it current, for one key to label them; "By prematurity" pages through
+a class the earliest beat first.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
 from danet_viewer._qt.shortcuts import SHORTCUTS
-from danet_viewer.components.class_review import ClassReview, ClassState, ClassSummary, TemplateBand
+from danet_viewer.components.class_review import PAGING, ClassReview, ClassState, ClassSummary, TemplateBand
 from danet_viewer.core.class_edits import SPLIT_BY
 
 TILES_PER_PAGE = 16  # a record has 15 classes or fewer as computed: one page
@@ -176,6 +182,12 @@ class TemplatesView(QWidget):
         self.next_beat = self._button("beat ▶", "the class's next beat (Right)", lambda: classes.step(True))
         self.split_buttons = {by: self._button(f"Split: {by}", f"split the current class in two by {by}",
                                                lambda b=by: self.split(b)) for by in SPLIT_BY}
+        self.early_button = self._button("Split: early beats", "split the current class's early beats into a class "
+                                         "of their own, at the coupling the tool proposes (E)", self.split_at_proposal)
+        self.prematurity_button = self._button("By prematurity", "page through the class the earliest beat first "
+                                               "(against the local median RR), not in time",
+                                               lambda: self.set_paging(self.prematurity_button.isChecked()))
+        self.prematurity_button.setCheckable(True)
         self.merge_button = self._button("Merge", "merge the Ctrl+clicked class into the current one", self.merge)
         self.replace_button = self._button("Replace beat labels", "the next class label also replaces the labels "
                                            "reviewers gave its beats one by one", lambda: None)
@@ -186,13 +198,13 @@ class TemplatesView(QWidget):
         self.summary_label.setWordWrap(True)
         # Two short rows of tools and a scrolled grid: the dock stays narrow enough to share the window's side.
         paging = QHBoxLayout()
-        for widget in (self.previous_beat, self.position_label, self.next_beat):
+        for widget in (self.previous_beat, self.position_label, self.next_beat, self.prematurity_button):
             paging.addWidget(widget)
         paging.addStretch(1)
         for widget in (self.previous_page, self.page_label, self.next_page):
             paging.addWidget(widget)
         editing = QHBoxLayout()
-        for widget in (*self.split_buttons.values(), self.merge_button, self.replace_button):
+        for widget in (self.early_button, *self.split_buttons.values(), self.merge_button, self.replace_button):
             editing.addWidget(widget)
         editing.addStretch(1)
         self.tiles = [TemplateTile() for _ in range(TILES_PER_PAGE)]
@@ -277,8 +289,12 @@ class TemplatesView(QWidget):
         self.next_page.setEnabled(self.page < pages - 1)
         self.show_position()
         has_current = current is not None
-        for button in (self.previous_beat, self.next_beat, *self.split_buttons.values()):
+        for button in (self.previous_beat, self.next_beat, self.prematurity_button, *self.split_buttons.values()):
             button.setEnabled(has_current)
+        proposal = self.classes.proposed_split(current) if has_current else None
+        self.early_button.setEnabled(proposal is not None)
+        self.early_button.setText("Split: early beats" if proposal is None else
+                                  f"Split: {proposal.early} early (< {100 * proposal.threshold:.0f} %)")
         self.merge_button.setEnabled(has_current and self.marked is not None and self.marked != current)
 
     def show_position(self) -> None:
@@ -335,6 +351,18 @@ class TemplatesView(QWidget):
             with busy():
                 self.classes.split(class_id, by)
 
+    def split_at_proposal(self) -> None:
+        """Split the current class at its proposed coupling; its early beats become the current class (E)."""
+        if self.classes.current is None:
+            self.classes.review.events.status.emit("Choose a class first (click its tile)", 3000)
+        elif self.can_edit():
+            with busy():
+                self.classes.split_at_proposal(self.classes.current)
+
+    def set_paging(self, by_prematurity: bool) -> None:
+        self.prematurity_button.setChecked(by_prematurity)
+        self.classes.set_paging(PAGING[1] if by_prematurity else PAGING[0])
+
     def merge(self, keep: int | None = None, merged: int | None = None) -> None:
         keep = self.classes.current if keep is None else keep
         merged = self.marked if merged is None else merged
@@ -358,6 +386,10 @@ class TemplatesView(QWidget):
             keeping.addAction(f"{symbol}: {action}\t{key}", lambda s=symbol: self.label(s, class_id, False))
             replacing.addAction(f"{symbol}: {action}", lambda s=symbol: self.label(s, class_id, True))
         menu.addSeparator()
+        proposal = self.classes.proposed_split(class_id)
+        if proposal is not None:
+            menu.addAction(f"Split off its {proposal.early} early beats (coupling < {100 * proposal.threshold:.0f} %)"
+                           "\tE", lambda: self.classes.split_at_proposal(class_id) if self.can_edit() else None)
         for by in SPLIT_BY:
             menu.addAction(f"Split by {by}", lambda b=by: self.split(b, class_id))
         current = self.classes.current
@@ -388,6 +420,16 @@ class TemplatesView(QWidget):
             self.step_class(event.key() == Qt.Key.Key_Down)
         else:
             self.turn_page(1 if event.key() == Qt.Key.Key_PageDown else -1)
+
+
+def split_at_proposal(window) -> None:
+    """E: the current class's early beats split off at the proposed coupling (the Templates view shown first)."""
+    window.templates.set_shown(True)
+    window.templates.view.split_at_proposal()
+
+
+# Rows of SHORTCUTS whose handler is the Templates view's (menus binds them as it binds the events dock's).
+TEMPLATE_ACTIONS = {"split_at_proposal": split_at_proposal}
 
 
 class TemplatesDock(QDockWidget):

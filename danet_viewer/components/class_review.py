@@ -10,7 +10,11 @@ first, then the larger; fully reviewed classes last.
 
 One class is current: selecting it selects its first beat in the review model,
 and ``step`` pages through its beats (the main view and the superimposed beats
-follow the selected beat). Labelling, splitting and merging go through the
+follow the selected beat), in time or, as a Holter reader pages for exceptions,
+the most premature first (``paging``). Where the early half of a class's
+coupling histogram has two modes the tool proposes a split there
+(``proposed_split``): one action splits the early beats into a class of their
+own, which one key then labels. Labelling, splitting and merging go through the
 review model (one undoable step) and ``danet_viewer.core.class_edits``.
 
 Events (``ClassReview.events``): ``current()`` when the current class changes.
@@ -29,7 +33,14 @@ from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import APC, NORMAL
 from danet_viewer.core.beat_classes import classes_in_need_order
-from danet_viewer.core.class_edits import coupling_ratios, merge_classes, split_class
+from danet_viewer.core.class_edits import (
+    CouplingSplit,
+    coupling_ratios,
+    merge_classes,
+    proposed_coupling_split,
+    split_class,
+    split_class_at,
+)
 from danet_viewer.core.store import BeatClassTable
 from danet_viewer.errors import DanetError
 
@@ -39,6 +50,8 @@ TEMPLATE_BEFORE_S = 0.25
 TEMPLATE_AFTER_S = 0.45
 TEMPLATE_BAND_BEATS = 200
 TEMPLATE_BAND_PERCENTILES = (10, 50, 90)
+# How the current class's beats are paged through: in time, or the earliest (against the local median RR) first.
+PAGING = ("time", "prematurity")
 
 
 class ClassState(StrEnum):
@@ -101,10 +114,12 @@ class ClassReview:
         self.review = review
         self.events = EmitterGroup("current")
         self.current: int | None = None
+        self.paging = PAGING[0]
         # Caches, each with the objects it was computed from (compared by identity: a new table or classes object
         # is a change, and holding them keeps their ids from being reused).
         self._ids: tuple[tuple, np.ndarray] = ((None, -1), np.empty(0, np.int32))
         self._coupling: tuple[np.ndarray | None, np.ndarray] = (None, np.empty((0, 2)))
+        self._proposals: tuple[BeatClassTable | None, dict[int, CouplingSplit | None]] = (None, {})
         self._summaries: tuple[tuple, list[ClassSummary]] = ((None, None), [])
         self._bands: tuple[tuple, dict[int, TemplateBand]] = ((None, None), {})
         self._session = review.session
@@ -209,6 +224,30 @@ class ClassReview:
         """Rows of the session's beat table in class ``class_id``, in time order."""
         return np.flatnonzero(self.class_ids() == class_id)
 
+    def paged_rows(self, class_id: int) -> np.ndarray:
+        """The class's rows in the order ``step`` pages through them: in time, or the earliest beat (the shortest
+        interval before it over the local median interval) first."""
+        rows = self.member_rows(class_id)
+        classes = self.classes
+        if self.paging == "time" or classes is None or not len(rows):
+            return rows
+        at = np.searchsorted(classes.sample, self.review.session.table.sample[rows])
+        return rows[np.argsort(self._coupling_of(classes)[at, 1], kind="stable")]
+
+    def proposed_split(self, class_id: int) -> CouplingSplit | None:
+        """The coupling split the tool proposes for the class (``proposed_coupling_split``), None where none."""
+        classes = self.classes
+        if classes is None:
+            return None
+        cached, proposals = self._proposals
+        if cached is not classes:
+            proposals = {}
+            self._proposals = (classes, proposals)
+        if class_id not in proposals:
+            fs = self.review.recording.fs
+            proposals[class_id] = proposed_coupling_split(classes, class_id, fs, self._coupling_of(classes))
+        return proposals[class_id]
+
     def band(self, class_id: int) -> TemplateBand:
         """The class's template (median beat) and spread on the analysis lead, from beats spread over the record."""
         classes, raw = self.classes, self.review.analysis_raw
@@ -249,18 +288,37 @@ class ClassReview:
         self.events.current.emit()
 
     def step(self, forward: bool) -> None:
-        """Select the current class's next (or previous) beat after the selected one."""
-        if self.current is not None and self.review.session is not None:
-            rows = self.member_rows(self.current)
+        """Select the current class's next (or previous) beat after the selected one, in the ``paging`` order."""
+        if self.current is None or self.review.session is None:
+            return
+        rows = self.paged_rows(self.current)
+        if self.paging == "time":
             self.review.select_row(self.review.session.step(rows, self.review.selected, forward))
+            return
+        at = np.flatnonzero(rows == self.review.selected)
+        target = (0 if forward else len(rows) - 1) if not len(at) else at[0] + (1 if forward else -1)
+        if 0 <= target < len(rows):
+            self.review.select_row(int(rows[target]))
+
+    def set_paging(self, paging: str) -> None:
+        """Page through the current class in time or by prematurity (``PAGING``), from its first beat in that order."""
+        if paging not in PAGING:
+            raise ValueError(f"paging {paging!r}: choose from {PAGING}")
+        self.paging = paging
+        if self.current is not None and self.review.session is not None:
+            rows = self.paged_rows(self.current)
+            if len(rows):
+                self.review.select_row(int(rows[0]))
+        self.events.current.emit()
 
     def position(self) -> tuple[int, int]:
-        """Which of the current class's beats is selected (1-based; 0 when another beat is) and how many it has."""
+        """Which of the current class's beats is selected (1-based, in the paging order; 0 when another beat is) and
+        how many it has."""
         if self.current is None or self.review.selected is None:
             return 0, 0
-        rows = self.member_rows(self.current)
-        at = int(np.searchsorted(rows, self.review.selected))
-        return (at + 1 if at < len(rows) and rows[at] == self.review.selected else 0), len(rows)
+        rows = self.paged_rows(self.current)
+        at = np.flatnonzero(rows == self.review.selected)
+        return (int(at[0]) + 1 if len(at) else 0), len(rows)
 
     # --- editing the classes -----------------------------------------------------------------------
 
@@ -286,6 +344,26 @@ class ClassReview:
             return None
         review.events.status.emit(f"Class {class_id} split by {by}: class {new_id} holds the smaller part", 5000)
         review.events.classes.emit()
+        return new_id
+
+    def split_at_proposal(self, class_id: int) -> int | None:
+        """Split the class at its proposed coupling (``proposed_split``): its early beats become a new class, which
+        one key then labels; returns the new class's id, None where nothing is proposed or the store refused."""
+        review, proposal = self.review, self.proposed_split(class_id)
+        if proposal is None:
+            review.events.status.emit(f"Class {class_id}: its coupling intervals propose no split", 4000)
+            return None
+        try:
+            new_id = split_class_at(review.store, review.recording, class_id, proposal.threshold,
+                                    who=review.session.reviewer)
+        except DanetError as error:
+            review.events.refused.emit(str(error))
+            return None
+        self.current = new_id
+        review.events.status.emit(f"Class {class_id} split at a coupling of {100 * proposal.threshold:.0f} %: class "
+                                  f"{new_id} holds its {proposal.early} early beats; a beat key labels them", 6000)
+        review.events.classes.emit()
+        self.select(new_id)
         return new_id
 
     def merge(self, keep: int, merged: int) -> int | None:

@@ -16,12 +16,12 @@ recomputed for the classes that changed.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from danet_viewer.core.beat_classes import RR_QUARTILES, TEMPLATE_BEATS
+from danet_viewer.core.beat_classes import PREMATURE_COUPLING, RR_QUARTILES, TEMPLATE_BEATS, two_modes
 from danet_viewer.core.beats import RR_FEATURES, rr_features
 from danet_viewer.core.features import PREPARE_CHUNK_S, lead_windows
 from danet_viewer.core.recording import Recording
@@ -166,11 +166,7 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
     if by not in SPLIT_BY:
         raise ValueError(f"split by {by!r}: choose from {SPLIT_BY}")
     name = recording.name
-    classes = _classes(store, name)
-    _check_class(store, name, classes, class_id)
-    members = np.flatnonzero(classes.class_id == class_id)
-    if len(members) < 2:
-        raise DanetError(f"class {class_id} of {name} cannot be split: it has {len(members)} beat(s)")
+    classes, members = _members(store, name, class_id)
     rr = rr_features(classes.sample, recording.fs)
     if by == "coupling":
         # Against both references: a run of pauses lifts the underlying cycle, frequent early beats pull the median.
@@ -184,9 +180,84 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
         raise DanetError(f"class {class_id} of {name} cannot be split by {by}: its beats fall in one group")
     if second.sum() > len(second) / 2:
         second = ~second  # the larger half keeps the class's id
+    return _split(store, recording, classes, class_id, members[second], rr, f"by {by}", who)
+
+
+def split_class_at(store: AnnotationStore, recording: Recording, class_id: int, threshold: float, *, who: str) -> int:
+    """Split off the beats of class ``class_id`` whose coupling (the interval before them over the local median
+    interval) is below ``threshold`` into a new class, whose id this returns (the rest keep ``class_id``).
+
+    What a reviewer does with a class's prematurity histogram, at ``proposed_coupling_split``'s threshold or their
+    own. DanetError where the threshold leaves either side empty.
+    """
+    name = recording.name
+    classes, members = _members(store, name, class_id)
+    rr = rr_features(classes.sample, recording.fs)
+    early = _coupling(rr[members])[:, 1] < threshold
+    if early.all() or not early.any():
+        raise DanetError(f"class {class_id} of {name} cannot be split at a coupling of {100 * threshold:.0f} %: "
+                         f"{'all' if early.any() else 'none'} of its {len(members)} beats come earlier")
+    return _split(store, recording, classes, class_id, members[early], rr,
+                  f"at coupling {100 * threshold:.0f} %", who)
+
+
+@dataclass(frozen=True)
+class CouplingSplit:
+    """A split of one class that the tool proposes: its beats earlier than ``threshold`` (the interval before a beat
+    over the local median interval: 0.7 is 30 % early) apart from the others, where the class's prematurity
+    histogram has two modes."""
+
+    class_id: int
+    threshold: float
+    early: int  # beats below the threshold
+    members: int
+
+
+def proposed_coupling_split(classes: BeatClassTable, class_id: int, fs: float,
+                            coupling: np.ndarray | None = None) -> CouplingSplit | None:
+    """The coupling split of class ``class_id`` worth a look, None where there is none.
+
+    Proposed where the early half of the class's coupling histogram (its beats at or below the median
+    coupling against the local median interval, log) falls in two groups, by the test that splits classes as
+    they are computed (``beat_classes.two_modes``, along the same measure), and the earlier group is
+    premature (median below ``PREMATURE_COUPLING``) however few beats it holds: the computed classes split
+    off only groups of ``SPLIT_MIN_BEATS`` or more. The early half alone, as a Holter reader reads the
+    histogram: the pauses after early beats make a late mode of their own, and three modes are not two.
+    Against the local median, not the underlying cycle: frequent compensatory pauses lift that cycle until
+    sinus beats look early against it. The threshold lies halfway between the early group's latest beat and
+    the next later one. ``coupling`` is ``coupling_ratios(classes.sample, fs)`` where the caller has it.
+    """
+    members = np.flatnonzero(classes.class_id == class_id)
+    if len(members) < 2:
+        return None
+    ratios = (coupling_ratios(classes.sample, fs) if coupling is None else coupling)[members, 1]
+    early_half = ratios[ratios <= np.median(ratios)]
+    early = two_modes(np.log(np.maximum(early_half, 1e-3)))
+    if early is None or np.median(early_half[early]) >= PREMATURE_COUPLING:
+        return None
+    latest = early_half[early].max()
+    later = ratios[ratios > latest]
+    if not len(later):
+        return None
+    threshold = float((latest + later.min()) / 2)
+    return CouplingSplit(class_id, threshold, int(np.sum(ratios < threshold)), len(members))
+
+
+def _members(store: AnnotationStore, record: str, class_id: int) -> tuple[BeatClassTable, np.ndarray]:
+    classes = _classes(store, record)
+    _check_class(store, record, classes, class_id)
+    members = np.flatnonzero(classes.class_id == class_id)
+    if len(members) < 2:
+        raise DanetError(f"class {class_id} of {record} cannot be split: it has {len(members)} beat(s)")
+    return classes, members
+
+
+def _split(store: AnnotationStore, recording: Recording, classes: BeatClassTable, class_id: int, moved: np.ndarray,
+           rr: np.ndarray, how: str, who: str) -> int:
+    """Move the beats at rows ``moved`` of ``classes`` out of ``class_id`` into a new class at the end; store it."""
     new_id = classes.n_classes
     class_id_column = classes.class_id.copy()
-    class_id_column[members[second]] = new_id
+    class_id_column[moved] = new_id
     grown = _replace_arrays(
         classes.with_members(classes.sample, class_id_column, classes.distance),
         templates=np.concatenate([classes.templates, classes.templates[class_id : class_id + 1]]),
@@ -195,8 +266,9 @@ def split_class(store: AnnotationStore, recording: Recording, class_id: int, by:
         centroids=np.concatenate([classes.centroids, classes.centroids[class_id : class_id + 1]]),
     )
     grown = _class_summaries(store, recording, grown, [class_id, new_id], rr)
-    action = f"split class {class_id} by {by}: {int(second.sum())} of {len(members)} beats to class {new_id}"
-    store.set_beat_classes(name, grown, who=who, action=action)
+    members = int(np.count_nonzero(classes.class_id == class_id))
+    action = f"split class {class_id} {how}: {len(moved)} of {members} beats to class {new_id}"
+    store.set_beat_classes(recording.name, grown, who=who, action=action)
     return new_id
 
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from danet_viewer._qt.templates_view import TILES_PER_PAGE
 from danet_viewer.components.class_review import ClassState
+from danet_viewer.core.class_edits import coupling_ratios
 
 
 def open_templates(qtbot, window):
@@ -110,3 +111,37 @@ def test_split_and_merge_from_the_view(qtbot, analysed):
     split, merge = analysed.review.store.audit_log()[-2:]
     assert split.action.startswith(f"split class {largest} by shape: ")
     assert merge.action == f"merge class {before} into class {largest}"
+
+
+def test_e_splits_off_a_class_s_early_beats_for_one_key_to_label(qtbot, analysed):
+    dock = open_templates(qtbot, analysed)
+    review, classes, view = analysed.review, dock.classes, dock.view
+    summaries = classes.summaries()
+    largest = max(summaries, key=lambda s: s.count).class_id
+    # The class whose beats come earliest against the local median RR (209's runs of SVT are early only against
+    # the underlying cycle), hidden among the largest class's beats.
+    local = coupling_ratios(classes.classes.sample, analysed.review.recording.fs)[:, 1]
+    ids = classes.classes.class_id
+    earliest = min((s.class_id for s in summaries if s.class_id != largest), key=lambda c: np.median(local[ids == c]))
+    keep = classes.merge(largest, earliest)
+    classes.select(keep)
+    view.refresh()
+    proposal = classes.proposed_split(keep)
+    assert proposal is not None and view.early_button.isEnabled()
+    assert view.early_button.text() == f"Split: {proposal.early} early (< {100 * proposal.threshold:.0f} %)"
+    before = classes.classes.n_classes
+    qtbot.keyClick(view, Qt.Key.Key_E)  # the window's action, bound by the key table
+    new_id = classes.current
+    assert classes.classes.n_classes == before + 1 and new_id == before
+    assert classes.summary(new_id).count == proposal.early
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    rows = classes.member_rows(new_id)
+    assert set(review.session.table.review_symbol[rows]) == {"A"} and review.session.table.reviewed.sum() == len(rows)
+    review.undo()
+    assert not review.session.table.reviewed.any()
+    # Paged by prematurity, the class's earliest beat comes first.
+    classes.select(keep)
+    qtbot.mouseClick(view.prematurity_button, Qt.MouseButton.LeftButton)
+    assert classes.paging == "prematurity" and review.selected == classes.paged_rows(keep)[0]
+    menu_texts = [action.text() for action in view.class_menu(keep).actions()]
+    assert not any(text.startswith("Split off its") for text in menu_texts)  # its early mode went with the split

@@ -275,3 +275,47 @@ def test_a_kill_during_a_class_label_loses_nothing_reported_saved(record):
                     saved[in_flight[0]] = in_flight[1]
                     next_label += 1
     assert len(saved) == 3 and next_label > 6 and kills_in_flight >= 2
+
+
+def test_early_beats_split_off_at_the_proposed_coupling_and_labelled_with_one_undoable_key(reviewing):
+    review, classes, kinds = reviewing
+    classes.merge(SINUS, ECTOPIC_A)  # the APCs hidden among the sinus beats: what the exceptions phase meets
+    apcs = set(review.session.table.sample[kinds == APC].tolist())
+    assert classes.proposed_split(ECTOPIC_V) is None  # all early after a sinus beat: one mode
+    proposal = classes.proposed_split(SINUS)
+    assert proposal is not None and proposal.early == len(apcs) and proposal.members == np.sum(kinds != VENTRICULAR)
+    # A reviewer's own label on one APC, given before: never overwritten by the class key.
+    own = int(review.session.table.sample[np.flatnonzero(kinds == APC)[0]])
+    review.label(own, "S")
+    new_id = classes.split_at_proposal(SINUS)
+    assert classes.current == new_id and set(classes.classes.members(new_id).tolist()) == apcs
+    assert review.store.audit_log()[-1].action.startswith(f"split class {SINUS} at coupling ")
+    assert classes.proposed_split(SINUS) is None  # the early mode is gone
+    assert classes.label(new_id, APC) == len(apcs) - 1  # one key, one undoable step
+    reviews = review.store.record("three").reviews
+    assert reviews[own].symbol == "S" and {reviews[s].symbol for s in apcs - {own}} == {APC}
+    review.undo()
+    assert set(review.store.record("three").reviews) == {own}
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    assert classes.split_at_proposal(SINUS) is None and "propose no split" in notes[-1]
+
+
+def test_a_class_is_paged_through_the_earliest_beat_first_by_prematurity(reviewing):
+    review, classes, kinds = reviewing
+    classes.merge(SINUS, ECTOPIC_A)
+    classes.select(SINUS)
+    classes.set_paging("prematurity")
+    rows = classes.paged_rows(SINUS)
+    apc_rows = set(np.flatnonzero(kinds == APC).tolist())
+    assert set(rows[: len(apc_rows)].tolist()) == apc_rows  # the early beats first
+    assert review.selected == rows[0] and classes.position() == (1, len(rows))
+    classes.step(True)
+    assert review.selected == rows[1] and classes.position() == (2, len(rows))
+    classes.step(False)
+    classes.step(False)  # before the first: stays
+    assert review.selected == rows[0]
+    classes.set_paging("time")
+    assert np.array_equal(classes.paged_rows(SINUS), classes.member_rows(SINUS))
+    with pytest.raises(ValueError, match="choose from"):
+        classes.set_paging("size")

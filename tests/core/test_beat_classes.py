@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import h5py
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from danet_viewer.core import beat_classes
 from danet_viewer.core import features as features_module
 from danet_viewer.core.analysis import register_recording
-from danet_viewer.core.beat_classes import beat_class_ids, label_class, review_order, update_beat_classes
+from danet_viewer.core.beat_classes import beat_class_ids, class_pages, label_class, update_beat_classes
 from danet_viewer.core.beats import DETECTOR
 from danet_viewer.core.features import prepare_beats
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore
@@ -178,6 +180,7 @@ def test_review_order_sums_the_model_s_doubt_and_the_classes(classified):
     store, _, _ = classified
     beats = store.record("three").beats
     classes = store.record("three").classes
+    review_order = partial(beat_classes.review_order, prematurity_weight=0.0)
     # Without a model: every beat once, the farthest from its class's centroid first.
     order = review_order(store, "three")
     assert sorted(order) == list(range(len(beats)))
@@ -195,6 +198,53 @@ def test_review_order_sums_the_model_s_doubt_and_the_classes(classified):
     store.label_beats("three", beats[[9]], "A", reviewer="dr", action="label")
     assert review_order(store, "three")[0] == 5  # labelled an APC, 9 agrees with the model now
     assert review_order(store, "three")[-1] == 9
+
+def test_early_beats_not_labelled_apc_come_first_and_labelled_apcs_on_time_first(classified):
+    store, _, kinds = classified
+    beats = store.record("three").beats
+    early = set(np.flatnonzero(kinds != NORMAL).tolist())  # APCs and ventricular beats come 30 % early
+    # Prematurity far outweighing the classes' doubt: a Holter reader's sort by coupling interval.
+    order = beat_classes.review_order(store, "three", prematurity_weight=1000.0)
+    assert set(order[: len(early)].tolist()) == early
+    # Labelled APCs, the early beats are no longer in doubt; the early part is now the last to check.
+    store.label_beats("three", beats[sorted(early)], "A", reviewer="dr", action="label")
+    order = beat_classes.review_order(store, "three", prematurity_weight=1000.0)
+    assert set(order[-len(early) :].tolist()) == early
+
+
+def test_class_pages_hold_every_classified_beat_once_the_most_doubtful_class_first(classified):
+    store, _, kinds = classified
+    ids = beat_class_ids(store, "three")
+    apc_class = int(ids[np.flatnonzero(kinds == APC)[0]])
+    # The model calls the APCs APC, every class is labelled N: the APC class is in doubt and comes first, the
+    # sinus beats the model agrees with in none; within a class the most doubtful beat first.
+    beats = store.record("three").beats
+    p_apc = np.where(kinds == APC, 0.99, 0.01).astype(np.float32)
+    store.set_model_output("three", beats, p_apc, threshold=0.5, model_id="m", who="t")
+    for class_id in np.unique(ids):
+        label_class(store, "three", int(class_id), NORMAL, reviewer="dr")
+    pages = class_pages(store, "three")
+    assert pages[0][0] == apc_class
+    assert sorted(np.concatenate([rows for _, rows in pages]).tolist()) == list(range(len(ids)))
+    doubt = beat_classes.beat_doubt(store, "three")
+    for class_id, rows in pages:
+        assert set(ids[rows]) == {class_id} and np.all(np.diff(doubt[rows]) <= 0)
+    # A class labelled not-a-beat (its beats now deleted) still pages: a missed APC may hide in it.
+    members = store.record("three").classes.members(apc_class)
+    store.label_beats("three", members, NOT_A_BEAT, reviewer="dr", action=f"label_class {apc_class}")
+    assert store.beat_table("three").deleted[ids == apc_class].all()
+    assert sorted(dict(class_pages(store, "three"))[apc_class]) == sorted(dict(pages)[apc_class])
+
+
+def test_two_modes_finds_the_early_group_of_a_bimodal_coupling_only():
+    rng = np.random.default_rng(0)
+    on_time = np.log(rng.normal(1.0, 0.03, 200))
+    early = np.log(rng.normal(0.7, 0.03, 12))
+    found = beat_classes.two_modes(np.concatenate([on_time, early]))
+    assert found is not None and found.tolist() == [False] * 200 + [True] * 12
+    assert beat_classes.two_modes(on_time) is None  # one group
+    assert beat_classes.two_modes(np.zeros(50)) is None  # nothing to part
+
 
 AF = "af"
 

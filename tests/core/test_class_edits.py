@@ -1,4 +1,5 @@
-"""A reviewer's class edits: a split by coupling interval or by shape, a merge, each kept by the store."""
+"""A reviewer's class edits: a split by coupling interval, by shape or at the coupling the tool proposes, a merge,
+each kept by the store."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ import numpy as np
 import pytest
 
 from danet_viewer.core.analysis import register_recording
-from danet_viewer.core.beat_classes import beat_class_ids, update_beat_classes
+from danet_viewer.core.beat_classes import beat_class_ids, label_class, update_beat_classes
 from danet_viewer.core.beats import DETECTOR
-from danet_viewer.core.class_edits import merge_classes, split_class
+from danet_viewer.core.class_edits import (
+    coupling_ratios,
+    merge_classes,
+    proposed_coupling_split,
+    split_class,
+    split_class_at,
+)
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable
 from danet_viewer.errors import DanetError
 from tests.conftest import ArrayRecording
@@ -108,3 +115,36 @@ def test_what_cannot_be_split_or_merged_is_refused(grouped):
     store.set_beat_classes("three", with_class_ids(classes, one), who="t")
     with pytest.raises(DanetError, match="it has 1 beat"):
         split_class(store, recording, 1, "coupling", who="dr")
+
+
+def test_the_tool_proposes_a_coupling_split_where_a_class_s_prematurity_histogram_has_two_modes(grouped):
+    store, recording, kinds = grouped
+    classes = store.record("three").classes
+    coupling = coupling_ratios(classes.sample, recording.fs)[:, 1]
+    proposal = proposed_coupling_split(classes, 0, recording.fs)
+    # Class 0 holds the sinus beats and the APCs, 30 % early: the threshold lies between the two groups.
+    apcs, sinus = coupling[kinds == APC], coupling[kinds == NORMAL]
+    assert proposal is not None and apcs.max() < proposal.threshold < sinus[sinus > apcs.max()].min()
+    members = np.sum(kinds != VENTRICULAR)
+    assert (proposal.class_id, proposal.early, proposal.members) == (0, np.sum(kinds == APC), members)
+    # The ventricular class's beats all come early after a sinus beat: one group, nothing to propose.
+    assert proposed_coupling_split(classes, 1, recording.fs) is None
+
+
+def test_a_split_at_the_proposed_coupling_is_one_stored_step_and_takes_the_early_beats_apart(grouped, tmp_path):
+    store, recording, kinds = grouped
+    proposal = proposed_coupling_split(store.record("three").classes, 0, recording.fs)
+    entries = len(store.audit_log())
+    new_id = split_class_at(store, recording, 0, proposal.threshold, who="dr")
+    assert new_id == 2 and kinds_by_class(store, kinds) == {0: {NORMAL}, 1: {VENTRICULAR}, 2: {APC}}
+    log = store.audit_log()
+    assert len(log) == entries + 1
+    assert log[-1].action == (f"split class 0 at coupling {100 * proposal.threshold:.0f} %: {proposal.early} of "
+                              f"{proposal.members} beats to class 2")
+    # The early part labelled at once: one label of the new class, the sinus beats untouched.
+    assert label_class(store, "three", new_id, APC, reviewer="dr") == np.sum(kinds == APC)
+    assert {review.symbol for review in store.record("three").reviews.values()} == {APC}
+    with pytest.raises(DanetError, match="none of its"):
+        split_class_at(store, recording, 0, 0.1, who="dr")
+    with pytest.raises(DanetError, match="all of its"):
+        split_class_at(store, recording, 0, 10.0, who="dr")
