@@ -290,11 +290,11 @@ def _second_pass(args: argparse.Namespace) -> int:
 
     fitted, summary = fit_second_pass(args.model, args.cache, args.folds, tuple(args.seeds))
     groups = list(next(iter(summary["rows"].values())))
-    print("| out of fold | " + " | ".join(f"{g} F1 (Se / +P)" for g in groups) + " |")
-    print("|---" * (len(groups) + 1) + "|")
+    print("| out of fold | " + " | ".join(f"{g} F1 (Se / +P)" for g in groups) + " | false APCs in AF beats |")
+    print("|---" * (len(groups) + 2) + "|")
     for name, row in summary["rows"].items():
         print(f"| {name} | " + " | ".join(f"{row[g]['f1']:.3f} ({100 * row[g]['se']:.1f} / {100 * row[g]['ppv']:.1f})"
-                                        for g in groups) + " |")
+                                        for g in groups) + f" | {summary['false_apcs_in_af'][name]} |")
     print(f"{args.model}: second pass threshold {fitted.threshold:.4f} ({fitted.chosen_by}); {summary['seconds']} s")
     return 0
 

@@ -11,7 +11,7 @@ from danet_viewer.model.second_pass import SECOND_PASS_FILE
 from training.evaluate import LITERATURE, evaluate_model
 from training.metrics import FALSE_ALARM_RATE
 from training.rr_rule import RR_RULE_NAME
-from training.second_pass import SECOND_PASS_FOLDS_FILE
+from training.second_pass import AF_WEIGHT, SECOND_PASS_FOLDS_FILE
 
 VARIANTS = ("backbone", "hard", "soft")
 
@@ -112,7 +112,9 @@ def second_pass_lines(second_pass: dict, folds: dict) -> list[str]:
         f"- Record-level second pass (`second_pass.json`, a logistic regression over {len(second_pass['features'])} "
         "record-relative features: the network's logit, coupling interval and pause against the patient's "
         "underlying cycle found by regularity, QRS and P-region likeness to the dominant-rhythm template, rhythm "
-        "irregularity): it replaces the record-relative scoring above. Operating threshold p(APC) ≥ "
+        "irregularity, and the same timing and network logit averaged over the beat's kin, the beats of its record "
+        "most like it in P region and QRS; beats inside atrial fibrillation marks weigh "
+        f"{AF_WEIGHT:g} times in the fit): it replaces the record-relative scoring above. Operating threshold p(APC) ≥ "
         f"{second_pass['threshold']:.4f}, chosen {second_pass['chosen_by']}. Fitted on the "
         f"{len(folds['records'])} training patients: mitdb DS1 ({list(folds['records'].values()).count('mitdb')} "
         f"records) and svdb ({list(folds['records'].values()).count('svdb')} records); "
@@ -126,12 +128,14 @@ def second_pass_lines(second_pass: dict, folds: dict) -> list[str]:
         "fold's threshold chosen on the other folds' inner out-of-fold scores). The network was trained on DS1, so "
         "its own DS1 row is in-sample and the pass's DS1 figures lean on it; svdb is new to both.",
         "",
-        "| out of fold | " + " | ".join(f"{g} F1" for g in groups) + " |",
-        "|---" * (len(groups) + 1) + "|",
+        "| out of fold | " + " | ".join(f"{g} F1" for g in groups) + " | false APCs in AF beats |",
+        "|---" * (len(groups) + 2) + "|",
     ]
+    af_alarms = folds.get("false_apcs_in_af", {})  # absent from passes fitted before session 11
     for name, row in folds["rows"].items():
         label = {"network": "network alone (record-relative)", "RR rule": RR_RULE_NAME}.get(name, name)
-        lines.append(f"| {label} | " + " | ".join(f"{row[g]['f1']:.3f}" for g in groups) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{row[g]['f1']:.3f}" for g in groups)
+                     + f" | {af_alarms.get(name, '–')} |")
     return lines
 
 

@@ -11,7 +11,11 @@ the whole record gives:
 - the coupling interval and the pause after against that cycle;
 - QRS and P-region likeness to the record's dominant-rhythm template (the beats on that cycle);
 - the rhythm's irregularity around the beat, with which the weights learn an atrial fibrillation
-  and flutter veto from both training databases (an early beat means nothing in AF).
+  and flutter veto from both training databases (an early beat means nothing in AF);
+- the beat's *kin*: the ``KIN_BEATS`` beats of its record most like it in P region and QRS, a soft
+  beat class. An APC's kin are its focus's other beats, so the class's timing and the network's
+  view of the class back each single call; in atrial fibrillation an early beat's kin are ordinary
+  beats of every coupling, so its prematurity alone does not make it an APC.
 
 A logistic regression over ``SECOND_PASS_FEATURES`` (weights in the model folder's
 ``second_pass.json``) turns them into p(APC). It was chosen on record-wise folds over the 74
@@ -50,6 +54,11 @@ SECOND_PASS_FEATURES = (
     "p region likeness",
     "p found",
     "regular share",
+    "kin network logit",
+    "kin network logit - record median",
+    "kin log pre/local",
+    "kin log post/local",
+    "kin log pre/cycle",
 )
 # Two intervals agree when they differ by less than this share: a sinus rhythm's beat-to-beat variation.
 REGULAR_TOLERANCE = 0.10
@@ -61,6 +70,13 @@ CYCLE_MODE_SHARE = 0.25
 CYCLE_BIN_LOG = 0.04  # histogram bins of log RR: 4 % wide
 MIN_REGULAR_BEATS = 20
 TEMPLATE_BEATS = 400
+# Kin (``kin_rows``): chosen on record-wise folds over the 74 training patients (docs/model.md: 15 and 40
+# beats scored alike, 40 made fewer false APCs in atrial fibrillation). Kin are looked for within blocks
+# of about this many beats (20 minutes at 75 bpm): the search is quadratic in a block, so a 24 h record
+# costs 70 small searches, not one of 100 000 beats, and annotate keeps its speed.
+KIN_BEATS = 40
+KIN_BLOCK_BEATS = 1500
+KIN_SAMPLE_STEP = 3  # every third sample of the P region and the QRS (12 ms at 250 Hz) describes the shape
 QRS_WINDOW = slice(WINDOW_BEFORE - round(0.08 * MODEL_FS), WINDOW_BEFORE + round(0.10 * MODEL_FS))
 P_WINDOW = slice(WINDOW_BEFORE - round(0.30 * MODEL_FS), WINDOW_BEFORE - round(0.08 * MODEL_FS))
 _RR = {name: i for i, name in enumerate(RHYTHM_FEATURES)}
@@ -129,6 +145,28 @@ def dominant_template(windows: np.ndarray, on_cycle: np.ndarray) -> np.ndarray:
     return np.median(windows[rows], axis=0)
 
 
+def kin_rows(windows: np.ndarray) -> np.ndarray:
+    """Per beat (time order), the rows of its ``KIN_BEATS`` nearest beats of the same block (itself left out)
+    in P-region and QRS shape, each shape sample standardised over the block; fewer where the record is short."""
+    from sklearn.neighbors import NearestNeighbors  # here: scikit-learn costs half a second to import
+
+    n = len(windows)
+    kin = np.empty((n, min(KIN_BEATS, max(n - 1, 1))), np.int64)
+    for block in np.array_split(np.arange(n), max(1, round(n / KIN_BLOCK_BEATS))):
+        shape = np.concatenate([windows[block][:, P_WINDOW][:, ::KIN_SAMPLE_STEP],
+                                windows[block][:, QRS_WINDOW][:, ::KIN_SAMPLE_STEP]], axis=1).astype(np.float64)
+        shape = (shape - shape.mean(axis=0)) / (shape.std(axis=0) + 1e-6)
+        if len(block) < 2:
+            kin[block] = block[:, None]
+            continue
+        wanted = min(kin.shape[1], len(block) - 1)
+        rows = NearestNeighbors(n_neighbors=wanted + 1).fit(shape).kneighbors(shape, return_distance=False)
+        # The first neighbour is the beat itself (or its exact twin: either way one of its kind).
+        rows = block[rows[:, 1:]]
+        kin[block] = np.pad(rows, ((0, 0), (0, kin.shape[1] - wanted)), mode="edge")
+    return kin
+
+
 def second_pass_features(inputs: BeatInputs, p_apc: np.ndarray) -> np.ndarray:
     """``SECOND_PASS_FEATURES`` of one record's beats (time order) from their inputs and the raw p(APC)."""
     n = len(inputs)
@@ -142,6 +180,7 @@ def second_pass_features(inputs: BeatInputs, p_apc: np.ndarray) -> np.ndarray:
     logit = np.log(p / (1 - p))
     on_cycle = (np.abs(np.log(pre / cycle)) < REGULAR_TOLERANCE) & (np.abs(np.log(post / cycle)) < REGULAR_TOLERANCE)
     template = dominant_template(inputs.windows, on_cycle)
+    kin = kin_rows(inputs.windows)
     columns = [
         logit,
         logit - np.median(logit),
@@ -160,6 +199,11 @@ def second_pass_features(inputs: BeatInputs, p_apc: np.ndarray) -> np.ndarray:
         _likeness(inputs.windows[:, P_WINDOW], template[P_WINDOW]),
         inputs.p_found.astype(np.float64),
         np.full(n, regular_beats(rr).mean()),
+        logit[kin].mean(axis=1),
+        (logit - np.median(logit))[kin].mean(axis=1),
+        np.log(pre / local)[kin].mean(axis=1),
+        np.log(post / local)[kin].mean(axis=1),
+        np.log(pre / cycle)[kin].mean(axis=1),
     ]
     return np.column_stack(columns).astype(np.float32)
 

@@ -1,6 +1,7 @@
 """The record-level second pass: the underlying cycle is found by regularity (not the median, which a majority
 of APCs makes theirs), the dominant template comes from the beats on that cycle, the pass loads only a sound
-JSON file, and score_beats uses it whenever the model has one."""
+JSON file, and score_beats uses it whenever the model has one. A beat's kin are the beats of its own shape, found
+block by block in a long record."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from danet_viewer.errors import DanetError
 from danet_viewer.model.inference import operating_threshold, score_beats
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.second_pass import (
+    KIN_BEATS,
+    KIN_BLOCK_BEATS,
     SECOND_PASS_FEATURES,
     SecondPass,
+    kin_rows,
     second_pass_features,
     underlying_cycle,
 )
@@ -71,6 +75,49 @@ def test_qrs_likeness_is_to_the_dominant_beats_template():
     likeness = second_pass_features(inputs, np.full(len(rr), 0.1, np.float32))[
         :, SECOND_PASS_FEATURES.index("qrs likeness")]
     assert np.allclose(likeness[~early], 1.0, atol=1e-4) and np.all(likeness[early] < 0.9)
+
+
+def _two_shapes(early: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Windows of one shape for the ``early`` beats and another for the rest, with a little noise."""
+    rng = np.random.default_rng(seed)
+    dominant = np.sin(np.linspace(0, 20, WINDOW_LENGTH))
+    other = np.cos(np.linspace(0, 33, WINDOW_LENGTH))
+    return (np.where(early[:, None], other, dominant) + rng.normal(0, 0.05, (len(early), WINDOW_LENGTH))).astype(
+        np.float32)
+
+
+def test_a_beats_kin_are_the_beats_of_its_own_shape():
+    early = np.zeros(300, bool)
+    early[::5] = True  # 60 early beats of another shape: more than KIN_BEATS of each kind
+    kin = kin_rows(_two_shapes(early))
+    assert kin.shape == (300, KIN_BEATS)
+    assert np.all(early[kin] == early[:, None])
+    assert not np.any(kin == np.arange(300)[:, None])  # a beat is not its own kin
+
+
+def test_kin_features_carry_the_class_timing_to_every_member():
+    # APCs of one focus (their own shape), most at 0.55 s but some at 0.8 s, which alone reads as barely early.
+    intervals = [0.9, 0.9, 0.9, 0.55, 1.25] * 50 + [0.9, 0.9, 0.9, 0.8, 1.0] * 10
+    rr = _rhythm(intervals)
+    early = rr[:, 0] < 0.85
+    inputs = _inputs(rr)
+    inputs.windows[:] = _two_shapes(early)
+    features = second_pass_features(inputs, np.full(len(rr), 0.1, np.float32))
+    kin_pre = features[:, SECOND_PASS_FEATURES.index("kin log pre/local")]
+    late_apcs = np.isclose(rr[:, 0], 0.8, atol=0.01)
+    assert np.all(kin_pre[late_apcs] < np.log(0.75)) and np.all(kin_pre[~early] > np.log(0.95))
+
+
+def test_kin_are_found_within_blocks_of_a_long_record_and_in_the_shortest_one():
+    n = 2 * KIN_BLOCK_BEATS + 7
+    early = np.zeros(n, bool)
+    early[::4] = True
+    kin = kin_rows(_two_shapes(early, seed=1))
+    block = np.searchsorted(np.cumsum([len(b) for b in np.array_split(np.arange(n), 2)]), np.arange(n), "right")
+    assert np.all(block[kin] == block[:, None])  # never across blocks
+    assert np.all(early[kin] == early[:, None])
+    assert kin_rows(_two_shapes(np.array([True]))).tolist() == [[0]]  # one beat: its own kin
+    assert kin_rows(_two_shapes(np.array([True, False, True]))).shape == (3, 2)
 
 
 def _pass(threshold: float = 0.5) -> SecondPass:

@@ -21,6 +21,8 @@ from training.second_pass import (
     SECOND_PASS_FOLDS_FILE,
     PassRecord,
     deal,
+    false_apcs_in_af,
+    fit_pass,
     fit_second_pass,
     refuse_test_records,
 )
@@ -29,7 +31,7 @@ from training.second_pass import (
 def _record(name: str, sveb: int) -> PassRecord:
     label = np.zeros(50, bool)
     label[:sveb] = True
-    return PassRecord(name, "svdb", np.zeros((50, 3), np.float32), label, 0, label, label)
+    return PassRecord(name, "svdb", np.zeros((50, 3), np.float32), label, 0, label, label, np.zeros(50, bool))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -39,6 +41,24 @@ def test_folds_never_split_a_record_and_cover_every_one(seed):
     names = [name for fold in folds for name in fold]
     assert sorted(names) == sorted(r.name for r in records)  # each record in exactly one fold, whole
     assert all(len(fold) in (4, 5) for fold in folds)
+
+
+def _early_beats(in_af: bool) -> PassRecord:
+    # One feature, earliness: APCs are early, sinus beats are not, and half the early beats are AF's, not APCs.
+    rng = np.random.default_rng(0)
+    label = np.r_[np.ones(100, bool), np.zeros(400, bool)]
+    early = np.r_[np.ones(100), np.zeros(300), np.ones(100)] + rng.normal(0, 0.3, 500)
+    af = np.r_[np.zeros(400, bool), np.full(100, in_af)]
+    return PassRecord("r", "mitdb", early[:, None].astype(np.float32), label, 0, label, label, af)
+
+
+def test_the_fit_weighs_beats_in_atrial_fibrillation_and_counts_their_false_alarms():
+    unmarked, marked = fit_pass([_early_beats(False)]), fit_pass([_early_beats(True)])
+    early_beat = np.array([[1.0]], np.float32)
+    assert marked.p_apc(early_beat)[0] < unmarked.p_apc(early_beat)[0] - 0.05  # AF's early beats weigh more
+    record = _early_beats(True)
+    calls = {"r": np.r_[np.ones(100, bool), np.zeros(390, bool), np.ones(10, bool)]}
+    assert false_apcs_in_af([record], calls) == 10
 
 
 def test_a_ds2_record_in_the_training_set_is_refused(tmp_path):
@@ -72,6 +92,7 @@ def test_a_fit_on_both_databases_writes_a_pass_the_model_scores_with(tmp_path):
     assert (model_folder / SECOND_PASS_FILE).exists() and 0 < fitted.threshold < 1
     assert set(summary["rows"]) == {"RR rule", "network", "second pass, seed 0"}
     assert set(summary["rows"]["RR rule"]) == {"all", "mitdb DS1", "DS1 without 209", "svdb"}
+    assert set(summary["false_apcs_in_af"]) == set(summary["rows"])
     network, _ = load_model(model_folder)
     assert network.second_pass is not None and network.second_pass.threshold == fitted.threshold
     # The card names both databases, the threshold and how it was chosen, and shows the RR rule's row.
