@@ -9,7 +9,7 @@ import pytest
 
 from danet_viewer.errors import DanetError
 from tests.training.test_training import TINY, _synthetic_beats
-from training.crossval import cross_validate, record_folds
+from training.crossval import OUT_OF_FOLD_FOLDER, Patient, cross_validate, record_folds
 from training.data import ReferenceRecord
 from training.engine import TrainConfig
 
@@ -39,28 +39,63 @@ def _record(seed: int, name: str) -> ReferenceRecord:
 def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
     records = [_record(seed, name) for seed, name in enumerate("abcd", start=1)]
     config = TrainConfig(variant="hard", seed=0, **TINY)
-    summary = cross_validate(records, config, 4, tmp_path, ["raw", "all"])
+    # Two databases; record a lies wholly inside atrial fibrillation by its rhythm marks.
+    patients = {r.name: Patient("mitdb" if r.name in "ab" else "svdb",
+                                (np.full(len(r.beats), r.name == "a"), np.zeros(0, bool))) for r in records}
+    summary = cross_validate(records, config, 4, tmp_path, ["raw", "all"], patients=patients,
+                             training_set="ds1+svdb")
     assert sorted(name for fold in summary["folds"] for name in fold) == list("abcd")
     for scoring in ("raw", "all"):
         row = summary["scorings"][scoring]
         assert len(row["thresholds"]) == 4 and set(row["per_record"]) == set("abcd")
         assert row["all"]["tp"] + row["all"]["fn"] == sum(int(r.beats.label.sum()) for r in records)
         assert row["average_precision"] > 0.9  # the synthetic APCs are learnt, on records never trained on
-    # The RR rule beside it, on the same records and beats.
+        groups = row["groups"]
+        assert set(groups) == {"all", "mitdb DS1", "DS1 without 209", "svdb"}
+        assert groups["mitdb DS1"]["tp"] + groups["svdb"]["tp"] == groups["all"]["tp"]
+        a_fold = next(k for k, fold in enumerate(summary["folds"]) if "a" in fold)
+        a_called = row["per_record"]["a"]["fp"]  # every false APC of record a lies in its AF marks, no other does
+        assert groups["all"]["false_in_fibrillation"] == groups["mitdb DS1"]["false_in_fibrillation"] == a_called
+        saved = np.load(tmp_path / OUT_OF_FOLD_FOLDER / "a.npz")
+        assert int(saved["fold"]) == a_fold and float(saved[f"threshold_{scoring}"]) == row["thresholds"][a_fold]
+    # The RR rule beside it, on the same records and beats, with the same groups.
     floor = summary["rr_rule"]["all"]
     assert floor["tp"] + floor["fn"] == sum(int(r.beats.label.sum()) for r in records)
+    assert summary["rr_rule"]["groups"]["svdb"]["tp"] + summary["rr_rule"]["groups"]["mitdb DS1"]["tp"] == floor["tp"]
+    # Every record's out-of-fold scores, in time order, for a record-level pass fitted on them.
+    for record in records:
+        saved = np.load(tmp_path / OUT_OF_FOLD_FOLDER / f"{record.name}.npz")
+        assert np.all(np.diff(saved["sample"]) >= 0) and int(saved["label"].sum()) == int(record.beats.label.sum())
+        assert str(saved["database"]) == patients[record.name].database
+        assert len(saved["p_raw"]) == len(saved["p_all"]) == len(record.beats) + len(record.false_detections)
+        assert not np.array_equal(saved["p_raw"], saved["p_all"])  # the network's own score and the relative one
     for k, fold in enumerate(summary["folds"]):
         card = json.loads((tmp_path / f"fold-{k}" / "model.json").read_text())
         assert card["training"]["test_records"] == fold
         assert not set(fold) & set(card["training"]["train_records"] + card["training"]["validation_records"])
     # A second run reuses the fold models: same scores, no training.
-    again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event: pytest.fail(str(event)))
+    again = cross_validate(records, config, 4, tmp_path, ["raw"], log=lambda event: pytest.fail(str(event)),
+                           patients=patients, training_set="ds1+svdb")
     assert again["scorings"]["raw"] == summary["scorings"]["raw"]
     # Another threshold rule from the same fold models, in a summary of its own.
     by_rate = cross_validate(records, config, 4, tmp_path, ["all"], threshold_rule="false-alarm")
     assert json.loads((tmp_path / "crossval-false-alarm.json").read_text())["threshold_rule"] == "false-alarm"
     assert by_rate["scorings"]["all"]["thresholds"] != summary["scorings"]["all"]["thresholds"]
     assert json.loads((tmp_path / "crossval.json").read_text())["threshold_rule"] == "f1"
+
+
+def test_false_apcs_are_counted_inside_atrial_fibrillation_marks_only():
+    from training.crossval import false_calls_in_fibrillation
+
+    record = _record(1, "a")
+    label = record.beats.label.astype(bool)
+    in_af = np.arange(len(label)) < len(label) // 2  # the first half of the record lies in AF
+    score = np.full(len(label), 0.9)  # every beat called
+    counted = false_calls_in_fibrillation([record], {"a": (score, np.zeros(0))}, 0.5,
+                                          {"a": Patient("mitdb", (in_af, np.zeros(0, bool)))})
+    assert counted == {"a": int(np.sum(in_af & ~label))}  # APCs called in AF are no false alarms
+    assert false_calls_in_fibrillation([record], {"a": (score, np.zeros(0))}, 0.95,
+                                       {"a": Patient("mitdb", (in_af, np.zeros(0, bool)))}) == {"a": 0}
 
 
 def test_a_log_may_name_a_folder_that_does_not_exist_yet(tmp_path):
