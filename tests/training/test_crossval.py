@@ -136,3 +136,19 @@ def test_the_crossval_table_shows_the_rr_rule_beneath(tmp_path):
     (tmp_path / "soft-s0" / "crossval.json").write_text(json.dumps(run))
     lines = crossval_table(tmp_path)
     assert lines[-1].startswith(f"| {RR_RULE_NAME} | – | – | – | 25.0 ± 0.0 | 50.0 ± 0.0 | 0.33 ± 0.00 |")
+
+
+def test_the_groups_table_shows_each_database_the_af_false_alarms_and_the_rr_rule_beneath():
+    from training.report import crossval_groups_table
+    from training.rr_rule import RR_RULE_NAME
+
+    def row(f1: float, in_af: int) -> dict:
+        counts = {"tp": 1, "fn": 1, "fp": 1, "tn": 1, "se": 0.5, "ppv": 0.25, "f1": f1}
+        return {group: {**counts, "false_in_fibrillation": in_af} for group in ("all", "mitdb DS1", "svdb")}
+
+    summary = {"scorings": {"all": {"groups": row(0.5, 3)}}, "rr_rule": {"groups": row(0.25, 40)}}
+    lines = crossval_groups_table(summary)
+    assert lines[0] == ("| out of fold | all F1 (Se / +P %) | mitdb DS1 F1 (Se / +P %) | svdb F1 (Se / +P %) "
+                        "| FP in AF beats |")
+    assert lines[2] == "| network, all | 0.500 (50.0 / 25.0) | 0.500 (50.0 / 25.0) | 0.500 (50.0 / 25.0) | 3 |"
+    assert lines[3].startswith(f"| {RR_RULE_NAME} | 0.250 (50.0 / 25.0)") and lines[3].endswith("| 40 |")
