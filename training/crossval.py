@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from danet_viewer.core.atomic import atomic_output
+from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.network import RECORD_REFERENCES
 from danet_viewer.model.training_log import Fold
@@ -40,7 +41,7 @@ from training.splits import labelled_records, record_folds, sveb_count, training
 SCORINGS = ("raw", *RECORD_REFERENCES)
 # DS1's dominant SVEB record, reported apart as DS2 reports 232: it holds 41 % of DS1's APCs.
 SET_ASIDE = "209"
-OUT_OF_FOLD_FOLDER = "out_of_fold"  # one npz per record: its detections' out-of-fold scores
+OUT_OF_FOLD_FOLDER = "out_of_fold"  # one npz per record: its detections' out-of-fold scores and fold thresholds
 
 
 @dataclass
@@ -89,6 +90,12 @@ def _fibrillation(header: Path, record: ReferenceRecord) -> tuple[np.ndarray, np
 
 def summary_name(threshold_rule: str) -> str:
     return "crossval.json" if threshold_rule == "f1" else f"crossval-{threshold_rule}.json"
+
+
+def out_of_fold_folder(threshold_rule: str) -> str:
+    """Where each record's out-of-fold scores go: one folder per threshold rule, as the summaries, because the
+    files carry the fold thresholds that rule chose."""
+    return OUT_OF_FOLD_FOLDER if threshold_rule == "f1" else f"{OUT_OF_FOLD_FOLDER}-{threshold_rule}"
 
 
 def false_calls_in_fibrillation(records: list[ReferenceRecord], scores: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -152,7 +159,7 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
     resumes and a new scoring or threshold rule costs no training) and score every record out of
     fold under each of ``scorings``, at thresholds chosen by ``threshold_rule``. Writes and returns
     the summary (``out/crossval.json``, ``out/crossval-RULE.json`` for another rule than f1), and each
-    record's out-of-fold scores into ``out/OUT_OF_FOLD_FOLDER``. ``patients`` (by record name; default:
+    record's out-of-fold scores into ``out/out_of_fold_folder(threshold_rule)``. ``patients`` (by record name; default:
     all mitdb, no AF marks) deals the folds database by database and groups the figures."""
     unknown = [s for s in scorings if s not in SCORINGS]
     if unknown:
@@ -172,7 +179,11 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
         val = BeatSet.concatenate([by_name[name].beats for name in val_names])
         folder = out / f"fold-{k}"
         if (folder / "model.json").exists():
-            model, _ = load_model(folder, config.device)
+            model, card = load_model(folder, config.device)
+            # A fold model trained on another deal (another training set) has seen this fold's records.
+            if card.training.get("test_records") != test:
+                raise DanetError(f"{folder}: a fold model for test records {card.training.get('test_records')}, "
+                                 f"not {test}: another training set or deal; use another --out")
         else:
             seen = [by_name[name] for name in train_names + val_names]
             unlabelled = BeatSet.concatenate([r.beats for r in seen] + [r.false_detections for r in seen])
@@ -199,7 +210,7 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
             scores.setdefault("raw", {}).update({name: record_scores(model, by_name[name], config.device)
                                                  for name in test})
         for name in test:
-            save_out_of_fold(out / OUT_OF_FOLD_FOLDER, by_name[name], k,
+            save_out_of_fold(out / out_of_fold_folder(threshold_rule), by_name[name], k,
                              {scoring: scores[scoring][name] for scoring in fold_thresholds}, fold_thresholds,
                              patients[name])
     summary = {"training_set": training_set, "records": database, "folds": assignment, "config": asdict(config),

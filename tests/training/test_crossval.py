@@ -45,6 +45,7 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
     summary = cross_validate(records, config, 4, tmp_path, ["raw", "all"], patients=patients,
                              training_set="ds1+svdb")
     assert sorted(name for fold in summary["folds"] for name in fold) == list("abcd")
+    a_fold = next(k for k, fold in enumerate(summary["folds"]) if "a" in fold)
     for scoring in ("raw", "all"):
         row = summary["scorings"][scoring]
         assert len(row["thresholds"]) == 4 and set(row["per_record"]) == set("abcd")
@@ -53,7 +54,6 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
         groups = row["groups"]
         assert set(groups) == {"all", "mitdb DS1", "DS1 without 209", "svdb"}
         assert groups["mitdb DS1"]["tp"] + groups["svdb"]["tp"] == groups["all"]["tp"]
-        a_fold = next(k for k, fold in enumerate(summary["folds"]) if "a" in fold)
         a_called = row["per_record"]["a"]["fp"]  # every false APC of record a lies in its AF marks, no other does
         assert groups["all"]["false_in_fibrillation"] == groups["mitdb DS1"]["false_in_fibrillation"] == a_called
         saved = np.load(tmp_path / OUT_OF_FOLD_FOLDER / "a.npz")
@@ -78,9 +78,14 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
                            patients=patients, training_set="ds1+svdb")
     assert again["scorings"]["raw"] == summary["scorings"]["raw"]
     # Another threshold rule from the same fold models, in a summary of its own.
-    by_rate = cross_validate(records, config, 4, tmp_path, ["all"], threshold_rule="false-alarm")
+    by_rate = cross_validate(records, config, 4, tmp_path, ["all"], threshold_rule="false-alarm", patients=patients)
     assert json.loads((tmp_path / "crossval-false-alarm.json").read_text())["threshold_rule"] == "false-alarm"
+    saved = np.load(tmp_path / f"{OUT_OF_FOLD_FOLDER}-false-alarm" / "a.npz")  # the f1 rule's files kept apart
+    assert float(saved["threshold_all"]) == by_rate["scorings"]["all"]["thresholds"][a_fold]
     assert by_rate["scorings"]["all"]["thresholds"] != summary["scorings"]["all"]["thresholds"]
+    # Another deal (here: every record one database) into the same folder would reuse models that saw its records.
+    with pytest.raises(DanetError, match="fold model for test records"):
+        cross_validate([records[1], records[0], records[3], records[2]][:3], config, 3, tmp_path, ["raw"])
     assert json.loads((tmp_path / "crossval.json").read_text())["threshold_rule"] == "f1"
 
 
