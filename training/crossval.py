@@ -34,7 +34,7 @@ from training.engine import Logger, TrainConfig, fit
 from training.evaluate import RecordResult, evaluate_records, record_scores, rr_rule_scores, summarise
 from training.finish import finish_model, validation_figures
 from training.fitting import DEFAULT_CACHE, scored_as
-from training.metrics import Counts, average_precision
+from training.metrics import Counts, average_precision, choose_threshold
 from training.rhythm import atrial_fibrillation_beats
 from training.splits import labelled_records, record_folds, sveb_count, training_records
 
@@ -134,6 +134,26 @@ def grouped_rows(results: list[RecordResult], fibrillation_fp: dict[str, int],
     return rows
 
 
+def _at_other_folds_threshold(records: list[ReferenceRecord], assignment: list[list[str]],
+                              scores: dict[str, tuple[np.ndarray, np.ndarray]], rule: str,
+                              patients: dict[str, Patient]) -> dict:
+    """Each fold called at the threshold ``rule`` chooses on the *other* folds' pooled out-of-fold scores (as the
+    second pass chooses its own): many patients rather than one validation fold's, and still none of the fold's
+    own. Their scores come from models that may have trained on the fold, but its labels choose nothing."""
+    by_name = {r.name: r for r in records}
+    thresholds, results, in_fibrillation = [], [], {}
+    for k, fold in enumerate(assignment):
+        others = [by_name[name] for j, other in enumerate(assignment) if j != k for name in other]
+        label = np.concatenate([np.concatenate([r.beats.label, np.zeros(len(r.false_detections))]) for r in others])
+        threshold = choose_threshold(label, np.concatenate([np.concatenate(scores[r.name]) for r in others]), rule)
+        tested = [by_name[name] for name in fold]
+        thresholds.append(threshold)
+        results += evaluate_records(tested, scores, threshold)
+        in_fibrillation.update(false_calls_in_fibrillation(tested, scores, threshold, patients))
+    return {"thresholds": thresholds, **summarise(results, set_aside=SET_ASIDE),
+            "groups": grouped_rows(results, in_fibrillation, patients)}
+
+
 def save_out_of_fold(folder: Path, record: ReferenceRecord, fold: int, scores: dict[str, tuple],
                      thresholds: dict[str, float], patient: Patient) -> None:
     """One record's detections in time order with their out-of-fold p(APC) under each scoring (``p_raw``: the
@@ -226,7 +246,10 @@ def cross_validate(records: list[ReferenceRecord], config: TrainConfig, folds: i
         summary["scorings"][scoring] = {"thresholds": thresholds[scoring],
                                         "average_precision": average_precision(label, pooled),
                                         **summarise(results[scoring], set_aside=SET_ASIDE),
-                                        "groups": grouped_rows(results[scoring], in_fibrillation, patients)}
+                                        "groups": grouped_rows(results[scoring], in_fibrillation, patients),
+                                        "other_folds": _at_other_folds_threshold(records, assignment,
+                                                                                 scores[scoring], threshold_rule,
+                                                                                 patients)}
     # The floor on the same records and beats: the rule learns nothing, so every record is out of fold.
     rule_scores = {record.name: rr_rule_scores(record) for record in records}
     rule_results = evaluate_records(records, rule_scores, 0.5)

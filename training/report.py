@@ -81,8 +81,13 @@ def crossval_table(folder: Path) -> list[str]:
 
 def crossval_groups_table(summary: dict, label: str = "") -> list[str]:
     """One ``crossval`` summary's out-of-fold SVEB F1 (Se / +P) over each record group (all, each database,
-    DS1 without 209) and the false APCs in atrial fibrillation/flutter beats, the RR rule's row beneath."""
-    rows = {f"{label or 'network'}, {scoring}": row["groups"] for scoring, row in summary["scorings"].items()}
+    DS1 without 209) and the false APCs in atrial fibrillation/flutter beats, each fold at the threshold its
+    validation fold chose and at the one the other folds' pooled scores chose; the RR rule's row beneath."""
+    rows = {}
+    for scoring, row in summary["scorings"].items():
+        rows[f"{label or 'network'}, {scoring}"] = row["groups"]
+        if "other_folds" in row:
+            rows[f"{label or 'network'}, {scoring}, threshold from the other folds"] = row["other_folds"]["groups"]
     rows[RR_RULE_NAME] = summary["rr_rule"]["groups"]
     groups = list(next(iter(rows.values())))
     lines = ["| out of fold | " + " | ".join(f"{g} F1 (Se / +P %)" for g in groups) + " | FP in AF beats |",

@@ -56,6 +56,9 @@ def test_cross_validation_scores_every_record_out_of_fold_and_resumes(tmp_path):
         assert groups["mitdb DS1"]["tp"] + groups["svdb"]["tp"] == groups["all"]["tp"]
         a_called = row["per_record"]["a"]["fp"]  # every false APC of record a lies in its AF marks, no other does
         assert groups["all"]["false_in_fibrillation"] == groups["mitdb DS1"]["false_in_fibrillation"] == a_called
+        other_folds = row["other_folds"]  # each fold at the threshold chosen on the other folds' pooled scores
+        assert len(other_folds["thresholds"]) == 4 and set(other_folds["groups"]) == set(groups)
+        assert other_folds["all"]["tp"] + other_folds["all"]["fn"] == row["all"]["tp"] + row["all"]["fn"]
         saved = np.load(tmp_path / OUT_OF_FOLD_FOLDER / "a.npz")
         assert int(saved["fold"]) == a_fold and float(saved[f"threshold_{scoring}"]) == row["thresholds"][a_fold]
     # The RR rule beside it, on the same records and beats, with the same groups.
@@ -157,3 +160,17 @@ def test_the_groups_table_shows_each_database_the_af_false_alarms_and_the_rr_rul
                         "| FP in AF beats |")
     assert lines[2] == "| network, all | 0.500 (50.0 / 25.0) | 0.500 (50.0 / 25.0) | 0.500 (50.0 / 25.0) | 3 |"
     assert lines[3].startswith(f"| {RR_RULE_NAME} | 0.250 (50.0 / 25.0)") and lines[3].endswith("| 40 |")
+
+
+def test_the_other_folds_threshold_is_chosen_without_the_folds_own_beats():
+    from training.crossval import _at_other_folds_threshold
+
+    records = [_record(seed, name) for seed, name in enumerate("abc", start=1)]
+    label = {r.name: r.beats.label.astype(float) for r in records}
+    # a alone would be cut anywhere in (0.05, 0.95); b and c only between their negatives 0.7 and positives 0.9.
+    scores = {"a": (0.05 + 0.9 * label["a"], np.zeros(0)), "b": (0.7 + 0.2 * label["b"], np.zeros(0)),
+              "c": (0.7 + 0.2 * label["c"], np.zeros(0))}
+    patients = {r.name: Patient("mitdb", (np.zeros(len(r.beats), bool), np.zeros(0, bool))) for r in records}
+    row = _at_other_folds_threshold(records, [["a"], ["b"], ["c"]], scores, "f1", patients)
+    assert 0.7 < row["thresholds"][0] < 0.9  # a's, from b and c
+    assert row["all"]["fp"] == 0 and row["all"]["fn"] == 0  # and it separates every record
