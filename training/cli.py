@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from danet_viewer.errors import run_reporting_errors
 from danet_viewer.model.network import RECORD_REFERENCES
 from training.metrics import THRESHOLD_RULES
+from training.mitdb import TRAINING_SETS
 
 if TYPE_CHECKING:  # each command imports what it runs only when it runs
     from training.crossval import CrossvalConfig
@@ -62,9 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="detect, label and cache the MIT-BIH beats (done lazily otherwise)")
     prepare.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
-    fit = commands.add_parser("fit", help="train a variant on mitdb DS1 (default) or on exported datasets")
+    fit = commands.add_parser("fit", help="train a variant on mitdb DS1 (default), on DS1 + svdb (74 patients) "
+                              "or on exported datasets")
     fit.add_argument("--variant", choices=("backbone", "hard", "soft"), default="soft")
     fit.add_argument("--out", type=Path, required=True, help="model folder to write (weights + card)")
+    fit.add_argument("--training-set", choices=TRAINING_SETS, default="ds1",
+                     help="ds1: mitdb DS1, validated on its records 118 203 220 223; ds1+svdb: DS1 and the 52 svdb "
+                          "records (74 patients), validated on a record-wise fold dealt by SVEB count")
+    fit.add_argument("--scoring", choices=("raw", *RECORD_REFERENCES),
+                     help="set the model's scoring before its thresholds are chosen on the validation records: raw, "
+                          "or record-relative against a reference (as calibrate's --reference); default: raw")
     fit.add_argument("--dataset", type=Path, nargs="*", default=[], help="exported HDF5 datasets instead of mitdb")
     fit.add_argument("--val-records", nargs="*", help="validation records (default: mitdb's, or a 20 %% split)")
     fit.add_argument("--pretrained", type=Path, help="a soft WEM from `danet-train pretrain`")
@@ -111,9 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     ablation.add_argument("--out", type=Path, default=Path("runs/ablation"))
     ablation.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
-    crossval = commands.add_parser("crossval", help="record-wise K-fold cross-validation: every DS1 record scored "
-                                   "by a model that never saw it, under one or more scorings")
+    crossval = commands.add_parser("crossval", help="record-wise K-fold cross-validation: every record of the "
+                                   "training set scored by a model that never saw it, under one or more scorings")
     crossval.add_argument("--variant", choices=("backbone", "hard", "soft"), default="soft")
+    crossval.add_argument("--training-set", choices=TRAINING_SETS, default="ds1",
+                          help="ds1: mitdb DS1's 22 records; ds1+svdb: with the 52 svdb records (74 patients)")
     crossval.add_argument("--folds", type=int, default=5)
     crossval.add_argument("--scoring", nargs="+", default=["all"], choices=("raw", *RECORD_REFERENCES),
                           help="raw, or record-relative against a reference (as calibrate's --reference)")
@@ -166,7 +176,7 @@ def fit_config(args: argparse.Namespace) -> FitConfig:
 
     return FitConfig(out=args.out, train=train_settings(args, variant=args.variant), datasets=list(args.dataset),
                      val_records=args.val_records, pretrained=args.pretrained, cache=args.cache, log=args.log,
-                     name=args.name)
+                     name=args.name, training_set=args.training_set, scoring=args.scoring)
 
 
 def retrain_config(args: argparse.Namespace) -> RetrainConfig:
@@ -182,7 +192,7 @@ def crossval_config(args: argparse.Namespace) -> CrossvalConfig:
 
     return CrossvalConfig(out=args.out, train=train_settings(args, variant=args.variant), folds=args.folds,
                           scorings=list(args.scoring), threshold_rule=args.threshold_rule, cache=args.cache,
-                          log=args.log)
+                          log=args.log, training_set=args.training_set)
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -233,13 +243,16 @@ def _ablation(args: argparse.Namespace) -> int:
 
 def _crossval(args: argparse.Namespace) -> int:
     from training.crossval import SET_ASIDE, crossval
+    from training.report import crossval_groups_table
 
     summary = crossval(crossval_config(args))
-    print(f"DS1 out of fold, {args.folds} folds: {' | '.join(' '.join(fold) for fold in summary['folds'])}")
+    print(f"{args.training_set} out of fold, {args.folds} folds: "
+          f"{' | '.join(' '.join(fold) for fold in summary['folds'])}")
     for scoring, row in summary["scorings"].items():
         every, rest = row["all"], row[f"without_{SET_ASIDE}"]
         print(f"{scoring}: Se {100 * every['se']:.1f} %  +P {100 * every['ppv']:.1f} %  F1 {every['f1']:.3f}  "
               f"F1 without {SET_ASIDE} {rest['f1']:.3f}  AP {row['average_precision']:.3f}")
+    print("\n".join(crossval_groups_table(summary)))
     return 0
 
 

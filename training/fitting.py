@@ -1,11 +1,12 @@
-"""``fit`` and ``pretrain`` as Python calls: a variant trained on mitdb DS1 or on exported datasets into a model
-folder, and the soft WEM's self-supervised pre-training. The command line only parses into these configs."""
+"""``fit`` and ``pretrain`` as Python calls: a variant trained on mitdb DS1, on the 74 training patients (DS1 +
+svdb) or on exported datasets into a model folder, and the soft WEM's self-supervised pre-training. The command
+line only parses into these configs."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -16,15 +17,25 @@ from danet_viewer.model.network import DANet
 from training.engine import Logger, TrainConfig, distributed_from_environment, fit, pretrain_wem, rank, seed_everything
 from training.finish import finish_model
 from training.replay import sample_replay, save_replay
-from training.splits import dataset_split, mitdb_split
+from training.splits import dataset_split, mitdb_split, pooled_split, training_records
 
 DEFAULT_CACHE = Path(".cache/prepared")
 
 
+def scored_as(model: DANet, scoring: str) -> DANet:
+    """``model`` scoring raw, or record-relative against the reference ``scoring`` names
+    (``network.RECORD_REFERENCES``), as ``danet-train calibrate`` sets it."""
+    relative = scoring != "raw"
+    model.config = replace(model.config, record_relative=relative, record_reference=scoring if relative else "all")
+    return model
+
+
 @dataclass
 class FitConfig:
-    """One model trained into ``out``: on mitdb DS1 (its validation records held out), or on ``datasets``
-    (validated on ``val_records``, else as ``splits.split_by_record`` chooses)."""
+    """One model trained into ``out``: on ``training_set`` (``splits.TRAINING_SETS``: mitdb DS1 with its validation
+    records held out, or DS1 + svdb with a record-wise fold held out), or on ``datasets`` (validated on
+    ``val_records``, else as ``splits.split_by_record`` chooses). ``scoring`` (raw, or a record reference) is set
+    before the thresholds are chosen on the validation records, as ``calibrate`` would set it afterwards."""
 
     out: Path
     train: TrainConfig = field(default_factory=TrainConfig)  # its variant is the model's
@@ -34,6 +45,8 @@ class FitConfig:
     cache: Path = DEFAULT_CACHE
     log: Path | None = None
     name: str = "danet"  # the model's name in its card
+    training_set: str = "ds1"
+    scoring: str | None = None  # None: as the training settings score (raw unless record_relative)
 
 
 @dataclass
@@ -54,14 +67,18 @@ def fit_model(config: FitConfig) -> dict | None:
     try:
         if config.datasets:
             train, val, unlabelled, description = dataset_split(config.datasets, config.val_records)
-        else:
+        elif config.training_set == "ds1":
             train, val, unlabelled, description = mitdb_split(config.cache)
+        else:
+            train, val, unlabelled, description = pooled_split(training_records(config.training_set), config.cache)
         start = _with_pretrained_wem(config.pretrained, settings) if config.pretrained else None
         started = time.monotonic()
         model = fit(train, val, settings, log, unlabelled=unlabelled.inputs, start=start,
                     checkpoint=_checkpoint_writer(config.out))
         if rank() != 0:
             return None
+        if config.scoring is not None:
+            scored_as(model, config.scoring)
         if not config.datasets:  # a mitdb model ships a sample of its training beats for fine-tuning
             config.out.mkdir(parents=True, exist_ok=True)
             description["replay"] = save_replay(sample_replay(train, settings.seed), config.out)

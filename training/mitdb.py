@@ -18,6 +18,9 @@ ALL_RECORDS = sorted(DS1 + DS2 + PACED)
 # a third of DS1's SVEB beats and atrial fibrillation (203), where false alarms arise. The other
 # AF record, 201, stays in training: without AF there the model cannot learn to veto it.
 VALIDATION = ["118", "203", "220", "223"]
+# What a model may learn from (training.splits.training_records): mitdb DS1 alone (22 patients, the default
+# model's), or DS1 with the 52 svdb records (74 patients, issue 16). DS2 is in neither: the untouched test set.
+TRAINING_SETS = ("ds1", "ds1+svdb")
 
 
 def mitdb_dir() -> Path:

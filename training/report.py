@@ -79,6 +79,26 @@ def crossval_table(folder: Path) -> list[str]:
     return lines
 
 
+def crossval_groups_table(summary: dict, label: str = "") -> list[str]:
+    """One ``crossval`` summary's out-of-fold SVEB F1 (Se / +P) over each record group (all, each database,
+    DS1 without 209) and the false APCs in atrial fibrillation/flutter beats, each fold at the threshold its
+    validation fold chose and at the one the other folds' pooled scores chose; the RR rule's row beneath."""
+    rows = {}
+    for scoring, row in summary["scorings"].items():
+        rows[f"{label or 'network'}, {scoring}"] = row["groups"]
+        if "other_folds" in row:
+            rows[f"{label or 'network'}, {scoring}, threshold from the other folds"] = row["other_folds"]["groups"]
+    rows[RR_RULE_NAME] = summary["rr_rule"]["groups"]
+    groups = list(next(iter(rows.values())))
+    lines = ["| out of fold | " + " | ".join(f"{g} F1 (Se / +P %)" for g in groups) + " | FP in AF beats |",
+             "|---" * (len(groups) + 2) + "|"]
+    for name, row in rows.items():
+        cells = " | ".join(f"{row[g]['f1']:.3f} ({100 * row[g]['se']:.1f} / {100 * row[g]['ppv']:.1f})"
+                           for g in groups)
+        lines.append(f"| {name} | {cells} | {row['all']['false_in_fibrillation']} |")
+    return lines
+
+
 def per_record_table(result: dict) -> list[str]:
     lines = ["| record | SVEB beats | TP | FN | FP | Se % | +P % | F1 |", "|---|---|---|---|---|---|---|---|"]
     for name, row in sorted(result["per_record"].items()):
@@ -139,11 +159,27 @@ def second_pass_lines(second_pass: dict, folds: dict) -> list[str]:
     return lines
 
 
+def _training_set_lines(training: dict) -> list[str]:
+    """The card's account of a model trained on several databases (``splits.pooled_split``'s description)."""
+    databases = training["databases"]
+    sizes = ", ".join(f"{name} {len(d['records'])} records" for name, d in databases.items())
+    return [
+        f"- Trained on {training['source']}: {sum(len(d['records']) for d in databases.values())} patients "
+        f"({sizes}; "
+        f"{training['train_beats']} training beats, {training['train_apcs']} SVEB). Validation records "
+        f"{', '.join(training['validation_records'])} ({training['validation_chosen_by']}; their SVEB: "
+        f"{', '.join(f'{name} {n}' for name, n in training['validation_apcs'].items())}). No mitdb DS2 beat was "
+        "used for training, pre-training, thresholds or selection.",
+        *(f"- {name}: {d['citation']}" for name, d in databases.items()),
+    ]
+
+
 def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, folds: dict | None = None) -> str:
     """The human-readable card shipped beside the weights (resources/model/MODEL_CARD.md)."""
     training = card["training"]
     network = card["network"]
     validation = card["metrics"]["validation"]
+    validated_on = "validation records" if "databases" in training else "DS1 validation records"
     chosen = (f"to call {100 * FALSE_ALARM_RATE:g} % of the validation beats that are not SVEB"
               if validation.get("threshold_rule") == "false-alarm" else "for best F1")
     lines = [
@@ -159,20 +195,22 @@ def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, 
         *([f"- Scoring: record-relative: each beat's logit less the median logit of its record's beats, so a "
            f"beat is judged against the patient's own rhythm. Operating threshold p(APC) ≥ {card['threshold']:.4f} "
            f"on that score; {card['raw_threshold']:.4f} on raw scores, which a model retrained on a patient whose "
-           f"reviewed beats are mostly APCs uses. Both chosen {chosen} on the DS1 validation records."]
+           f"reviewed beats are mostly APCs uses. Both chosen {chosen} on the {validated_on}."]
           if network.get("record_relative") else
-          [f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen {chosen} on the DS1 validation "
-           "records."]),
-        f"- Trained on MIT-BIH DS1 only ({training['train_beats']} beats, {training['train_apcs']} SVEB): records "
-        f"{', '.join(training['train_records'])}; validation records {', '.join(training['validation_records'])}. "
-        "No DS2 beat was used for training, pre-training, thresholds or selection.",
+          [f"- Operating threshold p(APC) ≥ {card['threshold']:.3f}, chosen {chosen} on the {validated_on}."]),
+        *(_training_set_lines(training) if "databases" in training else [
+            f"- Trained on MIT-BIH DS1 only ({training['train_beats']} beats, {training['train_apcs']} SVEB): records "
+            f"{', '.join(training['train_records'])}; validation records "
+            f"{', '.join(training['validation_records'])}. No DS2 beat was used for training, pre-training, "
+            "thresholds or selection."]),
         f"- Training took {training['seconds']:.0f} s on CPU (seed {training['config']['seed']}).",
         *([f"- Replay sample for fine-tuning: `replay.npz`, {training['replay']['beats']} of the training beats "
            f"({training['replay']['apcs']} SVEB), sha256 `{training['replay']['sha256']}`."]
           if "replay" in training else []),
         *(second_pass_lines(second_pass, folds) if second_pass else ["", "## Figures"]),
         "",
-        f"DS1 validation (the network alone): Se {100 * validation['se']:.1f} %, +P {100 * validation['ppv']:.1f} %, "
+        f"{validated_on[0].upper()}{validated_on[1:]} (the network alone): Se {100 * validation['se']:.1f} %, "
+        f"+P {100 * validation['ppv']:.1f} %, "
         f"F1 {validation['f1']:.2f}, average precision {validation['average_precision']:.2f}.",
         "",
         f"DS2 (inter-patient, never seen): Se {100 * ds2['all']['se']:.1f} %, +P {100 * ds2['all']['ppv']:.1f} %, "
@@ -195,10 +233,12 @@ def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, 
         "",
         "Data: MIT-BIH Arrhythmia Database (ODC-By 1.0): Moody GB, Mark RG, IEEE EMB 20(3):45-50 (2001); "
         "Goldberger AL et al., Circulation 101(23):e215-e220 (2000).",
-        *(["", "MIT-BIH Supraventricular Arrhythmia Database (ODC-By 1.0), for the second pass: Greenwald SD, Patil "
-           "RS, Mark RG. Improved detection and classification of arrhythmias in noise-corrupted electrocardiograms "
-           "using contextual information. Computers in Cardiology 1990;461-464; Goldberger AL et al., Circulation "
-           "101(23):e215-e220 (2000)."] if second_pass else []),
+        *(["", f"MIT-BIH Supraventricular Arrhythmia Database (ODC-By 1.0), "
+           f"{'for the second pass' if 'svdb' not in training.get('databases', {}) else 'training data'}: "
+           "Greenwald SD, Patil RS, Mark RG. Improved detection and classification of arrhythmias in "
+           "noise-corrupted electrocardiograms using contextual information. Computers in Cardiology "
+           "1990;461-464; Goldberger AL et al., Circulation 101(23):e215-e220 (2000)."]
+          if second_pass or "svdb" in training.get("databases", {}) else []),
     ]
     return "\n".join(lines) + "\n"
 

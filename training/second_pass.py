@@ -20,16 +20,14 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from danet_viewer.core.atomic import atomic_output
-from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.second_pass import SecondPass, second_pass_features
 from training.data import BeatSet, label_record
-from training.databases import MITDB, SVDB
 from training.engine import predict
 from training.metrics import Counts, count
-from training.mitdb import DS1, DS2
 from training.rhythm import atrial_fibrillation_beats
 from training.rr_rule import rr_rule_calls
+from training.splits import TrainingRecord, refuse_test_records, training_records
 
 REGULARISATION = 1.0  # scikit-learn's C: the default, not tuned
 # Beats inside the training records' atrial fibrillation/flutter marks weigh this much in the fit: only 2 of
@@ -54,20 +52,7 @@ class PassRecord:
     in_af: np.ndarray  # bool: inside an atrial fibrillation or flutter episode of the record's rhythm marks
 
 
-def training_records() -> list[tuple[str, Path]]:
-    """(database, header) of the 74 training patients: mitdb DS1 and the svdb records."""
-    return [("mitdb", MITDB.header(name)) for name in DS1] + [("svdb", SVDB.header(name)) for name in SVDB.records()]
-
-
-def refuse_test_records(records: list[tuple[str, Path]]) -> None:
-    """No mitdb DS2 record may train, choose a threshold for, or select the second pass."""
-    test = sorted({header.stem for database, header in records if database == "mitdb" and header.stem in DS2})
-    if test:
-        raise DanetError(f"mitdb DS2 record(s) {', '.join(test)} in the second pass's training set: DS2 is the "
-                         f"untouched test set")
-
-
-def prepare(model_folder: Path, records: list[tuple[str, Path]], cache: Path | None) -> list[PassRecord]:
+def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | None) -> list[PassRecord]:
     refuse_test_records(records)
     network, card = load_model(model_folder)
     network.second_pass = None  # the pass is fitted over the network's own scores
@@ -163,11 +148,11 @@ def groups(records: list[PassRecord]) -> dict[str, list[PassRecord]]:
 
 
 def fit_second_pass(model_folder: Path, cache: Path | None, folds: int = 5, seeds: tuple[int, ...] = (0, 1, 2),
-                    records: list[tuple[str, Path]] | None = None) -> tuple[SecondPass, dict]:
+                    records: list[TrainingRecord] | None = None) -> tuple[SecondPass, dict]:
     """Out-of-fold figures over ``seeds``, then the pass on all records: both written into ``model_folder``
     (``second_pass.json``, ``SECOND_PASS_FOLDS_FILE``)."""
     started = time.monotonic()
-    prepared = prepare(model_folder, records if records is not None else training_records(), cache)
+    prepared = prepare(model_folder, records if records is not None else training_records("ds1+svdb"), cache)
     rows: dict[str, dict[str, dict]] = {}
     af_alarms: dict[str, int] = {}
     every_call = {"RR rule": {r.name: r.rr_rule for r in prepared}, "network": {r.name: r.network for r in prepared}}

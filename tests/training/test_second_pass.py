@@ -24,8 +24,8 @@ from training.second_pass import (
     false_apcs_in_af,
     fit_pass,
     fit_second_pass,
-    refuse_test_records,
 )
+from training.splits import TrainingRecord
 
 
 def _record(name: str, sveb: int) -> PassRecord:
@@ -63,8 +63,8 @@ def test_the_fit_weighs_beats_in_atrial_fibrillation_and_counts_their_false_alar
 
 def test_a_ds2_record_in_the_training_set_is_refused(tmp_path):
     with pytest.raises(DanetError, match="DS2 record.*232"):
-        refuse_test_records([("mitdb", tmp_path / "101.hea"), ("mitdb", tmp_path / "232.hea")])
-    refuse_test_records([("mitdb", tmp_path / "101.hea"), ("svdb", tmp_path / "232.hea")])  # svdb's own names
+        fit_second_pass(tmp_path, None, records=[TrainingRecord("mitdb", tmp_path / name) for name in ("101.hea",
+                                                                                                   "232.hea")])
 
 
 def _write(folder, name, fs, seed):
@@ -86,8 +86,8 @@ def test_a_fit_on_both_databases_writes_a_pass_the_model_scores_with(tmp_path):
     model_folder = tmp_path / "model"
     save_model(DANet(NetworkConfig(variant="backbone", record_relative=True)),
                ModelCard(name="t", network={}, threshold=0.5, raw_threshold=0.5), model_folder)
-    records = [("mitdb", _write(tmp_path, name, 360, i)) for i, name in enumerate(["101", "106", "108"])]
-    records += [("svdb", _write(tmp_path, name, 128, i)) for i, name in enumerate(["800", "803", "804"])]
+    records = [TrainingRecord("mitdb", _write(tmp_path, name, 360, i)) for i, name in enumerate(["101", "106", "108"])]
+    records += [TrainingRecord("svdb", _write(tmp_path, name, 128, i)) for i, name in enumerate(["800", "803", "804"])]
     fitted, summary = fit_second_pass(model_folder, None, folds=3, seeds=(0,), records=records)
     assert (model_folder / SECOND_PASS_FILE).exists() and 0 < fitted.threshold < 1
     assert set(summary["rows"]) == {"RR rule", "network", "second pass, seed 0"}
