@@ -23,6 +23,7 @@ The class list changes with the review model's ``beats`` and ``classes`` events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -337,10 +338,9 @@ class ClassReview:
     def split(self, class_id: int, by: str) -> int | None:
         """Split the class in two (``by`` "coupling" or "shape"); returns the new class's id, None if refused."""
         review = self.review
-        try:
-            new_id = split_class(review.store, review.recording, class_id, by, who=review.session.reviewer)
-        except DanetError as error:
-            review.events.refused.emit(str(error))
+        new_id = self._edit(lambda: split_class(review.store, review.recording, class_id, by,
+                                                who=review.session.reviewer))
+        if new_id is None:
             return None
         review.events.status.emit(f"Class {class_id} split by {by}: class {new_id} holds the smaller part", 5000)
         review.events.classes.emit()
@@ -353,11 +353,9 @@ class ClassReview:
         if proposal is None:
             review.events.status.emit(f"Class {class_id}: its coupling intervals propose no split", 4000)
             return None
-        try:
-            new_id = split_class_at(review.store, review.recording, class_id, proposal.threshold,
-                                    who=review.session.reviewer)
-        except DanetError as error:
-            review.events.refused.emit(str(error))
+        new_id = self._edit(lambda: split_class_at(review.store, review.recording, class_id, proposal.threshold,
+                                                   who=review.session.reviewer))
+        if new_id is None:
             return None
         self.current = new_id
         review.events.status.emit(f"Class {class_id} split at a coupling of {100 * proposal.threshold:.0f} %: class "
@@ -369,16 +367,24 @@ class ClassReview:
     def merge(self, keep: int, merged: int) -> int | None:
         """Merge class ``merged`` into ``keep``; returns the merged class's id (ids after ``merged`` move down)."""
         review = self.review
-        try:
-            kept = merge_classes(review.store, review.recording, keep, merged, who=review.session.reviewer)
-        except DanetError as error:
-            review.events.refused.emit(str(error))
+        kept = self._edit(lambda: merge_classes(review.store, review.recording, keep, merged,
+                                                who=review.session.reviewer))
+        if kept is None:
             return None
         self.current = kept
         review.events.status.emit(f"Class {merged} merged into class {keep}, now class {kept}", 5000)
         review.events.classes.emit()
         self.events.current.emit()
         return kept
+
+    def _edit(self, edit: Callable[[], int]) -> int | None:
+        """Run a store edit of the classes (split or merge); the class id it returns, None where the store
+        refused it, which the reviewer is told in one line."""
+        try:
+            return edit()
+        except DanetError as error:
+            self.review.events.refused.emit(str(error))
+            return None
 
     def _beats_changed(self) -> None:
         if self.review.session is not self._session:  # another record (or none): its classes are others
