@@ -113,11 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--name", help="a new name for the card: a new scoring deserves a new model id")
     calibrate.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
 
-    ablation = commands.add_parser("ablation", help="fit each variant over seeds on DS1 and evaluate on DS2")
+    ablation = commands.add_parser("ablation", help="fit each variant over seeds on a training set and evaluate on "
+                                   "DS2")
     ablation.add_argument("--variants", nargs="+", default=["backbone", "hard", "soft"])
+    ablation.add_argument("--training-set", choices=TRAINING_SETS, default="ds1", help="as fit's --training-set")
+    ablation.add_argument("--scoring", choices=("raw", *RECORD_REFERENCES), help="as fit's --scoring")
     ablation.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ablation.add_argument("--out", type=Path, default=Path("runs/ablation"))
     ablation.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    add_training_settings(ablation)
 
     crossval = commands.add_parser("crossval", help="record-wise K-fold cross-validation: every record of the "
                                    "training set scored by a model that never saw it, under one or more scorings")
@@ -233,10 +237,12 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _ablation(args: argparse.Namespace) -> int:
-    """Fit every variant over several seeds on DS1, evaluate each on DS2, write a JSON per run."""
+    """Fit every variant over several seeds on the training set, evaluate each on DS2, write a JSON per run."""
     from training.ablation import AblationConfig, ablation
 
-    for variant, seed, f1 in ablation(AblationConfig(args.variants, args.seeds, args.out, args.cache)):
+    config = AblationConfig(args.variants, args.seeds, args.out, args.cache, args.training_set, args.scoring,
+                            train_settings(args))
+    for variant, seed, f1 in ablation(config):
         print(f"{variant} seed {seed}: DS2 F1 {f1:.3f}")
     return 0
 

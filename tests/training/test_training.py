@@ -175,6 +175,20 @@ def test_ablation_fits_each_run_from_its_config_and_skips_runs_already_done(tmp_
                                         cache=tmp_path / "cache", log=tmp_path / "hard-s1.jsonl", name="danet-hard")]
 
 
+def test_ablation_on_74_patients_fits_every_run_on_that_set_with_the_shared_settings(tmp_path, monkeypatch):
+    from training import evaluate, fitting
+    from training.cli import main
+
+    fitted = []
+    monkeypatch.setattr(fitting, "fit_model", lambda config: fitted.append(config) or config.out.mkdir())
+    monkeypatch.setattr(evaluate, "evaluate_model", lambda folder, split, cache: {"all": {"f1": 0.5}})
+    assert main(["ablation", "--variants", "backbone", "--seeds", "0", "2", "--training-set", "ds1+svdb",
+                 "--scoring", "all", "--patience", "5", "--out", str(tmp_path)]) == 0
+    assert [(f.train.variant, f.train.seed, f.train.patience) for f in fitted] == [("backbone", 0, 5),
+                                                                                   ("backbone", 2, 5)]
+    assert {(f.training_set, f.scoring, f.name) for f in fitted} == {("ds1+svdb", "all", "danet-ds1+svdb-backbone")}
+
+
 def test_verdict_needs_enough_held_out_apcs_and_a_gain():
     from training.metrics import Counts
     from training.retrain import verdict
