@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     second.add_argument("--folds", type=int, default=5)
     second.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     second.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
+    second.add_argument("--network-scores", type=Path,
+                        help="a crossval run's out_of_fold folder: fit the pass over out-of-fold network scores "
+                             "(the model folder's network trained on the same records) instead of its own")
 
     veto = commands.add_parser("rhythm-veto", help="choose the rhythm veto on DS1's atrial fibrillation annotations")
     veto.add_argument("--cache", type=Path, default=Path(".cache/prepared"))
@@ -307,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _second_pass(args: argparse.Namespace) -> int:
     from training.second_pass import fit_second_pass
 
-    fitted, summary = fit_second_pass(args.model, args.cache, args.folds, tuple(args.seeds))
+    fitted, summary = fit_second_pass(args.model, args.cache, args.folds, tuple(args.seeds),
+                                      network_scores=args.network_scores)
     groups = list(next(iter(summary["rows"].values())))
     print("| out of fold | " + " | ".join(f"{g} F1 (Se / +P)" for g in groups) + " | false APCs in AF beats |")
     print("|---" * (len(groups) + 2) + "|")

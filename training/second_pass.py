@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from danet_viewer.core.atomic import atomic_output
+from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.second_pass import SecondPass, second_pass_features
 from training.data import BeatSet, label_record
@@ -52,7 +53,11 @@ class PassRecord:
     in_af: np.ndarray  # bool: inside an atrial fibrillation or flutter episode of the record's rhythm marks
 
 
-def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | None) -> list[PassRecord]:
+def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | None,
+            network_scores: Path | None = None) -> list[PassRecord]:
+    """Each record's pass features over the network's raw scores: the model folder's own, or, with
+    ``network_scores`` (a ``crossval`` run's out-of-fold folder), scores from fold models that never saw the record,
+    so the pass learns how far to trust the network on a new patient rather than on its training beats."""
     refuse_test_records(records)
     network, card = load_model(model_folder)
     network.second_pass = None  # the pass is fitted over the network's own scores
@@ -63,13 +68,31 @@ def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | Non
         samples = np.concatenate([record.beat_sample, record.false_sample])
         order = np.argsort(samples, kind="stable")
         inputs = together.inputs.subset(order)
-        raw = predict(network, inputs, raw=True)
-        scored = predict(network, inputs)
+        if network_scores is None:
+            raw = predict(network, inputs, raw=True)
+            calls = predict(network, inputs) >= card.threshold
+        else:
+            scoring = network.config.record_reference if network.config.record_relative else "raw"
+            raw, calls = out_of_fold_network(network_scores, record.name, samples[order], scoring)
         prepared.append(PassRecord(record.name, database, second_pass_features(inputs, raw),
                                    together.label[order].astype(bool), record.missed_sveb,
-                                   rr_rule_calls(samples[order]), scored >= card.threshold,
+                                   rr_rule_calls(samples[order]), calls,
                                    atrial_fibrillation_beats(header, samples[order])))
     return prepared
+
+
+def out_of_fold_network(folder: Path, name: str, samples: np.ndarray, scoring: str) -> tuple[np.ndarray, np.ndarray]:
+    """A record's out-of-fold raw p(APC) and its fold model's calls under ``scoring`` at that fold's threshold, from
+    ``crossval``'s per-record file; refused unless the file holds the same detections in the same order."""
+    path = folder / f"{name}.npz"
+    if not path.exists():
+        raise DanetError(f"{path}: no out-of-fold scores for record {name}; run crossval over the same training set")
+    with np.load(path) as saved:
+        if not np.array_equal(saved["sample"], samples):
+            raise DanetError(f"{path}: its detections differ from record {name}'s; rerun crossval with the same cache")
+        if f"p_{scoring}" not in saved:
+            raise DanetError(f"{path}: no scores under the model's scoring {scoring!r}; rerun crossval with it")
+        return saved["p_raw"].astype(np.float32), saved[f"p_{scoring}"] >= float(saved[f"threshold_{scoring}"])
 
 
 def deal(records: list[PassRecord], folds: int, seed: int) -> list[list[str]]:
@@ -148,11 +171,13 @@ def groups(records: list[PassRecord]) -> dict[str, list[PassRecord]]:
 
 
 def fit_second_pass(model_folder: Path, cache: Path | None, folds: int = 5, seeds: tuple[int, ...] = (0, 1, 2),
-                    records: list[TrainingRecord] | None = None) -> tuple[SecondPass, dict]:
+                    records: list[TrainingRecord] | None = None,
+                    network_scores: Path | None = None) -> tuple[SecondPass, dict]:
     """Out-of-fold figures over ``seeds``, then the pass on all records: both written into ``model_folder``
-    (``second_pass.json``, ``SECOND_PASS_FOLDS_FILE``)."""
+    (``second_pass.json``, ``SECOND_PASS_FOLDS_FILE``). ``network_scores``: as ``prepare``."""
     started = time.monotonic()
-    prepared = prepare(model_folder, records if records is not None else training_records("ds1+svdb"), cache)
+    prepared = prepare(model_folder, records if records is not None else training_records("ds1+svdb"), cache,
+                       network_scores)
     rows: dict[str, dict[str, dict]] = {}
     af_alarms: dict[str, int] = {}
     every_call = {"RR rule": {r.name: r.rr_rule for r in prepared}, "network": {r.name: r.network for r in prepared}}
@@ -164,11 +189,13 @@ def fit_second_pass(model_folder: Path, cache: Path | None, folds: int = 5, seed
     pooled = out_of_fold_scores(prepared, deal(prepared, folds, seeds[0]))
     threshold = best_threshold(prepared, [pooled[r.name] for r in prepared])
     chosen_by = (f"F1-optimal on the pooled out-of-fold scores of {folds} record-wise folds (seed {seeds[0]}) "
-                 f"over the {len(prepared)} training records")
+                 f"over the {len(prepared)} training records"
+                 + (", the network's scores out of fold too" if network_scores is not None else ""))
     fitted = fit_pass(prepared, threshold, chosen_by)
     fitted.save(model_folder)
     summary = {"records": {r.name: r.database for r in prepared}, "folds": folds, "seeds": list(seeds),
                "threshold": threshold, "rows": rows, "false_apcs_in_af": af_alarms,
+               "network_scores": "out of fold" if network_scores is not None else "the model's own",
                "seconds": round(time.monotonic() - started, 1)}
     with atomic_output(model_folder / SECOND_PASS_FOLDS_FILE) as temporary:
         temporary.write_text(json.dumps(summary, indent=2) + "\n")

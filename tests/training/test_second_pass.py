@@ -13,7 +13,7 @@ import wfdb
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import ModelCard, load_model, save_model
 from danet_viewer.model.network import DANet, NetworkConfig
-from danet_viewer.model.second_pass import SECOND_PASS_FILE
+from danet_viewer.model.second_pass import SECOND_PASS_FEATURES, SECOND_PASS_FILE
 from tests.conftest import synthetic_ecg, write_wfdb_record
 from training.report import second_pass_lines
 from training.rr_rule import RR_RULE_NAME
@@ -24,6 +24,7 @@ from training.second_pass import (
     false_apcs_in_af,
     fit_pass,
     fit_second_pass,
+    prepare,
 )
 from training.splits import TrainingRecord
 
@@ -100,3 +101,31 @@ def test_a_fit_on_both_databases_writes_a_pass_the_model_scores_with(tmp_path):
                                                 for name in (SECOND_PASS_FILE, SECOND_PASS_FOLDS_FILE))))
     assert "mitdb DS1 (3 records) and svdb (3 records)" in card_lines and f"{fitted.threshold:.4f}" in card_lines
     assert f"| {RR_RULE_NAME} |" in card_lines
+
+
+def test_the_pass_can_be_fitted_over_out_of_fold_network_scores_of_the_same_detections(tmp_path):
+    from training.data import label_record
+
+    torch.manual_seed(0)
+    model_folder = tmp_path / "model"
+    save_model(DANet(NetworkConfig(variant="backbone", record_relative=True)),
+               ModelCard(name="t", network={}, threshold=0.5, raw_threshold=0.5), model_folder)
+    records = [TrainingRecord("mitdb", _write(tmp_path, name, 360, i)) for i, name in enumerate(["101", "106"])]
+    scores = tmp_path / "crossval" / "out_of_fold"
+    scores.mkdir(parents=True)
+    for _, header in records:
+        record = label_record(header, None)
+        samples = np.sort(np.concatenate([record.beat_sample, record.false_sample]))
+        p_raw = np.linspace(0.1, 0.9, len(samples)).astype(np.float32)  # scores this network could not give
+        np.savez(scores / f"{record.name}.npz", sample=samples, p_raw=p_raw, p_all=p_raw, threshold_all=0.5)
+    prepared = prepare(model_folder, records, None, network_scores=scores)
+    logit = SECOND_PASS_FEATURES.index("network logit")
+    for record in prepared:
+        p_raw = np.linspace(0.1, 0.9, len(record.label))
+        assert np.allclose(record.features[:, logit], np.log(p_raw / (1 - p_raw)), atol=1e-4)
+        assert np.array_equal(record.network, p_raw.astype(np.float32) >= 0.5)
+    # Scores of other detections (another detector or cache) are refused, not silently misaligned.
+    with np.load(scores / "106.npz") as saved:
+        np.savez(scores / "106.npz", **{**saved, "sample": saved["sample"] + 1})
+    with pytest.raises(DanetError, match="106.npz: its detections differ"):
+        prepare(model_folder, records, None, network_scores=scores)
