@@ -3,6 +3,11 @@ each kept by the store."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 from dataclasses import replace
 
 import numpy as np
@@ -20,7 +25,7 @@ from danet_viewer.core.class_edits import (
 )
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable
 from danet_viewer.errors import DanetError
-from tests.conftest import ArrayRecording
+from tests.conftest import REPO, ArrayRecording
 from tests.core.test_beat_classes import APC, FS, NORMAL, VENTRICULAR, three_kinds
 
 
@@ -148,3 +153,66 @@ def test_a_split_at_the_proposed_coupling_is_one_stored_step_and_takes_the_early
         split_class_at(store, recording, 0, 0.1, who="dr")
     with pytest.raises(DanetError, match="all of its"):
         split_class_at(store, recording, 0, 10.0, who="dr")
+
+
+# A writer that labels a beat (journalled), then splits class 0 by coupling and dies at ``argv[2]`` of the store's
+# atomic rewrite: "writing" (half the new file written), "renaming" (written, not yet renamed over the store),
+# "renamed" (renamed, the journal not yet emptied). Before dying it reports the label and the split's classes.
+KILLED_SPLITTER = textwrap.dedent("""
+    import json, os, sys
+    from pathlib import Path
+    from danet_viewer.core import atomic
+    from danet_viewer.core.class_edits import class_source, plan_split, put_classes
+    from danet_viewer.core.store import AnnotationStore
+    from tests.conftest import ArrayRecording
+    from tests.core.test_beat_classes import FS, three_kinds
+
+    path, moment = sys.argv[1], sys.argv[2]
+    recording = ArrayRecording(three_kinds(n_beats=150)[0], FS, "three")
+    store = AnnotationStore.open(path, "a")
+    sample = int(store.record("three").beats[5])
+    store.set_label("three", sample, "V", "dr")
+    edit = plan_split(class_source(store, recording), 0, "coupling")
+    print(json.dumps({"label": sample, "counts": edit.after.counts.tolist()}), flush=True)
+
+    def die(*args, **kwargs):
+        os._exit(9)
+
+    def half(self, data):
+        with open(self, "wb") as out:
+            out.write(bytes(data)[: len(data) // 2])
+        die()
+
+    if moment == "writing":
+        Path.write_bytes = half
+    elif moment == "renaming":
+        atomic.os.replace = die
+    else:
+        atomic.fsync_dir = die  # right after the rename, before the journal is emptied
+    put_classes(store, "three", edit.before, edit.after, who="dr", action=edit.action)
+    print("saved", flush=True)
+""")
+
+
+@pytest.mark.parametrize("moment", ["writing", "renaming", "renamed"])
+def test_a_kill_mid_split_leaves_the_classes_before_or_after_it_whole_and_every_saved_label(grouped, tmp_path,
+                                                                                           moment):
+    store, _, _ = grouped
+    before = store.record("three").classes
+    entries = len(store.audit_log())
+    store.close()
+    result = subprocess.run([sys.executable, "-c", KILLED_SPLITTER, str(tmp_path / "s.h5"), moment],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 9 and len(lines) == 1, result.stderr  # killed before the split was reported saved
+    reported = json.loads(lines[0])
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as reopened:  # a writer: it folds the journal in
+        classes = reopened.record("three").classes
+        assert reopened.record("three").reviews[reported["label"]].symbol == "V"  # saved, so kept
+        actions = [entry.action for entry in reopened.audit_log()[entries:]]
+        if moment == "renamed":  # the new file was in place: the split whole, the journalled label replayed once
+            assert classes.counts.tolist() == reported["counts"] and classes.n_classes == before.n_classes + 1
+            assert actions == ["label", actions[1]] and actions[1].startswith("split class 0 by coupling")
+        else:  # the old file stands: the classes as before, exactly
+            assert classes.same_as(before) and actions == ["label"]
+        assert not list(tmp_path.glob(".s.h5.tmp-*"))  # a killed rewrite's leftover is gone
