@@ -963,16 +963,26 @@ class AnnotationStore:
                 self._compact()
 
     @contextmanager
-    def _bulk_change(self) -> Iterator[None]:
-        """Apply a bulk change in memory, then compact; on failure the in-memory state is rolled back."""
+    def _bulk_change(self, classes_of: StoredRecord | None = None) -> Iterator[None]:
+        """Apply a bulk change in memory, then compact; on failure the in-memory state is rolled back.
+
+        With ``classes_of`` the change replaces that record's classes and nothing else, so only they are kept for
+        the rollback: a deep copy of a 24 h record's 110 000 reviews costs 1.5 s, and a split, a merge and their
+        undo are stored on the GUI thread.
+        """
         self._require_writable()
-        saved = (copy.deepcopy(self._records), len(self._audit), self._seq)
+        kept = copy.deepcopy(self._records) if classes_of is None else classes_of.classes
+        audit_length, seq = len(self._audit), self._seq
         try:
             yield
             self._compact()
         except BaseException:
-            self._records, audit_length, self._seq = saved
+            if classes_of is None:
+                self._records = kept
+            else:
+                classes_of.classes = kept
             del self._audit[audit_length:]
+            self._seq = seq
             raise
 
     def _apply(self, op: str, args: dict) -> None:
@@ -1110,7 +1120,7 @@ class AnnotationStore:
         """Replace a record's beat classes (``danet_viewer.core.beat_classes.update_beat_classes`` computes them;
         ``danet_viewer.core.class_edits`` splits and merges them, and says how in ``action``)."""
         record = self.record(name)
-        with self._bulk_change():
+        with self._bulk_change(classes_of=record):
             before = f"{record.classes.n_classes} classes" if record.classes is not None else ""
             record.classes = classes
             after = f"{classes.n_classes} classes of {len(classes.sample)} beats"

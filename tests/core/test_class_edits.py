@@ -3,6 +3,7 @@ each kept by the store."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from danet_viewer.core import store as store_module
 from danet_viewer.core.analysis import register_recording
 from danet_viewer.core.beat_classes import beat_class_ids, label_class, update_beat_classes
 from danet_viewer.core.beats import DETECTOR
@@ -24,7 +26,7 @@ from danet_viewer.core.class_edits import (
     split_class_at,
 )
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable
-from danet_viewer.errors import DanetError
+from danet_viewer.errors import DanetError, StoreWriteError
 from tests.conftest import REPO, ArrayRecording
 from tests.core.test_beat_classes import APC, FS, NORMAL, VENTRICULAR, three_kinds
 
@@ -216,3 +218,22 @@ def test_a_kill_mid_split_leaves_the_classes_before_or_after_it_whole_and_every_
         else:  # the old file stands: the classes as before, exactly
             assert classes.same_as(before) and actions == ["label"]
         assert not list(tmp_path.glob(".s.h5.tmp-*"))  # a killed rewrite's leftover is gone
+
+
+def test_a_split_the_disk_refuses_changes_nothing_and_goes_through_once_it_takes_it(grouped, monkeypatch):
+    store, recording, _ = grouped
+    store.set_label("three", int(store.record("three").beats[3]), "V", "dr")
+    before, reviews = store.record("three").classes, dict(store.record("three").reviews)
+    entries = len(store.audit_log())
+
+    def full_disk(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module, "atomic_output", full_disk)
+        with pytest.raises(StoreWriteError, match="No space left on device"):
+            split_class(store, recording, 0, "coupling", who="dr")
+    # Rolled back: only the classes could change, and they are the ones before; the labels are untouched.
+    assert store.record("three").classes is before and len(store.audit_log()) == entries
+    assert store.record("three").reviews == reviews
+    assert split_class(store, recording, 0, "coupling", who="dr") == 2
