@@ -11,9 +11,9 @@ the window uses them:
 - *worked out*: ``plan_split`` (coupling, shape) of the largest class, ``plan_split_at`` where the tool proposes a
   split, ``plan_merge`` of the largest class with the smallest: what ``_qt.class_edit_worker`` runs off the GUI
   thread (a window frozen this long is what the worker removes);
-- *stored*: ``ReviewModel.change_classes`` (one atomic rewrite of the store, one audit entry) and the Templates
+- *stored*: ``ReviewModel.change_classes`` (one journal line, one audit entry) and the Templates
   view's class summaries and template bands afterwards, on the GUI thread; then Ctrl+Z (``ReviewModel.undo``) the
-  same way. Once on the store as analysed and once with every beat labelled (110 000 reviews rewritten each time).
+  same way. Once on the store as analysed and once with every beat labelled (110 000 reviews in the store).
 
 Prints a Markdown table and writes it to benchmarks/results/class-edits.md.
 """

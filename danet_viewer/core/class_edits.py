@@ -3,7 +3,7 @@ classes merged into one.
 
 The classes are computed (``danet_viewer.core.beat_classes``); a reviewer who sees two kinds of beat in one
 class, or one kind in two, corrects them here. Each change is written through the store (``set_beat_classes``:
-compacted at once, one audit entry), so it persists, and ``update_beat_classes`` keeps it while the detection
+one journal line, one audit entry, as a class label), so it persists, and ``update_beat_classes`` keeps it while the detection
 stays the same: added beats join, deleted ones leave. A split adds its new class at the end (the other ids
 stay); a merge removes the merged-away class and renumbers those after it.
 
@@ -97,7 +97,7 @@ def class_source(store: AnnotationStore, recording: Recording) -> ClassSource:
 def put_classes(store: AnnotationStore, record: str, expected: BeatClassTable, classes: BeatClassTable, *, who: str,
                 action: str) -> None:
     """Store ``classes`` in place of ``expected`` (a ``ClassEdit``'s one side for its other: the edit, its undo, its
-    redo) as one compacted change with one audit entry: a kill keeps the old classes or the new, never half.
+    redo) as one journalled store edit with one audit entry: a kill keeps the old classes or the new, never half.
 
     DanetError where the record's classes no longer hold the beats ``expected`` holds (beats were added or deleted
     and not put back): storing ``classes`` would lose that change. The same beats in other classes are no
