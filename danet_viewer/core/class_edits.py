@@ -3,9 +3,9 @@ classes merged into one.
 
 The classes are computed (``danet_viewer.core.beat_classes``); a reviewer who sees two kinds of beat in one
 class, or one kind in two, corrects them here. Each change is written through the store (``set_beat_classes``:
-one journal line, one audit entry, as a class label), so it persists, and ``update_beat_classes`` keeps it while the detection
-stays the same: added beats join, deleted ones leave. A split adds its new class at the end (the other ids
-stay); a merge removes the merged-away class and renumbers those after it.
+one journal line, one audit entry, as a class label), so it persists, and ``update_beat_classes`` keeps it
+while the detection stays the same: added beats join, deleted ones leave. A split adds its new class at the
+end (the other ids stay); a merge removes the merged-away class and renumbers those after it.
 
 What a split or merge cannot know is where its classes lie in the clustering's feature space, which only
 ``compute_beat_classes`` computes: both halves of a split keep their parent's centroid (a beat added later
