@@ -59,7 +59,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
              "events list and as a report strip", "bookmark_view"),
     Shortcut(("Shift+B",), "Add view to report", "the stretch on screen (up to 42 s) as strips of the report, "
              "with a comment", "add_view_to_report"),
-    Shortcut(("Ctrl+Z",), "Undo", "undo the last label edit (saved at once)", "undo"),
+    Shortcut(("Ctrl+Z",), "Undo", "undo the last edit: a label, bookmark, class label, split or merge (saved at once)",
+             "undo"),
     Shortcut(("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "redo the last undone edit", "redo"),
     Shortcut(("Ctrl+L",), "Side by side", "raw and enhanced traces stacked or left | right", "toggle_side_by_side"),
     Shortcut(("Ctrl+Shift+A",), "All leads", "show every lead of the record stacked, the lead chosen in the lead box "

@@ -13,7 +13,10 @@ current class (Space: the model's verdict on it), Left and Right page through
 its beats in the main view and the superimposed beats, Up and Down move to the
 previous or next class, PgUp and PgDown to the previous or next page of
 tiles. Ctrl+click marks a second tile, to merge it into the current one;
-splitting and merging are on the buttons and on a tile's context menu.
+splitting and merging are on the buttons and on a tile's context menu. A split
+or merge is worked out off the GUI thread (``ClassEditRunner``), with a progress
+bar and Cancel; meanwhile the view labels, splits and merges nothing. Each is one
+step of the window's undo history (Ctrl+Z), as a class label is.
 
 Holter-style exceptions: where the early half of the current class's coupling
 histogram has two modes, "Split: early beats" (E, a row of ``SHORTCUTS`` bound
@@ -24,27 +27,27 @@ a class the earliest beat first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from danet_viewer._qt.class_edit_worker import ClassEditRunner
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer.components.class_review import PAGING, ClassReview, ClassState, ClassSummary, TemplateBand
@@ -68,17 +71,6 @@ SYMBOLS = tuple((shortcut.action, shortcut.key_text, shortcut.argument)
                 for shortcut in SHORTCUTS if shortcut.handler == "set_symbol")
 NAVIGATION_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
                    Qt.Key.Key_PageDown)
-
-
-@contextmanager
-def busy() -> Iterator[None]:
-    """A wait cursor over a split or merge: on a 24 h Holter one takes a second or two (its templates are read from
-    the signal), on a 30 min record a tenth."""
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        yield
-    finally:
-        QApplication.restoreOverrideCursor()
 
 
 def key_text(event) -> str:
@@ -196,6 +188,20 @@ class TemplatesView(QWidget):
         self.next_page = self._button("▶", "next page of classes (PgDown)", lambda: self.turn_page(1))
         self.page_label = QLabel()
         self.summary_label.setWordWrap(True)
+        # A split or merge being worked out: what, how far, and Cancel (wired by the dock to its runner).
+        self.working_label = QLabel()
+        self.working_progress = QProgressBar()
+        self.working_progress.setRange(0, 1000)
+        self.working_progress.setTextVisible(False)
+        self.cancel_button = self._button("Cancel", "stop the split or merge being worked out; the classes stay",
+                                          lambda: None)
+        working = QHBoxLayout()
+        for widget in (self.working_label, self.working_progress, self.cancel_button):
+            working.addWidget(widget)
+        self.working_row = QWidget()
+        self.working_row.setLayout(working)
+        working.setContentsMargins(0, 0, 0, 0)
+        self.working_row.hide()
         # Two short rows of tools and a scrolled grid: the dock stays narrow enough to share the window's side.
         paging = QHBoxLayout()
         for widget in (self.previous_beat, self.position_label, self.next_beat, self.prematurity_button):
@@ -230,6 +236,7 @@ class TemplatesView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         for row in (paging, editing):
             layout.addLayout(row)
+        layout.addWidget(self.working_row)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.scroll, 1)
         self._lay_out_tiles()
@@ -289,13 +296,27 @@ class TemplatesView(QWidget):
         self.next_page.setEnabled(self.page < pages - 1)
         self.show_position()
         has_current = current is not None
-        for button in (self.previous_beat, self.next_beat, self.prematurity_button, *self.split_buttons.values()):
+        for button in (self.previous_beat, self.next_beat, self.prematurity_button):
             button.setEnabled(has_current)
+        idle = not self.classes.working  # no edit starts while a split or merge is worked out
+        for button in self.split_buttons.values():
+            button.setEnabled(has_current and idle)
         proposal = self.classes.proposed_split(current) if has_current else None
-        self.early_button.setEnabled(proposal is not None)
+        self.early_button.setEnabled(proposal is not None and idle)
         self.early_button.setText("Split: early beats" if proposal is None else
                                   f"Split: {proposal.early} early (< {100 * proposal.threshold:.0f} %)")
-        self.merge_button.setEnabled(has_current and self.marked is not None and self.marked != current)
+        self.merge_button.setEnabled(has_current and self.marked is not None and self.marked != current and idle)
+
+    def show_working(self) -> None:
+        """A split or merge started (its progress row shown, the edits off) or ended."""
+        working = self.classes.working
+        self.working_row.setVisible(bool(working))
+        self.working_label.setText(f"{working}…")
+        self.working_progress.setValue(0)
+        self.refresh()
+
+    def show_progress(self, fraction: float) -> None:
+        self.working_progress.setValue(round(1000 * fraction))
 
     def show_position(self) -> None:
         at, count = self.classes.position()
@@ -337,6 +358,9 @@ class TemplatesView(QWidget):
             return
         if not self.can_edit():
             return
+        if self.classes.working:  # a merge worked out meanwhile may renumber the classes under the key
+            self.classes.review.events.status.emit(f"{self.classes.working}: label the class once it is done", 3000)
+            return
         if overwrite is None:
             overwrite = self.replace_button.isChecked()
             self.replace_button.setChecked(False)  # replacing reviewers' labels is asked for each time
@@ -348,16 +372,14 @@ class TemplatesView(QWidget):
     def split(self, by: str, class_id: int | None = None) -> None:
         class_id = self.classes.current if class_id is None else class_id
         if class_id is not None and self.can_edit():
-            with busy():
-                self.classes.split(class_id, by)
+            self.classes.split(class_id, by)
 
     def split_at_proposal(self) -> None:
         """Split the current class at its proposed coupling; its early beats become the current class (E)."""
         if self.classes.current is None:
             self.classes.review.events.status.emit("Choose a class first (click its tile)", 3000)
         elif self.can_edit():
-            with busy():
-                self.classes.split_at_proposal(self.classes.current)
+            self.classes.split_at_proposal(self.classes.current)
 
     def set_paging(self, by_prematurity: bool) -> None:
         self.prematurity_button.setChecked(by_prematurity)
@@ -369,8 +391,7 @@ class TemplatesView(QWidget):
         if keep is None or merged is None or keep == merged or not self.can_edit():
             return
         self.marked = None
-        with busy():
-            self.classes.merge(keep, merged)
+        self.classes.merge(keep, merged)
 
     def tile_menu(self, class_id: int, at: QPoint) -> None:
         menu = self.class_menu(class_id)
@@ -440,7 +461,11 @@ class TemplatesDock(QDockWidget):
         self.setObjectName("templates")
         self.main_window = window
         self.classes = ClassReview(window.review)
+        self.classes.runner = self.runner = ClassEditRunner(self)
         self.view = TemplatesView(self.classes, window._editable)
+        self.runner.progressed.connect(self.view.show_progress)
+        self.view.cancel_button.clicked.connect(self.runner.cancel)
+        self.classes.events.working.connect(self.view.show_working)
         self.setWidget(self.view)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         window.tabifyDockWidget(window.review_list, self)

@@ -15,10 +15,16 @@ the most premature first (``paging``). Where the early half of a class's
 coupling histogram has two modes the tool proposes a split there
 (``proposed_split``): one action splits the early beats into a class of their
 own, which one key then labels. Labelling, splitting and merging go through the
-review model (one undoable step) and ``danet_viewer.core.class_edits``.
+review model (one undoable step each) and ``danet_viewer.core.class_edits``.
 
-Events (``ClassReview.events``): ``current()`` when the current class changes.
-The class list changes with the review model's ``beats`` and ``classes`` events.
+A split or merge is worked out by ``runner``: here at once (``RunAtOnce``); the
+window runs it off its GUI thread, since on a 24 h Holter one takes a second or
+two, and stores the outcome back on the GUI thread (``ClassEditRunner``). While
+one is worked out (``working`` says which) no other class edit starts.
+
+Events (``ClassReview.events``): ``current()`` when the current class changes;
+``working()`` when a split or merge starts being worked out or is done. The
+class list changes with the review model's ``beats`` and ``classes`` events.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -35,12 +42,16 @@ from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import APC, NORMAL
 from danet_viewer.core.beat_classes import classes_in_need_order
 from danet_viewer.core.class_edits import (
+    ClassEdit,
+    ClassSource,
     CouplingSplit,
+    Progress,
+    class_source,
     coupling_ratios,
-    merge_classes,
+    plan_merge,
+    plan_split,
+    plan_split_at,
     proposed_coupling_split,
-    split_class,
-    split_class_at,
 )
 from danet_viewer.core.store import BeatClassTable
 from danet_viewer.errors import DanetError
@@ -53,6 +64,35 @@ TEMPLATE_BAND_BEATS = 200
 TEMPLATE_BAND_PERCENTILES = (10, 50, 90)
 # How the current class's beats are paged through: in time, or the earliest (against the local median RR) first.
 PAGING = ("time", "prematurity")
+
+
+# A split or merge worked out from the classes as they were, reporting its progress.
+ClassWork = Callable[[Progress], ClassEdit]
+# What ``ClassWork`` came to: the edit, the one-line refusal, or None where the reviewer cancelled it.
+ClassOutcome = ClassEdit | DanetError | None
+
+
+class ClassEditRunning(Protocol):
+    """Works out a split or merge and hands its outcome to ``finish``, on the thread that called ``run``."""
+
+    def run(self, work: ClassWork, finish: Callable[[ClassOutcome], None]) -> None: ...
+
+    def stop(self) -> None:
+        """Drop the work in flight (the record goes): ``finish`` is not called."""
+
+
+class RunAtOnce:
+    """Works a class edit out before ``run`` returns."""
+
+    def run(self, work: ClassWork, finish: Callable[[ClassOutcome], None]) -> None:
+        try:
+            outcome: ClassOutcome = work(lambda _done: None)
+        except DanetError as error:
+            outcome = error
+        finish(outcome)
+
+    def stop(self) -> None:
+        return None
 
 
 class ClassState(StrEnum):
@@ -113,9 +153,11 @@ class ClassReview:
 
     def __init__(self, review: ReviewModel) -> None:
         self.review = review
-        self.events = EmitterGroup("current")
+        self.events = EmitterGroup("current", "working")
         self.current: int | None = None
         self.paging = PAGING[0]
+        self.runner: ClassEditRunning = RunAtOnce()
+        self.working = ""  # the split or merge being worked out ("Splitting class 3 by shape"), "" for none
         # Caches, each with the objects it was computed from (compared by identity: a new table or classes object
         # is a change, and holding them keeps their ids from being reused).
         self._ids: tuple[tuple, np.ndarray] = ((None, -1), np.empty(0, np.int32))
@@ -336,59 +378,94 @@ class ClassReview:
         return self.label(class_id, summary.model_symbol)
 
     def split(self, class_id: int, by: str) -> int | None:
-        """Split the class in two (``by`` "coupling" or "shape"); returns the new class's id, None if refused."""
-        review = self.review
-        new_id = self._edit(lambda: split_class(review.store, review.recording, class_id, by,
-                                                who=review.session.reviewer))
-        if new_id is None:
-            return None
-        review.events.status.emit(f"Class {class_id} split by {by}: class {new_id} holds the smaller part", 5000)
-        review.events.classes.emit()
-        return new_id
+        """Split the class in two (``by`` "coupling" or "shape"), one undoable step; returns the new class's id, None
+        if refused or still being worked out (``runner``)."""
+        def split_done(edit: ClassEdit) -> None:
+            self.review.events.status.emit(f"Class {class_id} split by {by}: class {edit.class_id} holds the smaller "
+                                           "part (Ctrl+Z undoes it)", 5000)
+
+        return self._edit(f"Splitting class {class_id} by {by}",
+                          lambda source, progress: plan_split(source, class_id, by, progress), split_done)
 
     def split_at_proposal(self, class_id: int) -> int | None:
         """Split the class at its proposed coupling (``proposed_split``): its early beats become a new class, which
-        one key then labels; returns the new class's id, None where nothing is proposed or the store refused."""
+        one key then labels; returns the new class's id, None where nothing is proposed, the store refused, or it
+        is still being worked out."""
         review, proposal = self.review, self.proposed_split(class_id)
         if proposal is None:
             review.events.status.emit(f"Class {class_id}: its coupling intervals propose no split", 4000)
             return None
-        new_id = self._edit(lambda: split_class_at(review.store, review.recording, class_id, proposal.threshold,
-                                                   who=review.session.reviewer))
-        if new_id is None:
-            return None
-        self.current = new_id
-        review.events.status.emit(f"Class {class_id} split at a coupling of {100 * proposal.threshold:.0f} %: class "
-                                  f"{new_id} holds its {proposal.early} early beats; a beat key labels them", 6000)
-        review.events.classes.emit()
-        self.select(new_id)
-        return new_id
+
+        def split_done(edit: ClassEdit) -> None:
+            self.current = edit.class_id
+            review.events.status.emit(f"Class {class_id} split at a coupling of {100 * proposal.threshold:.0f} %: "
+                                      f"class {edit.class_id} holds its {proposal.early} early beats; a beat key "
+                                      "labels them (Ctrl+Z undoes the split)", 6000)
+            self.select(edit.class_id)
+
+        return self._edit(f"Splitting off class {class_id}'s early beats",
+                          lambda source, progress: plan_split_at(source, class_id, proposal.threshold, progress),
+                          split_done)
 
     def merge(self, keep: int, merged: int) -> int | None:
-        """Merge class ``merged`` into ``keep``; returns the merged class's id (ids after ``merged`` move down)."""
-        review = self.review
-        kept = self._edit(lambda: merge_classes(review.store, review.recording, keep, merged,
-                                                who=review.session.reviewer))
-        if kept is None:
-            return None
-        self.current = kept
-        review.events.status.emit(f"Class {merged} merged into class {keep}, now class {kept}", 5000)
-        review.events.classes.emit()
-        self.events.current.emit()
-        return kept
+        """Merge class ``merged`` into ``keep``, one undoable step; returns the merged class's id (ids after
+        ``merged`` move down), None if refused or still being worked out."""
+        def merge_done(edit: ClassEdit) -> None:
+            self.current = edit.class_id
+            self.review.events.status.emit(f"Class {merged} merged into class {keep}, now class {edit.class_id} "
+                                           "(Ctrl+Z undoes it)", 5000)
+            self.events.current.emit()
 
-    def _edit(self, edit: Callable[[], int]) -> int | None:
-        """Run a store edit of the classes (split or merge); the class id it returns, None where the store
-        refused it, which the reviewer is told in one line."""
-        try:
-            return edit()
-        except DanetError as error:
-            self.review.events.refused.emit(str(error))
+        return self._edit(f"Merging class {merged} into class {keep}",
+                          lambda source, progress: plan_merge(source, keep, merged, progress), merge_done)
+
+    def _edit(self, what: str, plan: Callable[[ClassSource, Progress], ClassEdit],
+              done: Callable[[ClassEdit], None]) -> int | None:
+        """Work a split or merge out with ``plan`` through ``runner``, from the classes as they are now, then store
+        it as one undoable step and let ``done`` tell the reviewer: the one path where a refusal (by the plan, or by
+        the store) is told in one line. Returns the class the edit made where the runner worked it out at once."""
+        review = self.review
+        if self.working:
+            review.events.status.emit(f"{self.working}: wait for it or cancel it first", 3000)
             return None
+        try:
+            source = class_source(review.store, review.recording)
+        except DanetError as error:
+            review.events.refused.emit(str(error))
+            return None
+        session, made = review.session, []
+
+        def finish(outcome: ClassOutcome) -> None:
+            self._set_working("")
+            if review.session is not session:  # the record went meanwhile, and the edit with it
+                return
+            if outcome is None:
+                review.events.status.emit(f"{what}: cancelled; the classes are as they were", 4000)
+                return
+            try:
+                if isinstance(outcome, DanetError):
+                    raise outcome
+                review.change_classes(outcome)
+            except DanetError as error:
+                review.events.refused.emit(str(error))
+                return
+            made.append(outcome.class_id)
+            done(outcome)
+
+        self._set_working(what)
+        self.runner.run(lambda progress: plan(source, progress), finish)
+        return made[0] if made else None
+
+    def _set_working(self, what: str) -> None:
+        self.working = what
+        self.events.working.emit()
 
     def _beats_changed(self) -> None:
         if self.review.session is not self._session:  # another record (or none): its classes are others
             self._session = self.review.session
+            if self.working:  # a split or merge of the record that went: dropped with it
+                self.runner.stop()
+                self._set_working("")
             if self.current is not None:
                 self.current = None
                 self.events.current.emit()

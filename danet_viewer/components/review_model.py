@@ -20,7 +20,8 @@ Events (``ReviewModel.events``), each emitted once per change:
 - ``classes()``: the record's beat classes changed (beats added or deleted joined or left theirs; a split, a merge)
 
 A whole class is labelled with ``label_class``: one step of the undo history,
-one journalled store edit. Beats added or deleted join or leave their class
+one journalled store edit. A split or merge of the classes (``change_classes``)
+is one step too, undone by putting the classes before it back. Beats added or deleted join or leave their class
 (``update_beat_classes``) as soon as the edit is saved.
 """
 
@@ -36,6 +37,7 @@ from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.components.viewport import Viewport
 from danet_viewer.core.beat_classes import update_beat_classes
+from danet_viewer.core.class_edits import ClassEdit
 from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
@@ -315,6 +317,12 @@ class ReviewModel:
             self.events.beats.emit()
         return labelled
 
+    def change_classes(self, edit: ClassEdit) -> None:
+        """Store a split or merge of the classes (worked out by ``class_edits``) as one undoable step; raises
+        DanetError where the store refuses it. Beat labels are not touched, so the selection stays."""
+        self.session.change_classes(edit)
+        self.events.classes.emit()
+
     def _kept_in(self, samples: np.ndarray, symbol: str) -> int:
         """How many of the beats at ``samples`` carry a reviewer's label other than ``symbol``."""
         table = self.session.table
@@ -371,11 +379,14 @@ class ReviewModel:
 
     def _apply(self, edit) -> None:
         """Run a session edit (which returns the beat it touched, or None); redraw with that beat selected."""
+        classes = self.store.record(self.recording.name).classes
         try:
             touched = edit()
         except DanetError as error:
             self.events.refused.emit(str(error))
             return
+        if self.store.record(self.recording.name).classes is not classes:  # a split or merge undone or redone
+            self.events.classes.emit()
         if touched is not None:
             # nearest, not exact: undoing an added beat removes it, and its neighbour is then selected.
             self.selected = self.session.nearest_row(touched)

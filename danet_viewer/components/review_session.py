@@ -6,7 +6,9 @@ store (``set_label``, or ``clear_label`` where there was none), so the audit log
 holds every step, undos included. Bookmarks share the same history: undo puts
 back the bookmark that was there before (or removes the new one). A class
 labelled at once is one step of it too (``label_beats``): one journalled store
-edit, undone as one, which puts back each beat's own review as it was.
+edit, undone as one, which puts back each beat's own review as it was. So is a
+split or merge of the classes (``change_classes``): undo stores the classes as
+they were before it, exactly (members, ids, templates), and no beat's label.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from enum import IntEnum
 import numpy as np
 
 from danet_viewer.core.aami import SVEB_SYMBOLS
-from danet_viewer.core.store import AnnotationStore, BeatTable, Bookmark, Review, utc_now
+from danet_viewer.core.class_edits import ClassEdit, check_unchanged, put_classes
+from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable, Bookmark, Review, utc_now
 
 APC = "A"
 NORMAL = "N"
@@ -54,6 +57,15 @@ class BatchLabelEdit:
     def sample(self) -> int:
         """The beat an undo or redo selects: the class's first."""
         return self.samples[0]
+
+
+# One step of the undo history.
+Edit = LabelEdit | BookmarkEdit | BatchLabelEdit | ClassEdit
+
+
+def _touched(edit: Edit) -> int | None:
+    """The beat an undo or redo of ``edit`` selects; None for a split or merge, which leaves the selection."""
+    return None if isinstance(edit, ClassEdit) else edit.sample
 
 
 class BeatState(IntEnum):
@@ -101,8 +113,8 @@ class ReviewSession:
         model = store.record(record).model
         self.threshold = model.threshold if model else float("nan")
         self.model_id = model.model_id if model else ""
-        self._undo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
-        self._redo: list[LabelEdit | BookmarkEdit | BatchLabelEdit] = []
+        self._undo: list[Edit] = []
+        self._redo: list[Edit] = []
 
     # --- what the beats are --------------------------------------------------------------------
 
@@ -183,16 +195,24 @@ class ReviewSession:
         self._redo.clear()
         return edit
 
+    def change_classes(self, edit: ClassEdit) -> None:
+        """Store a split or merge of the record's classes (``class_edits``) as one step, saved before this returns;
+        DanetError where the store refuses it, or the classes are no longer those it was worked out from."""
+        check_unchanged(self.store, edit)
+        put_classes(self.store, self.record, edit.before, edit.after, who=self.reviewer, action=edit.action)
+        self._undo.append(edit)
+        self._redo.clear()
+
     def undo(self) -> int | None:
-        """Put back the label before the last edit; returns the beat's sample (a class's first), None with nothing
-        to undo."""
+        """Put back the label (or the classes) before the last edit; returns the beat's sample (a class's first),
+        None with nothing to undo or for a split or merge."""
         if not self._undo:
             return None
         # The step leaves the history only once its write is saved: a refused write keeps it.
         edit = self._undo[-1]
         self._put_back(edit, edit.before)
         self._redo.append(self._undo.pop())
-        return edit.sample
+        return _touched(edit)
 
     def redo(self) -> int | None:
         if not self._redo:
@@ -200,7 +220,7 @@ class ReviewSession:
         edit = self._redo[-1]
         self._put_back(edit, edit.after)
         self._undo.append(self._redo.pop())
-        return edit.sample
+        return _touched(edit)
 
     def bookmark(self, sample: int, comment: str, span_s: float = 0.0) -> Bookmark:
         """Bookmark ``sample`` (a stretch of ``span_s`` from it, for a report strip), saved before this returns."""
@@ -219,9 +239,15 @@ class ReviewSession:
         self._undo.append(BookmarkEdit(int(sample), before, None))
         self._redo.clear()
 
-    def _put_back(self, edit: LabelEdit | BookmarkEdit | BatchLabelEdit,
-                  state: str | Bookmark | tuple[Review | None, ...] | None) -> None:
-        if isinstance(edit, BatchLabelEdit):
+    def _put_back(self, edit: Edit, state: str | Bookmark | tuple[Review | None, ...] | BeatClassTable | None
+                  ) -> None:
+        if isinstance(edit, ClassEdit):
+            undoing = state is edit.before
+            # Only over the same beats as the step left (or its undo put back): beats added or deleted since, and
+            # not put back by undoing their own step, would be lost.
+            put_classes(self.store, self.record, edit.after if undoing else edit.before, state, who=self.reviewer,
+                        action=f"{'undo' if undoing else 'redo'} {edit.action}")
+        elif isinstance(edit, BatchLabelEdit):
             undoing = state is edit.before
             reviews = edit.before if undoing else (Review(edit.after, self.reviewer, utc_now()),) * len(edit.samples)
             self._write_batch(edit.samples, reviews, f"{'undo' if undoing else 'redo'} {edit.action}")

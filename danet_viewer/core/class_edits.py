@@ -3,20 +3,29 @@ classes merged into one.
 
 The classes are computed (``danet_viewer.core.beat_classes``); a reviewer who sees two kinds of beat in one
 class, or one kind in two, corrects them here. Each change is written through the store (``set_beat_classes``:
-compacted at once, one audit entry), so it persists, and ``update_beat_classes`` keeps it while the detection
-stays the same: added beats join, deleted ones leave. A split adds its new class at the end (the other ids
-stay); a merge removes the merged-away class and renumbers those after it.
+one journal line, one audit entry, as a class label), so it persists, and ``update_beat_classes`` keeps it
+while the detection stays the same: added beats join, deleted ones leave. A split adds its new class at the
+end (the other ids stay); a merge removes the merged-away class and renumbers those after it.
 
 What a split or merge cannot know is where its classes lie in the clustering's feature space, which only
 ``compute_beat_classes`` computes: both halves of a split keep their parent's centroid (a beat added later
 joins the first of them), a merged class takes its two parts' centroid weighted by their sizes, and every
 beat keeps its distance from the centroid it was grouped by. Templates, RR quartiles and class p(APC) are
 recomputed for the classes that changed.
+
+A split or merge is worked out (``plan_split``, ``plan_split_at``, ``plan_merge``) from a ``ClassSource``: the
+record's classes and model scores as the store held them, taken in one go, so the work (a second or two on a
+24 h Holter: templates are read from the signal) can run off the thread that owns the store, which is not
+thread-safe. The ``ClassEdit`` it returns holds the classes before and after; ``put_classes`` stores either
+side (the edit, its undo, its redo), refusing where the record's classes are no longer those the other side
+holds (beats added or deleted meanwhile). ``split_class``, ``split_class_at`` and ``merge_classes`` do both at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -25,7 +34,7 @@ from danet_viewer.core.beat_classes import PREMATURE_COUPLING, RR_QUARTILES, TEM
 from danet_viewer.core.beats import RR_FEATURES, rr_features
 from danet_viewer.core.features import PREPARE_CHUNK_S, lead_windows
 from danet_viewer.core.recording import Recording
-from danet_viewer.core.store import AnnotationStore, BeatClassTable, BeatTable
+from danet_viewer.core.store import AnnotationStore, BeatClassTable, ModelOutput
 from danet_viewer.errors import DanetError
 
 SPLIT_BY = ("coupling", "shape")
@@ -44,21 +53,77 @@ _PRE, _POST, _LOCAL, _SINUS = (RR_FEATURES.index(name) for name in ("pre_rr_s", 
                                                                      "sinus_rr_s"))
 
 
-def _analysis_lead(store: AnnotationStore, recording: Recording) -> int:
-    lead = store.record(recording.name).analysis_lead
-    return recording.lead_index(lead) if lead else recording.preferred_lead()
+@dataclass(frozen=True)
+class ClassSource:
+    """What a split or merge is worked out from, taken from the store at once (``class_source``). The store
+    replaces a record's classes and model output whole, never in place, so these stay as they were taken."""
+
+    store_path: Path  # for messages
+    recording: Recording
+    lead: int  # the analysis lead
+    classes: BeatClassTable
+    model: ModelOutput | None
+
+    @property
+    def record(self) -> str:
+        return self.recording.name
 
 
-def _classes(store: AnnotationStore, record: str) -> BeatClassTable:
-    classes = store.record(record).classes
-    if classes is None:
-        raise DanetError(f"{store.path}: record {record} has no beat classes yet; analyse it first")
-    return classes
+@dataclass(frozen=True)
+class ClassEdit:
+    """A split or merge worked out: the record's classes before and after it, the class it made (a split's new
+    class, the merged class), and what the audit log calls it."""
+
+    record: str
+    before: BeatClassTable
+    after: BeatClassTable
+    class_id: int
+    action: str
 
 
-def _check_class(store: AnnotationStore, record: str, classes: BeatClassTable, class_id: int) -> None:
+# Progress of a split or merge, 0 to 1 (a worker's report, which may raise to cancel it).
+Progress = Callable[[float], None]
+
+
+def class_source(store: AnnotationStore, recording: Recording) -> ClassSource:
+    """The record's classes and model scores as the store holds them now; DanetError where it has no classes."""
+    record = store.record(recording.name)
+    if record.classes is None:
+        raise DanetError(f"{store.path}: record {recording.name} has no beat classes yet; analyse it first")
+    lead = recording.lead_index(record.analysis_lead) if record.analysis_lead else recording.preferred_lead()
+    return ClassSource(store.path, recording, lead, record.classes, record.model)
+
+
+def put_classes(store: AnnotationStore, record: str, expected: BeatClassTable, classes: BeatClassTable, *, who: str,
+                action: str) -> None:
+    """Store ``classes`` in place of ``expected`` (a ``ClassEdit``'s one side for its other: the edit, its undo, its
+    redo) as one journalled store edit with one audit entry: a kill keeps the old classes or the new, never half.
+
+    DanetError where the record's classes no longer hold the beats ``expected`` holds (beats were added or deleted
+    and not put back): storing ``classes`` would lose that change. The same beats in other classes are no
+    obstacle: a beat deleted and put back by undo rejoins whichever half of a split is nearer, and undoing the
+    split puts it back where it was.
+    """
+    stored = store.record(record).classes
+    if stored is not expected and (stored is None or not np.array_equal(stored.sample, expected.sample)):
+        raise DanetError(f"{store.path}: the beats of {record}'s classes changed since (beats added or deleted); "
+                         "its classes were not changed")
+    store.set_beat_classes(record, classes, who=who, action=action)
+
+
+def check_unchanged(store: AnnotationStore, edit: ClassEdit) -> None:
+    """DanetError where the record's classes are no longer those ``edit`` was worked out from (worked out off the
+    GUI thread, another edit or undo may have come first): it would undo that silently."""
+    if store.record(edit.record).classes is not edit.before:
+        raise DanetError(f"{store.path}: the classes of {edit.record} changed while this was worked out (an undo, "
+                         "beats added or deleted); nothing was changed: do it again")
+
+
+def _check_class(source: ClassSource, class_id: int) -> None:
+    classes = source.classes
     if not 0 <= class_id < classes.n_classes:
-        raise DanetError(f"{store.path}: record {record} has no class {class_id} (it has {classes.n_classes})")
+        raise DanetError(f"{source.store_path}: record {source.record} has no class {class_id} "
+                         f"(it has {classes.n_classes})")
 
 
 def _spread(n: int, at_most: int) -> np.ndarray:
@@ -111,18 +176,16 @@ def _shape_features(windows: np.ndarray) -> np.ndarray:
         return PCA(components, random_state=0).fit(windows[fit]).transform(windows)
 
 
-def _class_summaries(
-    store: AnnotationStore, recording: Recording, classes: BeatClassTable, changed: list[int], rr: np.ndarray
-) -> BeatClassTable:
+def _class_summaries(source: ClassSource, classes: BeatClassTable, changed: list[int], rr: np.ndarray,
+                     progress: Progress, done: float) -> BeatClassTable:
     """``classes`` with the templates, RR quartiles and p(APC) of the ``changed`` classes computed from their beats
-    (``rr``: ``rr_features`` of ``classes.sample``)."""
-    table = store.beat_table(recording.name)
-    lead = _analysis_lead(store, recording)
+    (``rr``: ``rr_features`` of ``classes.sample``); ``progress`` runs from ``done`` to 1 over the reading."""
+    recording, lead = source.recording, source.lead
     other = next((i for i in range(len(recording.lead_names)) if i != lead), lead)
     per_beat = np.column_stack([rr[:, _PRE], rr[:, _POST], rr[:, _PRE] / np.maximum(rr[:, _SINUS], 1e-3)])
     templates, quartiles, p_apc = classes.templates.copy(), classes.rr_quartiles.copy(), classes.p_apc.copy()
-    model_p = _p_apc_of(table, classes.sample)
-    for class_id in changed:
+    model_p = _p_apc_of(source.model, classes.sample)
+    for step, class_id in enumerate(changed):
         members = np.flatnonzero(classes.class_id == class_id)
         shown = _template_beats(classes.sample[members], recording.fs)
         first = lead_windows(recording, lead, shown)
@@ -132,6 +195,7 @@ def _class_summaries(
             quartiles[class_id, row] = np.percentile(per_beat[members, row], [25, 50, 75])
         scored = model_p[members][np.isfinite(model_p[members])]
         p_apc[class_id] = scored.mean() if len(scored) else np.nan
+        progress(done + (1 - done) * (step + 1) / len(changed))
     return _replace_arrays(classes, templates=templates, rr_quartiles=quartiles, p_apc=p_apc)
 
 
@@ -147,58 +211,91 @@ def _template_beats(samples: np.ndarray, fs: float) -> np.ndarray:
     return chosen[_spread(len(chosen), TEMPLATE_BEATS)]
 
 
-def _p_apc_of(table: BeatTable, samples: np.ndarray) -> np.ndarray:
-    rows = np.minimum(np.searchsorted(table.sample, samples), max(len(table) - 1, 0))
-    p_apc = table.p_apc[rows] if len(table) else np.full(len(samples), np.nan, np.float32)
-    return np.where(table.sample[rows] == samples, p_apc, np.nan) if len(table) else p_apc
+def _p_apc_of(model: ModelOutput | None, samples: np.ndarray) -> np.ndarray:
+    """The model's p(APC) of each beat at ``samples``, NaN where it scored none (an added beat), as the beat table's."""
+    if model is None or not len(model.sample):
+        return np.full(len(samples), np.nan, np.float32)
+    rows = np.minimum(np.searchsorted(model.sample, samples), len(model.sample) - 1)
+    return np.where(model.sample[rows] == samples, model.p_apc[rows], np.float32(np.nan))
 
 
 def _replace_arrays(classes: BeatClassTable, **arrays: np.ndarray) -> BeatClassTable:
     return replace(classes, **{key: np.asarray(value, getattr(classes, key).dtype) for key, value in arrays.items()})
 
 
-def split_class(store: AnnotationStore, recording: Recording, class_id: int, by: str, *, who: str) -> int:
-    """Split class ``class_id`` of ``recording`` in two, ``by`` "coupling" (the interval before each beat over the
-    underlying cycle and over the local median) or "shape" (the beat on the analysis lead); returns the new class's id.
+def _no_progress(_done: float) -> None:
+    return None
+
+
+def plan_split(source: ClassSource, class_id: int, by: str, progress: Progress = _no_progress) -> ClassEdit:
+    """Split class ``class_id`` in two, ``by`` "coupling" (the interval before each beat over the underlying cycle
+    and over the local median) or "shape" (the beat on the analysis lead); the edit's class is the new one.
 
     The larger half keeps the id. DanetError where the class has fewer than two beats or its beats do not differ.
     """
     if by not in SPLIT_BY:
         raise ValueError(f"split by {by!r}: choose from {SPLIT_BY}")
-    name = recording.name
-    classes, members = _members(store, name, class_id)
+    members = _members(source, class_id)
+    classes, recording = source.classes, source.recording
+    progress(0.0)
     rr = rr_features(classes.sample, recording.fs)
+    progress(0.2)
     if by == "coupling":
         # Against both references: a run of pauses lifts the underlying cycle, frequent early beats pull the median.
         values = np.log(np.maximum(_coupling(rr[members]), 1e-3))
     else:
-        values = _shape_features(_shape_windows(recording, _analysis_lead(store, recording), classes.sample[members]))
+        values = _shape_features(_shape_windows(recording, source.lead, classes.sample[members]))
     if np.ptp(values, axis=0).max(initial=0.0) <= 1e-9:
-        raise DanetError(f"class {class_id} of {name} cannot be split by {by}: its {len(members)} beats do not differ")
+        raise DanetError(f"class {class_id} of {source.record} cannot be split by {by}: its {len(members)} beats do "
+                         "not differ")
     second = _two_groups(values.astype(np.float64))
     if second.all() or not second.any():
-        raise DanetError(f"class {class_id} of {name} cannot be split by {by}: its beats fall in one group")
+        raise DanetError(f"class {class_id} of {source.record} cannot be split by {by}: its beats fall in one group")
     if second.sum() > len(second) / 2:
         second = ~second  # the larger half keeps the class's id
-    return _split(store, recording, classes, class_id, members[second], rr, f"by {by}", who)
+    progress(0.5)
+    return _split(source, class_id, members[second], rr, f"by {by}", progress)
 
 
-def split_class_at(store: AnnotationStore, recording: Recording, class_id: int, threshold: float, *, who: str) -> int:
+def plan_split_at(source: ClassSource, class_id: int, threshold: float, progress: Progress = _no_progress
+                  ) -> ClassEdit:
     """Split off the beats of class ``class_id`` whose coupling (the interval before them over the local median
-    interval) is below ``threshold`` into a new class, whose id this returns (the rest keep ``class_id``).
+    interval) is below ``threshold`` into a new class, the edit's class (the rest keep ``class_id``).
 
     What a reviewer does with a class's prematurity histogram, at ``proposed_coupling_split``'s threshold or their
     own. DanetError where the threshold leaves either side empty.
     """
-    name = recording.name
-    classes, members = _members(store, name, class_id)
-    rr = rr_features(classes.sample, recording.fs)
+    members = _members(source, class_id)
+    progress(0.0)
+    rr = rr_features(source.classes.sample, source.recording.fs)
     early = _coupling(rr[members])[:, 1] < threshold
     if early.all() or not early.any():
-        raise DanetError(f"class {class_id} of {name} cannot be split at a coupling of {100 * threshold:.0f} %: "
-                         f"{'all' if early.any() else 'none'} of its {len(members)} beats come earlier")
-    return _split(store, recording, classes, class_id, members[early], rr,
-                  f"at coupling {100 * threshold:.0f} %", who)
+        raise DanetError(f"class {class_id} of {source.record} cannot be split at a coupling of "
+                         f"{100 * threshold:.0f} %: {'all' if early.any() else 'none'} of its {len(members)} beats "
+                         "come earlier")
+    progress(0.3)
+    return _split(source, class_id, members[early], rr, f"at coupling {100 * threshold:.0f} %", progress)
+
+
+def split_class(store: AnnotationStore, recording: Recording, class_id: int, by: str, *, who: str) -> int:
+    """``plan_split`` stored at once; returns the new class's id."""
+    return _stored(store, plan_split(class_source(store, recording), class_id, by), who)
+
+
+def split_class_at(store: AnnotationStore, recording: Recording, class_id: int, threshold: float, *, who: str) -> int:
+    """``plan_split_at`` stored at once; returns the new class's id."""
+    return _stored(store, plan_split_at(class_source(store, recording), class_id, threshold), who)
+
+
+def merge_classes(store: AnnotationStore, recording: Recording, keep: int, merged: int, *, who: str) -> int:
+    """``plan_merge`` stored at once; returns the merged class's id."""
+    return _stored(store, plan_merge(class_source(store, recording), keep, merged), who)
+
+
+def _stored(store: AnnotationStore, edit: ClassEdit, who: str) -> int:
+    check_unchanged(store, edit)
+    put_classes(store, edit.record, edit.before, edit.after, who=who, action=edit.action)
+    return edit.class_id
 
 
 @dataclass(frozen=True)
@@ -243,18 +340,18 @@ def proposed_coupling_split(classes: BeatClassTable, class_id: int, fs: float,
     return CouplingSplit(class_id, threshold, int(np.sum(ratios < threshold)), len(members))
 
 
-def _members(store: AnnotationStore, record: str, class_id: int) -> tuple[BeatClassTable, np.ndarray]:
-    classes = _classes(store, record)
-    _check_class(store, record, classes, class_id)
-    members = np.flatnonzero(classes.class_id == class_id)
+def _members(source: ClassSource, class_id: int) -> np.ndarray:
+    _check_class(source, class_id)
+    members = np.flatnonzero(source.classes.class_id == class_id)
     if len(members) < 2:
-        raise DanetError(f"class {class_id} of {record} cannot be split: it has {len(members)} beat(s)")
-    return classes, members
+        raise DanetError(f"class {class_id} of {source.record} cannot be split: it has {len(members)} beat(s)")
+    return members
 
 
-def _split(store: AnnotationStore, recording: Recording, classes: BeatClassTable, class_id: int, moved: np.ndarray,
-           rr: np.ndarray, how: str, who: str) -> int:
-    """Move the beats at rows ``moved`` of ``classes`` out of ``class_id`` into a new class at the end; store it."""
+def _split(source: ClassSource, class_id: int, moved: np.ndarray, rr: np.ndarray, how: str, progress: Progress
+           ) -> ClassEdit:
+    """Move the beats at rows ``moved`` of the classes out of ``class_id`` into a new class at the end."""
+    classes = source.classes
     new_id = classes.n_classes
     class_id_column = classes.class_id.copy()
     class_id_column[moved] = new_id
@@ -265,22 +362,23 @@ def _split(store: AnnotationStore, recording: Recording, classes: BeatClassTable
         p_apc=np.append(classes.p_apc, classes.p_apc[class_id]),
         centroids=np.concatenate([classes.centroids, classes.centroids[class_id : class_id + 1]]),
     )
-    grown = _class_summaries(store, recording, grown, [class_id, new_id], rr)
+    done = 0.6
+    progress(done)
+    grown = _class_summaries(source, grown, [class_id, new_id], rr, progress, done)
     members = int(np.count_nonzero(classes.class_id == class_id))
     action = f"split class {class_id} {how}: {len(moved)} of {members} beats to class {new_id}"
-    store.set_beat_classes(recording.name, grown, who=who, action=action)
-    return new_id
+    return ClassEdit(source.record, classes, grown, new_id, action)
 
 
-def merge_classes(store: AnnotationStore, recording: Recording, keep: int, merged: int, *, who: str) -> int:
-    """Merge class ``merged`` of ``recording`` into class ``keep``; returns the merged class's id afterwards (classes
+def plan_merge(source: ClassSource, keep: int, merged: int, progress: Progress = _no_progress) -> ClassEdit:
+    """Merge class ``merged`` into class ``keep``; the edit's class is the merged class's id afterwards (classes
     after ``merged`` move down by one)."""
-    name = recording.name
-    classes = _classes(store, name)
+    classes = source.classes
     for class_id in (keep, merged):
-        _check_class(store, name, classes, class_id)
+        _check_class(source, class_id)
     if keep == merged:
-        raise DanetError(f"class {keep} of {name} cannot be merged with itself")
+        raise DanetError(f"class {keep} of {source.record} cannot be merged with itself")
+    progress(0.0)
     counts = classes.counts.astype(np.float64)
     centroid = (counts[keep] * classes.centroids[keep] + counts[merged] * classes.centroids[merged]) / max(
         counts[keep] + counts[merged], 1.0
@@ -299,6 +397,8 @@ def merge_classes(store: AnnotationStore, recording: Recording, keep: int, merge
         centroids=centroids[kept],
     )
     keep_after = keep - 1 if keep > merged else keep
-    shrunk = _class_summaries(store, recording, shrunk, [keep_after], rr_features(classes.sample, recording.fs))
-    store.set_beat_classes(name, shrunk, who=who, action=f"merge class {merged} into class {keep}")
-    return keep_after
+    rr = rr_features(classes.sample, source.recording.fs)
+    done = 0.3
+    progress(done)
+    shrunk = _class_summaries(source, shrunk, [keep_after], rr, progress, done)
+    return ClassEdit(source.record, classes, shrunk, keep_after, f"merge class {merged} into class {keep}")

@@ -28,6 +28,15 @@ def click_tile(qtbot, dock, tile, modifier=Qt.KeyboardModifier.NoModifier):
     qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, modifier)
 
 
+def worked_out(qtbot, dock):
+    """Wait for the split or merge worked out off the GUI thread to be stored (or refused)."""
+    qtbot.waitUntil(lambda: not dock.classes.working, timeout=20_000)
+
+
+def undo_key(qtbot, dock):
+    qtbot.keyClick(dock.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the window's undo, from the view
+
+
 def test_a_class_is_labelled_with_one_key_and_undone_as_one_step(qtbot, analysed, tmp_path):
     dock = open_templates(qtbot, analysed)
     review, classes = analysed.review, dock.classes
@@ -93,24 +102,66 @@ def test_a_reviewer_s_own_label_survives_a_class_key_and_is_replaced_only_when_a
     menu.deleteLater()
 
 
-def test_split_and_merge_from_the_view(qtbot, analysed):
+def test_split_and_merge_from_the_view_off_the_gui_thread_each_undone_with_ctrl_z(qtbot, analysed):
     dock = open_templates(qtbot, analysed)
-    classes = dock.classes
-    before = classes.classes.n_classes
+    review, classes, view = analysed.review, dock.classes, dock.view
+    before = classes.classes
     largest = max(classes.summaries(), key=lambda s: s.count).class_id
     classes.select(largest)
-    qtbot.mouseClick(dock.view.split_buttons["shape"], Qt.MouseButton.LeftButton)
-    assert classes.classes.n_classes == before + 1
-    assert {tile.class_id for tile in visible_tiles(dock)} >= {largest, before} or before + 1 > TILES_PER_PAGE
-    assert not dock.view.merge_button.isEnabled()
-    other = next(tile for tile in visible_tiles(dock) if tile.class_id == before)
+    review.label(int(review.session.table.sample[classes.member_rows(largest)[3]]), "V")  # a reviewer's own label
+    labels = review.session.table.review_symbol.copy()
+    qtbot.mouseClick(view.split_buttons["shape"], Qt.MouseButton.LeftButton)
+    # Worked out on the worker: the view shows it, and labels, splits and merges nothing meanwhile.
+    assert classes.working == f"Splitting class {largest} by shape" and view.working_row.isVisible()
+    assert not any(button.isEnabled() for button in view.split_buttons.values())
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    assert np.array_equal(review.session.table.review_symbol, labels)
+    worked_out(qtbot, dock)
+    assert classes.classes.n_classes == before.n_classes + 1 and not view.working_row.isVisible()
+    assert view.split_buttons["shape"].isEnabled()
+    split = classes.classes
+    assert {tile.class_id for tile in visible_tiles(dock)} >= {largest, before.n_classes} or (
+        before.n_classes + 1 > TILES_PER_PAGE)
+    assert not view.merge_button.isEnabled()
+    other = next(tile for tile in visible_tiles(dock) if tile.class_id == before.n_classes)
     click_tile(qtbot, dock, other, Qt.KeyboardModifier.ControlModifier)  # marked, to merge into the current one
-    assert dock.view.marked == before and classes.current == largest and dock.view.merge_button.isEnabled()
-    qtbot.mouseClick(dock.view.merge_button, Qt.MouseButton.LeftButton)
-    assert classes.classes.n_classes == before and classes.current == largest and dock.view.marked is None
-    split, merge = analysed.review.store.audit_log()[-2:]
-    assert split.action.startswith(f"split class {largest} by shape: ")
-    assert merge.action == f"merge class {before} into class {largest}"
+    assert view.marked == before.n_classes and classes.current == largest and view.merge_button.isEnabled()
+    qtbot.mouseClick(view.merge_button, Qt.MouseButton.LeftButton)
+    worked_out(qtbot, dock)
+    assert classes.classes.n_classes == before.n_classes and classes.current == largest and view.marked is None
+    split_entry, merge_entry = review.store.audit_log()[-2:]
+    assert split_entry.action.startswith(f"split class {largest} by shape: ")
+    assert merge_entry.action == f"merge class {before.n_classes} into class {largest}"
+    undo_key(qtbot, dock)  # the merge
+    assert classes.classes.same_as(split) and len(visible_tiles(dock)) == min(split.n_classes, TILES_PER_PAGE)
+    undo_key(qtbot, dock)  # the split
+    assert classes.classes.same_as(before) and len(visible_tiles(dock)) == min(before.n_classes, TILES_PER_PAGE)
+    assert np.array_equal(review.session.table.review_symbol, labels)  # the reviewer's V, and nothing else
+    assert review.store.audit_log()[-1].action == f"undo {split_entry.action}"
+
+
+def test_a_split_being_worked_out_is_cancelled_and_the_classes_stay(qtbot, analysed):
+    dock = open_templates(qtbot, analysed)
+    classes, view = dock.classes, dock.view
+    before = classes.classes
+    classes.select(max(classes.summaries(), key=lambda s: s.count).class_id)
+    notes = []
+    analysed.review.events.status.connect(lambda message, _timeout: notes.append(message))
+    qtbot.mouseClick(view.split_buttons["coupling"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
+    worked_out(qtbot, dock)
+    assert classes.classes is before and "cancelled; the classes are as they were" in notes[-1]
+    assert not analysed.review.session.can_undo and not view.working_row.isVisible()
+
+
+def test_a_record_closed_while_a_split_is_worked_out_drops_it(qtbot, analysed):
+    dock = open_templates(qtbot, analysed)
+    classes = dock.classes
+    classes.select(max(classes.summaries(), key=lambda s: s.count).class_id)
+    qtbot.mouseClick(dock.view.split_buttons["shape"], Qt.MouseButton.LeftButton)
+    assert dock.runner.worker is not None
+    analysed._close_record()  # the worker is stopped and joined, its outcome never stored
+    assert dock.runner.worker is None and classes.working == "" and not dock.view.working_row.isVisible()
 
 
 def test_e_splits_off_a_class_s_early_beats_for_one_key_to_label(qtbot, analysed):
@@ -123,22 +174,32 @@ def test_e_splits_off_a_class_s_early_beats_for_one_key_to_label(qtbot, analysed
     local = coupling_ratios(classes.classes.sample, analysed.review.recording.fs)[:, 1]
     ids = classes.classes.class_id
     earliest = min((s.class_id for s in summaries if s.class_id != largest), key=lambda c: np.median(local[ids == c]))
-    keep = classes.merge(largest, earliest)
+    classes.merge(largest, earliest)
+    worked_out(qtbot, dock)
+    keep = classes.current
     classes.select(keep)
     view.refresh()
     proposal = classes.proposed_split(keep)
     assert proposal is not None and view.early_button.isEnabled()
     assert view.early_button.text() == f"Split: {proposal.early} early (< {100 * proposal.threshold:.0f} %)"
-    before = classes.classes.n_classes
+    merged = classes.classes
+    before = merged.n_classes
     qtbot.keyClick(view, Qt.Key.Key_E)  # the window's action, bound by the key table
+    worked_out(qtbot, dock)
     new_id = classes.current
     assert classes.classes.n_classes == before + 1 and new_id == before
+    assert len(visible_tiles(dock)) == min(before + 1, TILES_PER_PAGE)
     assert classes.summary(new_id).count == proposal.early
     qtbot.keyClick(view, Qt.Key.Key_A)
     rows = classes.member_rows(new_id)
     assert set(review.session.table.review_symbol[rows]) == {"A"} and review.session.table.reviewed.sum() == len(rows)
     review.undo()
     assert not review.session.table.reviewed.any()
+    undo_key(qtbot, dock)  # the split: the early beats back in their class, one tile fewer
+    assert classes.classes.same_as(merged) and len(visible_tiles(dock)) == min(before, TILES_PER_PAGE)
+    assert classes.current is None and not review.session.table.reviewed.any()
+    review.redo()  # the split again (the label stays undone: redo walks one step)
+    assert classes.classes.n_classes == before + 1
     # Paged by prematurity, the class's earliest beat comes first.
     classes.select(keep)
     qtbot.mouseClick(view.prematurity_button, Qt.MouseButton.LeftButton)

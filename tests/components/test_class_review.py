@@ -319,3 +319,146 @@ def test_a_class_is_paged_through_the_earliest_beat_first_by_prematurity(reviewi
     assert np.array_equal(classes.paged_rows(SINUS), classes.member_rows(SINUS))
     with pytest.raises(ValueError, match="choose from"):
         classes.set_paging("size")
+
+
+def stored_classes(review: ReviewModel):
+    return review.store.record("three").classes
+
+
+def test_a_split_is_one_undoable_step_that_puts_the_classes_back_exactly_and_no_beat_label(reviewing, record):
+    review, classes, kinds = reviewing
+    own = int(review.session.table.sample[np.flatnonzero(kinds == APC)[0]])
+    review.label(own, "S")  # a reviewer's own beat label, before the split
+    before = stored_classes(review)
+    changed = []
+    review.events.classes.connect(lambda: changed.append(classes.classes.n_classes))
+    new_id = classes.split(SINUS, "coupling")
+    after = stored_classes(review)
+    assert new_id == 3 and after.n_classes == 4 and changed == [4]
+    assert after.counts[SINUS] + after.counts[new_id] == before.counts[SINUS]
+    classes.select(new_id)
+    review.undo()
+    # Members, ids, templates, quartiles, p(APC), centroids: the classes before it, and the labels as they were.
+    assert stored_classes(review).same_as(before) and changed == [4, 3] and classes.current is None
+    assert {sample: r.symbol for sample, r in review.store.record("three").reviews.items()} == {own: "S"}
+    assert review.store.audit_log()[-1].action == f"undo split class {SINUS} by coupling: " + after_split_words(after)
+    review.undo()  # the next step back is the beat label
+    assert review.store.record("three").reviews == {} and not review.session.can_undo
+    review.redo()
+    review.redo()
+    assert stored_classes(review).same_as(after) and review.store.record("three").reviews[own].symbol == "S"
+    review.undo()
+    review.close()
+    review, classes = open_review(record[0])  # the store keeps what the undo put back
+    assert stored_classes(review).same_as(before)
+    review.close()
+
+
+def after_split_words(after) -> str:
+    """"N of M beats to class K" of the split that made ``after``'s last class."""
+    moved = int(after.counts[-1])
+    return f"{moved} of {moved + int(after.counts[SINUS])} beats to class {after.n_classes - 1}"
+
+
+def test_a_merge_is_undone_as_one_step_and_a_class_label_given_before_it_stays(reviewing):
+    review, classes, kinds = reviewing
+    assert classes.label(ECTOPIC_A, APC) == np.sum(kinds == APC)
+    before = stored_classes(review)
+    assert classes.merge(SINUS, ECTOPIC_A) == SINUS and stored_classes(review).n_classes == 2
+    merged = stored_classes(review)
+    review.undo()
+    assert stored_classes(review).same_as(before)
+    assert members_labels(review, classes, ECTOPIC_A) == {APC} and members_labels(review, classes, SINUS) == {""}
+    review.redo()
+    assert stored_classes(review).same_as(merged) and members_labels(review, classes, SINUS) == {"", APC}
+    review.undo()
+    review.undo()  # then the class label
+    assert not review.session.table.reviewed.any() and stored_classes(review).same_as(before)
+
+
+def test_a_split_at_the_proposal_is_undone_and_its_beats_labelled_in_between_keep_their_labels(reviewing):
+    review, classes, kinds = reviewing
+    classes.merge(SINUS, ECTOPIC_A)
+    merged = stored_classes(review)
+    new_id = classes.split_at_proposal(SINUS)
+    assert classes.label(new_id, APC) == np.sum(kinds == APC)
+    review.undo()  # the class label
+    review.undo()  # the split
+    assert stored_classes(review).same_as(merged) and not review.session.table.reviewed.any()
+    review.undo()  # the merge
+    assert stored_classes(review).n_classes == 3 and not review.session.can_undo
+
+
+def test_undoing_a_split_after_a_beat_was_deleted_and_put_back_restores_both(reviewing):
+    review, classes, _ = reviewing
+    before = stored_classes(review)
+    new_id = classes.split(SINUS, "coupling")
+    review.select_row(int(classes.member_rows(new_id)[1]))
+    review.mark_not_a_beat()  # the beat leaves the new class
+    assert len(stored_classes(review).sample) == len(before.sample) - 1
+    review.undo()  # back: it rejoins a half of the split (both share their parent's centroid)
+    assert np.array_equal(stored_classes(review).sample, before.sample)
+    review.undo()
+    assert stored_classes(review).same_as(before) and new_id == 3
+    assert not review.session.table.reviewed.any()
+
+
+def test_a_split_is_not_undone_over_beats_added_outside_the_history(reviewing):
+    review, classes, _ = reviewing
+    classes.split(SINUS, "coupling")
+    # An import of the same classes less one beat (beats that went without a step of this history).
+    split = stored_classes(review)
+    fewer = split.with_members(split.sample[1:], split.class_id[1:], split.distance[1:])
+    review.store.set_beat_classes("three", fewer, who="import")
+    refused = []
+    review.events.refused.connect(refused.append)
+    review.undo()
+    assert "changed since (beats added or deleted)" in refused[-1] and stored_classes(review) is fewer
+    assert review.session.can_undo  # still there to undo once the beats are back
+
+
+class Deferred:
+    """A runner that works a class edit out only when told (as the window's worker thread does, later)."""
+
+    def __init__(self) -> None:
+        self.pending = None
+        self.stopped = 0
+
+    def run(self, work, finish) -> None:
+        self.pending = (work, finish)
+
+    def finish(self, cancel: bool = False) -> None:
+        work, finish = self.pending
+        self.pending = None
+        finish(None if cancel else work(lambda _done: None))
+
+    def stop(self) -> None:
+        self.pending = None
+        self.stopped += 1
+
+
+def test_a_split_worked_out_later_is_stored_then_and_no_other_edit_starts_meanwhile(reviewing):
+    review, classes, _ = reviewing
+    classes.runner = runner = Deferred()
+    working, notes = [], []
+    classes.events.working.connect(lambda: working.append(classes.working))
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    assert classes.split(SINUS, "coupling") is None and stored_classes(review).n_classes == 3
+    assert working == [f"Splitting class {SINUS} by coupling"]
+    assert classes.merge(SINUS, ECTOPIC_V) is None and "wait for it" in notes[-1] and runner.pending
+    runner.finish()
+    assert working[-1] == "" and stored_classes(review).n_classes == 4 and review.session.can_undo
+    classes.split(SINUS, "shape")
+    runner.finish(cancel=True)
+    assert stored_classes(review).n_classes == 4 and "cancelled" in notes[-1]
+    # Worked out from classes an undo has changed meanwhile: refused, the undo kept.
+    refused = []
+    review.events.refused.connect(refused.append)
+    classes.merge(SINUS, ECTOPIC_V)
+    review.undo()
+    runner.finish()
+    assert "changed while this was worked out" in refused[-1] and stored_classes(review).n_classes == 3
+    # The record goes while one is worked out: dropped with it.
+    classes.split(SINUS, "coupling")
+    review.close()
+    assert runner.stopped == 1 and runner.pending is None and classes.working == ""
