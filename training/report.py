@@ -34,7 +34,7 @@ def _beat_cells(results: list[dict], set_aside: str) -> str:
 def ablation_table(runs: Path) -> list[str]:
     lines = [
         "| variant | seeds | Se % | +P % | F1 | F1 without 232 | strip accuracy % | strip Se % | strip Sp % "
-        "| DS1 val AP |",
+        "| validation AP |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     floor = None
