@@ -8,13 +8,17 @@ bundled model, the beat classes) and ``import_annotations`` (the reference, kept
 reviews) fill a store; the reviewer knows the reference (.atr) label of every detected beat
 (matched within 150 ms; a detection with no reference beat is not-a-beat) and plays two ways:
 
-- Classes, as a Holter reader works: the classes in the tool's order (``class_review_order``:
-  where the model's verdicts disagree with the class's timing first). Where the tool proposes a
-  coupling split of a class (``proposed_coupling_split``: the early half of its prematurity
-  histogram has two modes), the reader sees the early beats, and where labelling them apart
-  helps the record, splits there (one action, ``split_class_at``) and labels the two parts by
-  their majority reference label (one action each); else the class is labelled whole by its
-  majority (one action, ``label_class``; a proposal left costs nothing more). Then the
+- Classes, as a Holter reader works (session 12): each tile shows the tool's proposed label
+  (``class_proposals``: the model's call on most of the class's beats). The reader goes through
+  the classes in the tool's order (``class_review_order``: where the model's verdicts disagree
+  with the class's timing first) and labels only those whose majority reference label differs
+  from the proposal on what the goal counts (SVEB or not), one action each (``label_class``).
+  Where the tool proposes a coupling split of a class (``proposed_coupling_split``: the early
+  half of its prematurity histogram has two modes), the reader sees the early beats, and where
+  labelling them apart helps the record, splits there (one action, ``split_class_at``) and
+  labels each part whose majority differs from its proposal (a split proposal left costs
+  nothing more). Then the reader accepts the proposals for every class still unreviewed
+  (one action, ``accept_proposals``) where that raises the record's SVEB F1. Then the
   exceptions, class by class (``class_pages``: the classes by their summed doubt, each class's
   beats the most doubtful first, the doubt the model's, the distance from the class centroid
   and the beat's prematurity), one action per beat visited, each labelled with its reference
@@ -22,6 +26,9 @@ reviews) fill a store; the reviewer knows the reference (.atr) label of every de
   and ends with the beats left in ``review_order``. Both stop as soon as the record's SVEB F1
   is >= 0.95, as the beat-by-beat reviewer does; a record where the model already meets the
   goal needs no action either way and has no ratio.
+- Session 11's Holter reader, kept for comparison (same run): the same, without proposals:
+  every class in the tool's order labelled by its majority (and split) until the goal, then
+  the same exceptions.
 - Session 10's class reviewer, kept for comparison (same run): the classes in the same order,
   one label each, then the exceptions by the model's doubt plus the distance from the class's
   centroid (``review_order`` without the prematurity).
