@@ -159,10 +159,10 @@ class Player:
         names, frequency = np.unique(chosen, return_counts=True)
         return str(names[np.argmax(frequency)])
 
-    def label_class(self, class_id: int, ids: np.ndarray) -> None:
-        """One action: the class's unreviewed beats get its majority reference label."""
+    def label_class(self, class_id: int, ids: np.ndarray, symbol: str | None = None) -> None:
+        """One action: the class's unreviewed beats get ``symbol`` (by default its majority reference label)."""
         members = np.flatnonzero(ids == class_id)
-        symbol = self.majority(members)
+        symbol = self.majority(members) if symbol is None else symbol
         store, record = self.session.store, self.session.record
         unreviewed = members[~self.session.table.reviewed[members]]
         label_class(store, record, class_id, symbol, reviewer=REVIEWER)
@@ -180,6 +180,12 @@ class Player:
         store, record, table = self.session.store, self.session.record, self.session.table
         classes = store.record(record).classes
         return proposal_plan(beat_class_ids(store, record), table.model_apc, table.reviewed, classes.n_classes)
+
+    def f1_if_labelled(self, rows: np.ndarray, symbol: str) -> float:
+        """The record's SVEB F1 were the unreviewed beats of ``rows`` labelled ``symbol``."""
+        called = self.called.copy()
+        called[rows[~self.session.table.reviewed[rows]]] = symbol in SVEB_SYMBOLS
+        return f1(sveb_counts(self.truth, called))
 
     def f1_if_accepted(self) -> float:
         plan, called = self.proposals(), self.called.copy()
@@ -378,7 +384,24 @@ def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tupl
     accepted = 0
     if accept and player.f1 < GOAL_F1 and player.f1_if_accepted() > player.f1:
         accepted = player.accept()
+    elif accept:
+        _confirm_classes(player)
     return splits, declined, accepted
+
+
+def _confirm_classes(player: Player) -> None:
+    """Where accepting every proposal at once would not help (the model's own calls in the classes left are better
+    than their proposals: a few true APCs it calls in a class of normal beats), the reader confirms the proposal of
+    each class that helps, one action each (Space on its tile), in the tool's order, until the goal."""
+    store, name = player.session.store, player.session.record
+    for class_id in class_review_order(store, name):
+        if player.f1 >= GOAL_F1:
+            return
+        ids = beat_class_ids(store, name)
+        proposal = class_proposals(ids, player.session.table.model_apc, store.record(name).classes.n_classes)
+        members = np.flatnonzero(ids == class_id)
+        if proposal[class_id] and player.f1_if_labelled(members, proposal[class_id]) > player.f1:
+            player.label_class(int(class_id), ids, proposal[class_id])
 
 
 def _holter_reader_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
