@@ -17,6 +17,10 @@ coupling histogram has two modes the tool proposes a split there
 own, which one key then labels. Labelling, splitting and merging go through the
 review model (one undoable step each) and ``danet_viewer.core.class_edits``.
 
+Each class has a proposed label (``beat_classes.class_proposals``: the model's call on most of its beats), which
+Space gives it and ``accept_proposals`` gives the unreviewed beats of every class at once: one undoable, journalled
+step (``proposal_plan`` says what it will label), refused while a split or merge is worked out.
+
 A split or merge is worked out by ``runner``: here at once (``RunAtOnce``); the
 window runs it off its GUI thread, since on a 24 h Holter one takes a second or
 two, and stores the outcome back on the GUI thread (``ClassEditRunner``). While
