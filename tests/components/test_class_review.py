@@ -513,3 +513,26 @@ def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(reviewing):
     assert not review.session.table.reviewed.any()
     runner.finish()
     assert classes.accept_proposals() == len(review.session.table)
+
+
+def test_no_proposals_accepted_while_refused_labels_wait_nor_when_the_disk_refuses(reviewing, monkeypatch):
+    review, classes, _ = reviewing
+    first = int(review.session.table.sample[0])
+
+    def disk_full(*args, **kwargs):
+        raise StoreWriteError(review.store.journal_path, "cannot save the edit: No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(review.store, "set_label", disk_full)
+        review.label(first, NORMAL)
+        assert classes.accept_proposals() == 0  # the kept label is saved first, in order
+    review.retry_unsaved()
+    refused = []
+    review.events.refused.connect(refused.append)
+    monkeypatch.setattr(review.store, "set_labels", disk_full)
+    assert classes.accept_proposals() == 0
+    assert refused == [f"The proposals were not accepted: {review.store.journal_path}: cannot save the edit: "
+                       "No space left on device"]
+    assert review.session.table.reviewed.sum() == 1
+    review.undo()  # the accept never entered the history: undo takes back the beat label
+    assert first not in review.store.record("three").reviews
