@@ -8,13 +8,17 @@ bundled model, the beat classes) and ``import_annotations`` (the reference, kept
 reviews) fill a store; the reviewer knows the reference (.atr) label of every detected beat
 (matched within 150 ms; a detection with no reference beat is not-a-beat) and plays two ways:
 
-- Classes, as a Holter reader works: the classes in the tool's order (``class_review_order``:
-  where the model's verdicts disagree with the class's timing first). Where the tool proposes a
-  coupling split of a class (``proposed_coupling_split``: the early half of its prematurity
-  histogram has two modes), the reader sees the early beats, and where labelling them apart
-  helps the record, splits there (one action, ``split_class_at``) and labels the two parts by
-  their majority reference label (one action each); else the class is labelled whole by its
-  majority (one action, ``label_class``; a proposal left costs nothing more). Then the
+- Classes, as a Holter reader works (session 12): each tile shows the tool's proposed label
+  (``class_proposals``: the model's call on most of the class's beats). The reader goes through
+  the classes in the tool's order (``class_review_order``: where the model's verdicts disagree
+  with the class's timing first) and labels only those whose majority reference label differs
+  from the proposal on what the goal counts (SVEB or not), one action each (``label_class``).
+  Where the tool proposes a coupling split of a class (``proposed_coupling_split``: the early
+  half of its prematurity histogram has two modes), the reader sees the early beats, and where
+  labelling them apart helps the record, splits there (one action, ``split_class_at``) and
+  labels each part whose majority differs from its proposal (a split proposal left costs
+  nothing more). Then the reader accepts the proposals for every class still unreviewed
+  (one action, ``accept_proposals``) where that raises the record's SVEB F1. Then the
   exceptions, class by class (``class_pages``: the classes by their summed doubt, each class's
   beats the most doubtful first, the doubt the model's, the distance from the class centroid
   and the beat's prematurity), one action per beat visited, each labelled with its reference
@@ -22,6 +26,9 @@ reviews) fill a store; the reviewer knows the reference (.atr) label of every de
   and ends with the beats left in ``review_order``. Both stop as soon as the record's SVEB F1
   is >= 0.95, as the beat-by-beat reviewer does; a record where the model already meets the
   goal needs no action either way and has no ratio.
+- Session 11's Holter reader, kept for comparison (same run): the same, without proposals:
+  every class in the tool's order labelled by its majority (and split) until the goal, then
+  the same exceptions.
 - Session 10's class reviewer, kept for comparison (same run): the classes in the same order,
   one label each, then the exceptions by the model's doubt plus the distance from the class's
   centroid (``review_order`` without the prematurity).
@@ -71,11 +78,15 @@ from danet_viewer.components.review_session import ReviewSession  # noqa: E402
 from danet_viewer.core.aami import SVEB_SYMBOLS, aami_class  # noqa: E402
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.beat_classes import (  # noqa: E402
+    PROPOSED_APC,
+    accept_proposals,
     beat_class_ids,
     class_pages,
+    class_proposals,
     class_review_order,
     compute_beat_classes,
     label_class,
+    proposal_plan,
     review_order,
     update_beat_classes,
 )
@@ -148,16 +159,50 @@ class Player:
         names, frequency = np.unique(chosen, return_counts=True)
         return str(names[np.argmax(frequency)])
 
-    def label_class(self, class_id: int, ids: np.ndarray) -> None:
-        """One action: the class's unreviewed beats get its majority reference label."""
+    def label_class(self, class_id: int, ids: np.ndarray, symbol: str | None = None) -> None:
+        """One action: the class's unreviewed beats get ``symbol`` (by default its majority reference label)."""
         members = np.flatnonzero(ids == class_id)
-        symbol = self.majority(members)
+        symbol = self.majority(members) if symbol is None else symbol
         store, record = self.session.store, self.session.record
         unreviewed = members[~self.session.table.reviewed[members]]
         label_class(store, record, class_id, symbol, reviewer=REVIEWER)
         self.session.table = store.beat_table(record)
         self._set_called(unreviewed, symbol in SVEB_SYMBOLS)
         self.actions += 1
+
+    def differs(self, rows: np.ndarray, proposal: str) -> bool:
+        """Whether the majority reference label of ``rows`` and the tool's ``proposal`` for them disagree on what the
+        goal counts: SVEB or not (a class of V beats proposed N is left to the proposal, as beat by beat it is)."""
+        return (self.majority(rows) in SVEB_SYMBOLS) != (proposal == PROPOSED_APC)
+
+    def proposals(self):
+        """What accepting the proposals would label now (``proposal_plan``)."""
+        store, record, table = self.session.store, self.session.record, self.session.table
+        classes = store.record(record).classes
+        return proposal_plan(beat_class_ids(store, record), table.model_apc, table.reviewed, classes.n_classes)
+
+    def f1_if_labelled(self, rows: np.ndarray, symbol: str) -> float:
+        """The record's SVEB F1 were the unreviewed beats of ``rows`` labelled ``symbol``."""
+        called = self.called.copy()
+        called[rows[~self.session.table.reviewed[rows]]] = symbol in SVEB_SYMBOLS
+        return f1(sveb_counts(self.truth, called))
+
+    def f1_if_accepted(self) -> float:
+        plan, called = self.proposals(), self.called.copy()
+        called[plan.rows] = plan.symbols == PROPOSED_APC
+        return f1(sveb_counts(self.truth, called))
+
+    def accept(self) -> int:
+        """One action: every unreviewed beat of a class gets its class's proposal; returns how many beats."""
+        store, record = self.session.store, self.session.record
+        plan = accept_proposals(store, record, reviewer=REVIEWER)
+        self.session.table = store.beat_table(record)
+        rows = plan.rows
+        before = sveb_counts(self.truth[rows], self.called[rows])
+        self.called[rows] = plan.symbols == PROPOSED_APC
+        self.counts += sveb_counts(self.truth[rows], self.called[rows]) - before
+        self.actions += 1
+        return len(rows)
 
     def f1_if(self, parts: list[np.ndarray]) -> float:
         """The record's SVEB F1 were each of ``parts`` (rows) labelled with its majority (its unreviewed beats)."""
@@ -202,8 +247,10 @@ class RecordResult:
     exceptions: int
     splits: int  # proposed coupling splits taken (each a split and a label)
     declined: int  # proposed coupling splits the reader looked at and left (labelling the early part did not help)
+    accepted: int  # beats labelled by accepting the proposals (0: the reader did not accept them)
     fewest_fixes: int  # after the class labels and splits, the fewest beats whose correction reaches the goal
     plain_class_actions: int  # session 10's reviewer: class labels, then exceptions by the model's doubt and distance
+    holter_actions: int  # session 11's Holter reader: every class labelled (and split) until the goal, then exceptions
     beat_actions: int
     queue: int  # the model's APC candidates: what today's queue holds before any review
     model_f1: float  # SVEB F1 of the model's verdicts, before any review
@@ -261,15 +308,13 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
         beat_actions = _beat_by_beat(path, name, fs, queue, rest, scratch)
         class_counts = _every_class_labelled(path, name, fs, classes, scratch)
         plain_class_actions = _plain_classes(path, name, fs, classes, scratch)
+        holter_actions = _holter_reader_copy(path, name, fs, classes, recording, scratch)
         player = Player(store, name, fs)
-        splits, declined = _label_and_split_classes(player, recording)
+        splits, declined, accepted = _label_and_split_classes(player, recording, accept=True)
         player.check()
         labelled = player.actions
         fewest = fewest_fixes(*player.counts)
-        visited = [player.review(rows, PATIENCE) for _, rows in class_pages(store, name)]
-        rest = review_order(store, name)
-        player.review(rest[~np.isin(rest, np.concatenate([np.empty(0, np.int64), *visited]))])
-        player.check()
+        _exceptions(player)
         return RecordResult(
             name,
             len(player.truth),
@@ -280,8 +325,10 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
             player.actions - labelled,
             splits,
             declined,
+            accepted,
             fewest,
             plain_class_actions,
+            holter_actions,
             beat_actions,
             len(queue),
             baseline.f1,
@@ -289,12 +336,32 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
         )
 
 
-def _label_and_split_classes(player: Player, recording) -> tuple[int, int]:
+def _exceptions(player: Player) -> None:
+    """The Holter reader's exceptions: class by class (``class_pages``), leaving a class after ``PATIENCE`` beats in
+    a row with nothing to correct, then the beats left in ``review_order``."""
+    store, name = player.session.store, player.session.record
+    visited = [player.review(rows, PATIENCE) for _, rows in class_pages(store, name)]
+    rest = review_order(store, name)
+    player.review(rest[~np.isin(rest, np.concatenate([np.empty(0, np.int64), *visited]))])
+    player.check()
+
+
+def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tuple[int, int, int]:
     """The Holter reader's class phase, until the goal: each class in the tool's order, split first where the tool
     proposes a coupling split and labelling its early part apart helps (the reader sees its beats: one action to
-    split, one per label), else labelled whole. Returns the splits taken and those looked at and left."""
+    split, one per label), else labelled whole. With ``accept`` (session 12) the reader labels only the classes (and
+    split parts) whose majority reference label differs from the tool's proposal (``class_proposals``), then
+    accepts the proposals for the rest in one action where that raises the record's F1. Returns the splits taken,
+    those looked at and left, and the beats the accepted proposals labelled."""
     store, name, fs = player.session.store, player.session.record, player.session.store.record(player.session.record).fs
     splits = declined = 0
+
+    def label_unless_proposed(class_id: int, ids: np.ndarray) -> None:
+        members = np.flatnonzero(ids == class_id)
+        proposal = class_proposals(ids, player.session.table.model_apc, store.record(name).classes.n_classes)
+        if not accept or player.differs(members, proposal[class_id]):
+            player.label_class(class_id, ids)
+
     coupling = coupling_ratios(store.record(name).classes.sample, fs)
     for class_id in class_review_order(store, name):
         if player.f1 >= GOAL_F1:
@@ -308,13 +375,47 @@ def _label_and_split_classes(player: Player, recording) -> tuple[int, int]:
             if player.f1_if([members[early], members[~early]]) > player.f1_if([members]):
                 new_id = player.split(recording, int(class_id), proposal.threshold)
                 ids = beat_class_ids(store, name)
-                player.label_class(int(class_id), ids)
-                player.label_class(new_id, ids)
+                label_unless_proposed(int(class_id), ids)
+                label_unless_proposed(new_id, ids)
                 splits += 1
                 continue
             declined += 1
-        player.label_class(int(class_id), ids)
-    return splits, declined
+        label_unless_proposed(int(class_id), ids)
+    accepted = 0
+    if accept and player.f1 < GOAL_F1 and player.f1_if_accepted() > player.f1:
+        accepted = player.accept()
+    elif accept:
+        _confirm_classes(player)
+    return splits, declined, accepted
+
+
+def _confirm_classes(player: Player) -> None:
+    """Where accepting every proposal at once would not help (the model's own calls in the classes left are better
+    than their proposals: a few true APCs it calls in a class of normal beats), the reader confirms the proposal of
+    each class that helps, one action each (Space on its tile), in the tool's order, until the goal."""
+    store, name = player.session.store, player.session.record
+    for class_id in class_review_order(store, name):
+        if player.f1 >= GOAL_F1:
+            return
+        ids = beat_class_ids(store, name)
+        proposal = class_proposals(ids, player.session.table.model_apc, store.record(name).classes.n_classes)
+        members = np.flatnonzero(ids == class_id)
+        if proposal[class_id] and player.f1_if_labelled(members, proposal[class_id]) > player.f1:
+            player.label_class(int(class_id), ids, proposal[class_id])
+
+
+def _holter_reader_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
+    """Session 11's Holter reader (no proposals: every class labelled by its majority until the goal, splits as the
+    session 12 reader takes them, then the same exceptions), on a copy of the store; its actions."""
+    copy = scratch / f"{name}-holter-11.h5"
+    shutil.copy(path, copy)
+    with AnnotationStore.open(copy, "a") as store:
+        store.set_beat_classes(name, classes, who=REVIEWER)  # the copy may hold the cache's older classes
+        player = Player(store, name, fs)
+        _label_and_split_classes(player, recording, accept=False)
+        player.check()
+        _exceptions(player)
+        return player.actions
 
 
 def fewest_fixes(tp: int, fp: int, fn: int) -> int:
@@ -409,15 +510,17 @@ def ratio(beat_actions: int, class_actions: int) -> float:
 def table(results: list[RecordResult]) -> list[str]:
     lines = [
         "| record | beats | SVEB | model F1 | classes | every class labelled: F1 | Holter reader's actions (class "
-        "labels and splits + exceptions) | splits taken / left | fewest fixes after the classes | beat-by-beat "
-        "actions | ratio | session 10's reviewer: actions, ratio | candidates | ratio, whole queue / every class |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "labels, splits and the accept + exceptions) | splits taken / left | beats accepted | fewest fixes after the "
+        "classes | beat-by-beat actions | ratio | session 11's reader: actions, ratio | session 10's reviewer: "
+        "actions, ratio | candidates | ratio, whole queue / every class |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.record} | {r.beats} | {r.sveb} | {r.model_f1:.2f} | {r.classes} | {f1(r.class_counts):.2f} "
             f"| {r.class_actions} ({r.class_actions - r.exceptions} + {r.exceptions}) | {r.splits} / {r.declined} "
-            f"| {r.fewest_fixes} | {r.beat_actions} | {ratio(r.beat_actions, r.class_actions):.1f} "
+            f"| {r.accepted} | {r.fewest_fixes} | {r.beat_actions} | {ratio(r.beat_actions, r.class_actions):.1f} "
+            f"| {r.holter_actions}, {ratio(r.beat_actions, r.holter_actions):.1f} "
             f"| {r.plain_class_actions}, {ratio(r.beat_actions, r.plain_class_actions):.1f} "
             f"| {r.queue} | {ratio(r.whole_queue_actions, r.every_class_actions):.1f} |"
         )
@@ -430,6 +533,8 @@ def summary(results: list[RecordResult]) -> list[str]:
     classes = np.array([r.classes for r in results])
     ratios = np.array([ratio(r.beat_actions, r.class_actions) for r in results])
     plain = np.array([ratio(r.beat_actions, r.plain_class_actions) for r in results])
+    holter = np.array([ratio(r.beat_actions, r.holter_actions) for r in results])
+    holter_actions = sum(r.holter_actions for r in results)
     whole = np.array([ratio(r.whole_queue_actions, r.every_class_actions) for r in results])
     needed = ~np.isnan(ratios)
     class_actions = sum(r.class_actions for r in results)
@@ -447,7 +552,12 @@ def summary(results: list[RecordResult]) -> list[str]:
         f"beat over classes, on the {needed.sum()} records where either way needs an action (on the others the model "
         f"already meets the goal): median **{np.median(ratios[needed]):.1f}x** (range {ratios[needed].min():.1f}-"
         f"{ratios[needed].max():.1f}x), {np.sum(ratios[needed] >= 10)} records at 10x or more. Coupling splits "
-        f"taken: {sum(r.splits for r in results)}, proposed and left: {sum(r.declined for r in results)}.",
+        f"taken: {sum(r.splits for r in results)}, proposed and left: {sum(r.declined for r in results)}; the "
+        f"proposals accepted on {sum(r.accepted > 0 for r in results)} records ({sum(r.accepted for r in results)} "
+        "beats).",
+        f"- Session 11's Holter reader (every class labelled by its majority, no proposals), same run: "
+        f"{holter_actions} actions ({beat_actions / max(holter_actions, 1):.1f}x in total), median "
+        f"{np.median(holter[needed]):.1f}x.",
         f"- Session 10's reviewer (class labels, then exceptions by the model's doubt and the distance alone), same "
         f"run: {plain_actions} actions ({beat_actions / max(plain_actions, 1):.1f}x in total), median "
         f"{np.median(plain[needed]):.1f}x.",

@@ -85,6 +85,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("E",), "Split off early beats", "Templates view: split the current class's early beats into a class of "
              "their own, where the early half of its coupling histogram has two modes; a beat key then labels them",
              "split_at_proposal"),
+    Shortcut(("Ctrl+Return", "Ctrl+Enter"), "Accept proposals", "Templates view: label every class's unreviewed "
+             "beats with its proposal (the model's call on most of its beats), after a question that says what will "
+             "be labelled; one step, beats reviewers labelled keep theirs", "accept_proposals"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
 )
 

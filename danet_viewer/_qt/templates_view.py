@@ -9,7 +9,7 @@ page: a page redraws at most ``TILES_PER_PAGE`` templates of a few hundred
 points each, whatever the record's length.
 
 While the view has the keyboard, the beat keys of ``SHORTCUTS`` label the
-current class (Space: the model's verdict on it), Left and Right page through
+current class (Space: its proposal), Left and Right page through
 its beats in the main view and the superimposed beats, Up and Down move to the
 previous or next class, PgUp and PgDown to the previous or next page of
 tiles. Ctrl+click marks a second tile, to merge it into the current one;
@@ -23,6 +23,13 @@ histogram has two modes, "Split: early beats" (E, a row of ``SHORTCUTS`` bound
 through ``TEMPLATE_ACTIONS``) splits its early beats into a class of their own
 and makes it current, for one key to label them; "By prematurity" pages through
 a class the earliest beat first.
+
+Each tile shows its class's proposal (the model's call on most of its beats,
+``beat_classes.class_proposals``); the reader labels the classes it gets wrong,
+then "Accept proposals…" (Ctrl+Return) labels every class's unreviewed beats
+with its proposal in one undoable step, once a question says exactly what will
+be labelled ("Label 9 unreviewed classes as proposed: 8 as N (2 104 beats), 1
+as A (33 beats)").
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -51,6 +59,7 @@ from danet_viewer._qt.class_edit_worker import ClassEditRunner
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer.components.class_review import PAGING, ClassReview, ClassState, ClassSummary, TemplateBand
+from danet_viewer.core.beat_classes import ProposalPlan
 from danet_viewer.core.class_edits import SPLIT_BY
 
 TILES_PER_PAGE = 16  # a record has 15 classes or fewer as computed: one page
@@ -62,6 +71,7 @@ STATE_COLOURS = {ClassState.UNREVIEWED: "#b45309", ClassState.MIXED: "#1d4ed8", 
 CURRENT_BORDER = "#ff8c00"
 MARKED_BORDER = "#1d4ed8"
 BAND_BRUSH = (90, 110, 160, 110)
+PROPOSAL_COLOUR = "#6b7280"
 # The symbol keys (and Space, the model's verdict) of the key table, by the key text a key press makes.
 LABEL_KEYS: dict[str, str | None] = {
     QKeySequence(key).toString(): shortcut.argument
@@ -136,11 +146,17 @@ class TemplateTile(QFrame):
                             f"{100 * summary.share:.1f} %")
         score = "—" if np.isnan(summary.apc_score) else f"{summary.apc_score:.0f}"
         coupling = "—" if np.isnan(summary.coupling) else f"{100 * summary.coupling:.0f} %"
+        agreeing = summary.model_apc_share if summary.proposal == "A" else 1 - summary.model_apc_share
+        proposed = (f" &nbsp;<span style='color:{PROPOSAL_COLOUR}'>proposed <b>{summary.proposal}</b> "
+                    f"({100 * agreeing:.0f} %)</span>")
         self.footer.setText(
             f"RR {1000 * summary.coupling_rr_s:.0f} ms ({coupling}) &nbsp;APC {score}<br>"
-            f"<span style='color:{STATE_COLOURS[summary.state]}'>{summary.state_text()}</span>")
+            f"<span style='color:{STATE_COLOURS[summary.state]}'>{summary.state_text()}</span>"
+            f"{proposed if summary.proposal else ''}")
         self.footer.setToolTip(f"median RR before its beats, and that over the underlying cycle; "
-                               f"APC score 0-100, the model's call at 50; {summary.reviewed} beats reviewed")
+                               f"APC score 0-100, the model's call at 50; {summary.reviewed} beats reviewed; "
+                               "proposed: the model's call on most of its beats (the share it calls so), which "
+                               "Accept proposals gives its unreviewed beats")
         border = CURRENT_BORDER if current else MARKED_BORDER if marked else "#c8c8c8"
         style = (f"TemplateTile {{ border: {3 if current or marked else 1}px "
                  f"{'dashed' if marked and not current else 'solid'} {border}; background: white; }}")
@@ -184,6 +200,9 @@ class TemplatesView(QWidget):
         self.replace_button = self._button("Replace beat labels", "the next class label also replaces the labels "
                                            "reviewers gave its beats one by one", lambda: None)
         self.replace_button.setCheckable(True)
+        self.accept_button = self._button("Accept proposals…", "label every class's unreviewed beats with its "
+                                          "proposal, after saying what will happen (Ctrl+Return); beats reviewers "
+                                          "labelled keep their labels", self.accept_proposals)
         self.previous_page = self._button("◀", "previous page of classes (PgUp)", lambda: self.turn_page(-1))
         self.next_page = self._button("▶", "next page of classes (PgDown)", lambda: self.turn_page(1))
         self.page_label = QLabel()
@@ -237,7 +256,10 @@ class TemplatesView(QWidget):
         for row in (paging, editing):
             layout.addLayout(row)
         layout.addWidget(self.working_row)
-        layout.addWidget(self.summary_label)
+        summary_row = QHBoxLayout()
+        summary_row.addWidget(self.summary_label, 1)
+        summary_row.addWidget(self.accept_button)
+        layout.addLayout(summary_row)
         layout.addWidget(self.scroll, 1)
         self._lay_out_tiles()
 
@@ -306,6 +328,8 @@ class TemplatesView(QWidget):
         self.early_button.setText("Split: early beats" if proposal is None else
                                   f"Split: {proposal.early} early (< {100 * proposal.threshold:.0f} %)")
         self.merge_button.setEnabled(has_current and self.marked is not None and self.marked != current and idle)
+        self.accept_button.setEnabled(idle and any(summary.proposal and summary.state is not ClassState.LABELLED
+                                                   for summary in summaries))
 
     def show_working(self) -> None:
         """A split or merge started (its progress row shown, the edits off) or ended."""
@@ -351,7 +375,7 @@ class TemplatesView(QWidget):
     # --- editing -------------------------------------------------------------------------------------
 
     def label(self, symbol: str | None, class_id: int | None = None, overwrite: bool | None = None) -> None:
-        """Label the class (the current one by default) ``symbol``; None: the model's verdict on it."""
+        """Label the class (the current one by default) ``symbol``; None: its proposal."""
         class_id = self.classes.current if class_id is None else class_id
         if class_id is None:
             self.classes.review.events.status.emit("Choose a class first (click its tile)", 3000)
@@ -381,6 +405,28 @@ class TemplatesView(QWidget):
         elif self.can_edit():
             self.classes.split_at_proposal(self.classes.current)
 
+    def accept_proposals(self) -> None:
+        """Accept the proposals (Ctrl+Return): once the reviewer confirms what exactly will be labelled, every class's
+        unreviewed beats get its proposal, one undoable step."""
+        classes = self.classes
+        if not self.can_edit():
+            return
+        plan = classes.proposal_plan()
+        if classes.working or plan is None or not len(plan.rows):
+            classes.accept_proposals()  # refused, in one line: a split or merge runs, or nothing is left to label
+            return
+        question = proposals_question(plan, classes.summaries())
+        answer = QMessageBox.question(self, "Accept proposals", question, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if classes.working or proposals_question(classes.proposal_plan(), classes.summaries()) != question:
+            # A split or merge finished while the question was open: what was confirmed is not what would be done.
+            classes.review.events.status.emit("The classes changed meanwhile: nothing was labelled; accept again",
+                                              5000)
+            return
+        classes.accept_proposals()
+
     def set_paging(self, by_prematurity: bool) -> None:
         self.prematurity_button.setChecked(by_prematurity)
         self.classes.set_paging(PAGING[1] if by_prematurity else PAGING[0])
@@ -400,7 +446,9 @@ class TemplatesView(QWidget):
     def class_menu(self, class_id: int) -> QMenu:
         """A tile's context menu: label the class (keeping or replacing beat labels), split it, merge."""
         menu = QMenu(self)
-        menu.addAction("Label with the model's verdict\tSpace", lambda: self.label(None, class_id, False))
+        summary = self.classes.summary(class_id)
+        proposed = f" ({summary.proposal})" if summary is not None and summary.proposal else ""
+        menu.addAction(f"Label with its proposal{proposed}\tSpace", lambda: self.label(None, class_id, False))
         keeping = menu.addMenu("Label (beat labels kept)")
         replacing = menu.addMenu("Label, replacing reviewers' beat labels")
         for action, key, symbol in SYMBOLS:
@@ -449,8 +497,29 @@ def split_at_proposal(window) -> None:
     window.templates.view.split_at_proposal()
 
 
+def accept_proposals(window) -> None:
+    """Ctrl+Return: accept the classes' proposals, once confirmed (the Templates view shown first)."""
+    window.templates.set_shown(True)
+    window.templates.view.accept_proposals()
+
+
+def proposals_question(plan: ProposalPlan | None, summaries: list[ClassSummary]) -> str:
+    """What accepting ``plan`` will do, in the reviewer's words: 'Label 9 unreviewed classes as proposed: 8 as N
+    (2 104 beats), 1 as A (33 beats).', and what stays."""
+    if plan is None or not len(plan.rows):
+        return ""
+    states = {summary.class_id: summary.state for summary in summaries}
+    mixed = sum(states.get(class_id) is ClassState.MIXED for class_id in plan.classes)
+    count = len(plan.classes)
+    classes = f"{count} unreviewed class{'es' * (count != 1)}"
+    what = (f"Label {classes}" if not mixed else
+            f"Label the unreviewed beats of {count} class{'es' * (count != 1)} ({mixed} partly reviewed)")
+    return (f"{what} as proposed: {plan.text()}.\n\nBeats a reviewer labelled keep their labels, and classes "
+            "labelled already are left as they are. One step: Ctrl+Z undoes it.")
+
+
 # Rows of SHORTCUTS whose handler is the Templates view's (menus binds them as it binds the events dock's).
-TEMPLATE_ACTIONS = {"split_at_proposal": split_at_proposal}
+TEMPLATE_ACTIONS = {"split_at_proposal": split_at_proposal, "accept_proposals": accept_proposals}
 
 
 class TemplatesDock(QDockWidget):

@@ -17,6 +17,10 @@ coupling histogram has two modes the tool proposes a split there
 own, which one key then labels. Labelling, splitting and merging go through the
 review model (one undoable step each) and ``danet_viewer.core.class_edits``.
 
+Each class has a proposed label (``beat_classes.class_proposals``: the model's call on most of its beats), which
+Space gives it and ``accept_proposals`` gives the unreviewed beats of every class at once: one undoable, journalled
+step (``proposal_plan`` says what it will label), refused while a split or merge is worked out.
+
 A split or merge is worked out by ``runner``: here at once (``RunAtOnce``); the
 window runs it off its GUI thread, since on a 24 h Holter one takes a second or
 two, and stores the outcome back on the GUI thread (``ClassEditRunner``). While
@@ -36,11 +40,10 @@ from typing import Protocol
 
 import numpy as np
 
-from danet_viewer.components.beat_details import APC_SCORE_CALL, apc_score
+from danet_viewer.components.beat_details import apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
-from danet_viewer.components.review_session import APC, NORMAL
-from danet_viewer.core.beat_classes import classes_in_need_order
+from danet_viewer.core.beat_classes import ProposalPlan, class_proposals, classes_in_need_order, proposal_plan
 from danet_viewer.core.class_edits import (
     ClassEdit,
     ClassSource,
@@ -112,6 +115,7 @@ class ClassSummary:
     coupling: float  # median of that interval over the patient's underlying cycle (0.7: 30 % early)
     apc_score: float  # the class's p(APC) on the APC score scale (50: the model's threshold); NaN without a model
     model_apc_share: float  # its beats the model calls APC; NaN without a model
+    proposal: str  # its proposed label (``beat_classes.class_proposals``): A, N, or "" without a model
     reviewed: int
     labels: tuple[tuple[str, int], ...]  # reviewers' labels among its beats, the most common first
     state: ClassState
@@ -120,11 +124,6 @@ class ClassSummary:
     def label(self) -> str:
         """The most common reviewer's label of the class ("" when none)."""
         return self.labels[0][0] if self.labels else ""
-
-    @property
-    def model_symbol(self) -> str:
-        """The model's verdict on the class as a whole: A at or above its threshold, else N."""
-        return APC if self.apc_score >= APC_SCORE_CALL else NORMAL
 
     def state_text(self) -> str:
         """'unreviewed', 'labelled A', 'labelled A (3 N)', 'mixed: 40 of 120 reviewed (A 38, N 2)'."""
@@ -240,6 +239,7 @@ class ClassReview:
             for pair, count in zip(pairs, pair_counts, strict=True):
                 class_text, symbol = pair.split("\t")
                 labels[int(class_text)][symbol] = int(count)
+        proposals = class_proposals(ids, table.model_apc, k)
         threshold = self.review.session.threshold
         scores = apc_score(classes.p_apc, threshold) if np.isfinite(threshold) else np.full(k, np.nan)
         summaries = []
@@ -253,7 +253,7 @@ class ClassReview:
                 class_id=c, count=int(counts[c]), share=float(counts[c] / max(len(classes.sample), 1)),
                 coupling_rr_s=float(np.median(pre_rr_s[members])) if len(members) else np.nan,
                 coupling=float(np.median(ratio[members])) if len(members) else np.nan,
-                apc_score=float(scores[c]), model_apc_share=float(share), reviewed=reviewed,
+                apc_score=float(scores[c]), model_apc_share=float(share), proposal=str(proposals[c]), reviewed=reviewed,
                 labels=tuple(sorted(labels[c].items(), key=lambda item: (-item[1], item[0]))), state=state,
             ))
         # The order the review-effort benchmark measures, from the session's table (labels the disk refused included).
@@ -370,12 +370,31 @@ class ClassReview:
         return self.review.label_class(class_id, symbol, overwrite=overwrite)
 
     def confirm_model(self, class_id: int) -> int:
-        """Label the class with the model's verdict on it (A or N), as Space does for one beat."""
+        """Label the class with its proposal (the model's call on most of its beats), as Space does for one beat."""
         summary = self.summary(class_id)
-        if summary is None or not np.isfinite(summary.apc_score):
+        if summary is None or not summary.proposal:
             self.review.events.status.emit("No model has scored this class: type its label", 4000)
             return 0
-        return self.label(class_id, summary.model_symbol)
+        return self.label(class_id, summary.proposal)
+
+    def proposal_plan(self) -> ProposalPlan | None:
+        """What accepting the proposals would label now (``beat_classes.proposal_plan`` over the session's table,
+        labels the disk refused included); None without classes."""
+        classes, session = self.classes, self.review.session
+        if classes is None or not classes.n_classes:
+            return None
+        return proposal_plan(self.class_ids(), session.table.model_apc, session.table.reviewed, classes.n_classes)
+
+    def accept_proposals(self) -> int:
+        """Label every unreviewed beat of the classes with its class's proposal, one undoable step; a reviewer's own
+        labels stay. Refused while a split or merge is worked out. Returns how many beats were labelled."""
+        if self._refused_while_working():
+            return 0
+        plan = self.proposal_plan()
+        if plan is None or not len(plan.rows):
+            self.review.events.status.emit("No class has unreviewed beats with a proposal", 4000)
+            return 0
+        return self.review.accept_proposals(plan)
 
     def split(self, class_id: int, by: str) -> int | None:
         """Split the class in two (``by`` "coupling" or "shape"), one undoable step; returns the new class's id, None
@@ -425,8 +444,7 @@ class ClassReview:
         it as one undoable step and let ``done`` tell the reviewer: the one path where a refusal (by the plan, or by
         the store) is told in one line. Returns the class the edit made where the runner worked it out at once."""
         review = self.review
-        if self.working:
-            review.events.status.emit(f"{self.working}: wait for it or cancel it first", 3000)
+        if self._refused_while_working():
             return None
         try:
             source = class_source(review.store, review.recording)
@@ -455,6 +473,12 @@ class ClassReview:
         self._set_working(what)
         self.runner.run(lambda progress: plan(source, progress), finish)
         return made[0] if made else None
+
+    def _refused_while_working(self) -> bool:
+        """Whether a split or merge is being worked out, which no other class edit may overtake (told in one line)."""
+        if self.working:
+            self.review.events.status.emit(f"{self.working}: wait for it or cancel it first", 3000)
+        return bool(self.working)
 
     def _set_working(self, what: str) -> None:
         self.working = what

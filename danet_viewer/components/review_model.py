@@ -20,9 +20,9 @@ Events (``ReviewModel.events``), each emitted once per change:
 - ``classes()``: the record's beat classes changed (beats added or deleted joined or left theirs; a split, a merge)
 
 A whole class is labelled with ``label_class``: one step of the undo history,
-one journalled store edit. A split or merge of the classes (``change_classes``)
-is one step too, undone by putting the classes before it back. Beats added or deleted join or leave their class
-(``update_beat_classes``) as soon as the edit is saved.
+one journalled store edit; so is accepting the classes' proposals (``accept_proposals``). A split or merge of
+the classes (``change_classes``) is one step too, undone by putting the classes before it back. Beats added or
+deleted join or leave their class (``update_beat_classes``) as soon as the edit is saved.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.lead_stack import LeadStack
 from danet_viewer.components.review_session import ReviewSession
 from danet_viewer.components.viewport import Viewport
-from danet_viewer.core.beat_classes import update_beat_classes
+from danet_viewer.core.beat_classes import ProposalPlan, proposals_action, update_beat_classes
 from danet_viewer.core.class_edits import ClassEdit
 from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
@@ -316,6 +316,25 @@ class ReviewModel:
         if edit is not None:  # the beats stay the same rows: the selection stays where the reviewer paged to
             self.events.beats.emit()
         return labelled
+
+    def accept_proposals(self, plan: ProposalPlan) -> int:
+        """Label the beats of ``plan`` (rows of the session's table, ``beat_classes.proposal_plan``) each with its
+        class's proposal, as one undoable step; returns how many were labelled. A reviewer's own labels stay; nothing
+        is labelled while labels the disk refused wait to be saved, nor when the store refuses the edit."""
+        if self.session is None or not len(plan.rows) or not self._nothing_unsaved():
+            return 0
+        try:
+            edit = self.session.label_each(self.session.table.sample[plan.rows], plan.symbols,
+                                           action=proposals_action(plan))
+        except DanetError as error:
+            self.events.refused.emit(f"The proposals were not accepted: {error}")
+            return 0
+        if edit is None:
+            return 0
+        self.events.status.emit(f"Proposals accepted for {len(plan.classes)} classes: {plan.text()} (Ctrl+Z undoes "
+                                "it)", 6000)
+        self.events.beats.emit()
+        return len(edit.samples)
 
     def change_classes(self, edit: ClassEdit) -> None:
         """Store a split or merge of the classes (worked out by ``class_edits``) as one undoable step; raises

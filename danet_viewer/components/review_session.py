@@ -6,7 +6,8 @@ store (``set_label``, or ``clear_label`` where there was none), so the audit log
 holds every step, undos included. Bookmarks share the same history: undo puts
 back the bookmark that was there before (or removes the new one). A class
 labelled at once is one step of it too (``label_beats``): one journalled store
-edit, undone as one, which puts back each beat's own review as it was. So is a
+edit, undone as one, which puts back each beat's own review as it was; so are the
+classes' proposals accepted (``label_each``: each beat its class's label). So is a
 split or merge of the classes (``change_classes``): undo stores the classes as
 they were before it, exactly (members, ids, templates), and no beat's label.
 """
@@ -46,11 +47,12 @@ class BookmarkEdit:
 
 @dataclass(frozen=True)
 class BatchLabelEdit:
-    """Many beats given one label in one step (a class labelled): each beat's review before it, and the label."""
+    """Many beats labelled in one step (a class labelled, the classes' proposals accepted): each beat's review before
+    it, and its label after."""
 
     samples: tuple[int, ...]
     before: tuple[Review | None, ...]
-    after: str
+    after: tuple[str, ...]
     action: str  # what the audit log calls it, "label_class 3"
 
     @property
@@ -185,15 +187,36 @@ class ReviewSession:
         if not overwrite:
             rows = rows[~table.reviewed[rows]]
         rows = rows[table.review_symbol[rows] != symbol]
+        return self._label_rows(rows, np.full(len(rows), symbol, object), action)
+
+    def label_each(self, samples: np.ndarray, symbols: np.ndarray, *, action: str) -> BatchLabelEdit | None:
+        """Give each beat at ``samples`` its own label of ``symbols`` as one step (the classes' proposals accepted),
+        saved before this returns; None when no beat needed it. Beats a reviewer labelled keep their label; deleted
+        detections and beats not in the table are left out."""
+        table, samples, symbols = self.table, np.asarray(samples, np.int64), np.asarray(symbols, object)
+        if not len(table) or not len(samples):
+            return None
+        rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
+        keep = (table.sample[rows] == samples) & ~table.deleted[rows] & ~table.reviewed[rows]
+        return self._label_rows(rows[keep], symbols[keep], action)
+
+    def _label_rows(self, rows: np.ndarray, symbols: np.ndarray, action: str) -> BatchLabelEdit | None:
         if not len(rows):
             return None
         reviews = self.store.record(self.record).reviews
-        chosen = tuple(int(sample) for sample in table.sample[rows])
-        edit = BatchLabelEdit(chosen, tuple(reviews.get(sample) for sample in chosen), symbol, action)
-        self._write_batch(edit.samples, (Review(symbol, self.reviewer, utc_now()),) * len(chosen), action)
+        chosen = tuple(int(sample) for sample in self.table.sample[rows])
+        after = tuple(str(symbol) for symbol in symbols)
+        edit = BatchLabelEdit(chosen, tuple(reviews.get(sample) for sample in chosen), after, action)
+        self._write_batch(edit.samples, self._reviews(after), action)
         self._undo.append(edit)
         self._redo.clear()
         return edit
+
+    def _reviews(self, symbols: tuple[str, ...]) -> tuple[Review, ...]:
+        """This reviewer's reviews with ``symbols``, made now (one Review per label, shared by its beats)."""
+        now = utc_now()
+        made = {symbol: Review(symbol, self.reviewer, now) for symbol in set(symbols)}
+        return tuple(made[symbol] for symbol in symbols)
 
     def change_classes(self, edit: ClassEdit) -> None:
         """Store a split or merge of the record's classes (``class_edits``) as one step, saved before this returns;
@@ -249,7 +272,7 @@ class ReviewSession:
                         action=f"{'undo' if undoing else 'redo'} {edit.action}")
         elif isinstance(edit, BatchLabelEdit):
             undoing = state is edit.before
-            reviews = edit.before if undoing else (Review(edit.after, self.reviewer, utc_now()),) * len(edit.samples)
+            reviews = edit.before if undoing else self._reviews(edit.after)
             self._write_batch(edit.samples, reviews, f"{'undo' if undoing else 'redo'} {edit.action}")
         elif not isinstance(edit, BookmarkEdit):
             self._write(edit.sample, state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from danet_viewer._qt.templates_view import TILES_PER_PAGE
 from danet_viewer.components.class_review import ClassState
@@ -98,7 +99,8 @@ def test_a_reviewer_s_own_label_survives_a_class_key_and_is_replaced_only_when_a
     assert not dock.view.replace_button.isChecked()  # asked for each time
     menu = dock.view.class_menu(class_id)
     assert [action.text() for action in menu.actions() if action.text()][:3] == [
-        "Label with the model's verdict\tSpace", "Label (beat labels kept)", "Label, replacing reviewers' beat labels"]
+        f"Label with its proposal ({classes.summary(class_id).proposal})\tSpace", "Label (beat labels kept)",
+        "Label, replacing reviewers' beat labels"]
     menu.deleteLater()
 
 
@@ -206,3 +208,70 @@ def test_e_splits_off_a_class_s_early_beats_for_one_key_to_label(qtbot, analysed
     assert classes.paging == "prematurity" and review.selected == classes.paged_rows(keep)[0]
     menu_texts = [action.text() for action in view.class_menu(keep).actions()]
     assert not any(text.startswith("Split off its") for text in menu_texts)  # its early mode went with the split
+
+
+def answering(monkeypatch, answer):
+    """QMessageBox.question answers ``answer``; returns the questions asked."""
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *args: asked.append(text) or answer)
+    return asked
+
+
+def accept_key(qtbot, dock):
+    qtbot.keyClick(dock.view, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_the_proposals_are_accepted_once_confirmed_in_one_step_that_keeps_reviewers_labels(qtbot, analysed, tmp_path,
+                                                                                            monkeypatch):
+    dock = open_templates(qtbot, analysed)
+    review, classes, view = analysed.review, dock.classes, dock.view
+    for tile in visible_tiles(dock):  # every tile shows its class's proposal
+        assert f"proposed <b>{classes.summary(tile.class_id).proposal}</b> (" in tile.footer.text()
+    summaries = classes.summaries()
+    labelled = summaries[-1].class_id  # one class the reviewer labels with its key
+    classes.select(labelled)
+    qtbot.keyClick(view, Qt.Key.Key_V)
+    largest = max(summaries, key=lambda s: s.count).class_id
+    own_row = int(classes.member_rows(largest)[4])
+    review.set_reviewer("dr own")
+    review.label(int(review.session.table.sample[own_row]), "S")  # a reviewer's own beat label
+    review.set_reviewer("dr test")
+    labels = review.session.table.review_symbol.copy()
+    plan = classes.proposal_plan()
+    assert labelled not in plan.classes and largest in plan.classes and own_row not in plan.rows
+    asked = answering(monkeypatch, QMessageBox.StandardButton.Cancel)
+    accept_key(qtbot, dock)
+    assert len(asked) == 1 and np.array_equal(review.session.table.review_symbol, labels)  # cancelled: nothing
+    assert view.accept_button.isEnabled()
+    assert view.grab().save(str(tmp_path / "templates-proposals.png"))
+    asked = answering(monkeypatch, QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(view.accept_button, Qt.MouseButton.LeftButton)
+    count = len(plan.classes)
+    assert asked[0].startswith(f"Label the unreviewed beats of {count} classes (1 partly reviewed) as proposed: "
+                               f"{plan.text()}.")
+    table = review.session.table
+    assert np.array_equal(table.review_symbol[plan.rows], plan.symbols.astype(str))
+    assert table.review_symbol[own_row] == "S" and set(table.review_symbol[classes.member_rows(labelled)]) == {"V"}
+    entry = review.store.audit_log()[-1]
+    assert (entry.action, entry.who) == (f"accept_proposals {count} classes, {len(plan.rows)} beats", "dr test")
+    assert not view.accept_button.isEnabled()  # nothing left to accept
+    undo_key(qtbot, dock)  # one step: the beats it labelled, and only those, are unreviewed again
+    assert np.array_equal(review.session.table.review_symbol, labels)
+    assert review.store.audit_log()[-1].action == f"undo {entry.action}"
+
+
+def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(qtbot, analysed, monkeypatch):
+    dock = open_templates(qtbot, analysed)
+    review, classes, view = analysed.review, dock.classes, dock.view
+    classes.select(max(classes.summaries(), key=lambda s: s.count).class_id)
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    asked = answering(monkeypatch, QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(view.split_buttons["shape"], Qt.MouseButton.LeftButton)
+    assert classes.working and not view.accept_button.isEnabled()
+    accept_key(qtbot, dock)
+    assert not asked and "wait for it" in notes[-1] and not review.session.table.reviewed.any()
+    worked_out(qtbot, dock)
+    plan = classes.proposal_plan()  # the split done: the proposals of the classes it left
+    accept_key(qtbot, dock)
+    assert len(asked) == 1 and np.array_equal(np.flatnonzero(review.session.table.reviewed), plan.rows)

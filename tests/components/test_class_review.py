@@ -462,3 +462,77 @@ def test_a_split_worked_out_later_is_stored_then_and_no_other_edit_starts_meanwh
     classes.split(SINUS, "coupling")
     review.close()
     assert runner.stopped == 1 and runner.pending is None and classes.working == ""
+
+
+def test_each_class_proposes_the_model_s_call_on_most_of_its_beats(reviewing):
+    review, classes, _ = reviewing
+    # The fixture's model calls every APC (p 0.55 at a threshold of 0.5) and no other beat.
+    assert {s.class_id: s.proposal for s in classes.summaries()} == {SINUS: NORMAL, ECTOPIC_V: NORMAL, ECTOPIC_A: APC}
+    assert classes.confirm_model(ECTOPIC_A) == len(classes.member_rows(ECTOPIC_A))
+    assert members_labels(review, classes, ECTOPIC_A) == {APC}
+
+
+def test_accepting_the_proposals_is_one_undoable_journalled_step_that_keeps_a_reviewer_s_own_labels(reviewing):
+    review, classes, kinds = reviewing
+    classes.label(ECTOPIC_V, VENTRICULAR)  # a class the reviewer labelled: left whole
+    own = int(review.session.table.sample[classes.member_rows(SINUS)[5]])
+    review.label(own, APC)  # a reviewer's own beat label in a class otherwise unreviewed: kept
+    plan = classes.proposal_plan()
+    sinus, apcs = int(np.sum(kinds == NORMAL)) - 1, int(np.sum(kinds == APC))
+    assert plan.classes == (SINUS, ECTOPIC_A)
+    assert plan.text() == f"1 as N ({sinus} beats), 1 as A ({apcs} beats)"
+    journal_lines = len(review.store.journal_path.read_bytes().splitlines())
+    assert classes.accept_proposals() == sinus + apcs
+    assert len(review.store.journal_path.read_bytes().splitlines()) == journal_lines + 1
+    entry = review.store.audit_log()[-1]
+    assert (entry.action, entry.who) == (f"accept_proposals 2 classes, {sinus + apcs} beats", "dr test")
+    assert entry.after == f"{sinus} N, {apcs} A"
+    reviews = review.store.record("three").reviews
+    assert reviews[own].symbol == APC
+    assert members_labels(review, classes, SINUS) == {NORMAL, APC}
+    assert members_labels(review, classes, ECTOPIC_A) == {APC}
+    assert members_labels(review, classes, ECTOPIC_V) == {VENTRICULAR}
+    assert {s.state for s in classes.summaries()} == {ClassState.LABELLED}
+    assert classes.accept_proposals() == 0  # nothing left to accept
+    review.undo()  # one step: every beat it labelled is unreviewed again, the rest as before
+    assert members_labels(review, classes, ECTOPIC_A) == {""} and reviews[own].symbol == APC
+    assert set(review.store.beat_table("three").review_symbol[classes.member_rows(SINUS)]) == {"", APC}
+    assert members_labels(review, classes, ECTOPIC_V) == {VENTRICULAR}
+    assert review.store.audit_log()[-1].action == f"undo accept_proposals 2 classes, {sinus + apcs} beats"
+    review.redo()
+    assert members_labels(review, classes, ECTOPIC_A) == {APC} and reviews[own].symbol == APC
+
+
+def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(reviewing):
+    review, classes, _ = reviewing
+    classes.runner = runner = Deferred()
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    classes.split(SINUS, "coupling")
+    assert classes.accept_proposals() == 0 and "wait for it" in notes[-1]
+    assert not review.session.table.reviewed.any()
+    runner.finish()
+    assert classes.accept_proposals() == len(review.session.table)
+
+
+def test_no_proposals_accepted_while_refused_labels_wait_nor_when_the_disk_refuses(reviewing, monkeypatch):
+    review, classes, _ = reviewing
+    first = int(review.session.table.sample[0])
+
+    def disk_full(*args, **kwargs):
+        raise StoreWriteError(review.store.journal_path, "cannot save the edit: No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(review.store, "set_label", disk_full)
+        review.label(first, NORMAL)
+        assert classes.accept_proposals() == 0  # the kept label is saved first, in order
+    review.retry_unsaved()
+    refused = []
+    review.events.refused.connect(refused.append)
+    monkeypatch.setattr(review.store, "set_labels", disk_full)
+    assert classes.accept_proposals() == 0
+    assert refused == [f"The proposals were not accepted: {review.store.journal_path}: cannot save the edit: "
+                       "No space left on device"]
+    assert review.session.table.reviewed.sum() == 1
+    review.undo()  # the accept never entered the history: undo takes back the beat label
+    assert first not in review.store.record("three").reviews

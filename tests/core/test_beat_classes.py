@@ -324,3 +324,35 @@ def test_class_review_order_puts_first_the_class_whose_timing_the_model_contradi
     assert order[0] in set(ids[kinds != NORMAL])
     label_class(store, "three", apc_class, APC, reviewer="dr")
     assert beat_classes.class_review_order(store, "three")[-1] == apc_class  # reviewed classes come last
+
+
+def test_a_class_proposes_the_model_s_call_on_most_of_the_beats_it_scored():
+    from danet_viewer.core.beat_classes import class_proposals, proposal_plan
+
+    class_ids = np.array([0, 0, 0, 1, 1, 1, 1, 2, -1])
+    model_apc = np.array([1, 1, 0, 1, 0, 0, -1, -1, 1])  # -1: not scored
+    # Class 0: two of three called APC; class 1: one of three scored; class 2: none scored, so no proposal.
+    assert list(class_proposals(class_ids, model_apc, 3)) == ["A", "N", ""]
+    reviewed = np.array([False, True, False, False, False, False, False, False, False])
+    plan = proposal_plan(class_ids, model_apc, reviewed, 3)
+    assert list(plan.rows) == [0, 2, 3, 4, 5, 6] and list(plan.symbols) == ["A", "A", "N", "N", "N", "N"]
+    assert plan.classes == (0, 1) and plan.text() == "1 as N (4 beats), 1 as A (2 beats)"
+
+
+def test_accepting_the_proposals_in_the_store_is_one_journal_line_that_keeps_reviewers_labels(classified):
+    from danet_viewer.core.beat_classes import accept_proposals
+
+    store, _, kinds = classified
+    beats = store.record("three").beats
+    store.set_model_output("three", beats, np.where(kinds == APC, 0.9, 0.1), threshold=0.5, model_id="m", who="t")
+    store.set_label("three", int(beats[0]), VENTRICULAR, "dr")
+    lines = len(store.journal_path.read_bytes().splitlines())
+    plan = accept_proposals(store, "three", reviewer="dr accept")
+    assert len(store.journal_path.read_bytes().splitlines()) == lines + 1
+    assert len(plan.rows) == len(beats) - 1
+    reviews = store.record("three").reviews
+    assert reviews[int(beats[0])].symbol == VENTRICULAR  # a reviewer's own label is never overwritten
+    assert {reviews[int(b)].reviewer for b in beats[1:]} == {"dr accept"}
+    # The classes never mix APCs with other beats, so each beat gets the model's own call.
+    assert [reviews[int(b)].symbol for b in beats[1:]] == list(np.where(kinds[1:] == APC, "A", "N"))
+    assert store.audit_log()[-1].action == f"accept_proposals {len(plan.classes)} classes, {len(beats) - 1} beats"
