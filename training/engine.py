@@ -47,6 +47,11 @@ class TrainConfig:
     synthetic_per_epoch: int = 3_000  # rule-guided synthetic APCs added each epoch
     positive_weight: float = 2.0  # on top of the per-epoch resampling
     patience: int = 3
+    # A stage trained on a one-cycle schedule runs at least this many epochs (at most its planned ones) before
+    # early stopping may stop it, and keeps no weights from an earlier epoch: before then the rate is still
+    # warming up, and the validation AP of a few records can peak there by chance (docs/model.md, session 12).
+    # 0: any epoch may be kept, as the shipped default was trained.
+    min_epochs: int = 0
     max_seconds: float | None = None
     device: str = "cpu"
     # p(APC) vetoed below this rhythm regularity (NetworkConfig.rhythm_veto); off: docs/model.md, "Rhythm veto".
@@ -225,6 +230,8 @@ def _run_stage(
     # The incoming weights are the score to beat: a stage (or a fine-tune) that only makes
     # validation worse hands back the model it started from.
     best_score, best_state, stale = _validation_score(model, val, config), copy.deepcopy(model.state_dict()), 0
+    # A constant-rate stage (a fine-tune) has no warm-up: any of its epochs may be kept.
+    first_kept = min(config.min_epochs, epochs) if one_cycle else 0
     for epoch in range(epochs):
         reference = (record_median_logits(predict(model, train.inputs, config.device, raw=True), train.record,
                                           reference_beats(model.config, train.inputs))
@@ -269,7 +276,9 @@ def _run_stage(
             total += loss.item()
         score = _validation_score(model, val, config)
         log(Epoch(stage=stage, epoch=epoch + 1, loss=total / max(1, len(order)), val_ap=score))
-        if score > best_score:
+        if epoch + 1 < first_kept:
+            pass  # still warming up: neither kept nor counted against patience
+        elif score > best_score:
             best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
             if checkpoint is not None and rank() == 0:
                 checkpoint(model)

@@ -18,7 +18,7 @@ from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
-from danet_viewer.model.training_log import PretrainEpoch, StageDone
+from danet_viewer.model.training_log import Epoch, PretrainEpoch, StageDone
 from tests.conftest import REPO, ArrayRecording, synthetic_ecg, write_wfdb_record
 from training.data import BeatSet
 from training.engine import TrainConfig, fit, predict
@@ -227,3 +227,33 @@ def test_two_process_ddp_run_finishes(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     load_model(tmp_path / "ddp")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("min_epochs", "planned", "epochs_run", "kept_ap"),
+                         [(0, 6, 2, 0.9), (3, 6, 4, 0.4), (5, 2, 2, 0.5)],
+                         ids=["any-epoch", "from-the-third", "capped-at-the-planned-epochs"])
+def test_early_stopping_neither_stops_nor_keeps_weights_before_min_epochs(monkeypatch, min_epochs, planned,
+                                                                            epochs_run, kept_ap):
+    """A validation AP that peaks on the first epoch by chance (as one 74-patient fold's did) is kept without
+    ``min_epochs``; with it, the stage runs on and keeps the best epoch from ``min_epochs`` on (at most its
+    last planned epoch, so a short stage still keeps one)."""
+    import training.engine
+
+    scores = iter([0.1, 0.9, 0.5, 0.4, 0.3, 0.2, 0.1])  # the incoming weights', then each epoch's
+    monkeypatch.setattr(training.engine, "_validation_score", lambda *args: next(scores))
+    events = []
+    train, val = _synthetic_beats(1, "a"), _synthetic_beats(2, "b")
+    config = TrainConfig(variant="hard", seed=0, **{**TINY, "stage1_epochs": planned, "patience": 1},
+                         min_epochs=min_epochs)
+    fit(train, val, config, events.append)
+    assert [event.epoch for event in events if isinstance(event, Epoch)] == list(range(1, epochs_run + 1))
+    assert [event.val_ap for event in events if isinstance(event, StageDone)] == [kept_ap]
+
+
+def test_min_epochs_is_a_training_setting_off_by_default():
+    from training.cli import build_parser, crossval_config
+
+    argv = ["crossval", "--out", "cv", "--min-epochs", "3"]
+    assert crossval_config(build_parser().parse_args(argv)).train == TrainConfig(min_epochs=3)
+    assert TrainConfig().min_epochs == 0  # the shipped default model was trained keeping any epoch
