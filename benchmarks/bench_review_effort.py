@@ -87,6 +87,7 @@ from danet_viewer.core.beat_classes import (  # noqa: E402
     compute_beat_classes,
     label_class,
     proposal_plan,
+    qrs_unlike_reference,
     review_order,
     update_beat_classes,
 )
@@ -171,15 +172,19 @@ class Player:
         self.actions += 1
 
     def differs(self, rows: np.ndarray, proposal: str) -> bool:
-        """Whether the majority reference label of ``rows`` and the tool's ``proposal`` for them disagree on what the
-        goal counts: SVEB or not (a class of V beats proposed N is left to the proposal, as beat by beat it is)."""
+        """Whether the reader labels ``rows`` (a class) rather than leave it to the accepted proposals: where the
+        majority reference label and the tool's ``proposal`` disagree on what the goal counts, SVEB or not; where
+        the class has no proposal (its QRS unlike the record's), where labelling it raises the record's F1."""
+        if not proposal:
+            return self.f1_if_labelled(rows, self.majority(rows)) > self.f1
         return (self.majority(rows) in SVEB_SYMBOLS) != (proposal == PROPOSED_APC)
 
     def proposals(self):
         """What accepting the proposals would label now (``proposal_plan``)."""
         store, record, table = self.session.store, self.session.record, self.session.table
         classes = store.record(record).classes
-        return proposal_plan(beat_class_ids(store, record), table.model_apc, table.reviewed, classes.n_classes)
+        return proposal_plan(beat_class_ids(store, record), table.model_apc, table.reviewed,
+                             qrs_unlike_reference(classes))
 
     def f1_if_labelled(self, rows: np.ndarray, symbol: str) -> float:
         """The record's SVEB F1 were the unreviewed beats of ``rows`` labelled ``symbol``."""
@@ -358,7 +363,8 @@ def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tupl
 
     def label_unless_proposed(class_id: int, ids: np.ndarray) -> None:
         members = np.flatnonzero(ids == class_id)
-        proposal = class_proposals(ids, player.session.table.model_apc, store.record(name).classes.n_classes)
+        proposal = class_proposals(ids, player.session.table.model_apc,
+                                   qrs_unlike_reference(store.record(name).classes))
         if not accept or player.differs(members, proposal[class_id]):
             player.label_class(class_id, ids)
 
@@ -398,7 +404,8 @@ def _confirm_classes(player: Player) -> None:
         if player.f1 >= GOAL_F1:
             return
         ids = beat_class_ids(store, name)
-        proposal = class_proposals(ids, player.session.table.model_apc, store.record(name).classes.n_classes)
+        proposal = class_proposals(ids, player.session.table.model_apc,
+                                   qrs_unlike_reference(store.record(name).classes))
         members = np.flatnonzero(ids == class_id)
         if proposal[class_id] and player.f1_if_labelled(members, proposal[class_id]) > player.f1:
             player.label_class(int(class_id), ids, proposal[class_id])

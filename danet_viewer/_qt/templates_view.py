@@ -147,16 +147,17 @@ class TemplateTile(QFrame):
         score = "—" if np.isnan(summary.apc_score) else f"{summary.apc_score:.0f}"
         coupling = "—" if np.isnan(summary.coupling) else f"{100 * summary.coupling:.0f} %"
         agreeing = summary.model_apc_share if summary.proposal == "A" else 1 - summary.model_apc_share
-        proposed = (f" &nbsp;<span style='color:{PROPOSAL_COLOUR}'>proposed <b>{summary.proposal}</b> "
-                    f"({100 * agreeing:.0f} %)</span>")
+        proposed = (f"proposed <b>{summary.proposal}</b> ({100 * agreeing:.0f} %)" if summary.proposal
+                    else "no proposal: QRS unlike the record's" if summary.qrs_unlike else "")
         self.footer.setText(
             f"RR {1000 * summary.coupling_rr_s:.0f} ms ({coupling}) &nbsp;APC {score}<br>"
             f"<span style='color:{STATE_COLOURS[summary.state]}'>{summary.state_text()}</span>"
-            f"{proposed if summary.proposal else ''}")
+            + (f" &nbsp;<span style='color:{PROPOSAL_COLOUR}'>{proposed}</span>" if proposed else ""))
         self.footer.setToolTip(f"median RR before its beats, and that over the underlying cycle; "
                                f"APC score 0-100, the model's call at 50; {summary.reviewed} beats reviewed; "
                                "proposed: the model's call on most of its beats (the share it calls so), which "
-                               "Accept proposals gives its unreviewed beats")
+                               "Accept proposals gives its unreviewed beats; none where the class's QRS is unlike "
+                               "the record's beat (ventricular-looking), since the model tells only APC or not")
         border = CURRENT_BORDER if current else MARKED_BORDER if marked else "#c8c8c8"
         style = (f"TemplateTile {{ border: {3 if current or marked else 1}px "
                  f"{'dashed' if marked and not current else 'solid'} {border}; background: white; }}")

@@ -43,7 +43,13 @@ import numpy as np
 from danet_viewer.components.beat_details import apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
-from danet_viewer.core.beat_classes import ProposalPlan, class_proposals, classes_in_need_order, proposal_plan
+from danet_viewer.core.beat_classes import (
+    ProposalPlan,
+    class_proposals,
+    classes_in_need_order,
+    proposal_plan,
+    qrs_unlike_reference,
+)
 from danet_viewer.core.class_edits import (
     ClassEdit,
     ClassSource,
@@ -115,7 +121,8 @@ class ClassSummary:
     coupling: float  # median of that interval over the patient's underlying cycle (0.7: 30 % early)
     apc_score: float  # the class's p(APC) on the APC score scale (50: the model's threshold); NaN without a model
     model_apc_share: float  # its beats the model calls APC; NaN without a model
-    proposal: str  # its proposed label (``beat_classes.class_proposals``): A, N, or "" without a model
+    proposal: str  # its proposed label (``beat_classes.class_proposals``): A, N, or "" (none, or no model)
+    qrs_unlike: bool  # its QRS is unlike the record's beat (``beat_classes.qrs_unlike_reference``): no proposal
     reviewed: int
     labels: tuple[tuple[str, int], ...]  # reviewers' labels among its beats, the most common first
     state: ClassState
@@ -239,7 +246,8 @@ class ClassReview:
             for pair, count in zip(pairs, pair_counts, strict=True):
                 class_text, symbol = pair.split("\t")
                 labels[int(class_text)][symbol] = int(count)
-        proposals = class_proposals(ids, table.model_apc, k)
+        unlike = qrs_unlike_reference(classes)
+        proposals = class_proposals(ids, table.model_apc, unlike)
         threshold = self.review.session.threshold
         scores = apc_score(classes.p_apc, threshold) if np.isfinite(threshold) else np.full(k, np.nan)
         summaries = []
@@ -253,7 +261,8 @@ class ClassReview:
                 class_id=c, count=int(counts[c]), share=float(counts[c] / max(len(classes.sample), 1)),
                 coupling_rr_s=float(np.median(pre_rr_s[members])) if len(members) else np.nan,
                 coupling=float(np.median(ratio[members])) if len(members) else np.nan,
-                apc_score=float(scores[c]), model_apc_share=float(share), proposal=str(proposals[c]), reviewed=reviewed,
+                apc_score=float(scores[c]), model_apc_share=float(share), proposal=str(proposals[c]),
+                qrs_unlike=bool(unlike[c]), reviewed=reviewed,
                 labels=tuple(sorted(labels[c].items(), key=lambda item: (-item[1], item[0]))), state=state,
             ))
         # The order the review-effort benchmark measures, from the session's table (labels the disk refused included).
@@ -383,7 +392,8 @@ class ClassReview:
         classes, session = self.classes, self.review.session
         if classes is None or not classes.n_classes:
             return None
-        return proposal_plan(self.class_ids(), session.table.model_apc, session.table.reviewed, classes.n_classes)
+        return proposal_plan(self.class_ids(), session.table.model_apc, session.table.reviewed,
+                             qrs_unlike_reference(classes))
 
     def accept_proposals(self) -> int:
         """Label every unreviewed beat of the classes with its class's proposal, one undoable step; a reviewer's own

@@ -332,11 +332,31 @@ def test_a_class_proposes_the_model_s_call_on_most_of_the_beats_it_scored():
     class_ids = np.array([0, 0, 0, 1, 1, 1, 1, 2, -1])
     model_apc = np.array([1, 1, 0, 1, 0, 0, -1, -1, 1])  # -1: not scored
     # Class 0: two of three called APC; class 1: one of three scored; class 2: none scored, so no proposal.
-    assert list(class_proposals(class_ids, model_apc, 3)) == ["A", "N", ""]
+    supraventricular = np.zeros(3, bool)
+    assert list(class_proposals(class_ids, model_apc, supraventricular)) == ["A", "N", ""]
     reviewed = np.array([False, True, False, False, False, False, False, False, False])
-    plan = proposal_plan(class_ids, model_apc, reviewed, 3)
+    plan = proposal_plan(class_ids, model_apc, reviewed, supraventricular)
     assert list(plan.rows) == [0, 2, 3, 4, 5, 6] and list(plan.symbols) == ["A", "A", "N", "N", "N", "N"]
     assert plan.classes == (0, 1) and plan.text() == "1 as N (4 beats), 1 as A (2 beats)"
+    # A class whose QRS is unlike the record's beat gets no proposal: the model's "not APC" is no "N" for it.
+    wide_class_1 = np.array([False, True, False])
+    assert list(class_proposals(class_ids, model_apc, wide_class_1)) == ["A", "", ""]
+    assert list(proposal_plan(class_ids, model_apc, reviewed, wide_class_1).rows) == [0, 2]
+
+
+def test_classes_of_ventricular_beats_are_told_by_their_qrs_and_get_no_proposal(classified):
+    from danet_viewer.core.beat_classes import class_proposals, qrs_unlike_reference
+
+    store, _, kinds = classified
+    beats = store.record("three").beats
+    store.set_model_output("three", beats, np.full(len(beats), 0.1, np.float32), threshold=0.5, model_id="m", who="t")
+    ids, classes = beat_class_ids(store, "three"), store.record("three").classes
+    kind_of_class = [kinds[ids == c][0] for c in range(classes.n_classes)]  # classes never mix kinds (test above)
+    unlike = qrs_unlike_reference(classes)
+    assert [bool(u) for u in unlike] == [kind == VENTRICULAR for kind in kind_of_class]
+    # The model calls no beat an APC: every class is proposed N but the ventricular one, which gets no proposal.
+    proposals = class_proposals(ids, store.beat_table("three").model_apc, unlike)
+    assert [p for p in proposals] == ["" if kind == VENTRICULAR else "N" for kind in kind_of_class]
 
 
 def test_accepting_the_proposals_in_the_store_is_one_journal_line_that_keeps_reviewers_labels(classified):
@@ -349,10 +369,14 @@ def test_accepting_the_proposals_in_the_store_is_one_journal_line_that_keeps_rev
     lines = len(store.journal_path.read_bytes().splitlines())
     plan = accept_proposals(store, "three", reviewer="dr accept")
     assert len(store.journal_path.read_bytes().splitlines()) == lines + 1
-    assert len(plan.rows) == len(beats) - 1
+    # Every beat but the reviewer's and the ventricular class's (no proposal: the model says only "not APC").
+    accepted = beats[1:][kinds[1:] != VENTRICULAR]
+    assert len(plan.rows) == len(accepted) > 0
     reviews = store.record("three").reviews
     assert reviews[int(beats[0])].symbol == VENTRICULAR  # a reviewer's own label is never overwritten
-    assert {reviews[int(b)].reviewer for b in beats[1:]} == {"dr accept"}
+    assert {int(b) for b in beats[1:][kinds[1:] == VENTRICULAR]}.isdisjoint(reviews)  # left for the reader
+    assert {reviews[int(b)].reviewer for b in accepted} == {"dr accept"}
     # The classes never mix APCs with other beats, so each beat gets the model's own call.
-    assert [reviews[int(b)].symbol for b in beats[1:]] == list(np.where(kinds[1:] == APC, "A", "N"))
-    assert store.audit_log()[-1].action == f"accept_proposals {len(plan.classes)} classes, {len(beats) - 1} beats"
+    assert [reviews[int(b)].symbol for b in accepted] == ["A" if kind == APC else "N"
+                                                          for kind in kinds[1:][kinds[1:] != VENTRICULAR]]
+    assert store.audit_log()[-1].action == f"accept_proposals {len(plan.classes)} classes, {len(accepted)} beats"
