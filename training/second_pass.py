@@ -57,10 +57,14 @@ def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | Non
             network_scores: Path | None = None) -> list[PassRecord]:
     """Each record's pass features over the network's raw scores: the model folder's own, or, with
     ``network_scores`` (a ``crossval`` run's out-of-fold folder), scores from fold models that never saw the record,
-    so the pass learns how far to trust the network on a new patient rather than on its training beats."""
+    so the pass learns how far to trust the network on a new patient rather than on its training beats. There a
+    record the network neither trained nor validated on (by its card) keeps the network's own scores, already out of
+    sample (svdb for a network trained on DS1); a card that does not list its records needs every record's."""
     refuse_test_records(records)
     network, card = load_model(model_folder)
     network.second_pass = None  # the pass is fitted over the network's own scores
+    listed = card.training.get("train_records")
+    seen = None if listed is None else set(listed) | set(card.training.get("validation_records") or [])
     prepared = []
     for database, header in records:
         record = label_record(header, cache)
@@ -68,7 +72,7 @@ def prepare(model_folder: Path, records: list[TrainingRecord], cache: Path | Non
         samples = np.concatenate([record.beat_sample, record.false_sample])
         order = np.argsort(samples, kind="stable")
         inputs = together.inputs.subset(order)
-        if network_scores is None:
+        if network_scores is None or (seen is not None and record.name not in seen):
             raw = predict(network, inputs, raw=True)
             calls = predict(network, inputs) >= card.threshold
         else:

@@ -129,3 +129,15 @@ def test_the_pass_can_be_fitted_over_out_of_fold_network_scores_of_the_same_dete
         np.savez(scores / "106.npz", **{**saved, "sample": saved["sample"] + 1})
     with pytest.raises(DanetError, match="106.npz: its detections differ"):
         prepare(model_folder, records, None, network_scores=scores)
+    # A network whose card says it trained on 101 alone scores 106 itself (out of sample), and needs 101's file.
+    network, card = load_model(model_folder)
+    card.training = {"train_records": ["101"], "validation_records": []}
+    save_model(network, card, model_folder)
+    (scores / "106.npz").unlink()
+    out_of_fold, own = prepare(model_folder, records, None, network_scores=scores)
+    for record, from_file in ((out_of_fold, True), (own, False)):
+        p_raw = np.linspace(0.1, 0.9, len(record.label))
+        assert np.allclose(record.features[:, logit], np.log(p_raw / (1 - p_raw)), atol=1e-4) == from_file
+    (scores / "101.npz").unlink()
+    with pytest.raises(DanetError, match="no out-of-fold scores for record 101"):
+        prepare(model_folder, records, None, network_scores=scores)
