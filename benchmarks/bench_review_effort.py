@@ -174,9 +174,12 @@ class Player:
     def differs(self, rows: np.ndarray, proposal: str) -> bool:
         """Whether the reader labels ``rows`` (a class) rather than leave it to the accepted proposals: where the
         majority reference label and the tool's ``proposal`` disagree on what the goal counts, SVEB or not; where
-        the class has no proposal (its QRS unlike the record's), where labelling it raises the record's F1."""
+        the class has no proposal (its QRS unlike the record's), where its majority label would set right more of
+        its beats' calls than it sets wrong (the model's false APCs among ventricular or noise beats)."""
         if not proposal:
-            return self.f1_if_labelled(rows, self.majority(rows)) > self.f1
+            unreviewed = rows[~self.session.table.reviewed[rows]]
+            truth, sveb = self.truth[unreviewed], self.majority(rows) in SVEB_SYMBOLS
+            return int(np.sum(truth == sveb)) > int(np.sum(truth == self.called[unreviewed]))
         return (self.majority(rows) in SVEB_SYMBOLS) != (proposal == PROPOSED_APC)
 
     def proposals(self):
