@@ -148,7 +148,7 @@ class TemplateTile(QFrame):
         coupling = "—" if np.isnan(summary.coupling) else f"{100 * summary.coupling:.0f} %"
         agreeing = summary.model_apc_share if summary.proposal == "A" else 1 - summary.model_apc_share
         proposed = (f"proposed <b>{summary.proposal}</b> ({100 * agreeing:.0f} %)" if summary.proposal
-                    else "no proposal: QRS unlike the record's" if summary.qrs_unlike else "")
+                    else "no proposal (QRS differs)" if summary.qrs_unlike else "")
         self.footer.setText(
             f"RR {1000 * summary.coupling_rr_s:.0f} ms ({coupling}) &nbsp;APC {score}<br>"
             f"<span style='color:{STATE_COLOURS[summary.state]}'>{summary.state_text()}</span>"

@@ -228,7 +228,7 @@ def test_the_proposals_are_accepted_once_confirmed_in_one_step_that_keeps_review
     for tile in visible_tiles(dock):  # every tile shows its class's proposal, or why it has none
         summary = classes.summary(tile.class_id)
         assert (f"proposed <b>{summary.proposal}</b> (" if summary.proposal else
-                "no proposal: QRS unlike the record's") in tile.footer.text()
+                "no proposal (QRS differs)") in tile.footer.text()
     summaries = classes.summaries()
     labelled = summaries[-1].class_id  # one class the reviewer labels with its key
     classes.select(labelled)
