@@ -125,8 +125,19 @@ def test_a_reviewer_s_own_beat_label_survives_a_class_label_and_is_replaced_only
     assert (reviewed.symbol, reviewed.reviewer) == (NORMAL, "dr own")
 
 
-def test_no_class_label_while_refused_labels_wait_nor_one_the_disk_refuses(reviewing, monkeypatch):
+# A class label and accepting the proposals, each with what its refusal says and how its beats look unlabelled.
+CLASS_EDITS = {
+    "class label": (lambda classes: classes.label(ECTOPIC_A, APC), f"Class {ECTOPIC_A} was not labelled",
+                    lambda review, classes: members_labels(review, classes, ECTOPIC_A) == {""}),
+    "accept": (lambda classes: classes.accept_proposals(), "The proposals were not accepted",
+               lambda review, classes: review.session.table.reviewed.sum() == 1),
+}
+
+
+@pytest.mark.parametrize("edit", CLASS_EDITS)
+def test_no_class_edit_while_refused_labels_wait_nor_one_the_disk_refuses(reviewing, monkeypatch, edit):
     review, classes, _ = reviewing
+    apply, refusal, none_labelled = CLASS_EDITS[edit]
     first = int(review.session.table.sample[0])
 
     def disk_full(*args, **kwargs):
@@ -136,17 +147,16 @@ def test_no_class_label_while_refused_labels_wait_nor_one_the_disk_refuses(revie
         patch.setattr(review.store, "set_label", disk_full)
         review.label(first, NORMAL)
         assert review.unsaved
-        assert classes.label(ECTOPIC_A, APC) == 0  # the kept label is saved first, in order
+        assert apply(classes) == 0  # the kept label is saved first, in order
     review.retry_unsaved()
     assert not review.unsaved and review.store.record("three").reviews[first].symbol == NORMAL
     refused = []
     review.events.refused.connect(refused.append)
     monkeypatch.setattr(review.store, "set_labels", disk_full)
-    assert classes.label(ECTOPIC_A, APC) == 0
-    assert refused == [f"Class {ECTOPIC_A} was not labelled: {review.store.journal_path}: cannot save the edit: "
-                       "No space left on device"]
-    assert members_labels(review, classes, ECTOPIC_A) == {""}
-    review.undo()  # the class label never entered the history: undo takes back the beat label
+    assert apply(classes) == 0
+    assert refused == [f"{refusal}: {review.store.journal_path}: cannot save the edit: No space left on device"]
+    assert none_labelled(review, classes)
+    review.undo()  # the edit never entered the history: undo takes back the beat label
     assert first not in review.store.record("three").reviews
 
 
@@ -513,26 +523,3 @@ def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(reviewing):
     assert not review.session.table.reviewed.any()
     runner.finish()
     assert classes.accept_proposals() == len(review.session.table)
-
-
-def test_no_proposals_accepted_while_refused_labels_wait_nor_when_the_disk_refuses(reviewing, monkeypatch):
-    review, classes, _ = reviewing
-    first = int(review.session.table.sample[0])
-
-    def disk_full(*args, **kwargs):
-        raise StoreWriteError(review.store.journal_path, "cannot save the edit: No space left on device")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(review.store, "set_label", disk_full)
-        review.label(first, NORMAL)
-        assert classes.accept_proposals() == 0  # the kept label is saved first, in order
-    review.retry_unsaved()
-    refused = []
-    review.events.refused.connect(refused.append)
-    monkeypatch.setattr(review.store, "set_labels", disk_full)
-    assert classes.accept_proposals() == 0
-    assert refused == [f"The proposals were not accepted: {review.store.journal_path}: cannot save the edit: "
-                       "No space left on device"]
-    assert review.session.table.reviewed.sum() == 1
-    review.undo()  # the accept never entered the history: undo takes back the beat label
-    assert first not in review.store.record("three").reviews
