@@ -382,7 +382,9 @@ class ClassReview:
         """Label the class with its proposal (the model's call on most of its beats), as Space does for one beat."""
         summary = self.summary(class_id)
         if summary is None or not summary.proposal:
-            self.review.events.status.emit("No model has scored this class: type its label", 4000)
+            why = ("its QRS differs from the record's beat" if summary is not None and summary.qrs_unlike
+                   else "no model has scored it")
+            self.review.events.status.emit(f"Class {class_id} has no proposal ({why}): type its label", 4000)
             return 0
         return self.label(class_id, summary.proposal)
 

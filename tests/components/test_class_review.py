@@ -523,3 +523,19 @@ def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(reviewing):
     assert not review.session.table.reviewed.any()
     runner.finish()
     assert classes.accept_proposals() == len(review.session.table)
+
+
+def test_a_class_whose_qrs_differs_has_no_proposal_and_space_says_why(reviewing, monkeypatch):
+    from danet_viewer.components import class_review
+
+    review, classes, _ = reviewing
+    # The fixture regroups the classes by kind without their centroids: the QRS test (tests/core) is stood in for.
+    monkeypatch.setattr(class_review, "qrs_unlike_reference", lambda table: np.arange(table.n_classes) == ECTOPIC_V)
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    ventricular = classes.summary(ECTOPIC_V)
+    assert ventricular.qrs_unlike and ventricular.proposal == ""
+    assert classes.confirm_model(ECTOPIC_V) == 0
+    assert notes[-1] == f"Class {ECTOPIC_V} has no proposal (its QRS differs from the record's beat): type its label"
+    assert not review.session.table.reviewed[classes.member_rows(ECTOPIC_V)].any()
+    assert classes.summary(ECTOPIC_A).proposal and classes.confirm_model(ECTOPIC_A) > 0
