@@ -515,8 +515,11 @@ def proposals_question(plan: ProposalPlan | None, summaries: list[ClassSummary])
     classes = f"{count} unreviewed class{'es' * (count != 1)}"
     what = (f"Label {classes}" if not mixed else
             f"Label the unreviewed beats of {count} class{'es' * (count != 1)} ({mixed} partly reviewed)")
+    left = sum(summary.qrs_unlike and summary.state is not ClassState.LABELLED for summary in summaries)
+    left_text = ("" if not left else f" {left} class{'es' * (left != 1)} whose QRS differs from the record's beat: "
+                 "no proposal, left for you to label.")
     return (f"{what} as proposed: {plan.text()}.\n\nBeats a reviewer labelled keep their labels, and classes "
-            "labelled already are left as they are. One step: Ctrl+Z undoes it.")
+            f"labelled already are left as they are.{left_text} One step: Ctrl+Z undoes it.")
 
 
 # Rows of SHORTCUTS whose handler is the Templates view's (menus binds them as it binds the events dock's).

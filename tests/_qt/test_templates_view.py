@@ -277,3 +277,22 @@ def test_the_proposals_are_not_accepted_while_a_split_is_worked_out(qtbot, analy
     plan = classes.proposal_plan()  # the split done: the proposals of the classes it left
     accept_key(qtbot, dock)
     assert len(asked) == 1 and np.array_equal(np.flatnonzero(review.session.table.reviewed), plan.rows)
+
+
+def test_the_accept_question_names_the_classes_left_without_a_proposal():
+    from danet_viewer._qt.templates_view import proposals_question
+    from danet_viewer.components.class_review import ClassSummary
+    from danet_viewer.core.beat_classes import proposal_plan
+
+    class_ids = np.array([0, 0, 1, 1, 2])
+    unlike = np.array([False, True, False])
+    plan = proposal_plan(class_ids, np.array([0, 0, 0, 0, 1]), np.zeros(5, bool), unlike)
+
+    def summary(class_id: int, proposal: str) -> ClassSummary:
+        return ClassSummary(class_id, 2, 0.4, 0.8, 1.0, 0.0, 0.0, proposal, bool(unlike[class_id]), 0, (),
+                            ClassState.UNREVIEWED)
+
+    question = proposals_question(plan, [summary(0, "N"), summary(1, ""), summary(2, "A")])
+    assert question.startswith("Label 2 unreviewed classes as proposed: 1 as N (2 beats), 1 as A (1 beat).")
+    assert "1 class whose QRS differs from the record's beat: no proposal, left for you to label." in question
+    assert "whose QRS differs" not in proposals_question(plan, [summary(0, "N"), summary(2, "A")])
