@@ -692,6 +692,20 @@ def class_pages(store: AnnotationStore, record: str,
     return pages
 
 
+# The beat gallery shows this many beats a page: 4 rows of 6, each beat with the beat before it and its P wave
+# legible side by side on a 1 600 px wide screen. Set for legibility, not from the benchmark (larger pages cost its
+# reader fewer actions).
+GALLERY_PAGE_BEATS = 24
+
+
+def gallery_sections(store: AnnotationStore, record: str) -> list[tuple[int, np.ndarray]]:
+    """What the beat gallery pages through for exceptions, in order: each class with its rows of
+    ``store.beat_table(record)`` (``class_pages``: the classes by summed doubt, each one's beats the most doubtful
+    first), then the whole record under class id -1 (``review_order``: every beat not deleted, the most doubtful
+    first), for the exceptions the pages of each class left."""
+    return [*class_pages(store, record), (-1, review_order(store, record))]
+
+
 def class_review_order(store: AnnotationStore, record: str) -> np.ndarray:
     """Class ids of ``record`` in ``classes_in_need_order`` (the Templates view's and the benchmark's order)."""
     classes = store.record(record).classes

@@ -236,6 +236,24 @@ def test_class_pages_hold_every_classified_beat_once_the_most_doubtful_class_fir
     assert sorted(dict(class_pages(store, "three"))[apc_class]) == sorted(dict(pages)[apc_class])
 
 
+def test_gallery_sections_page_each_class_then_the_whole_record_by_doubt(classified):
+    store, _, kinds = classified
+    beats = store.record("three").beats
+    store.set_model_output("three", beats, np.where(kinds == APC, 0.99, 0.01).astype(np.float32), threshold=0.5,
+                           model_id="m", who="t")
+    for class_id in np.unique(beat_class_ids(store, "three")):
+        label_class(store, "three", int(class_id), NORMAL, reviewer="dr")
+    sections = beat_classes.gallery_sections(store, "three")
+    assert [(c, rows.tolist()) for c, rows in sections[:-1]] == [(c, rows.tolist()) for c, rows in
+                                                                  class_pages(store, "three")]
+    whole_id, whole = sections[-1]
+    assert whole_id == -1 and whole.tolist() == beat_classes.review_order(store, "three").tolist()
+    # The whole record's first page holds the APCs the class labels got wrong; its last only sinus beats.
+    page = beat_classes.GALLERY_PAGE_BEATS
+    assert set(np.flatnonzero(kinds == APC)) <= set(whole[:page].tolist())
+    assert set(kinds[whole[-page:]]) == {NORMAL}
+
+
 def test_two_modes_finds_the_early_group_of_a_bimodal_coupling_only():
     rng = np.random.default_rng(0)
     on_time = np.log(rng.normal(1.0, 0.03, 200))
