@@ -1,0 +1,324 @@
+"""The beat gallery without Qt: Holter-style exception review, a page of ``GALLERY_PAGE_BEATS`` beats at a time.
+
+After the classes are labelled (template review), the exceptions are single beats whose label is wrong: an APC in
+a class of normal beats. The gallery pages through the record as ``beat_classes.gallery_sections`` orders it: each
+class, the most doubtful class first and its beats the most doubtful first, then every beat of the record by doubt.
+The reader scans a page of 24 beats (4 rows of 6) side by side and labels only the wrong ones.
+
+The order is worked out once, when the gallery is first shown for a record (``sections``) or the reader asks again
+(``refresh``), never after a label: a page does not reshuffle under the reader. The sections are kept as beat
+samples, so a beat added or deleted elsewhere does not shift the other tiles either.
+
+A cursor sits on one tile of the page; moving it selects its beat in the review model, so the main view, the
+superimposed beats and the details follow. A beat key labels the cursor's beat through the review model's own
+single-beat path (``ReviewModel.label``: journalled at once, one step of the undo history). A typed label replaces a
+reviewer's earlier one as it does in the main view, but not silently: the status bar says whose label it replaced.
+
+Events (``BeatGallery.events``): ``page()`` when the page (its section, its number, or the order) changes;
+``cursor()`` when the cursor moves on the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from danet_viewer.components.beat_details import apc_score
+from danet_viewer.components.events import EmitterGroup
+from danet_viewer.components.review_model import ReviewModel
+from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, gallery_sections
+from danet_viewer.core.beats import RR_FEATURES, rr_features
+from danet_viewer.core.store import NOT_A_BEAT
+
+# The grid: GALLERY_COLUMNS tiles a row, GALLERY_ROWS rows a page.
+GALLERY_COLUMNS = 6
+GALLERY_ROWS = GALLERY_PAGE_BEATS // GALLERY_COLUMNS
+# Each tile shows the analysis lead from this long before its R to this long after: the beat before it, the P wave
+# and the coupling interval are in sight.
+STRIP_BEFORE_S = 1.2
+STRIP_AFTER_S = 0.4
+# A page's strips share one amplitude scale, from these percentiles of all their samples (a noisy tile does not
+# shrink the others); what lies beyond it by more than STRIP_MARGIN of the range is clipped to the tile.
+STRIP_PERCENTILES = (0.5, 99.5)
+STRIP_MARGIN = 0.15
+WHOLE_RECORD = -1  # the section id of every beat of the record by doubt (``gallery_sections``)
+_PRE_RR, _LOCAL_RR = RR_FEATURES.index("pre_rr_s"), RR_FEATURES.index("local_rr_s")
+
+
+@dataclass(frozen=True)
+class GalleryTile:
+    """One beat of the page as its tile shows it."""
+
+    row: int  # of the session's beat table
+    sample: int
+    time_text: str  # on the record's clock
+    label: str  # the reviewer's symbol ("not-a-beat" for a deleted detection), else the model's call A or N
+    reviewed: bool
+    pre_rr_percent: float  # the interval before the beat, as % of the local median RR (NaN for the first beat)
+    apc_score: float  # p(APC) on the APC score scale (50: the model's call); NaN where the model scored none
+
+    @property
+    def caption(self) -> str:
+        """'A  RR 72 %  score 81' (the label, the prematurity, the model's score)."""
+        label = "✕" if self.label == NOT_A_BEAT else self.label
+        parts = [label]
+        if np.isfinite(self.pre_rr_percent):
+            parts.append(f"RR {self.pre_rr_percent:.0f} %")
+        if np.isfinite(self.apc_score):
+            parts.append(f"score {self.apc_score:.0f}")
+        return "  ".join(parts)
+
+
+class BeatGallery:
+    """The pages of beats of the record under review in a ``ReviewModel``, and a cursor on the page shown."""
+
+    def __init__(self, review: ReviewModel) -> None:
+        self.review = review
+        self.events = EmitterGroup("page", "cursor")
+        self._sections: list[tuple[int, np.ndarray]] | None = None  # (class id, beat samples), None: not worked out
+        self.section = 0
+        self.page = 0
+        self.cursor = 0
+        self._session = review.session
+        # Pre-RR over the local median RR per sample of the live beats, with the table it was computed from.
+        self._rr: tuple[object, np.ndarray, np.ndarray] = (None, np.empty(0, np.int64), np.empty(0))
+        review.events.beats.connect(self._beats_changed)
+
+    # --- the order -----------------------------------------------------------------------------------
+
+    @property
+    def sections(self) -> list[tuple[int, np.ndarray]]:
+        """(class id, beat samples) in paging order (``gallery_sections``); class id -1 is the whole record. Worked
+        out on first use for the record under review and kept until ``refresh``."""
+        if self._sections is None:
+            review = self.review
+            if review.session is None:
+                return []
+            table = review.store.beat_table(review.recording.name)
+            self._sections = [(class_id, table.sample[rows].astype(np.int64))
+                              for class_id, rows in gallery_sections(review.store, review.recording.name)]
+            self.section = self.page = self.cursor = 0
+        return self._sections
+
+    def refresh(self) -> None:
+        """Work the order out again from the labels as they are now, and start at its first page."""
+        self._sections = None
+        self._page_changed()
+
+    def open(self) -> None:
+        """The gallery is shown: its cursor's beat becomes the selected one, so the main view shows it too."""
+        self._select_cursor()
+        self.events.cursor.emit()
+
+    def _beats_changed(self) -> None:
+        if self.review.session is not self._session:  # another record (or none): its order is worked out when shown
+            self._session = self.review.session
+            self._sections = None
+            self.section = self.page = self.cursor = 0
+        # Else a label or an added or deleted beat: the same beats on the same page, drawn as they are now.
+        self.events.page.emit()
+
+    # --- where the reader is -------------------------------------------------------------------------
+
+    def page_count(self, section: int | None = None) -> int:
+        sections = self.sections
+        if not sections:
+            return 0
+        samples = sections[self.section if section is None else section][1]
+        return max(1, -(-len(samples) // GALLERY_PAGE_BEATS))
+
+    def title(self) -> str:
+        """'Class 3: page 2 of 5', 'Whole record by doubt: page 1 of 80'; what there is when there is no page."""
+        sections = self.sections
+        if not sections:
+            return "No record under review" if self.review.session is None else "No beats to page through"
+        class_id = sections[self.section][0]
+        name = "Whole record by doubt" if class_id == WHOLE_RECORD else f"Class {class_id}"
+        return f"{name}: page {self.page + 1} of {self.page_count()}"
+
+    def page_rows(self) -> np.ndarray:
+        """Rows of the session's beat table on the page, in tile order (beats no longer in the table left out)."""
+        sections, session = self.sections, self.review.session
+        if not sections:
+            return np.empty(0, np.int64)
+        samples = sections[self.section][1][self.page * GALLERY_PAGE_BEATS : (self.page + 1) * GALLERY_PAGE_BEATS]
+        table = session.table
+        if not len(table):
+            return np.empty(0, np.int64)
+        rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
+        return rows[table.sample[rows] == samples].astype(np.int64)
+
+    def cursor_row(self) -> int | None:
+        rows = self.page_rows()
+        return int(rows[self.cursor]) if self.cursor < len(rows) else None
+
+    def tiles(self) -> list[GalleryTile]:
+        """What each tile of the page shows, in tile order."""
+        review, rows = self.review, self.page_rows()
+        if not len(rows):
+            return []
+        table, session = review.session.table, review.session
+        fs = review.recording.fs
+        scores = (apc_score(table.p_apc[rows], session.threshold) if np.isfinite(session.threshold)
+                  else np.full(len(rows), np.nan))
+        pre_rr = self._pre_rr_percent(table.sample[rows])
+        return [GalleryTile(
+            row=int(row), sample=int(table.sample[row]), time_text=review.clock.text(table.sample[row] / fs),
+            label=str(table.review_symbol[row]) if table.reviewed[row] else session.model_symbol(int(row)),
+            reviewed=bool(table.reviewed[row]), pre_rr_percent=float(pre_rr[i]), apc_score=float(scores[i]),
+        ) for i, row in enumerate(rows)]
+
+    def _pre_rr_percent(self, samples: np.ndarray) -> np.ndarray:
+        """The interval before each beat at ``samples`` as % of the local median RR, among the beats not deleted
+        (NaN for a deleted beat and the record's first)."""
+        table = self.review.session.table
+        if self._rr[0] is not table:  # the table is replaced on every edit: worked out once per edit
+            live = table.sample[~table.deleted]
+            rr = rr_features(live, self.review.recording.fs)
+            percent = np.full(len(live), np.nan)
+            if len(live) > 1:
+                percent = 100.0 * rr[:, _PRE_RR] / np.maximum(rr[:, _LOCAL_RR], 1e-6)
+                percent[0] = np.nan  # its interval is the next one's
+            self._rr = (table, live, percent)
+        _, live, percent = self._rr
+        if not len(live):
+            return np.full(len(samples), np.nan)
+        at = np.minimum(np.searchsorted(live, samples), len(live) - 1)
+        return np.where(live[at] == samples, percent[at], np.nan)
+
+    # --- the strips ----------------------------------------------------------------------------------
+
+    def strip_times(self) -> np.ndarray:
+        """Seconds from R of each sample of a strip (``STRIP_BEFORE_S`` before to ``STRIP_AFTER_S`` after)."""
+        fs = self.review.recording.fs
+        return np.arange(-round(STRIP_BEFORE_S * fs), round(STRIP_AFTER_S * fs) + 1) / fs
+
+    def strips(self) -> np.ndarray:
+        """float32 (tiles, samples): each tile's stretch of the analysis lead around its R, its median taken off
+        (baseline wander apart, so the strips sit in their cells); NaN beyond the record's ends."""
+        review, rows = self.review, self.page_rows()
+        fs, raw = review.recording.fs, review.analysis_raw
+        offsets = np.arange(-round(STRIP_BEFORE_S * fs), round(STRIP_AFTER_S * fs) + 1)
+        if not len(rows) or not len(raw):
+            return np.full((len(rows), len(offsets)), np.nan, np.float32)
+        at = review.session.table.sample[rows][:, None] + offsets[None, :]
+        inside = (at >= 0) & (at < len(raw))
+        strips = np.where(inside, raw[np.clip(at, 0, len(raw) - 1)], np.nan).astype(np.float32)
+        # Each row holds its own R sample, so no row is all NaN.
+        return strips - np.nanmedian(strips, axis=1, keepdims=True)
+
+    @staticmethod
+    def scale(strips: np.ndarray) -> tuple[float, float]:
+        """The amplitude range the page's strips share (low, high), from ``STRIP_PERCENTILES`` of all their samples,
+        widened by ``STRIP_MARGIN`` each way; (-1, 1) with nothing to scale."""
+        values = strips[np.isfinite(strips)]
+        if not len(values):
+            return -1.0, 1.0
+        low, high = np.percentile(values, STRIP_PERCENTILES)
+        span = max(float(high - low), 1e-6)
+        return float(low - STRIP_MARGIN * span), float(high + STRIP_MARGIN * span)
+
+    # --- paging --------------------------------------------------------------------------------------
+
+    def _go(self, section: int, page: int) -> None:
+        self.section, self.page, self.cursor = section, page, 0
+        self._page_changed()
+
+    def _page_changed(self) -> None:
+        self.events.page.emit()
+        self._select_cursor()
+        self.events.cursor.emit()
+
+    def next_page(self) -> None:
+        """The section's next page; past its last, the next section's first (the whole record's last page ends it)."""
+        if not self.sections:
+            return
+        if self.page + 1 < self.page_count():
+            self._go(self.section, self.page + 1)
+        elif self.section + 1 < len(self.sections):
+            self._go(self.section + 1, 0)
+        else:
+            self.review.events.status.emit("The last page of the gallery", 3000)
+
+    def previous_page(self) -> None:
+        """The section's previous page; before its first, the previous section's last."""
+        if not self.sections:
+            return
+        if self.page > 0:
+            self._go(self.section, self.page - 1)
+        elif self.section > 0:
+            self._go(self.section - 1, self.page_count(self.section - 1) - 1)
+        else:
+            self.review.events.status.emit("The first page of the gallery", 3000)
+
+    def next_section(self) -> None:
+        """Leave this class: the next section's first page (the reader's move when a page had nothing to correct)."""
+        if self.section + 1 < len(self.sections):
+            self._go(self.section + 1, 0)
+        elif self.sections:
+            self.review.events.status.emit("The whole record is the gallery's last section", 3000)
+
+    def previous_section(self) -> None:
+        if self.section > 0:
+            self._go(self.section - 1, 0)
+
+    # --- the cursor ----------------------------------------------------------------------------------
+
+    def move_cursor(self, rows: int = 0, columns: int = 0) -> None:
+        """Move the cursor ``rows`` down and ``columns`` right in the grid: left and right go on along the page
+        (from a row's end to the next row's start), up and down stay in their column; it stays on the page's tiles."""
+        count = len(self.page_rows())
+        if not count:
+            return
+        target = self.cursor + rows * GALLERY_COLUMNS + columns
+        if rows and not 0 <= target < count:
+            return  # no tile above or below in this column
+        self.set_cursor(min(max(target, 0), count - 1))
+
+    def set_cursor(self, index: int) -> None:
+        """Put the cursor on tile ``index`` of the page (a click) and select its beat."""
+        if not 0 <= index < len(self.page_rows()) or index == self.cursor and self.review.selected == self.cursor_row():
+            return
+        self.cursor = index
+        self._select_cursor()
+        self.events.cursor.emit()
+
+    def _select_cursor(self) -> None:
+        row = self.cursor_row()
+        if row is not None and row != self.review.selected:
+            self.review.select_row(row)
+
+    def show_in_main_view(self) -> None:
+        """Select the cursor's beat and centre the main view on it, keeping the main view's span."""
+        row = self.cursor_row()
+        if row is None:
+            return
+        self.review.select_row(row)
+        self.review.set_span(self.review.viewport.stop_s - self.review.viewport.start_s)
+
+    # --- labelling -----------------------------------------------------------------------------------
+
+    def label(self, symbol: str) -> None:
+        """Label the cursor's beat ``symbol`` through the review model, as a beat key does in the main view: saved at
+        once, one step of the undo history. Replacing a reviewer's other label says so on the status bar."""
+        row = self.cursor_row()
+        if row is None:
+            return
+        table = self.review.session.table
+        before = str(table.review_symbol[row]) if table.reviewed[row] else ""
+        who = str(table.reviewer[row]) or "a reviewer"
+        self.review.select_row(row)
+        self.review.label(int(table.sample[row]), symbol)
+        after = self.review.session.table
+        if before and before != symbol and after.review_symbol[row] == symbol:
+            shown = "not a beat" if before == NOT_A_BEAT else before
+            self.review.events.status.emit(f"Replaced {who}'s label {shown} with {symbol} (Ctrl+Z puts it back)", 5000)
+
+    def confirm_model(self) -> None:
+        """The model's call as the cursor's beat's label, where no one has labelled it (``ReviewModel.confirm_model``:
+        a reviewer's label is kept, and the status bar says so)."""
+        row = self.cursor_row()
+        if row is not None:
+            self.review.select_row(row)
+            self.review.confirm_model()
