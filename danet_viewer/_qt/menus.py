@@ -3,7 +3,7 @@
 The review menu and the view toggles are built from ``SHORTCUTS``, the one
 table that binds keys: a row's handler names a view toggle (``TOGGLES``), an
 events-dock action (``events_dock.EVENT_ACTIONS``: bookmarks) or a Templates view one
-(``templates_view.TEMPLATE_ACTIONS``), else the window's
+(``templates_view.TEMPLATE_ACTIONS``) or a beat gallery one (``beat_gallery.GALLERY_ACTIONS``), else the window's
 method of that name, else the review model's (navigation and selection need no Qt).
 """
 
@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar
 
+from danet_viewer._qt.beat_gallery import GALLERY_ACTIONS, GalleryDock
 from danet_viewer._qt.ecg_paper import GAINS_MM_MV, SPEEDS_MM_S, STANDARD_SPEED_MM_S
 from danet_viewer._qt.events_dock import EVENT_ACTIONS
 from danet_viewer._qt.lead_stack import LeadStackFeed
@@ -35,6 +36,7 @@ TOGGLES: dict[str, tuple[bool, Callable[..., Callable[[bool], None]]]] = {
     "toggle_calipers": (False, lambda window: window.view.set_calipers_visible),
     "toggle_heart_rate_overview": (False, lambda window: window.overview.show_heart_rate),
     "toggle_templates": (False, lambda window: window.templates.set_shown),
+    "toggle_gallery": (False, lambda window: window.gallery.set_shown),
 }
 
 
@@ -83,6 +85,7 @@ def build_menus(window) -> dict[str, QAction]:
     _action(window, file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
     view_menu = bar.addMenu("&View")
+    window.gallery = GalleryDock(window)  # View ▸ Beat gallery (Ctrl+B): exceptions, a page of 24 beats at a time
     spans = QActionGroup(window)
     for span in SPANS_S:
         action = QAction(f"{span:g} s span" if span < 60 else f"{span / 60:g} min span", window, checkable=True)
@@ -117,7 +120,7 @@ def build_menus(window) -> dict[str, QAction]:
             action.toggled.connect(switch(window))
             view_menu.addAction(action)
         else:
-            named = {**EVENT_ACTIONS, **TEMPLATE_ACTIONS}
+            named = {**EVENT_ACTIONS, **TEMPLATE_ACTIONS, **GALLERY_ACTIONS}
             handler = (partial(named[shortcut.handler], window) if shortcut.handler in named
                        else getattr(window, shortcut.handler, None) or getattr(window.review, shortcut.handler))
             action.triggered.connect(

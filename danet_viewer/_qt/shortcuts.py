@@ -88,6 +88,14 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+Return", "Ctrl+Enter"), "Accept proposals", "Templates view: label every class's unreviewed "
              "beats with its proposal (the model's call on most of its beats), after a question that says what will "
              "be labelled; one step, beats reviewers labelled keep theirs", "accept_proposals"),
+    Shortcut(("Ctrl+B",), "Beat gallery", "show or hide the beat gallery: exceptions a page of 24 beats at a time, "
+             "each class the most doubtful beats first, then the whole record; while it has the keys, the arrows move "
+             "its cursor, a beat key (Space: the model's call, X: not a beat) labels the cursor's beat, PgDown/PgUp "
+             "turn the page, Enter shows the beat in the main view", "toggle_gallery"),
+    Shortcut(("Ctrl+PgDown",), "Gallery: next section", "beat gallery: leave this class for the next section's first "
+             "page (when its page had nothing to correct)", "gallery_next_section"),
+    Shortcut(("Ctrl+PgUp",), "Gallery: previous section", "beat gallery: the previous section's first page",
+             "gallery_previous_section"),
     Shortcut(("F1", "?"), "Help", "show this table", "show_help"),
 )
 

@@ -196,11 +196,14 @@ class BeatGallery:
 
     def strips(self) -> np.ndarray:
         """float32 (tiles, samples): each tile's stretch of the analysis lead around its R, its median taken off
-        (baseline wander apart, so the strips sit in their cells); NaN beyond the record's ends."""
+        (baseline wander apart, so the strips sit in their cells); NaN beyond the record's ends. (0, 0) with no
+        tiles."""
         review, rows = self.review, self.page_rows()
+        if not len(rows):
+            return np.empty((0, 0), np.float32)
         fs, raw = review.recording.fs, review.analysis_raw
         offsets = np.arange(-round(STRIP_BEFORE_S * fs), round(STRIP_AFTER_S * fs) + 1)
-        if not len(rows) or not len(raw):
+        if not len(raw):
             return np.full((len(rows), len(offsets)), np.nan, np.float32)
         at = review.session.table.sample[rows][:, None] + offsets[None, :]
         inside = (at >= 0) & (at < len(raw))
