@@ -109,6 +109,11 @@ class EcgGrid(ViewFillingItem):
         if rect.isEmpty():
             return
         to_screen = painter.transform()  # data to the view's pixels: a scale and an offset
+        scale = (to_screen.m11(), to_screen.m22())
+        if not all(np.isfinite(scale)) or min(abs(scale[0] * rect.width()), abs(scale[1] * rect.height())) < 1.0:
+            # A view squeezed to no height (a short window, a tall dock) has an infinite or zero scale: rectangles
+            # of NaN pixels crash Qt's rasteriser, and there is nothing to rule.
+            return
         ratio = painter.device().devicePixelRatioF()
         pixel_s, pixel_mv = 1.0 / abs(to_screen.m11()), 1.0 / abs(to_screen.m22())
         small_mv = self.lines_in(rect, pixel_s, pixel_mv, 1)[1]
