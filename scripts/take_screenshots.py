@@ -25,6 +25,7 @@ from danet_viewer.resources import sample_record  # noqa: E402
 
 WINDOW_SIZE = (1600, 1000)
 TEMPLATES_SIZE = (1000, 860)
+GALLERY_SIZE = (1400, 900)
 
 
 def _settle(app: QApplication, window: MainWindow) -> None:
@@ -45,6 +46,20 @@ def templates_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     templates.view.tile_clicked(templates.classes.summaries()[0].class_id, False)
     _settle(app, window)
     templates.grab().save(str(path))
+    print(path)
+
+
+def gallery_shot(app: QApplication, window: MainWindow, path: Path) -> None:
+    """The beat gallery (View ▸ Beat gallery) on its own: the first page of the class most in doubt, the cursor on
+    its third beat."""
+    window.shortcut_actions["Beat gallery"].setChecked(True)
+    gallery = window.gallery
+    gallery.setFloating(True)
+    gallery.resize(*GALLERY_SIZE)
+    _settle(app, window)
+    gallery.gallery.set_cursor(2)
+    _settle(app, window)
+    gallery.grab().save(str(path))
     print(path)
 
 
@@ -86,6 +101,8 @@ def main() -> None:
     shot("review-side-by-side.png", 80.0, 10.0, select_near_s=83.3)
     window.shortcut_actions["Side by side"].setChecked(False)
     templates_shot(app, window, out / "templates.png")
+    window.shortcut_actions["Templates"].setChecked(False)
+    gallery_shot(app, window, out / "gallery.png")
     window.close()
     print(render_review(str(sample_record()), 60.0, 10.0, out / "render-attention.png",
                         Path(os.environ["DANET_REVIEW_DATA"]) / "render.danet.h5"))

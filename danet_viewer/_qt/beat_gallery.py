@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QGraphicsRectItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from danet_viewer._qt.beat_docks import HIGHLIGHT
 from danet_viewer._qt.ecg_paper import EcgGrid
@@ -47,9 +47,10 @@ from danet_viewer.core.store import NOT_A_BEAT
 # lines fall alike in every cell.
 CELL_GAP_S = 0.2
 CELL_WIDTH_S = STRIP_BEFORE_S + STRIP_AFTER_S + CELL_GAP_S
-# The top of each cell holds its caption (two lines): this many pixels, and at most this share of the cell (a very
-# short dock overlaps caption and trace rather than flattening the trace).
-CAPTION_PX = 36
+# The top of each cell holds its caption (two lines) and this gap under it, and at most MAX_CAPTION_SHARE of the cell
+# (a very short dock overlaps caption and trace rather than flattening the trace).
+CAPTION_GAP_PX = 2
+TIME_LINE_FROM_PX = 130  # cells at least this high show the beat's time on a second line of the caption
 MAX_CAPTION_SHARE = 0.45
 MIN_CELL_PX = 80  # a row of cells at least this high: the caption and a trace one can read
 # Cell heights are whole large boxes (0.5 mV), so the paper's lines fall alike in every row.
@@ -81,21 +82,23 @@ def cell_origin(index: int, cell_height: float) -> tuple[float, float]:
     return (index % GALLERY_COLUMNS) * CELL_WIDTH_S, -(index // GALLERY_COLUMNS) * cell_height
 
 
-def cell_height_of(low: float, high: float, cell_px: float) -> tuple[float, float]:
+def cell_height_of(low: float, high: float, cell_px: float, caption_px: float) -> tuple[float, float]:
     """A cell's height, in whole ``CELL_HEIGHT_STEP``s, for a page whose strips span ``low``..``high`` in cells
-    ``cell_px`` pixels high, and the height its caption takes of it: the strip fits below the caption."""
-    share = min(CAPTION_PX / cell_px, MAX_CAPTION_SHARE) if cell_px > 0 else MAX_CAPTION_SHARE
+    ``cell_px`` pixels high under captions ``caption_px`` high, and the height its caption takes of it: the strip
+    fits below the caption."""
+    share = min((caption_px + CAPTION_GAP_PX) / cell_px, MAX_CAPTION_SHARE) if cell_px > 0 else MAX_CAPTION_SHARE
     height = float(np.ceil((high - low) / (1 - share) / CELL_HEIGHT_STEP) * CELL_HEIGHT_STEP)
     return height, share * height
 
 
-def caption_html(tile: GalleryTile, colour: tuple[int, int, int]) -> str:
+def caption_html(tile: GalleryTile, colour: tuple[int, int, int], with_time: bool) -> str:
     """The label (in the beat's colour; bold where a reviewer gave it, else marked the model's), RR and score; the
-    time under them."""
+    time under them ``with_time``."""
     label, *rest = tile.caption.split("  ")
     weight, who = ("bold", "") if tile.reviewed else ("normal", " <span style='color:#888'>model</span>")
+    time = f"<br><span style='color:{CAPTION_GREY}'>{tile.time_text}</span>" if with_time else ""
     return (f"<span style='color:rgb{colour}; font-weight:{weight}; font-size:{LABEL_POINT_SIZE}pt'>{label}</span>"
-            f"{who} &nbsp;{' · '.join(rest)}<br><span style='color:{CAPTION_GREY}'>{tile.time_text}</span>")
+            f"{who} &nbsp;{' · '.join(rest)}{time}")
 
 
 class GalleryView(QWidget):
@@ -145,15 +148,12 @@ class GalleryView(QWidget):
         for caption in self.captions:
             caption.setFont(caption_font)
             plot.addItem(caption)
-        self.cursor = QGraphicsRectItem()
-        pen = pg.mkPen(HIGHLIGHT, width=2.5)
-        pen.setCosmetic(True)
-        self.cursor.setPen(pen)
+        self.cursor = plot.plot(pen=pg.mkPen(HIGHLIGHT, width=2.5))  # a closed outline round the cursor's cell
         self.cursor.setZValue(20)
-        plot.addItem(self.cursor)
         self._brushes = {state: pg.mkBrush(*STATE_STYLE[state][0]) for state in BeatState}
         self._pens = [pg.mkPen(None), pg.mkPen("k", width=1.2)]
-        self.cell_height = 1.0
+        self.cell_height = 1.0  # of the page's cells, in the lead's units
+        self.caption_height = 0.3  # of a cell, taken by its caption
         self.shown_tiles: list[GalleryTile] = []
         self.plot_widget.scene().sigMouseClicked.connect(self._clicked)
         plot.getViewBox().sigResized.connect(self._redraw_if_shown)  # the captions keep their pixels
@@ -192,8 +192,10 @@ class GalleryView(QWidget):
         strips = gallery.strips()
         low, high = gallery.scale(strips)
         view = self.plot_widget.getPlotItem().getViewBox()
-        self.cell_height, caption = cell_height_of(low, high, view.height() / GALLERY_ROWS)
-        height = self.cell_height
+        cell_px = view.height() / GALLERY_ROWS
+        caption_px = self._write_captions(tiles, with_time=cell_px >= TIME_LINE_FROM_PX)
+        self.cell_height, self.caption_height = cell_height_of(low, high, cell_px, caption_px)
+        height, caption = self.cell_height, self.caption_height
         times = gallery.strip_times() if tiles else np.empty(0)
         xs, ys, mark_x, mark_y = [], [], [], []
         at_r = int(np.argmin(np.abs(times))) if len(times) else 0
@@ -209,7 +211,7 @@ class GalleryView(QWidget):
         self.strips.setData(np.concatenate(xs) if xs else [], np.concatenate(ys) if ys else [], connect="finite")
         self._draw_cells(len(tiles), height)
         self._draw_marks(tiles, mark_x, mark_y)
-        self._draw_captions(tiles, height)
+        self._place_captions(len(tiles), height)
         buttons, sections = self.buttons, gallery.sections
         buttons["previous"].setEnabled(bool(sections) and (gallery.section > 0 or gallery.page > 0))
         buttons["next"].setEnabled(bool(sections) and (gallery.section + 1 < len(sections)
@@ -242,17 +244,24 @@ class GalleryView(QWidget):
                            pen=[self._pens[int(tile.reviewed)] for tile in tiles],
                            symbol=["x" if state == BeatState.DELETED else "o" for state in states])
 
-    def _draw_captions(self, tiles: list[GalleryTile], height: float) -> None:
+    def _write_captions(self, tiles: list[GalleryTile], with_time: bool) -> float:
+        """Each tile's caption text (the pool's spare captions hidden); returns the tallest one's height in pixels."""
         states = beat_states(self.gallery.review.session.table) if tiles else np.empty(0, np.int8)
+        tallest = 0.0
         for index, caption in enumerate(self.captions):
             if index >= len(tiles):
                 caption.hide()
                 continue
             tile = tiles[index]
-            left, top = cell_origin(index, height)
-            caption.setHtml(caption_html(tile, STATE_STYLE[BeatState(states[tile.row])][0]))
-            caption.setPos(left + 0.02, top)
+            caption.setHtml(caption_html(tile, STATE_STYLE[BeatState(states[tile.row])][0], with_time))
             caption.show()
+            tallest = max(tallest, caption.textItem.boundingRect().height())
+        return tallest
+
+    def _place_captions(self, count: int, height: float) -> None:
+        for index, caption in enumerate(self.captions[:count]):
+            left, top = cell_origin(index, height)
+            caption.setPos(left + 0.02, top)
 
     def show_cursor(self) -> None:
         index = self.gallery.cursor
@@ -260,7 +269,8 @@ class GalleryView(QWidget):
             self.cursor.hide()
             return
         left, top = cell_origin(index, self.cell_height)
-        self.cursor.setRect(QRectF(left + 0.01, top - self.cell_height, CELL_WIDTH_S - 0.02, self.cell_height))
+        right, bottom = left + CELL_WIDTH_S, top - self.cell_height
+        self.cursor.setData([left, right, right, left, left], [top, top, bottom, bottom, top])
         self.cursor.show()
 
     def tile_at(self, x: float, y: float) -> int | None:

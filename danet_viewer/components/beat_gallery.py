@@ -61,7 +61,7 @@ class GalleryTile:
     @property
     def caption(self) -> str:
         """'A  RR 72 %  score 81' (the label, the prematurity, the model's score)."""
-        label = "✕" if self.label == NOT_A_BEAT else self.label
+        label = "✕ not a beat" if self.label == NOT_A_BEAT else self.label
         parts = [label]
         if np.isfinite(self.pre_rr_percent):
             parts.append(f"RR {self.pre_rr_percent:.0f} %")
