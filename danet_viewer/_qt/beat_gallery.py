@@ -39,7 +39,7 @@ from danet_viewer.components.beat_gallery import (
     BeatGallery,
     GalleryTile,
 )
-from danet_viewer.components.review_session import BeatState, beat_states
+from danet_viewer.components.review_session import BeatState
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS
 from danet_viewer.core.store import NOT_A_BEAT
 
@@ -237,23 +237,19 @@ class GalleryView(QWidget):
         if not tiles:
             self.marks.setData([], [])
             return
-        table = self.gallery.review.session.table
-        rows = np.array([tile.row for tile in tiles])
-        states = beat_states(table)[rows]  # the page's beats among the record's: a vector pass, no per-beat items
-        self.marks.setData(x=xs, y=ys, brush=[self._brushes[BeatState(state)] for state in states],
+        self.marks.setData(x=xs, y=ys, brush=[self._brushes[tile.state] for tile in tiles],
                            pen=[self._pens[int(tile.reviewed)] for tile in tiles],
-                           symbol=["x" if state == BeatState.DELETED else "o" for state in states])
+                           symbol=["x" if tile.state == BeatState.DELETED else "o" for tile in tiles])
 
     def _write_captions(self, tiles: list[GalleryTile], with_time: bool) -> float:
         """Each tile's caption text (the pool's spare captions hidden); returns the tallest one's height in pixels."""
-        states = beat_states(self.gallery.review.session.table) if tiles else np.empty(0, np.int8)
         tallest = 0.0
         for index, caption in enumerate(self.captions):
             if index >= len(tiles):
                 caption.hide()
                 continue
             tile = tiles[index]
-            caption.setHtml(caption_html(tile, STATE_STYLE[BeatState(states[tile.row])][0], with_time))
+            caption.setHtml(caption_html(tile, STATE_STYLE[tile.state][0], with_time))
             caption.show()
             tallest = max(tallest, caption.textItem.boundingRect().height())
         return tallest

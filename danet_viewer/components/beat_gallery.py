@@ -27,8 +27,9 @@ import numpy as np
 from danet_viewer.components.beat_details import apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
+from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, gallery_sections
-from danet_viewer.core.beats import RR_FEATURES, rr_features
+from danet_viewer.core.beats import LOCAL_RR_BEATS, RR_FEATURES, rr_features
 from danet_viewer.core.store import NOT_A_BEAT
 
 # The grid: GALLERY_COLUMNS tiles a row, GALLERY_ROWS rows a page.
@@ -57,6 +58,7 @@ class GalleryTile:
     reviewed: bool
     pre_rr_percent: float  # the interval before the beat, as % of the local median RR (NaN for the first beat)
     apc_score: float  # p(APC) on the APC score scale (50: the model's call); NaN where the model scored none
+    state: BeatState  # how the main view draws it (model APC, confirmed, corrected, normal, added, deleted)
 
     @property
     def caption(self) -> str:
@@ -81,8 +83,6 @@ class BeatGallery:
         self.page = 0
         self.cursor = 0
         self._session = review.session
-        # Pre-RR over the local median RR per sample of the live beats, with the table it was computed from.
-        self._rr: tuple[object, np.ndarray, np.ndarray] = (None, np.empty(0, np.int64), np.empty(0))
         review.events.beats.connect(self._beats_changed)
 
     # --- the order -----------------------------------------------------------------------------------
@@ -163,29 +163,30 @@ class BeatGallery:
         scores = (apc_score(table.p_apc[rows], session.threshold) if np.isfinite(session.threshold)
                   else np.full(len(rows), np.nan))
         pre_rr = self._pre_rr_percent(table.sample[rows])
+        states = beat_states(table)[rows]
         return [GalleryTile(
             row=int(row), sample=int(table.sample[row]), time_text=review.clock.text(table.sample[row] / fs),
             label=str(table.review_symbol[row]) if table.reviewed[row] else session.model_symbol(int(row)),
             reviewed=bool(table.reviewed[row]), pre_rr_percent=float(pre_rr[i]), apc_score=float(scores[i]),
+            state=BeatState(states[i]),
         ) for i, row in enumerate(rows)]
 
     def _pre_rr_percent(self, samples: np.ndarray) -> np.ndarray:
-        """The interval before each beat at ``samples`` as % of the local median RR, among the beats not deleted
-        (NaN for a deleted beat and the record's first)."""
+        """The interval before each beat at ``samples`` as % of the local median RR (``rr_features``: the median of
+        the last ``LOCAL_RR_BEATS`` intervals), among the beats not deleted; NaN for a deleted beat and the record's
+        first. Worked out from each beat's own neighbours: the whole record's features take a third of a second on a
+        24 h Holter, too long after every label."""
         table = self.review.session.table
-        if self._rr[0] is not table:  # the table is replaced on every edit: worked out once per edit
-            live = table.sample[~table.deleted]
-            rr = rr_features(live, self.review.recording.fs)
-            percent = np.full(len(live), np.nan)
-            if len(live) > 1:
-                percent = 100.0 * rr[:, _PRE_RR] / np.maximum(rr[:, _LOCAL_RR], 1e-6)
-                percent[0] = np.nan  # its interval is the next one's
-            self._rr = (table, live, percent)
-        _, live, percent = self._rr
-        if not len(live):
-            return np.full(len(samples), np.nan)
-        at = np.minimum(np.searchsorted(live, samples), len(live) - 1)
-        return np.where(live[at] == samples, percent[at], np.nan)
+        live = table.sample[~table.deleted]
+        percent = np.full(len(samples), np.nan)
+        at = np.searchsorted(live, samples)
+        for i, (sample, position) in enumerate(zip(samples, at, strict=True)):
+            if 0 < position < len(live) and live[position] == sample:
+                # Enough beats before it that its trailing window holds intervals only, as over the whole record.
+                first = max(0, position - LOCAL_RR_BEATS - 1)
+                rr = rr_features(live[first : position + 1], self.review.recording.fs)[-1]
+                percent[i] = 100.0 * rr[_PRE_RR] / max(float(rr[_LOCAL_RR]), 1e-6)
+        return percent
 
     # --- the strips ----------------------------------------------------------------------------------
 

@@ -15,8 +15,10 @@ from danet_viewer.components.beat_gallery import (
     BeatGallery,
 )
 from danet_viewer.components.review_model import ReviewModel
+from danet_viewer.components.review_session import BeatState
 from danet_viewer.core.analysis import register_recording
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, beat_doubt, gallery_sections, update_beat_classes
+from danet_viewer.core.beats import rr_features
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.core.store_location import default_store_path
@@ -95,10 +97,20 @@ def test_tiles_show_the_label_prematurity_and_score_and_strips_share_a_scale(rev
     assert len(tiles) == np.sum(kinds == APC)
     for tile in tiles:
         assert kinds[tile.row] == APC and tile.label == "A" and not tile.reviewed  # the model's call, unreviewed
+        assert tile.state is BeatState.MODEL_APC
         assert tile.pre_rr_percent == pytest.approx(70, abs=6)  # 30 % early against the local median
         assert tile.apc_score == pytest.approx(55, abs=1)  # p 0.55 against a threshold of 0.5
         assert tile.caption.startswith("A  RR ") and "score 55" in tile.caption
         assert tile.time_text == review.clock.text(tile.sample / FS)
+    # As the record's RR features say (``rr_features`` over every beat), worked out from the beat's neighbours only.
+    rr = rr_features(review.session.table.sample, FS)
+    gallery.section = len(gallery.sections) - 1  # the whole record: every beat, the first ones too
+    for page in range(gallery.page_count()):
+        gallery.page = page
+        for tile in gallery.tiles():
+            expected = 100 * rr[tile.row, 0] / rr[tile.row, 2] if tile.row else np.nan
+            assert tile.pre_rr_percent == pytest.approx(expected, rel=1e-5, nan_ok=True)
+    gallery.section, gallery.page = section, 0
     strips = gallery.strips()
     assert strips.shape == (len(tiles), round(STRIP_BEFORE_S * FS) + round(STRIP_AFTER_S * FS) + 1)
     at_r = round(STRIP_BEFORE_S * FS)
@@ -165,6 +177,7 @@ def test_a_label_is_journalled_undone_and_leaves_the_page_as_it_was(reviewing, t
     assert (entry.action, entry.sample, entry.before, entry.after, entry.who) == ("label", table.sample[row], "", "A",
                                                                                 "dr test")
     assert gallery.tiles()[3].label == "A" and gallery.tiles()[3].reviewed
+    assert gallery.tiles()[3].state is BeatState.CORRECTED and gallery.tiles()[2].state is BeatState.NORMAL
     assert list(gallery.page_rows()) == list(rows) and gallery.cursor == 3  # the page stays, redrawn
     assert pages == [0]
     # The new doubt order would put the labelled beat elsewhere; the gallery keeps its order until refreshed.
