@@ -8,7 +8,7 @@ bundled model, the beat classes) and ``import_annotations`` (the reference, kept
 reviews) fill a store; the reviewer knows the reference (.atr) label of every detected beat
 (matched within 150 ms; a detection with no reference beat is not-a-beat) and plays two ways:
 
-- Classes, as a Holter reader works (session 12): each tile shows the tool's proposed label
+- Classes, as a Holter reader works (sessions 12 and 13): each tile shows the tool's proposed label
   (``class_proposals``: the model's call on most of the class's beats). The reader goes through
   the classes in the tool's order (``class_review_order``: where the model's verdicts disagree
   with the class's timing first) and labels only those whose majority reference label differs
@@ -19,21 +19,22 @@ reviews) fill a store; the reviewer knows the reference (.atr) label of every de
   labels each part whose majority differs from its proposal (a split proposal left costs
   nothing more). Then the reader accepts the proposals for every class still unreviewed
   (one action, ``accept_proposals``) where that raises the record's SVEB F1. Then the
-  exceptions, class by class (``class_pages``: the classes by their summed doubt, each class's
-  beats the most doubtful first, the doubt the model's, the distance from the class centroid
-  and the beat's prematurity), one action per beat visited, each labelled with its reference
-  label; the reader leaves a class after ``PATIENCE`` beats in a row that needed no correction,
-  and ends with the beats left in ``review_order``. Both stop as soon as the record's SVEB F1
-  is >= 0.95, as the beat-by-beat reviewer does; a record where the model already meets the
-  goal needs no action either way and has no ratio.
-- Session 11's Holter reader, kept for comparison (same run): the same, without proposals:
-  every class in the tool's order labelled by its majority (and split) until the goal, then
-  the same exceptions.
-- Session 10's class reviewer, kept for comparison (same run): the classes in the same order,
-  one label each, then the exceptions by the model's doubt plus the distance from the class's
-  centroid (``review_order`` without the prematurity).
-- The floor for single-beat exceptions: after the class labels and splits, the fewest beats
-  whose correction takes the record to the goal; no order of single-beat exceptions does better.
+  exceptions in the beat gallery (session 13, ``gallery_sections``): class by class (the classes
+  by their summed doubt, each class's beats the most doubtful first, the doubt the model's, the
+  distance from the class centroid and the beat's prematurity), ``GALLERY_PAGE_BEATS`` (24)
+  beats a page; one action to look at a page and one per beat on it corrected with its reference
+  label; the reader leaves a class after ``GALLERY_PATIENCE`` page with nothing to correct, and
+  ends with the whole record's pages by doubt (``review_order``). Both stop as soon as the
+  record's SVEB F1 is >= 0.95, as the beat-by-beat reviewer does; a record where the model
+  already meets the goal needs no action either way and has no ratio. A page counts as one
+  action as a Tab to the next beat does; the beats it shows are counted beside.
+- Session 12's Holter reader, kept for comparison (same run): the same class phase, then the
+  exceptions one beat at a time, one action per beat visited, in the same order (``class_pages``),
+  leaving a class after ``PATIENCE`` beats in a row that needed no correction, then the beats
+  left in ``review_order``.
+- The floor for the exceptions: after the class labels and splits, the fewest beats whose
+  correction takes the record to the goal; no order of exceptions, one beat or a page at a time,
+  does better.
 - Beat by beat, today's review queue: the model's APC candidates in time order (Tab), one
   action each; then, where the model missed APCs, the other beats by falling p(APC) (a generous
   reviewer: today's tool gives no order beyond time), until SVEB F1 >= 0.95.
@@ -48,14 +49,12 @@ edits) and ``label_class``; each figure is checked against the store's own beat 
 The class features and parameters were chosen on MIT-BIH DS1 and svdb (``--set ds1``, ``--set
 svdb``), the review orders on svdb (which the bundled model never saw), the Holter reader's
 prematurity weight, paging and patience on svdb and DS1; DS2 is reported here, run once they were
-fixed. Earlier sessions' DS2 runs (other classes and orders) are in git history; session 10's
-reviewer is replayed in each run.
+fixed. Earlier sessions' DS2 runs (other classes, orders and readers) are in git history.
 Also measured: beat classes of a 24 h record (all 48 mitdb records joined, ~110 000 beats), wall
 and CPU time, with the load average at the time.
 
-The AAMI patient-specific protocol (the first minutes reviewed, retraining through the menu's
-code path, SVEB F1 on the rest) is ``benchmarks/bench_adaptation.py``'s; it reviews the first 15
-minutes of three DS2 records, not yet the first 5 minutes of all of them.
+The AAMI patient-specific protocol (the first 5 minutes of every DS2 record reviewed, retraining
+through the menu's code path, SVEB F1 on the rest) is ``benchmarks/bench_adaptation.py --aami``'s.
 Writes benchmarks/results/review-effort.md (DS2 only).
 """
 
@@ -78,6 +77,7 @@ from danet_viewer.components.review_session import ReviewSession  # noqa: E402
 from danet_viewer.core.aami import SVEB_SYMBOLS, aami_class  # noqa: E402
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.beat_classes import (  # noqa: E402
+    GALLERY_PAGE_BEATS,
     PROPOSED_APC,
     accept_proposals,
     beat_class_ids,
@@ -85,6 +85,7 @@ from danet_viewer.core.beat_classes import (  # noqa: E402
     class_proposals,
     class_review_order,
     compute_beat_classes,
+    gallery_sections,
     label_class,
     proposal_plan,
     qrs_unlike_reference,
@@ -104,6 +105,9 @@ REVIEWER = "bench"
 # The Holter reader leaves a class's exceptions after this many beats in a row that needed no correction (chosen on
 # svdb and DS1 with the prematurity's weight: 5, 10 and 15 tried).
 PATIENCE = 10
+# The gallery reader leaves a class after this many pages in a row with nothing to correct (chosen on svdb and DS1:
+# 1, 2 and every page tried; 1 took the fewest actions on both).
+GALLERY_PATIENCE = 1
 
 
 def sveb_counts(truth: np.ndarray, called: np.ndarray) -> np.ndarray:
@@ -134,6 +138,8 @@ class Player:
         self.called = called_sveb(self.session)
         self.counts = sveb_counts(self.truth, self.called)
         self.actions = 0
+        self.pages = 0  # gallery pages looked at (each one action)
+        self.shown = 0  # beats on them
 
     @property
     def f1(self) -> float:
@@ -243,6 +249,25 @@ class Player:
             quiet = 0 if wrong else quiet + 1
         return rows
 
+    def review_pages(self, rows: np.ndarray, patience: int | None = None) -> None:
+        """Page through ``rows`` in the gallery, ``GALLERY_PAGE_BEATS`` a page: one action to look at a page, one per
+        beat on it corrected (with its reference label), until F1 reaches the goal, or (with ``patience``) until that
+        many pages in a row needed no correction."""
+        quiet = 0
+        for start in range(0, len(rows), GALLERY_PAGE_BEATS):
+            if self.f1 >= GOAL_F1 or (patience is not None and quiet >= patience):
+                return
+            page = rows[start : start + GALLERY_PAGE_BEATS]
+            wrong = page[self.called[page] != self.truth[page]]
+            self.actions += 1
+            self.pages += 1
+            self.shown += len(page)
+            for row in wrong:
+                if self.f1 >= GOAL_F1:
+                    return
+                self.label(row, str(self.truth_symbol[row]))
+            quiet = 0 if len(wrong) else quiet + 1
+
 
 @dataclass
 class RecordResult:
@@ -256,9 +281,10 @@ class RecordResult:
     splits: int  # proposed coupling splits taken (each a split and a label)
     declined: int  # proposed coupling splits the reader looked at and left (labelling the early part did not help)
     accepted: int  # beats labelled by accepting the proposals (0: the reader did not accept them)
+    pages: int  # gallery pages the reader looked at (one action each)
+    shown: int  # beats on them
     fewest_fixes: int  # after the class labels and splits, the fewest beats whose correction reaches the goal
-    plain_class_actions: int  # session 10's reviewer: class labels, then exceptions by the model's doubt and distance
-    holter_actions: int  # session 11's Holter reader: every class labelled (and split) until the goal, then exceptions
+    one_at_a_time_actions: int  # session 12's Holter reader: the same class phase, then exceptions one beat at a time
     beat_actions: int
     queue: int  # the model's APC candidates: what today's queue holds before any review
     model_f1: float  # SVEB F1 of the model's verdicts, before any review
@@ -312,17 +338,16 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
         queue = baseline.session.unreviewed_candidates()
         rest = np.setdiff1d(np.flatnonzero(~baseline.session.table.deleted), queue)
         rest = rest[np.argsort(-np.nan_to_num(baseline.session.table.p_apc[rest], nan=0.0), kind="stable")]
-        # Beat by beat and session 10's reviewer are measured on copies, so each starts from the same analysed store.
+        # Beat by beat and the other readers are measured on copies, so each starts from the same analysed store.
         beat_actions = _beat_by_beat(path, name, fs, queue, rest, scratch)
         class_counts = _every_class_labelled(path, name, fs, classes, scratch)
-        plain_class_actions = _plain_classes(path, name, fs, classes, scratch)
-        holter_actions = _holter_reader_copy(path, name, fs, classes, recording, scratch)
+        one_at_a_time_actions = _one_at_a_time_copy(path, name, fs, classes, recording, scratch)
         player = Player(store, name, fs)
-        splits, declined, accepted = _label_and_split_classes(player, recording, accept=True)
+        splits, declined, accepted = _label_and_split_classes(player, recording)
         player.check()
         labelled = player.actions
         fewest = fewest_fixes(*player.counts)
-        _exceptions(player)
+        _gallery_exceptions(player)
         return RecordResult(
             name,
             len(player.truth),
@@ -334,9 +359,10 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
             splits,
             declined,
             accepted,
+            player.pages,
+            player.shown,
             fewest,
-            plain_class_actions,
-            holter_actions,
+            one_at_a_time_actions,
             beat_actions,
             len(queue),
             baseline.f1,
@@ -344,9 +370,18 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
         )
 
 
+def _gallery_exceptions(player: Player) -> None:
+    """The Holter reader's exceptions in the beat gallery (``gallery_sections``): each class a page at a time, leaving
+    it after ``GALLERY_PATIENCE`` pages in a row with nothing to correct, then the whole record's pages by doubt."""
+    store, name = player.session.store, player.session.record
+    for class_id, rows in gallery_sections(store, name):
+        player.review_pages(rows, GALLERY_PATIENCE if class_id >= 0 else None)
+    player.check()
+
+
 def _exceptions(player: Player) -> None:
-    """The Holter reader's exceptions: class by class (``class_pages``), leaving a class after ``PATIENCE`` beats in
-    a row with nothing to correct, then the beats left in ``review_order``."""
+    """Session 12's exceptions, one beat at a time: class by class (``class_pages``), leaving a class after
+    ``PATIENCE`` beats in a row with nothing to correct, then the beats left in ``review_order``."""
     store, name = player.session.store, player.session.record
     visited = [player.review(rows, PATIENCE) for _, rows in class_pages(store, name)]
     rest = review_order(store, name)
@@ -354,12 +389,12 @@ def _exceptions(player: Player) -> None:
     player.check()
 
 
-def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tuple[int, int, int]:
+def _label_and_split_classes(player: Player, recording) -> tuple[int, int, int]:
     """The Holter reader's class phase, until the goal: each class in the tool's order, split first where the tool
     proposes a coupling split and labelling its early part apart helps (the reader sees its beats: one action to
-    split, one per label), else labelled whole. With ``accept`` (session 12) the reader labels only the classes (and
-    split parts) whose majority reference label differs from the tool's proposal (``class_proposals``), then
-    accepts the proposals for the rest in one action where that raises the record's F1. Returns the splits taken,
+    split, one per label), else labelled whole. The reader labels only the classes (and split parts) whose majority
+    reference label differs from the tool's proposal (``class_proposals``), then accepts the proposals for the rest
+    in one action where that raises the record's F1. Returns the splits taken,
     those looked at and left, and the beats the accepted proposals labelled."""
     store, name, fs = player.session.store, player.session.record, player.session.store.record(player.session.record).fs
     splits = declined = 0
@@ -368,7 +403,7 @@ def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tupl
         members = np.flatnonzero(ids == class_id)
         proposal = class_proposals(ids, player.session.table.model_apc,
                                    qrs_unlike_reference(store.record(name).classes))
-        if not accept or player.differs(members, proposal[class_id]):
+        if player.differs(members, proposal[class_id]):
             player.label_class(class_id, ids)
 
     coupling = coupling_ratios(store.record(name).classes.sample, fs)
@@ -391,9 +426,9 @@ def _label_and_split_classes(player: Player, recording, *, accept: bool) -> tupl
             declined += 1
         label_unless_proposed(int(class_id), ids)
     accepted = 0
-    if accept and player.f1 < GOAL_F1 and player.f1_if_accepted() > player.f1:
+    if player.f1 < GOAL_F1 and player.f1_if_accepted() > player.f1:
         accepted = player.accept()
-    elif accept:
+    else:
         _confirm_classes(player)
     return splits, declined, accepted
 
@@ -414,15 +449,15 @@ def _confirm_classes(player: Player) -> None:
             player.label_class(int(class_id), ids, proposal[class_id])
 
 
-def _holter_reader_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
-    """Session 11's Holter reader (no proposals: every class labelled by its majority until the goal, splits as the
-    session 12 reader takes them, then the same exceptions), on a copy of the store; its actions."""
-    copy = scratch / f"{name}-holter-11.h5"
+def _one_at_a_time_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
+    """Session 12's Holter reader (the same class phase, then the exceptions one beat at a time), on a copy of the
+    store; its actions."""
+    copy = scratch / f"{name}-one-at-a-time.h5"
     shutil.copy(path, copy)
     with AnnotationStore.open(copy, "a") as store:
         store.set_beat_classes(name, classes, who=REVIEWER)  # the copy may hold the cache's older classes
         player = Player(store, name, fs)
-        _label_and_split_classes(player, recording, accept=False)
+        _label_and_split_classes(player, recording)
         player.check()
         _exceptions(player)
         return player.actions
@@ -438,24 +473,6 @@ def fewest_fixes(tp: int, fp: int, fn: int) -> int:
             fp -= 1
         fixes += 1
     return fixes
-
-
-def _plain_classes(path: Path, name: str, fs: float, classes: BeatClassTable, scratch: Path) -> int:
-    """Session 10's class reviewer (its figures reproduced): the classes in the tool's order, one label each, then
-    the exceptions by the model's doubt and the distance from the class centroid alone."""
-    copy = scratch / f"{name}-plain-classes.h5"
-    shutil.copy(path, copy)
-    with AnnotationStore.open(copy, "a") as store:
-        store.set_beat_classes(name, classes, who=REVIEWER)  # the copy may hold the cache's older classes
-        player = Player(store, name, fs)
-        ids = beat_class_ids(store, name)
-        for class_id in class_review_order(store, name):
-            if player.f1 >= GOAL_F1:
-                break
-            player.label_class(int(class_id), ids)
-        player.review(review_order(store, name, prematurity_weight=0.0))
-        player.check()
-        return player.actions
 
 
 def _every_class_labelled(path: Path, name: str, fs: float, classes: BeatClassTable, scratch: Path) -> np.ndarray:
@@ -520,18 +537,18 @@ def ratio(beat_actions: int, class_actions: int) -> float:
 def table(results: list[RecordResult]) -> list[str]:
     lines = [
         "| record | beats | SVEB | model F1 | classes | every class labelled: F1 | Holter reader's actions (class "
-        "labels, splits and the accept + exceptions) | splits taken / left | beats accepted | fewest fixes after the "
-        "classes | beat-by-beat actions | ratio | session 11's reader: actions, ratio | session 10's reviewer: "
-        "actions, ratio | candidates | ratio, whole queue / every class |",
+        "labels, splits and the accept + gallery pages and corrections) | splits taken / left | beats accepted | "
+        "pages / beats shown | fewest fixes after the classes | beat-by-beat actions | ratio | exceptions one beat at "
+        "a time (session 12): actions, ratio | candidates | ratio, whole queue / every class |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.record} | {r.beats} | {r.sveb} | {r.model_f1:.2f} | {r.classes} | {f1(r.class_counts):.2f} "
             f"| {r.class_actions} ({r.class_actions - r.exceptions} + {r.exceptions}) | {r.splits} / {r.declined} "
-            f"| {r.accepted} | {r.fewest_fixes} | {r.beat_actions} | {ratio(r.beat_actions, r.class_actions):.1f} "
-            f"| {r.holter_actions}, {ratio(r.beat_actions, r.holter_actions):.1f} "
-            f"| {r.plain_class_actions}, {ratio(r.beat_actions, r.plain_class_actions):.1f} "
+            f"| {r.accepted} | {r.pages} / {r.shown} | {r.fewest_fixes} | {r.beat_actions} "
+            f"| {ratio(r.beat_actions, r.class_actions):.1f} "
+            f"| {r.one_at_a_time_actions}, {ratio(r.beat_actions, r.one_at_a_time_actions):.1f} "
             f"| {r.queue} | {ratio(r.whole_queue_actions, r.every_class_actions):.1f} |"
         )
     return lines
@@ -542,13 +559,11 @@ def summary(results: list[RecordResult]) -> list[str]:
     without = sum(r.class_counts for r in results if r.record != "232")
     classes = np.array([r.classes for r in results])
     ratios = np.array([ratio(r.beat_actions, r.class_actions) for r in results])
-    plain = np.array([ratio(r.beat_actions, r.plain_class_actions) for r in results])
-    holter = np.array([ratio(r.beat_actions, r.holter_actions) for r in results])
-    holter_actions = sum(r.holter_actions for r in results)
+    one_at_a_time = np.array([ratio(r.beat_actions, r.one_at_a_time_actions) for r in results])
+    one_at_a_time_actions = sum(r.one_at_a_time_actions for r in results)
     whole = np.array([ratio(r.whole_queue_actions, r.every_class_actions) for r in results])
     needed = ~np.isnan(ratios)
     class_actions = sum(r.class_actions for r in results)
-    plain_actions = sum(r.plain_class_actions for r in results)
     beat_actions = sum(r.beat_actions for r in results)
     # The best any order of single-beat exceptions could do after the class phase: its actions plus the fewest fixes.
     floor = np.array([ratio(r.beat_actions, r.class_actions - r.exceptions + r.fewest_fixes) for r in results])
@@ -565,14 +580,13 @@ def summary(results: list[RecordResult]) -> list[str]:
         f"taken: {sum(r.splits for r in results)}, proposed and left: {sum(r.declined for r in results)}; the "
         f"proposals accepted on {sum(r.accepted > 0 for r in results)} records ({sum(r.accepted for r in results)} "
         "beats).",
-        f"- Session 11's Holter reader (every class labelled by its majority, no proposals), same run: "
-        f"{holter_actions} actions ({beat_actions / max(holter_actions, 1):.1f}x in total), median "
-        f"{np.median(holter[needed]):.1f}x.",
-        f"- Session 10's reviewer (class labels, then exceptions by the model's doubt and the distance alone), same "
-        f"run: {plain_actions} actions ({beat_actions / max(plain_actions, 1):.1f}x in total), median "
-        f"{np.median(plain[needed]):.1f}x.",
-        f"- The floor for single-beat exceptions in any order (the class phase's actions plus the fewest corrections "
-        f"that reach the goal): median {np.median(floor[needed]):.1f}x, "
+        f"- The exceptions in the gallery: {sum(r.pages for r in results)} pages looked at, "
+        f"{sum(r.shown for r in results)} beats on them, {sum(r.exceptions - r.pages for r in results)} corrected.",
+        f"- Session 12's Holter reader (the same class phase, then the exceptions one beat at a time), same run: "
+        f"{one_at_a_time_actions} actions ({beat_actions / max(one_at_a_time_actions, 1):.1f}x in total), median "
+        f"{np.median(one_at_a_time[needed]):.1f}x.",
+        f"- The floor for the exceptions in any order, one beat or a page at a time (the class phase's actions plus "
+        f"the fewest corrections that reach the goal): median {np.median(floor[needed]):.1f}x, "
         f"{beat_actions / max(sum(r.class_actions - r.exceptions + r.fewest_fixes for r in results), 1):.1f}x in "
         "total.",
         f"- For a reviewer who cannot tell when the goal is reached (every candidate of today's queue visited; every "
@@ -610,7 +624,7 @@ def main() -> None:
         "sample), the Holter reader's prematurity weight, paging and patience on svdb and DS1; DS2 was run once",
         "they were fixed. Detected beats; one action per class label, per split taken, per beat visited after the",
         "classes; every reviewer stops at the goal (see the script's docstring). The AAMI patient-specific",
-        "protocol: `benchmarks/bench_adaptation.py` (first 15 min of 222, 232, 202).",
+        "protocol: `benchmarks/bench_adaptation.py --aami` (the first 5 min of every DS2 record).",
         "",
         *summary(results),
         "",
