@@ -356,7 +356,9 @@ class GalleryDock(QDockWidget):
         self.gallery = BeatGallery(window.review)
         self.view = GalleryView(self.gallery, window._editable)
         self.setWidget(self.view)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self, Qt.Orientation.Vertical)
+        # Placed in the window when first shown: a dock added to the bottom area, even hidden, splits it and leaves
+        # the tachogram's row twice as tall and the main view squeezed.
+        self.placed = False
         self.hide()
         # View ▸ Beat gallery says whether the dock is open, as Qt's own action does.
         self.toggleViewAction().toggled.connect(self._sync_action)
@@ -364,6 +366,11 @@ class GalleryDock(QDockWidget):
     def set_shown(self, shown: bool) -> None:
         """View ▸ Beat gallery: show the gallery, tall enough for its four rows, with the keys; or hide it."""
         was_shown = self.isVisible()
+        if shown and not self.placed:
+            self.placed = True
+            window = self.main_window
+            if not window.restoreDockWidget(self):  # where the reviewer left it last time, else under the main view
+                window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self, Qt.Orientation.Vertical)
         self.setVisible(shown)
         if shown:
             self.raise_()
