@@ -212,12 +212,15 @@ class GalleryView(QWidget):
         self._draw_cells(len(tiles), height)
         self._draw_marks(tiles, mark_x, mark_y)
         self._place_captions(len(tiles), height)
+        review = gallery.review
+        # Paper's boxes are 0.1 mV: a lead in other units (or none) is drawn on plain white.
+        self.grid.setVisible(review.recording is not None and review.recording.units[review.lead] == "mV")
         buttons, sections = self.buttons, gallery.sections
         buttons["previous"].setEnabled(bool(sections) and (gallery.section > 0 or gallery.page > 0))
         buttons["next"].setEnabled(bool(sections) and (gallery.section + 1 < len(sections)
                                                        or gallery.page + 1 < gallery.page_count()))
         buttons["section"].setEnabled(gallery.section + 1 < len(sections))
-        buttons["refresh"].setEnabled(gallery.review.session is not None)
+        buttons["refresh"].setEnabled(review.session is not None)
         view.setRange(
             xRange=(0.0, GALLERY_COLUMNS * CELL_WIDTH_S), yRange=(-GALLERY_ROWS * height, 0.0), padding=0.0)
         self.show_cursor()

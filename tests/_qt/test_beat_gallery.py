@@ -50,6 +50,7 @@ def test_a_page_of_beats_is_drawn_with_one_item_each_and_the_cursor_selects_its_
     assert len(tiles) == min(GALLERY_PAGE_BEATS, len(gallery.sections[0][1]))
     assert view.title.text() == gallery.title() and view.title.text().startswith(f"Class {gallery.sections[0][0]}: ")
     assert strip_count(view) == len(tiles) and len(view.marks.data) == len(tiles)
+    assert view.grid.isVisible()  # the sample is in mV: on ECG paper
     shown = [caption for caption in view.captions if caption.isVisible()]
     assert len(shown) == len(tiles) and f"RR {tiles[0].pre_rr_percent:.0f} %" in shown[0].toPlainText()
     assert review.selected == tiles[0].row  # the cursor's beat: the main view shows it
@@ -136,3 +137,4 @@ def test_closing_the_gallery_and_the_window_with_it_open(qtbot, analysed):
     analysed.close()  # the record goes with the gallery open: it shows nothing of it, with no error
     assert analysed.review.session is None and dock.gallery.sections == []
     assert strip_count(dock.view) == 0 and not any(caption.isVisible() for caption in dock.view.captions)
+    assert not dock.view.grid.isVisible() and dock.view.title.text() == "No record under review"
