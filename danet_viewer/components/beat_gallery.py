@@ -164,10 +164,11 @@ class BeatGallery:
                   else np.full(len(rows), np.nan))
         pre_rr = self._pre_rr_percent(table.sample[rows])
         states = beat_states(table)[rows]
+        reviewed = table.review_symbol[rows] != ""  # the page's own: ``table.reviewed`` is worked out whole per call
         return [GalleryTile(
             row=int(row), sample=int(table.sample[row]), time_text=review.clock.text(table.sample[row] / fs),
-            label=str(table.review_symbol[row]) if table.reviewed[row] else session.model_symbol(int(row)),
-            reviewed=bool(table.reviewed[row]), pre_rr_percent=float(pre_rr[i]), apc_score=float(scores[i]),
+            label=str(table.review_symbol[row]) if reviewed[i] else session.model_symbol(int(row)),
+            reviewed=bool(reviewed[i]), pre_rr_percent=float(pre_rr[i]), apc_score=float(scores[i]),
             state=BeatState(states[i]),
         ) for i, row in enumerate(rows)]
 
@@ -310,7 +311,7 @@ class BeatGallery:
         if row is None:
             return
         table = self.review.session.table
-        before = str(table.review_symbol[row]) if table.reviewed[row] else ""
+        before = str(table.review_symbol[row])
         who = str(table.reviewer[row]) or "a reviewer"
         self.review.select_row(row)
         self.review.label(int(table.sample[row]), symbol)
