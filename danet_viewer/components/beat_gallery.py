@@ -5,8 +5,9 @@ a class of normal beats. The gallery pages through the record as ``beat_classes.
 class, the most doubtful class first and its beats the most doubtful first, then every beat of the record by doubt.
 The reader scans a page of 24 beats (4 rows of 6) side by side and labels only the wrong ones.
 
-The order is worked out once, when the gallery is first shown for a record (``sections``) or the reader asks again
-(``refresh``), never after a label: a page does not reshuffle under the reader. The sections are kept as beat
+The order is worked out once, when the gallery is first shown for a record (``sections``), the reader asks again
+(``refresh``) or a split or merge renumbers the classes, never after a label: a page does not reshuffle under the
+reader. The sections are kept as beat
 samples, so a beat added or deleted elsewhere does not shift the other tiles either.
 
 A cursor sits on one tile of the page; moving it selects its beat in the review model, so the main view, the
@@ -79,11 +80,13 @@ class BeatGallery:
         self.review = review
         self.events = EmitterGroup("page", "cursor")
         self._sections: list[tuple[int, np.ndarray]] | None = None  # (class id, beat samples), None: not worked out
+        self._sections_class_count = 0  # the record's classes when the sections were worked out
         self.section = 0
         self.page = 0
         self.cursor = 0
         self._session = review.session
         review.events.beats.connect(self._beats_changed)
+        review.events.classes.connect(self._classes_changed)
 
     # --- the order -----------------------------------------------------------------------------------
 
@@ -98,6 +101,7 @@ class BeatGallery:
             table = review.store.beat_table(review.recording.name)
             self._sections = [(class_id, table.sample[rows].astype(np.int64))
                               for class_id, rows in gallery_sections(review.store, review.recording.name)]
+            self._sections_class_count = self._class_count()
             self.section = self.page = self.cursor = 0
         return self._sections
 
@@ -118,6 +122,19 @@ class BeatGallery:
             self.section = self.page = self.cursor = 0
         # Else a label or an added or deleted beat: the same beats on the same page, drawn as they are now.
         self.events.page.emit()
+
+    def _classes_changed(self) -> None:
+        """A split or merge (or its undo) renumbers the classes, and the sections' titles would name classes that are
+        gone: the order is worked out again, from its first page. Beats joining or leaving their classes (a beat
+        added or deleted) keep the number of classes, and the page stays."""
+        if self._sections is None or self.review.session is None:
+            return
+        if self._class_count() != self._sections_class_count:
+            self.refresh()
+
+    def _class_count(self) -> int:
+        classes = self.review.store.record(self.review.recording.name).classes
+        return classes.n_classes if classes is not None else 0
 
     # --- where the reader is -------------------------------------------------------------------------
 

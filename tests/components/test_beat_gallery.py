@@ -14,6 +14,7 @@ from danet_viewer.components.beat_gallery import (
     WHOLE_RECORD,
     BeatGallery,
 )
+from danet_viewer.components.class_review import ClassReview
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import BeatState
 from danet_viewer.core.analysis import register_recording
@@ -223,3 +224,20 @@ def test_another_record_resets_the_gallery_and_a_closed_one_shows_nothing(review
     review.open(recording)
     review.start_session(0, recording.read(0), "dr test")
     assert (gallery.section, gallery.page, gallery.cursor) == (0, 0, 0) and len(gallery.page_rows())
+
+
+def test_a_merge_or_its_undo_works_the_order_out_again_and_a_deleted_beat_does_not(reviewing):
+    review, gallery, kinds = reviewing
+    gallery.next_page()
+    where = (gallery.section, gallery.page)
+    assert where != (0, 0)
+    # Marking a beat not-a-beat changes its class's members, not the classes: the reader stays on the page.
+    review.select_row(int(np.flatnonzero(kinds == APC)[0]))
+    review.mark_not_a_beat()
+    assert (gallery.section, gallery.page) == where
+    classes = ClassReview(review)
+    classes.merge(SINUS, ECTOPIC_V)
+    assert len(gallery.sections) == 3 and (gallery.section, gallery.page) == (0, 0)
+    assert [c for c, _ in gallery.sections] == [c for c, _ in gallery_sections(review.store, review.recording.name)]
+    review.undo()
+    assert len(gallery.sections) == 4
