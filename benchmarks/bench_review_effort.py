@@ -28,6 +28,8 @@ reviews) fill a store; the reviewer knows the reference (.atr) label of every de
   record's SVEB F1 is >= 0.95, as the beat-by-beat reviewer does; a record where the model
   already meets the goal needs no action either way and has no ratio. A page counts as one
   action as a Tab to the next beat does; the beats it shows are counted beside.
+- What the classes add (same run): no class labelled, the gallery's last section (the whole
+  record by doubt) paged from the start, one action a page and one a correction.
 - Session 12's Holter reader, kept for comparison (same run): the same class phase, then the
   exceptions one beat at a time, one action per beat visited, in the same order (``class_pages``),
   leaving a class after ``PATIENCE`` beats in a row that needed no correction, then the beats
@@ -285,6 +287,7 @@ class RecordResult:
     shown: int  # beats on them
     fewest_fixes: int  # after the class labels and splits, the fewest beats whose correction reaches the goal
     one_at_a_time_actions: int  # session 12's Holter reader: the same class phase, then exceptions one beat at a time
+    pages_only_actions: int  # no class labels: the whole record's gallery pages by doubt from the start
     beat_actions: int
     queue: int  # the model's APC candidates: what today's queue holds before any review
     model_f1: float  # SVEB F1 of the model's verdicts, before any review
@@ -342,6 +345,7 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
         beat_actions = _beat_by_beat(path, name, fs, queue, rest, scratch)
         class_counts = _every_class_labelled(path, name, fs, classes, scratch)
         one_at_a_time_actions = _one_at_a_time_copy(path, name, fs, classes, recording, scratch)
+        pages_only_actions = _pages_only_copy(path, name, fs, classes, scratch)
         player = Player(store, name, fs)
         splits, declined, accepted = _label_and_split_classes(player, recording)
         player.check()
@@ -363,6 +367,7 @@ def play(name: str, folder: Path, scratch: Path, fresh: bool) -> RecordResult:
             player.shown,
             fewest,
             one_at_a_time_actions,
+            pages_only_actions,
             beat_actions,
             len(queue),
             baseline.f1,
@@ -463,6 +468,19 @@ def _one_at_a_time_copy(path: Path, name: str, fs: float, classes: BeatClassTabl
         return player.actions
 
 
+def _pages_only_copy(path: Path, name: str, fs: float, classes: BeatClassTable, scratch: Path) -> int:
+    """What the classes add to the gallery: no class labelled, the whole record's pages by doubt (the last section of
+    ``gallery_sections``) from the first, on a copy of the store; its actions."""
+    copy = scratch / f"{name}-pages-only.h5"
+    shutil.copy(path, copy)
+    with AnnotationStore.open(copy, "a") as store:
+        store.set_beat_classes(name, classes, who=REVIEWER)
+        player = Player(store, name, fs)
+        player.review_pages(review_order(store, name))
+        player.check()
+        return player.actions
+
+
 def fewest_fixes(tp: int, fp: int, fn: int) -> int:
     """The fewest single-beat corrections (a missed APC found, a false one cleared) that take F1 to the goal."""
     fixes = 0
@@ -539,8 +557,9 @@ def table(results: list[RecordResult]) -> list[str]:
         "| record | beats | SVEB | model F1 | classes | every class labelled: F1 | Holter reader's actions (class "
         "labels, splits and the accept + gallery pages and corrections) | splits taken / left | beats accepted | "
         "pages / beats shown | fewest fixes after the classes | beat-by-beat actions | ratio | exceptions one beat at "
-        "a time (session 12): actions, ratio | candidates | ratio, whole queue / every class |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "a time (session 12): actions, ratio | gallery pages without class labels: actions, ratio | candidates | "
+        "ratio, whole queue / every class |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
@@ -549,6 +568,7 @@ def table(results: list[RecordResult]) -> list[str]:
             f"| {r.accepted} | {r.pages} / {r.shown} | {r.fewest_fixes} | {r.beat_actions} "
             f"| {ratio(r.beat_actions, r.class_actions):.1f} "
             f"| {r.one_at_a_time_actions}, {ratio(r.beat_actions, r.one_at_a_time_actions):.1f} "
+            f"| {r.pages_only_actions}, {ratio(r.beat_actions, r.pages_only_actions):.1f} "
             f"| {r.queue} | {ratio(r.whole_queue_actions, r.every_class_actions):.1f} |"
         )
     return lines
@@ -561,6 +581,8 @@ def summary(results: list[RecordResult]) -> list[str]:
     ratios = np.array([ratio(r.beat_actions, r.class_actions) for r in results])
     one_at_a_time = np.array([ratio(r.beat_actions, r.one_at_a_time_actions) for r in results])
     one_at_a_time_actions = sum(r.one_at_a_time_actions for r in results)
+    pages_only = np.array([ratio(r.beat_actions, r.pages_only_actions) for r in results])
+    pages_only_actions = sum(r.pages_only_actions for r in results)
     whole = np.array([ratio(r.whole_queue_actions, r.every_class_actions) for r in results])
     needed = ~np.isnan(ratios)
     class_actions = sum(r.class_actions for r in results)
@@ -585,6 +607,9 @@ def summary(results: list[RecordResult]) -> list[str]:
         f"- Session 12's Holter reader (the same class phase, then the exceptions one beat at a time), same run: "
         f"{one_at_a_time_actions} actions ({beat_actions / max(one_at_a_time_actions, 1):.1f}x in total), median "
         f"{np.median(one_at_a_time[needed]):.1f}x.",
+        f"- What the classes add: the gallery's pages without class labels (the whole record by doubt from the "
+        f"first page), same run: {pages_only_actions} actions ({beat_actions / max(pages_only_actions, 1):.1f}x in "
+        f"total), median {np.median(pages_only[needed]):.1f}x.",
         f"- The floor for the exceptions in any order, one beat or a page at a time (the class phase's actions plus "
         f"the fewest corrections that reach the goal): median {np.median(floor[needed]):.1f}x, "
         f"{beat_actions / max(sum(r.class_actions - r.exceptions + r.fewest_fixes for r in results), 1):.1f}x in "
