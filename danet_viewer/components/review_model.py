@@ -331,8 +331,9 @@ class ReviewModel:
             return 0
         if edit is None:
             return 0
+        # What a Holter reader does next: the exceptions, which the gallery pages through.
         self.events.status.emit(f"Proposals accepted for {len(plan.classes)} classes: {plan.text()} (Ctrl+Z undoes "
-                                "it)", 6000)
+                                "it); View ▸ Beat gallery pages through the exceptions", 8000)
         self.events.beats.emit()
         return len(edit.samples)
 
