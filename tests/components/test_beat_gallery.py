@@ -17,34 +17,19 @@ from danet_viewer.components.beat_gallery import (
 from danet_viewer.components.class_review import ClassReview
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import BeatState
-from danet_viewer.core.analysis import register_recording
-from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, beat_doubt, gallery_sections, update_beat_classes
+from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, beat_doubt, gallery_sections
 from danet_viewer.core.beats import rr_features
 from danet_viewer.core.readers import open_recording
-from danet_viewer.core.store import AnnotationStore
-from danet_viewer.core.store_location import default_store_path
-from tests.conftest import write_wfdb_record
-from tests.core.test_beat_classes import APC, FS, VENTRICULAR, three_kinds
-from tests.core.test_class_edits import with_class_ids
-
-SINUS, ECTOPIC_V, ECTOPIC_A = 0, 1, 2  # the classes the fixture makes
+from tests.components.test_class_review import ECTOPIC_A, ECTOPIC_V, SINUS, three_kinds_record
+from tests.core.test_beat_classes import APC, FS
 
 
 @pytest.fixture
 def reviewing(tmp_path):
     """The three-kind record (150 beats: sinus, APCs, ventricular) with the model's p(APC) and classes by kind,
     under review; yields (review, gallery, kinds)."""
-    signal, beats, kinds = three_kinds(n_beats=150)
-    header = write_wfdb_record(tmp_path, "three", signal, FS)
+    header, kinds = three_kinds_record(tmp_path)
     recording = open_recording(header)
-    with AnnotationStore.open(default_store_path(header), "a") as store:
-        register_recording(recording, store, "t")
-        store.set_beats(recording.name, beats, detector="t", lead="MLII", who="t")
-        p_apc = np.select([kinds == APC, kinds == VENTRICULAR], [0.55, 0.02], 0.05)
-        store.set_model_output(recording.name, beats, p_apc, threshold=0.5, model_id="m", who="t")
-        classes = update_beat_classes(store, recording, who="t")
-        ids = np.select([kinds == VENTRICULAR, kinds == APC], [ECTOPIC_V, ECTOPIC_A], SINUS).astype(np.int32)
-        store.set_beat_classes(recording.name, with_class_ids(classes, ids), who="t")
     review = ReviewModel()
     review.open(recording)
     review.start_session(0, recording.read(0), "dr test")

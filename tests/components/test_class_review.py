@@ -37,8 +37,7 @@ def open_review(header) -> tuple[ReviewModel, ClassReview]:
     return review, ClassReview(review)
 
 
-@pytest.fixture
-def record(tmp_path):
+def three_kinds_record(tmp_path) -> tuple:
     """The three-kind record on disk with its store: beats, the model's p(APC) (near its threshold on the APCs,
     low elsewhere), and classes by kind: 0 sinus, 1 ventricular, 2 APC. Returns (header, kinds)."""
     signal, beats, kinds = three_kinds(n_beats=150)
@@ -54,6 +53,11 @@ def record(tmp_path):
         store.set_beat_classes(recording.name, with_class_ids(classes, ids), who="t")
         update_beat_classes(store, recording, who="t")  # the class p(APC) of the regrouped classes
     return header, kinds
+
+
+@pytest.fixture
+def record(tmp_path):
+    return three_kinds_record(tmp_path)
 
 
 @pytest.fixture
