@@ -24,10 +24,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from danet_viewer._qt.beat_docks import HIGHLIGHT
 from danet_viewer._qt.ecg_paper import EcgGrid
+from danet_viewer._qt.review_dock import ReviewDock, after_showing, view_button
 from danet_viewer._qt.review_view import STATE_STYLE
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer._qt.templates_view import key_text
@@ -117,11 +118,11 @@ class GalleryView(QWidget):
                            "Enter: main view")
         self.hint.setStyleSheet(f"color: {CAPTION_GREY}")
         self.buttons = {
-            "previous": self._button("◀ page", "previous page (PgUp)", gallery.previous_page),
-            "next": self._button("page ▶", "next page, on into the next section (PgDown)", gallery.next_page),
-            "section": self._button("Next section ▶▶", "leave this class: the next section's first page "
+            "previous": view_button("◀ page", "previous page (PgUp)", gallery.previous_page),
+            "next": view_button("page ▶", "next page, on into the next section (PgDown)", gallery.next_page),
+            "section": view_button("Next section ▶▶", "leave this class: the next section's first page "
                                     "(Ctrl+PgDown)", gallery.next_section),
-            "refresh": self._button("Refresh order", "work the order out again from the labels as they are now, "
+            "refresh": view_button("Refresh order", "work the order out again from the labels as they are now, "
                                     "from the first page", gallery.refresh),
         }
         self.plot_widget = pg.PlotWidget(background="w")
@@ -169,13 +170,6 @@ class GalleryView(QWidget):
         layout.addWidget(self.plot_widget, 1)
         gallery.events.page.connect(self._redraw_if_shown)
         gallery.events.cursor.connect(lambda: self.isVisible() and self.show_cursor())
-
-    def _button(self, text: str, tip: str, handler: Callable[[], object]) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the gallery
-        button.clicked.connect(lambda _=False: handler())
-        return button
 
     # --- drawing -------------------------------------------------------------------------------------
 
@@ -333,38 +327,25 @@ class GalleryView(QWidget):
             self.gallery.label(symbol)
 
 
-def next_section(window) -> None:
-    """Ctrl+PgDown: the gallery's next section (the gallery shown first)."""
-    window.gallery.set_shown(True)
-    window.gallery.gallery.next_section()
+# Rows of SHORTCUTS whose handler is the gallery's (menus binds them as it binds the Templates view's): Ctrl+PgDown
+# and Ctrl+PgUp, the next and previous section, the gallery shown first.
+GALLERY_ACTIONS = {
+    "gallery_next_section": after_showing("gallery", lambda dock: dock.gallery.next_section()),
+    "gallery_previous_section": after_showing("gallery", lambda dock: dock.gallery.previous_section()),
+}
 
 
-def previous_section(window) -> None:
-    """Ctrl+PgUp: the gallery's previous section (the gallery shown first)."""
-    window.gallery.set_shown(True)
-    window.gallery.gallery.previous_section()
-
-
-# Rows of SHORTCUTS whose handler is the gallery's (menus binds them as it binds the Templates view's).
-GALLERY_ACTIONS = {"gallery_next_section": next_section, "gallery_previous_section": previous_section}
-
-
-class GalleryDock(QDockWidget):
+class GalleryDock(ReviewDock):
     """The beat gallery in a dock of the review window (View ▸ Beat gallery), under the main view."""
 
     def __init__(self, window) -> None:
-        super().__init__("Beat gallery", window)
-        self.setObjectName("gallery")
-        self.main_window = window
-        self.gallery = BeatGallery(window.review)
-        self.view = GalleryView(self.gallery, window._editable)
-        self.setWidget(self.view)
+        gallery = BeatGallery(window.review)
+        super().__init__("Beat gallery", "gallery", window, GalleryView(gallery, window._editable))
+        self.gallery = gallery
         # Placed in the window when first shown: a dock added to the bottom area, even hidden, splits it and leaves
         # the tachogram's row twice as tall and the main view squeezed.
         self.placed = False
         self.hide()
-        # View ▸ Beat gallery says whether the dock is open, as Qt's own action does.
-        self.toggleViewAction().toggled.connect(self._sync_action)
 
     def set_shown(self, shown: bool) -> None:
         """View ▸ Beat gallery: show the gallery, tall enough for its four rows, with the keys; or hide it."""
@@ -374,12 +355,9 @@ class GalleryDock(QDockWidget):
             window = self.main_window
             if not window.restoreDockWidget(self):  # where the reviewer left it last time, else under the main view
                 window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self, Qt.Orientation.Vertical)
-        self.setVisible(shown)
-        if shown:
-            self.raise_()
-            self.view.setFocus()
-            if not was_shown and not self.isFloating():  # once laid out: a dock just shown has no size to change
-                QTimer.singleShot(0, self._make_room)
+        super().set_shown(shown)
+        if shown and not was_shown and not self.isFloating():  # once laid out: a dock just shown has no size to change
+            QTimer.singleShot(0, self._make_room)
 
     def _make_room(self) -> None:
         """Take ``DOCK_SHARE`` of the window's height from the main view, not from the docks beside the gallery (the
@@ -393,10 +371,4 @@ class GalleryDock(QDockWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.view.refresh()
         self.gallery.open()
-
-    def _sync_action(self, shown: bool) -> None:
-        action = getattr(self.main_window, "shortcut_actions", {}).get("Beat gallery")
-        if action is not None and action.isChecked() != shown:
-            action.setChecked(shown)

@@ -41,7 +41,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -49,7 +48,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -57,6 +55,7 @@ from PySide6.QtWidgets import (
 
 from danet_viewer._qt.class_edit_worker import ClassEditRunner
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
+from danet_viewer._qt.review_dock import ReviewDock, after_showing, view_button
 from danet_viewer._qt.shortcuts import SHORTCUTS
 from danet_viewer.components.class_review import PAGING, ClassReview, ClassState, ClassSummary, TemplateBand
 from danet_viewer.core.beat_classes import ProposalPlan
@@ -187,25 +186,25 @@ class TemplatesView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.summary_label = QLabel()
         self.position_label = QLabel()
-        self.previous_beat = self._button("◀ beat", "the class's previous beat (Left)", lambda: classes.step(False))
-        self.next_beat = self._button("beat ▶", "the class's next beat (Right)", lambda: classes.step(True))
-        self.split_buttons = {by: self._button(f"Split: {by}", f"split the current class in two by {by}",
+        self.previous_beat = view_button("◀ beat", "the class's previous beat (Left)", lambda: classes.step(False))
+        self.next_beat = view_button("beat ▶", "the class's next beat (Right)", lambda: classes.step(True))
+        self.split_buttons = {by: view_button(f"Split: {by}", f"split the current class in two by {by}",
                                                lambda b=by: self.split(b)) for by in SPLIT_BY}
-        self.early_button = self._button("Split: early beats", "split the current class's early beats into a class "
+        self.early_button = view_button("Split: early beats", "split the current class's early beats into a class "
                                          "of their own, at the coupling the tool proposes (E)", self.split_at_proposal)
-        self.prematurity_button = self._button("By prematurity", "page through the class the earliest beat first "
+        self.prematurity_button = view_button("By prematurity", "page through the class the earliest beat first "
                                                "(against the local median RR), not in time",
                                                lambda: self.set_paging(self.prematurity_button.isChecked()))
         self.prematurity_button.setCheckable(True)
-        self.merge_button = self._button("Merge", "merge the Ctrl+clicked class into the current one", self.merge)
-        self.replace_button = self._button("Replace beat labels", "the next class label also replaces the labels "
+        self.merge_button = view_button("Merge", "merge the Ctrl+clicked class into the current one", self.merge)
+        self.replace_button = view_button("Replace beat labels", "the next class label also replaces the labels "
                                            "reviewers gave its beats one by one", lambda: None)
         self.replace_button.setCheckable(True)
-        self.accept_button = self._button("Accept proposals…", "label every class's unreviewed beats with its "
+        self.accept_button = view_button("Accept proposals…", "label every class's unreviewed beats with its "
                                           "proposal, after saying what will happen (Ctrl+Return); beats reviewers "
                                           "labelled keep their labels", self.accept_proposals)
-        self.previous_page = self._button("◀", "previous page of classes (PgUp)", lambda: self.turn_page(-1))
-        self.next_page = self._button("▶", "next page of classes (PgDown)", lambda: self.turn_page(1))
+        self.previous_page = view_button("◀", "previous page of classes (PgUp)", lambda: self.turn_page(-1))
+        self.next_page = view_button("▶", "next page of classes (PgDown)", lambda: self.turn_page(1))
         self.page_label = QLabel()
         self.summary_label.setWordWrap(True)
         # A split or merge being worked out: what, how far, and Cancel (wired by the dock to its runner).
@@ -213,7 +212,7 @@ class TemplatesView(QWidget):
         self.working_progress = QProgressBar()
         self.working_progress.setRange(0, 1000)
         self.working_progress.setTextVisible(False)
-        self.cancel_button = self._button("Cancel", "stop the split or merge being worked out; the classes stay",
+        self.cancel_button = view_button("Cancel", "stop the split or merge being worked out; the classes stay",
                                           lambda: None)
         working = QHBoxLayout()
         for widget in (self.working_label, self.working_progress, self.cancel_button):
@@ -263,13 +262,6 @@ class TemplatesView(QWidget):
         layout.addLayout(summary_row)
         layout.addWidget(self.scroll, 1)
         self._lay_out_tiles()
-
-    def _button(self, text: str, tip: str, handler: Callable[[], object]) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the view
-        button.clicked.connect(lambda _=False: handler())
-        return button
 
     # --- drawing -------------------------------------------------------------------------------------
 
@@ -492,18 +484,6 @@ class TemplatesView(QWidget):
             self.turn_page(1 if event.key() == Qt.Key.Key_PageDown else -1)
 
 
-def split_at_proposal(window) -> None:
-    """E: the current class's early beats split off at the proposed coupling (the Templates view shown first)."""
-    window.templates.set_shown(True)
-    window.templates.view.split_at_proposal()
-
-
-def accept_proposals(window) -> None:
-    """Ctrl+Return: accept the classes' proposals, once confirmed (the Templates view shown first)."""
-    window.templates.set_shown(True)
-    window.templates.view.accept_proposals()
-
-
 def proposals_question(plan: ProposalPlan | None, summaries: list[ClassSummary]) -> str:
     """What accepting ``plan`` will do, in the reviewer's words: 'Label 9 unreviewed classes as proposed: 8 as N
     (2 104 beats), 1 as A (33 beats).', and what stays."""
@@ -523,23 +503,25 @@ def proposals_question(plan: ProposalPlan | None, summaries: list[ClassSummary])
 
 
 # Rows of SHORTCUTS whose handler is the Templates view's (menus binds them as it binds the events dock's).
-TEMPLATE_ACTIONS = {"split_at_proposal": split_at_proposal, "accept_proposals": accept_proposals}
+# E splits the current class's early beats off at the proposed coupling; Ctrl+Return accepts the classes' proposals,
+# once confirmed; each with the Templates view shown first.
+TEMPLATE_ACTIONS = {
+    "split_at_proposal": after_showing("templates", lambda dock: dock.view.split_at_proposal()),
+    "accept_proposals": after_showing("templates", lambda dock: dock.view.accept_proposals()),
+}
 
 
-class TemplatesDock(QDockWidget):
+class TemplatesDock(ReviewDock):
     """The Templates view in a dock of the review window (View ▸ Templates), its classes those of the record."""
 
     def __init__(self, window) -> None:
-        super().__init__("Templates", window)
-        self.setObjectName("templates")
-        self.main_window = window
-        self.classes = ClassReview(window.review)
+        classes = ClassReview(window.review)
+        super().__init__("Templates", "templates", window, TemplatesView(classes, window._editable))
+        self.classes = classes
         self.classes.runner = self.runner = ClassEditRunner(self)
-        self.view = TemplatesView(self.classes, window._editable)
         self.runner.progressed.connect(self.view.show_progress)
         self.view.cancel_button.clicked.connect(self.runner.cancel)
         self.classes.events.working.connect(self.view.show_working)
-        self.setWidget(self.view)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
         window.tabifyDockWidget(window.review_list, self)
         self.hide()
@@ -549,8 +531,6 @@ class TemplatesDock(QDockWidget):
         review.events.selection.connect(lambda: self.isVisible() and self.view.show_position())
         # While a class is current, the superimposed beats are its beats.
         window.superimposition.template_classes = self._template_classes
-        # View ▸ Templates says whether the dock is open (in front of its tab group or not), as Qt's own action does.
-        self.toggleViewAction().toggled.connect(self._sync_action)
 
     def _template_classes(self, table) -> np.ndarray | None:
         if self.isVisible() and self.classes.current is not None:
@@ -561,23 +541,7 @@ class TemplatesDock(QDockWidget):
         if self.isVisible():
             self.view.refresh()
 
-    def set_shown(self, shown: bool) -> None:
-        """View ▸ Templates: show the view in front of its tab group, with the keys; or hide it."""
-        self.setVisible(shown)
-        if shown:
-            self.raise_()
-            self.view.setFocus()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.view.refresh()
-
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         if self.main_window.review.session is not None:
             self.main_window.review.events.selection.emit()  # the superimposed beats by label again
-
-    def _sync_action(self, shown: bool) -> None:
-        action = getattr(self.main_window, "shortcut_actions", {}).get("Templates")
-        if action is not None and action.isChecked() != shown:
-            action.setChecked(shown)
