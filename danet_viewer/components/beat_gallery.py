@@ -11,9 +11,12 @@ reader. The sections are kept as beat
 samples, so a beat added or deleted elsewhere does not shift the other tiles either.
 
 A cursor sits on one tile of the page; moving it selects its beat in the review model, so the main view, the
-superimposed beats and the details follow. A beat key labels the cursor's beat through the review model's own
-single-beat path (``ReviewModel.label``: journalled at once, one step of the undo history). A typed label replaces a
-reviewer's earlier one as it does in the main view, but not silently: the status bar says whose label it replaced.
+superimposed beats and the details follow. The other way too: a beat selected elsewhere (the main view, or an undo
+going back to the beat it touched) that the section being paged holds is shown on its page, the cursor on it.
+
+A beat key labels the cursor's beat through the review model's own single-beat path (``ReviewModel.label``:
+journalled at once, one step of the undo history). A typed label replaces a reviewer's earlier one as it does in the
+main view, but not silently: the status bar says whose label it replaced.
 
 Events (``BeatGallery.events``): ``page()`` when the page (its section, its number, or the order) changes;
 ``cursor()`` when the cursor moves on the page.
@@ -87,6 +90,7 @@ class BeatGallery:
         self._session = review.session
         review.events.beats.connect(self._beats_changed)
         review.events.classes.connect(self._classes_changed)
+        review.events.selection.connect(self._follow_selection)
 
     # --- the order -----------------------------------------------------------------------------------
 
@@ -120,8 +124,26 @@ class BeatGallery:
             self._session = self.review.session
             self._sections = None
             self.section = self.page = self.cursor = 0
-        # Else a label or an added or deleted beat: the same beats on the same page, drawn as they are now.
+        # Else a label or an added or deleted beat: the same beats on the same page, drawn as they are now; an undo
+        # selects the beat it touched, which the page then follows.
         self.events.page.emit()
+        self._follow_selection()
+
+    def _follow_selection(self) -> None:
+        """The beat selected elsewhere (in the main view, or by an undo that went back to the beat it touched) is
+        shown on its page, with the cursor on it, where the section being paged holds it; the section stays."""
+        row = self.review.selected
+        if self._sections is None or self.review.session is None or row is None or row == self.cursor_row():
+            return
+        at = np.flatnonzero(self._sections[self.section][1] == self.review.session.table.sample[row])
+        if not len(at):
+            return
+        page = int(at[0]) // GALLERY_PAGE_BEATS
+        if page != self.page:
+            self.page = page
+            self.events.page.emit()
+        self.cursor = int(np.flatnonzero(self.page_rows() == row)[0])
+        self.events.cursor.emit()
 
     def _classes_changed(self) -> None:
         """A split or merge (or its undo) renumbers the classes, and the sections' titles would name classes that are

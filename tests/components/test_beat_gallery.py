@@ -226,3 +226,25 @@ def test_a_merge_or_its_undo_works_the_order_out_again_and_a_deleted_beat_does_n
     assert [c for c, _ in gallery.sections] == [c for c, _ in gallery_sections(review.store, review.recording.name)]
     review.undo()
     assert len(gallery.sections) == 4
+
+
+def test_the_page_follows_a_beat_selected_elsewhere_or_an_undo_within_its_section(reviewing):
+    review, gallery, _ = reviewing
+    gallery.section = len(gallery.sections) - 1  # the whole record by doubt: every beat, pages of 24
+    gallery.next_page()
+    gallery.set_cursor(5)
+    row = gallery.cursor_row()
+    gallery.label("A")
+    gallery.previous_page()
+    assert gallery.page == 0
+    review.undo()  # the undo selects the beat it touched: the gallery shows it again, the cursor on it
+    assert (gallery.page, gallery.cursor_row()) == (1, row) and not review.session.table.reviewed[row]
+    last = int(gallery.sections[-1][1].size - 1)
+    review.select_row(int(np.searchsorted(review.session.table.sample, gallery.sections[-1][1][last])))
+    assert gallery.page == last // GALLERY_PAGE_BEATS and gallery.cursor == last % GALLERY_PAGE_BEATS
+    # A class's section does not follow a beat of another class: the reader stays where they page.
+    gallery.section, gallery.page, gallery.cursor = 0, 0, 0
+    outside = np.setdiff1d(np.arange(len(review.session.table)),
+                           np.searchsorted(review.session.table.sample, gallery.sections[0][1]))
+    review.select_row(int(outside[0]))
+    assert (gallery.section, gallery.page, gallery.cursor) == (0, 0, 0)
