@@ -15,7 +15,6 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -36,6 +35,7 @@ from danet_viewer._qt.overview import OverviewStrip
 from danet_viewer._qt.review_list import ReviewListDock
 from danet_viewer._qt.review_view import ReviewView
 from danet_viewer._qt.shortcuts import SHORTCUTS, ShortcutHelp
+from danet_viewer._qt.status_context import StatusContext
 from danet_viewer._qt.templates_view import TemplatesDock
 from danet_viewer._qt.trace_loader import LeadReader, TraceFeed
 from danet_viewer.components.beat_details import NO_BEAT, apc_score, beat_details_html, counted
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_analysis)
         # Record, reviewer, store and model stay in view: a menu's status tips clear the bar's message, not this.
-        self.context = QLabel()
+        self.context = StatusContext(self.statusBar())
         self.statusBar().addPermanentWidget(self.context)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)

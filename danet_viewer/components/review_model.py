@@ -332,8 +332,8 @@ class ReviewModel:
         if edit is None:
             return 0
         # What a Holter reader does next: the exceptions, which the gallery pages through.
-        self.events.status.emit(f"Proposals accepted for {len(plan.classes)} classes: {plan.text()} (Ctrl+Z undoes "
-                                "it); View ▸ Beat gallery pages through the exceptions", 8000)
+        self.events.status.emit(f"Proposals accepted for {len(plan.classes)} classes: {plan.text()}; Ctrl+Z undoes "
+                                "it; the exceptions: View ▸ Beat gallery", 8000)
         self.events.beats.emit()
         return len(edit.samples)
 
