@@ -4,6 +4,7 @@ line only parses into these configs."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -86,7 +87,12 @@ def fit_model(config: FitConfig) -> dict | None:
                             time.monotonic() - started, log)
     finally:
         log.close()
-        if distributed:
+        if distributed and sys.exc_info()[0] is None:
+            # The ranks leave the group together: a rank that tore its group down while rank 0 still wrote the
+            # model aborted at exit now and then under load ("terminate called without an active exception"), and
+            # torchrun reported a finished run as failed. After an error the group is left as it is: another rank
+            # may be inside a collective, where tearing it down can hang, and the failed run ends anyway.
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
 
