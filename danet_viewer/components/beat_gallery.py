@@ -202,8 +202,8 @@ class BeatGallery:
         scores = (apc_score(table.p_apc[rows], session.threshold) if np.isfinite(session.threshold)
                   else np.full(len(rows), np.nan))
         pre_rr = self._pre_rr_percent(table.sample[rows])
-        states = beat_states(table)[rows]
-        reviewed = table.review_symbol[rows] != ""  # the page's own: ``table.reviewed`` is worked out whole per call
+        page = table.take(rows)  # states and flags of the page's beats, not of the whole record at each redraw
+        states, reviewed = beat_states(page), page.reviewed
         return [GalleryTile(
             row=int(row), sample=int(table.sample[row]), time_text=review.clock.text(table.sample[row] / fs),
             label=str(table.review_symbol[row]) if reviewed[i] else session.model_symbol(int(row)),

@@ -304,6 +304,10 @@ class BeatTable:
     def __len__(self) -> int:
         return len(self.sample)
 
+    def take(self, rows: np.ndarray) -> BeatTable:
+        """The beats at ``rows`` only, as a table of their own (a page of a 24 h record, not all of it)."""
+        return BeatTable(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
+
     def with_review(self, sample: int, review: Review | None) -> BeatTable | None:
         """This table with one beat's review changed, or None when the beat rows change (rebuild instead).
 

@@ -67,6 +67,19 @@ def test_model_rerun_never_touches_labels(tmp_path):
         assert store.record("rec").model.model_id == "m2"
 
 
+def test_a_beat_table_takes_some_of_its_rows_as_a_table_of_their_own(tmp_path):
+    with _new_store(tmp_path / "s.h5") as store:
+        store.set_model_output("rec", np.array([100, 460, 820, 1180]), np.array([0.1, 0.2, 0.9, 0.4]),
+                               threshold=0.5, model_id="m1", who="tester")
+        store.set_label("rec", 820, "A", "dr_a")
+        store.set_label("rec", 1180, NOT_A_BEAT, "dr_a")
+        table = store.beat_table("rec")
+    page = table.take(np.array([3, 2]))
+    assert page.sample.tolist() == [1180, 820] and page.model_apc.tolist() == [0, 1]
+    assert page.reviewed.tolist() == [True, True] and page.deleted.tolist() == [True, False]
+    assert page.reviewer.tolist() == ["dr_a", "dr_a"] and len(page) == 2 and len(table) == 4
+
+
 def test_redetection_keeps_reviews_of_vanished_beats(tmp_path):
     with _new_store(tmp_path / "s.h5") as store:
         store.set_label("rec", 460, "A", "dr_a")
