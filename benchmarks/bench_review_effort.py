@@ -68,6 +68,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -454,31 +456,35 @@ def _confirm_classes(player: Player) -> None:
             player.label_class(int(class_id), ids, proposal[class_id])
 
 
-def _one_at_a_time_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
-    """Session 12's Holter reader (the same class phase, then the exceptions one beat at a time), on a copy of the
-    store; its actions."""
-    copy = scratch / f"{name}-one-at-a-time.h5"
+@contextmanager
+def _player_on_copy(path: Path, name: str, fs: float, classes: BeatClassTable | None, scratch: Path,
+                    reader: str) -> Iterator[Player]:
+    """A reader on a copy of the analysed store (each reader starts from the same one), given ``classes`` (the copy
+    may hold the cache's older ones); its counts are checked against the store's when it is done."""
+    copy = scratch / f"{name}-{reader}.h5"
     shutil.copy(path, copy)
     with AnnotationStore.open(copy, "a") as store:
-        store.set_beat_classes(name, classes, who=REVIEWER)  # the copy may hold the cache's older classes
+        if classes is not None:
+            store.set_beat_classes(name, classes, who=REVIEWER)
         player = Player(store, name, fs)
-        _label_and_split_classes(player, recording)
+        yield player
         player.check()
+
+
+def _one_at_a_time_copy(path: Path, name: str, fs: float, classes: BeatClassTable, recording, scratch: Path) -> int:
+    """Session 12's Holter reader (the same class phase, then the exceptions one beat at a time); its actions."""
+    with _player_on_copy(path, name, fs, classes, scratch, "one-at-a-time") as player:
+        _label_and_split_classes(player, recording)
         _exceptions(player)
-        return player.actions
+    return player.actions
 
 
 def _pages_only_copy(path: Path, name: str, fs: float, classes: BeatClassTable, scratch: Path) -> int:
     """What the classes add to the gallery: no class labelled, the whole record's pages by doubt (the last section of
-    ``gallery_sections``) from the first, on a copy of the store; its actions."""
-    copy = scratch / f"{name}-pages-only.h5"
-    shutil.copy(path, copy)
-    with AnnotationStore.open(copy, "a") as store:
-        store.set_beat_classes(name, classes, who=REVIEWER)
-        player = Player(store, name, fs)
-        player.review_pages(review_order(store, name))
-        player.check()
-        return player.actions
+    ``gallery_sections``) from the first; its actions."""
+    with _player_on_copy(path, name, fs, classes, scratch, "pages-only") as player:
+        player.review_pages(review_order(player.session.store, name))
+    return player.actions
 
 
 def fewest_fixes(tp: int, fp: int, fn: int) -> int:
@@ -494,27 +500,18 @@ def fewest_fixes(tp: int, fp: int, fn: int) -> int:
 
 
 def _every_class_labelled(path: Path, name: str, fs: float, classes: BeatClassTable, scratch: Path) -> np.ndarray:
-    """SVEB TP, FP, FN once every class carries its majority reference label (on a copy of the store)."""
-    copy = scratch / f"{name}-every-class.h5"
-    shutil.copy(path, copy)
-    with AnnotationStore.open(copy, "a") as store:
-        store.set_beat_classes(name, classes, who=REVIEWER)
-        player = Player(store, name, fs)
-        ids = beat_class_ids(store, name)
+    """SVEB TP, FP, FN once every class carries its majority reference label."""
+    with _player_on_copy(path, name, fs, classes, scratch, "every-class") as player:
+        ids = beat_class_ids(player.session.store, name)
         for class_id in range(classes.n_classes):
             player.label_class(class_id, ids)
-        player.check()
-        return player.counts.copy()
+    return player.counts.copy()
 
 
 def _beat_by_beat(path: Path, name: str, fs: float, queue: np.ndarray, rest: np.ndarray, scratch: Path) -> int:
-    copy = scratch / f"{name}-beat-by-beat.h5"
-    shutil.copy(path, copy)
-    with AnnotationStore.open(copy, "a") as store:
-        player = Player(store, name, fs)
+    with _player_on_copy(path, name, fs, None, scratch, "beat-by-beat") as player:
         player.review(np.concatenate([queue, rest]))
-        player.check()
-        return player.actions
+    return player.actions
 
 
 def time_24h(scratch: Path) -> str:
