@@ -1,16 +1,14 @@
 """Two rules that choose nothing on this project's data, tried on the 74 training patients (issue 16, session 14).
 
-1. **A published atrial fibrillation detector as an APC veto.** Dash et al. 2009 (Ann Biomed Eng 37:1701): over
-   128 RR intervals, the 8 longest and 8 shortest dropped as ectopic, AF where the RMSSD over the mean interval
-   exceeds 0.1, the Shannon entropy of a 16-bin histogram (normalised) exceeds 0.7, and the turning-point ratio lies
-   within 0.54-0.77. Its thresholds are the paper's, so no fold chooses them; each beat takes the verdict of the
-   window centred on it. It is scored against DS1's own (AFIB/(AFL marks (201, 203; svdb has none) and by the
-   SVEB beats it would silence.
-2. **The RR rule at class level.** A beat class (``core/beat_classes.py``, as the Templates view shows it) whose
-   median coupling is under 0.85 x the record's underlying cycle (the RR rule's own fraction, against the cycle
-   found by regularity rather than the 8 previous beats) and whose QRS is like the record's reference beat
-   (``PROPOSAL_QRS_LIKENESS``) is premature; its beats that the RR rule also calls are added to the model's calls.
-   It is what 232 (APCs as the majority rhythm) asks for, so it is judged here by what it does in DS1's AF.
+The two are defined once, in ``danet_viewer/core/record_rule.py`` (the rule the bundled model carries):
+
+1. **A published atrial fibrillation detector as an APC veto**: Dash et al. 2009, with the paper's thresholds, so no
+   fold chooses them. It is scored against DS1's own (AFIB/(AFL marks (201, 203; svdb has none) and by the SVEB
+   beats it would silence.
+2. **The RR rule at class level**: a beat class whose median coupling is under 0.85 x the patient's underlying cycle
+   and whose QRS is like the record's reference beat is premature; its beats that the RR rule also calls are added
+   to the network's calls. It is what 232 (APCs as the majority rhythm) asks for, so it is judged here by what it
+   does in DS1's AF, with and without the veto.
 
 Detected beats of the analysed stores ``bench_review_effort.py`` caches (the bundled model's calls, ``.atr`` beats
 matched within 150 ms; reference beats no detection matched are not counted). ``python
@@ -27,71 +25,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from benchmarks.bench_review_effort import REVIEWER, Player, analysed_store  # noqa: E402
-from danet_viewer.core.beat_classes import (  # noqa: E402
-    CLASS_FEATURES,
-    PROPOSAL_QRS_LIKENESS,
-    _p_apc_of,
-    beat_evidence,
-    class_features,
-    compute_beat_classes,
-    reference_beat,
-)
+from danet_viewer.core.beat_classes import compute_beat_classes  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
+from danet_viewer.core.record_rule import atrial_fibrillation_beats as dash_af_beats  # noqa: E402
+from danet_viewer.core.record_rule import premature_classes  # noqa: E402
+from danet_viewer.core.rr_rule import rr_rule_calls  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from training.databases import SVDB  # noqa: E402
 from training.mitdb import DS1, DS2, mitdb_dir  # noqa: E402
 from training.rhythm import atrial_fibrillation_beats  # noqa: E402
-from training.rr_rule import RR_RULE_FRACTION, rr_rule_calls  # noqa: E402
-
-# Dash et al. 2009, as published.
-DASH_INTERVALS = 128
-DASH_ECTOPIC_DROPPED = 8  # the longest and the shortest each
-DASH_BINS = 16
-DASH_RMSSD = 0.1
-DASH_ENTROPY = 0.7
-DASH_TURNING_POINTS = (0.54, 0.77)
-
-
-def dash_window_is_af(rr: np.ndarray) -> bool:
-    """Dash et al.'s verdict on one window of RR intervals (in time order)."""
-    ordered = np.sort(rr)
-    low, high = ordered[DASH_ECTOPIC_DROPPED], ordered[-DASH_ECTOPIC_DROPPED - 1]
-    kept = rr[(rr >= low) & (rr <= high)]
-    rmssd = np.sqrt(np.mean(np.diff(kept) ** 2)) / kept.mean()
-    turning = np.count_nonzero((kept[1:-1] - kept[:-2]) * (kept[1:-1] - kept[2:]) > 0) / (len(kept) - 2)
-    counts, _ = np.histogram(kept, DASH_BINS)
-    share = counts[counts > 0] / len(kept)
-    entropy = -np.sum(share * np.log(share)) / np.log(DASH_BINS)
-    return bool(rmssd > DASH_RMSSD and entropy > DASH_ENTROPY and
-                DASH_TURNING_POINTS[0] <= turning <= DASH_TURNING_POINTS[1])
-
-
-def dash_af_beats(samples: np.ndarray, fs: float) -> np.ndarray:
-    """Per beat (samples in time order): the verdict of the window of intervals centred on it (the nearest window
-    at the record's edges); no beat is AF in a record shorter than one window."""
-    rr = np.diff(samples) / fs
-    if len(rr) < DASH_INTERVALS:
-        return np.zeros(len(samples), bool)
-    verdicts = np.array([dash_window_is_af(w) for w in sliding_window_view(rr, DASH_INTERVALS)])
-    return verdicts[np.clip(np.arange(len(samples)) - DASH_INTERVALS // 2, 0, len(verdicts) - 1)]
-
-
-def premature_classes(class_id: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Per beat: its class's median coupling is under ``RR_RULE_FRACTION`` of the underlying cycle and its QRS is
-    like the record's reference beat (the mean likeness of both leads)."""
-    coupling = features[:, CLASS_FEATURES.index("log pre/underlying")]
-    qrs = (features[:, CLASS_FEATURES.index("qrs likeness lead 1")] +
-           features[:, CLASS_FEATURES.index("qrs likeness lead 2")]) / 2
-    premature = np.zeros(len(class_id), bool)
-    for members in (class_id == c for c in np.unique(class_id[class_id >= 0])):
-        premature[members] = (np.exp(np.median(coupling[members])) < RR_RULE_FRACTION and
-                              qrs[members].mean() >= PROPOSAL_QRS_LIKENESS)
-    return premature
 
 
 def record_rows(name: str, folder: Path, header: Path, scratch: Path) -> tuple[dict[str, np.ndarray], np.ndarray,
@@ -105,15 +51,13 @@ def record_rows(name: str, folder: Path, header: Path, scratch: Path) -> tuple[d
         samples = table.sample[live]
         lead = recording.lead_index(store.record(name).analysis_lead)
         classes = compute_beat_classes(recording, lead, samples, table)
-        evidence = beat_evidence(recording, lead, samples, _p_apc_of(table, samples))
-        features = class_features(evidence, reference_beat(evidence))
         fs = store.record(name).fs
         player = Player(store, name, fs)
         truth, model = player.truth[live], player.called[live]
         store.set_beat_classes(name, classes, who=REVIEWER)
     rr = rr_rule_calls(samples)
     dash = dash_af_beats(samples, fs)
-    added = premature_classes(classes.class_id, features) & rr
+    added = premature_classes(classes)[classes.class_id] & rr
     rules = {
         "bundled model": model,
         "RR rule": rr,
