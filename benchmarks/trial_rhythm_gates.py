@@ -8,7 +8,8 @@ The two are defined once, in ``danet_viewer/core/record_rule.py`` (the rule the 
 2. **The RR rule at class level**: a beat class whose median coupling is under 0.85 x the patient's underlying cycle
    and whose QRS is like the record's reference beat is premature; its beats that the RR rule also calls are added
    to the network's calls. It is what 232 (APCs as the majority rhythm) asks for, so it is judged here by what it
-   does in DS1's AF, with and without the veto.
+   does in DS1's AF, with and without the veto; and with only its abrupt beats (an interval under 0.85 of the one
+   before), which sinus arrhythmia's gradual swings do not give.
 
 Detected beats of the analysed stores ``bench_review_effort.py`` caches (``.atr`` beats matched within 150 ms;
 reference beats no detection matched are not counted; the network's calls at its threshold). ``python
@@ -32,7 +33,7 @@ from benchmarks.bench_review_effort import REVIEWER, Player, analysed_store  # n
 from danet_viewer.core.beat_classes import compute_beat_classes  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
 from danet_viewer.core.record_rule import atrial_fibrillation_beats as dash_af_beats  # noqa: E402
-from danet_viewer.core.record_rule import premature_classes  # noqa: E402
+from danet_viewer.core.record_rule import premature_class_calls, premature_classes  # noqa: E402
 from danet_viewer.core.rr_rule import rr_rule_calls  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from training.databases import SVDB  # noqa: E402
@@ -66,6 +67,8 @@ def record_rows(name: str, folder: Path, header: Path, scratch: Path) -> tuple[d
         "network + premature classes (RR rule within them)": model | added,
         "the same, Dash AF veto on the added calls": model | (added & ~dash),
         "the same, Dash AF veto on every call": (model | added) & ~dash,
+        "the veto on the added calls, abrupt beats only (the rule the model carries)":
+            model | premature_class_calls(classes, fs),
     }
     return rules, truth, atrial_fibrillation_beats(header, samples), dash
 

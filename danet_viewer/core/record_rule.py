@@ -9,7 +9,8 @@ timing against the patient's own underlying cycle, class by class, as the Templa
   patient's underlying cycle, the 95th percentile of the 64 intervals before the beat, which frequent APCs cannot
   pull down) is under ``RR_RULE_FRACTION`` (0.85, the RR rule's own fraction) and its QRS is like the record's
   reference beat (``beat_classes.qrs_unlike_reference``: not ventricular);
-- its beats that the RR rule also calls premature are called APC;
+- its beats that the RR rule also calls premature, and that come abruptly (their interval under the same fraction
+  of the one before it, where sinus arrhythmia shortens the cycle gradually), are called APC;
 - except inside atrial fibrillation, where every beat is early and none is an APC: Dash et al. 2009's detector,
   with its published thresholds (``atrial_fibrillation_beats``).
 
@@ -93,11 +94,20 @@ def premature_classes(classes: BeatClassTable) -> np.ndarray:
     return (classes.rr_quartiles[:, _COUPLING, _MEDIAN] < RR_RULE_FRACTION) & ~qrs_unlike_reference(classes)
 
 
+def abrupt_beats(samples: np.ndarray) -> np.ndarray:
+    """Per beat (in time order): its interval is under ``RR_RULE_FRACTION`` of the interval before it."""
+    intervals = np.diff(np.asarray(samples, np.float64))
+    abrupt = np.zeros(len(samples), bool)
+    abrupt[2:] = intervals[1:] < RR_RULE_FRACTION * intervals[:-1]
+    return abrupt
+
+
 def premature_class_calls(classes: BeatClassTable, fs: float) -> np.ndarray:
     """``PREMATURE_CLASSES``' calls on the classified beats (``classes.sample``, the record's live beats in time
-    order): in a premature class, called by the RR rule, and outside atrial fibrillation."""
+    order): in a premature class, called by the RR rule, abrupt, and outside atrial fibrillation."""
     samples = classes.sample
     if not len(samples):
         return np.zeros(0, bool)
     in_premature_class = premature_classes(classes)[classes.class_id]
-    return in_premature_class & rr_rule_calls(samples) & ~atrial_fibrillation_beats(samples, fs)
+    return (in_premature_class & rr_rule_calls(samples) & abrupt_beats(samples) &
+            ~atrial_fibrillation_beats(samples, fs))

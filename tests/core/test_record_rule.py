@@ -12,6 +12,7 @@ from danet_viewer.core.readers import open_recording
 from danet_viewer.core.record_rule import (
     AF_WINDOW_INTERVALS,
     PREMATURE_CLASSES,
+    abrupt_beats,
     atrial_fibrillation_beats,
     premature_class_calls,
     premature_classes,
@@ -41,6 +42,19 @@ def test_the_af_detector_flags_random_intervals_and_not_sinus_rhythm_or_sparse_e
 def test_a_record_shorter_than_one_window_has_no_af():
     rr = np.random.default_rng(1).uniform(0.4, 1.2, AF_WINDOW_INTERVALS - 1)
     assert not atrial_fibrillation_beats(beats_of(rr), 250.0).any()
+
+
+def test_sinus_arrhythmia_shortens_the_cycle_gradually_where_an_apc_comes_abruptly():
+    from danet_viewer.core.rr_rule import rr_rule_calls
+
+    # Breathing swings the cycle between 1.1 and 0.7 s, 6 % a beat: the RR rule calls the fastest beats premature.
+    swing = 0.9 + 0.2 * np.sin(np.arange(80) * 2 * np.pi / 16)
+    beats = beats_of(swing)
+    assert rr_rule_calls(beats).any() and not abrupt_beats(beats).any()
+    apc = beats_of(np.concatenate([np.full(20, 0.9), [0.6, 1.2], np.full(20, 0.9)]))
+    # The APC, and the beat after its pause, which the RR rule does not call.
+    assert np.flatnonzero(abrupt_beats(apc)).tolist() == [21, 23]
+    assert np.flatnonzero(abrupt_beats(apc) & rr_rule_calls(apc)).tolist() == [21]
 
 
 def test_the_premature_class_is_called_and_neither_sinus_nor_ventricular_beats_are(classified):  # noqa: F811
