@@ -436,3 +436,17 @@ def test_a_group_label_respects_a_read_only_store_and_labels_not_saved_yet(revie
     gallery.label("A")
     assert not review.session.table.reviewed.any() and not review.unsaved
     assert refusals[-1].startswith("The 2 beats were not labelled: ") and "No space left" in refusals[-1]
+
+
+def test_x_on_a_selection_deletes_its_beats_in_one_step_and_their_class_follows(reviewing):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    gallery.toggle(0), gallery.toggle(1)
+    chosen = review.session.table.sample[rows[:2]]
+    gallery.label(NOT_A_BEAT)
+    assert review.session.table.deleted[rows[:2]].all() and review.session.table.reviewed.sum() == 2
+    classes = review.store.record(review.recording.name).classes
+    assert not np.isin(chosen, classes.sample).any()  # deleted beats leave their class, as one deleted beat does
+    review.undo()
+    assert not review.session.table.reviewed.any()
+    assert np.isin(chosen, review.store.record(review.recording.name).classes.sample).all()
