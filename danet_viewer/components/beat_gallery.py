@@ -8,7 +8,9 @@ The reader scans a page of 24 beats (4 rows of 6) side by side and labels only t
 The order is worked out once, when the gallery is first shown for a record (``sections``), the reader asks again
 (``refresh``) or a split or merge renumbers the classes, never after a label: a page does not reshuffle under the
 reader. The sections are kept as beat
-samples, so a beat added or deleted elsewhere does not shift the other tiles either.
+samples, so a beat added or deleted elsewhere does not shift the other tiles either. The order is worked out by
+``runner`` from a snapshot of the record (``RecordSnapshot``): here at once (``RunAtOnce``); the window runs it off
+its GUI thread (a third of a second on a 24 h Holter), and until it reports the gallery has no page (``ordering``).
 
 A cursor sits on one tile of the page; moving it selects its beat in the review model, so the main view, the
 superimposed beats and the details follow. The other way too: a beat selected elsewhere (the main view, or an undo
@@ -32,17 +34,21 @@ Events (``BeatGallery.events``): ``page()`` when the page (its section, its numb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from danet_viewer.components.beat_details import apc_score
+from danet_viewer.components.class_review import RunAtOnce
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, gallery_sections
 from danet_viewer.core.beats import LOCAL_RR_BEATS, RR_FEATURES, rr_features
-from danet_viewer.core.store import NOT_A_BEAT
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatTable, StoredRecord
+from danet_viewer.errors import DanetError
 
 # The grid: GALLERY_COLUMNS tiles a row, GALLERY_ROWS rows a page.
 GALLERY_COLUMNS = 6
@@ -57,6 +63,51 @@ STRIP_PERCENTILES = (0.5, 99.5)
 STRIP_MARGIN = 0.15
 WHOLE_RECORD = -1  # the section id of every beat of the record by doubt (``gallery_sections``)
 _PRE_RR, _LOCAL_RR = RR_FEATURES.index("pre_rr_s"), RR_FEATURES.index("local_rr_s")
+
+
+# The gallery's order: (class id, beat samples) in paging order, class id -1 the whole record.
+Sections = list[tuple[int, np.ndarray]]
+# What working the order out came to: the sections, the one-line refusal, or None where it was stopped.
+OrderOutcome = Sections | DanetError | None
+
+
+class OrderRunning(Protocol):
+    """Works the order out (``work``, which may report its progress) and hands the outcome to ``finish``, on the
+    thread that called ``run``; the class edits' runners (``RunAtOnce``, the window's ``ClassEditRunner``) do."""
+
+    def run(self, work: Callable[[Callable[[float], None]], Sections],
+            finish: Callable[[OrderOutcome], None]) -> None: ...
+
+    def stop(self) -> None:
+        """Drop the work in flight (the record goes): ``finish`` is not called."""
+
+
+class RecordSnapshot:
+    """One record of a store as it was when taken, read as ``gallery_sections`` reads a store (``record``,
+    ``beat_table``): the order is worked out from it off the GUI thread while the store goes on taking labels there.
+    The store gives a record new beats, model output and classes, but changes its reviews in place: those are
+    copied."""
+
+    def __init__(self, store: AnnotationStore, name: str) -> None:
+        record = store.record(name)
+        self._record = replace(record, reviews=dict(record.reviews))
+
+    def record(self, name: str) -> StoredRecord:
+        return self._record
+
+    def beat_table(self, name: str) -> BeatTable:
+        return self._record.beat_table()
+
+    @property
+    def class_count(self) -> int:
+        classes = self._record.classes
+        return classes.n_classes if classes is not None else 0
+
+    def sections(self) -> Sections:
+        """``gallery_sections`` of the record, each section's rows as beat samples."""
+        table = self._record.beat_table()
+        return [(class_id, table.sample[rows].astype(np.int64))
+                for class_id, rows in gallery_sections(self, self._record.name)]
 
 
 @dataclass(frozen=True)
@@ -90,8 +141,10 @@ class BeatGallery:
     def __init__(self, review: ReviewModel) -> None:
         self.review = review
         self.events = EmitterGroup("page", "cursor", "selection")
-        self._sections: list[tuple[int, np.ndarray]] | None = None  # (class id, beat samples), None: not worked out
+        self._sections: Sections | None = None  # (class id, beat samples), None: not worked out
         self._sections_class_count = 0  # the record's classes when the sections were worked out
+        self.runner: OrderRunning = RunAtOnce()
+        self.ordering = False  # the order is being worked out (by ``runner``)
         self.section = 0
         self.page = 0
         self.cursor = 0
@@ -108,24 +161,44 @@ class BeatGallery:
     # --- the order -----------------------------------------------------------------------------------
 
     @property
-    def sections(self) -> list[tuple[int, np.ndarray]]:
+    def sections(self) -> Sections:
         """(class id, beat samples) in paging order (``gallery_sections``); class id -1 is the whole record. Worked
-        out on first use for the record under review and kept until ``refresh``."""
-        if self._sections is None:
-            review = self.review
-            if review.session is None:
-                return []
-            table = review.store.beat_table(review.recording.name)
-            self._sections = [(class_id, table.sample[rows].astype(np.int64))
-                              for class_id, rows in gallery_sections(review.store, review.recording.name)]
-            self._sections_class_count = self._class_count()
+        out on first use for the record under review and kept until ``refresh``; none while being worked out."""
+        if self._sections is None and not self.ordering and self.review.session is not None:
+            self._work_out_order()
+        return self._sections or []
+
+    def _work_out_order(self) -> None:
+        """Work the order out by ``runner``, from the record as it is now; once it reports, the gallery starts at
+        its first page (told as a page change where the runner reported later)."""
+        review, session = self.review, self.review.session
+        snapshot = RecordSnapshot(review.store, review.recording.name)
+        ran = []
+
+        def finish(outcome: OrderOutcome) -> None:
+            self.ordering = False
+            if review.session is not session or outcome is None:  # the record went, and the work with it
+                return
+            if isinstance(outcome, DanetError):
+                review.events.refused.emit(f"The beat gallery's order was not worked out: {outcome}")
+                outcome = []
+            elif snapshot.class_count != self._class_count():  # a split or merge meanwhile: its classes are gone
+                self._work_out_order()
+                return
+            self._sections, self._sections_class_count = outcome, snapshot.class_count
             self.section = self.page = self.cursor = 0
             self._drop_selection()
-        return self._sections
+            if ran:
+                self._page_changed()
+
+        self.ordering = True
+        self.runner.run(lambda _progress: snapshot.sections(), finish)
+        ran.append(True)
 
     def refresh(self) -> None:
         """Work the order out again from the labels as they are now, and start at its first page."""
-        self._sections = None
+        if not self.ordering:  # else the order being worked out is as fresh
+            self._sections = None
         self._page_changed()
 
     def open(self) -> None:
@@ -136,6 +209,9 @@ class BeatGallery:
     def _beats_changed(self) -> None:
         if self.review.session is not self._session:  # another record (or none): its order is worked out when shown
             self._session = self.review.session
+            if self.ordering:  # the order of the record that went: dropped with it
+                self.runner.stop()
+                self.ordering = False
             self._sections = None
             self.section = self.page = self.cursor = 0
             self._drop_selection()
@@ -186,6 +262,8 @@ class BeatGallery:
     def title(self) -> str:
         """'Class 3: page 2 of 5', 'Whole record by doubt: page 1 of 80'; what there is when there is no page."""
         sections = self.sections
+        if self.ordering:
+            return "Working out the order of the record's beats…"
         if not sections:
             return "No record under review" if self.review.session is None else "No beats to page through"
         class_id = sections[self.section][0]

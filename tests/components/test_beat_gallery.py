@@ -13,6 +13,7 @@ from danet_viewer.components.beat_gallery import (
     STRIP_BEFORE_S,
     WHOLE_RECORD,
     BeatGallery,
+    RecordSnapshot,
 )
 from danet_viewer.components.class_review import ClassReview
 from danet_viewer.components.review_model import ReviewModel
@@ -21,7 +22,7 @@ from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, beat_doubt, galle
 from danet_viewer.core.beats import rr_features
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.store import NOT_A_BEAT
-from danet_viewer.errors import StoreWriteError
+from danet_viewer.errors import DanetError, StoreWriteError
 from tests.components.test_class_review import ECTOPIC_A, ECTOPIC_V, SINUS, three_kinds_record
 from tests.core.test_beat_classes import APC, FS
 
@@ -450,3 +451,85 @@ def test_x_on_a_selection_deletes_its_beats_in_one_step_and_their_class_follows(
     review.undo()
     assert not review.session.table.reviewed.any()
     assert np.isin(chosen, review.store.record(review.recording.name).classes.sample).all()
+
+
+class LaterRunner:
+    """Holds the order's work until ``report`` runs it and hands it over, as a worker thread reports later."""
+
+    def __init__(self) -> None:
+        self.pending: list = []
+        self.stopped = 0
+
+    def run(self, work, finish) -> None:
+        self.pending.append((work, finish))
+
+    def stop(self) -> None:
+        self.stopped += 1
+        self.pending.clear()
+
+    def report(self) -> None:
+        work, finish = self.pending.pop(0)
+        finish(work(lambda _fraction: None))
+
+
+def test_an_order_worked_out_later_shows_no_page_until_it_reports(reviewing):
+    review, gallery, _ = reviewing
+    runner = gallery.runner = LaterRunner()
+    events = []
+    gallery.events.page.connect(lambda: events.append("page"))
+    gallery.events.cursor.connect(lambda: events.append("cursor"))
+    gallery.open()  # shown: the order starts being worked out, once however often it is asked for
+    assert gallery.ordering and gallery.sections == [] and len(runner.pending) == 1
+    assert gallery.title() == "Working out the order of the record's beats…" and not len(gallery.page_rows())
+    gallery.next_page(), gallery.label("A"), gallery.select_page()  # no page: nothing to do
+    assert not review.session.table.reviewed.any() and len(runner.pending) == 1
+    # A label meanwhile changes the store, not the snapshot the order is worked out from.
+    expected = gallery_sections(review.store, review.recording.name)
+    review.label(int(review.session.table.sample[0]), "V")
+    events.clear()
+    runner.report()
+    assert not gallery.ordering and events == ["page", "cursor"]  # told, its first page shown
+    assert [c for c, _ in gallery.sections] == [c for c, _ in expected]
+    table = review.store.beat_table(review.recording.name)
+    assert [list(s) for _, s in gallery.sections] == [list(table.sample[rows]) for _, rows in expected]
+    assert review.selected == gallery.page_rows()[0] and gallery.cursor == 0
+    gallery.refresh()  # again, later
+    assert gallery.ordering and len(runner.pending) == 1
+    gallery.refresh()  # while it is worked out: that one is as fresh
+    assert len(runner.pending) == 1
+    runner.report()
+    assert not gallery.ordering and gallery.sections
+
+
+def test_a_merge_while_the_order_is_worked_out_works_it_out_again_and_another_record_drops_it(reviewing):
+    review, gallery, _ = reviewing
+    runner = gallery.runner = LaterRunner()
+    gallery.open()
+    ClassReview(review).merge(SINUS, ECTOPIC_V)  # the snapshot's classes are gone when it reports
+    runner.report()
+    assert gallery.ordering and len(runner.pending) == 1  # worked out again, from the merged classes
+    runner.report()
+    assert len(gallery.sections) == 3
+    assert [c for c, _ in gallery.sections] == [c for c, _ in gallery_sections(review.store, review.recording.name)]
+    gallery.refresh()
+    recording = review.recording
+    review.close()  # the record goes while its order is worked out: stopped, never shown
+    assert runner.stopped == 1 and not gallery.ordering and gallery.sections == []
+    review.open(recording)
+    review.start_session(0, recording.read(0), "dr test")
+    assert gallery.sections == [] and gallery.ordering  # the new record's, when asked for
+    runner.report()
+    assert len(gallery.sections) == 3
+
+
+def test_an_order_the_store_cannot_give_is_said_in_one_line(reviewing, monkeypatch):
+    review, gallery, _ = reviewing
+    refusals = []
+    review.events.refused.connect(refusals.append)
+
+    def broken(self):
+        raise DanetError("the classes are unreadable")
+
+    monkeypatch.setattr(RecordSnapshot, "sections", broken)
+    assert gallery.sections == [] and not gallery.ordering and gallery.title() == "No beats to page through"
+    assert refusals == ["The beat gallery's order was not worked out: the classes are unreadable"]
