@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from danet_viewer.core.analysis import analyse_recording, import_annotations  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
+from danet_viewer.core.rr_rule import RR_RULE_NAME, rr_rule_calls  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from danet_viewer.errors import DanetError  # noqa: E402
 from danet_viewer.model.inference import BeatModel, default_model_folder  # noqa: E402
@@ -51,7 +52,6 @@ from training.evaluate import evaluate_model, record_scores  # noqa: E402
 from training.metrics import Counts, count  # noqa: E402
 from training.mitdb import DS2, mitdb_dir  # noqa: E402
 from training.retrain import RETRAIN_MAX_EPOCHS, RetrainConfig, retrain  # noqa: E402
-from training.rr_rule import RR_RULE_NAME, rr_rule_calls  # noqa: E402
 
 RECORDS = {"DS2": ("222", "232", "202"), "validation": ("118", "220", "223")}
 AAMI_RECORDS = {"DS2": tuple(DS2), "validation": ("118", "203", "220", "223")}

@@ -65,6 +65,7 @@ class _RenamedModel:
 
     def __init__(self, model: BeatModel, model_id: str) -> None:
         self.model, self.model_id, self.threshold = model, model_id, model.threshold
+        self.record_rule = model.record_rule
 
     def score_recording(self, *args, **kwargs):
         return self.model.score_recording(*args, **kwargs)

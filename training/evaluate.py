@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from danet_viewer.model.card import load_model
+from danet_viewer.core.analysis import apply_record_rule, register_recording
+from danet_viewer.core.beat_classes import update_beat_classes
+from danet_viewer.core.beats import DETECTOR
+from danet_viewer.core.readers import open_recording
+from danet_viewer.core.rr_rule import rr_rule_calls
+from danet_viewer.core.store import AnnotationStore
+from danet_viewer.model.card import ModelCard, load_model
 from danet_viewer.model.inference import operating_threshold
 from danet_viewer.model.network import DANet
 from training.data import BeatSet, ReferenceRecord, label_record
@@ -16,7 +23,6 @@ from training.databases import SVDB
 from training.engine import predict
 from training.metrics import Counts, count, strip_counts
 from training.mitdb import DS1, DS2, VALIDATION, mitdb_dir
-from training.rr_rule import rr_rule_calls
 
 LITERATURE = (  # DS2 SVEB Se / +P (%), danet.md
     ("de Chazal 2004", 76, 38), ("Mar 2011", 83, 34), ("Garcia 2017", 62, 53), ("Mousavi & Afghah 2019", 88.9, 92.6),
@@ -39,6 +45,29 @@ def record_scores(model: DANet, record: ReferenceRecord, device: str = "cpu") ->
     scores = np.empty(len(together), np.float32)
     scores[order] = predict(model, together.inputs.subset(order), device)
     return scores[: len(record.beats)], scores[len(record.beats) :]
+
+
+def with_record_rule(header: Path, record: ReferenceRecord, scores: tuple[np.ndarray, np.ndarray], card: ModelCard,
+                     threshold: float, scratch: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``scores`` (``record_scores``'s) as ``annotate`` calls the beats with the card's record rule: the record's
+    detections and scores go into a store, which groups them into classes and applies the rule, exactly as
+    ``analyse_recording`` does; a beat the rule calls scores 1.0."""
+    recording = open_recording(header)
+    samples = np.concatenate([record.beat_sample, record.false_sample])
+    order = np.argsort(samples, kind="stable")
+    p_apc = np.concatenate(scores)
+    with AnnotationStore.open(scratch / f"{record.name}.h5", "a") as store:
+        register_recording(recording, store, who="evaluate")
+        store.set_beats(record.name, samples[order], detector=DETECTOR,
+                        lead=recording.lead_names[recording.preferred_lead()], who="evaluate")
+        store.set_model_output(record.name, samples[order], p_apc[order], threshold=threshold,
+                               model_id=card.model_id, who="evaluate")
+        classes = update_beat_classes(store, recording, who="evaluate")
+        apply_record_rule(store, record.name, classes, card.record_rule, who="evaluate")
+        called = np.empty(len(samples), bool)
+        called[order] = store.record(record.name).model.record_calls
+    p_apc = np.where(called, 1.0, p_apc)
+    return p_apc[: len(record.beat_sample)], p_apc[len(record.beat_sample) :]
 
 
 def rr_rule_scores(record: ReferenceRecord) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +128,12 @@ def evaluate_model(folder: Path, split: str, cache: Path, device: str = "cpu", d
     records = [label_record(header, cache) for header in headers]
     started = time.monotonic()
     scores = {r.name: record_scores(model, r, device) for r in records}
-    seconds = time.monotonic() - started
     threshold = operating_threshold(model, card)
+    if card.record_rule:
+        with tempfile.TemporaryDirectory() as scratch:
+            scores = {r.name: with_record_rule(header, r, scores[r.name], card, threshold, Path(scratch))
+                      for header, r in zip(headers, records, strict=True)}
+    seconds = time.monotonic() - started
     summary = summarise(evaluate_records(records, scores, threshold))
     # The floor every table shows, scored by the same code on the same beats.
     summary["rr_rule"] = summarise(evaluate_records(records, {r.name: rr_rule_scores(r) for r in records}, 0.5))

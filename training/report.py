@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from danet_viewer.core.rr_rule import RR_RULE_NAME
 from danet_viewer.model.second_pass import SECOND_PASS_FILE
 from training.evaluate import LITERATURE, evaluate_model
 from training.metrics import FALSE_ALARM_RATE
-from training.rr_rule import RR_RULE_NAME
 from training.second_pass import AF_WEIGHT, SECOND_PASS_FOLDS_FILE
 
 VARIANTS = ("backbone", "hard", "soft")
@@ -174,6 +174,30 @@ def _training_set_lines(training: dict) -> list[str]:
     ]
 
 
+def _svdb_use(card: dict, second_pass: dict | None) -> str:
+    if "svdb" in card["training"].get("databases", {}):
+        return "training data"
+    return "for the second pass" if second_pass else "for choosing the record rule"
+
+
+def record_rule_lines(card: dict) -> list[str]:
+    """The card's record-level rule, what it does and how it was chosen (``danet_viewer.core.record_rule``)."""
+    chosen = card["metrics"]["record_rule"]
+    return [
+        f"- Record rule `{card['record_rule']}` (`danet_viewer/core/record_rule.py`), applied once a record's beats "
+        "are grouped into classes: the beats of a class whose median coupling interval is under 0.85 x the "
+        "patient's underlying cycle and whose QRS is like the record's reference beat, that the RR rule also calls "
+        "premature and that come abruptly (an interval under 0.85 of the one before), are called APC beside the "
+        "network's calls; none inside atrial fibrillation by Dash et al. "
+        "2009's detector (Ann Biomed Eng 37:1701), with its published thresholds. Nothing in it was fitted. Chosen "
+        f"on the {chosen['patients']} training patients ({chosen['where']}; {chosen['history']}): SVEB F1 "
+        f"{chosen['f1']:.3f} against the RR rule's {chosen['rr_rule_f1']:.3f} and the network alone's "
+        f"{chosen['network_f1']:.3f}; on svdb's 52 alone {chosen['svdb_f1']:.3f}, below the RR rule's "
+        f"{chosen['svdb_rr_rule_f1']:.3f}, as the detector takes svdb's frequent SVEB runs for fibrillation "
+        f"({chosen['command']}).",
+    ]
+
+
 def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, folds: dict | None = None) -> str:
     """The human-readable card shipped beside the weights (resources/model/MODEL_CARD.md)."""
     training = card["training"]
@@ -207,6 +231,7 @@ def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, 
         *([f"- Replay sample for fine-tuning: `replay.npz`, {training['replay']['beats']} of the training beats "
            f"({training['replay']['apcs']} SVEB), sha256 `{training['replay']['sha256']}`."]
           if "replay" in training else []),
+        *(record_rule_lines(card) if card.get("record_rule") else []),
         *(second_pass_lines(second_pass, folds) if second_pass else ["", "## Figures"]),
         "",
         f"{validated_on[0].upper()}{validated_on[1:]} (the network alone): Se {100 * validation['se']:.1f} %, "
@@ -234,11 +259,11 @@ def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, 
         "Data: MIT-BIH Arrhythmia Database (ODC-By 1.0): Moody GB, Mark RG, IEEE EMB 20(3):45-50 (2001); "
         "Goldberger AL et al., Circulation 101(23):e215-e220 (2000).",
         *(["", f"MIT-BIH Supraventricular Arrhythmia Database (ODC-By 1.0), "
-           f"{'for the second pass' if 'svdb' not in training.get('databases', {}) else 'training data'}: "
+           f"{_svdb_use(card, second_pass)}: "
            "Greenwald SD, Patil RS, Mark RG. Improved detection and classification of arrhythmias in "
            "noise-corrupted electrocardiograms using contextual information. Computers in Cardiology "
            "1990;461-464; Goldberger AL et al., Circulation 101(23):e215-e220 (2000)."]
-          if second_pass or "svdb" in training.get("databases", {}) else []),
+          if second_pass or card.get("record_rule") or "svdb" in training.get("databases", {}) else []),
     ]
     return "\n".join(lines) + "\n"
 

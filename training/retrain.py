@@ -122,7 +122,9 @@ def retrain(config: RetrainConfig) -> RetrainResult:
         started = time.monotonic()
         model = fit(train, val, settings, log, start=base.network, fine_tune=True, replay=replay)
         # The base's second pass was fitted to the base network's scores, which fine-tuning moves: the
-        # retrained model is scored by its network alone, at the card's network thresholds.
+        # retrained model is scored by its network alone, at the card's network thresholds. Nor does it keep the
+        # base's record rule: its network has learnt this patient from the reviewer's own labels, which the rule's
+        # calls, made without them, would overrule.
         model.second_pass = None
         apc_share = float(beats.label.mean())
         record_relative, threshold, raw_threshold = retrained_scoring(base.card, apc_share)

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from danet_viewer.core.atomic import atomic_output
+from danet_viewer.core.rr_rule import rr_rule_calls
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import load_model
 from danet_viewer.model.second_pass import SecondPass, second_pass_features
@@ -27,7 +28,6 @@ from training.data import BeatSet, label_record
 from training.engine import predict
 from training.metrics import Counts, count
 from training.rhythm import atrial_fibrillation_beats
-from training.rr_rule import rr_rule_calls
 from training.splits import TrainingRecord, refuse_test_records, training_records
 
 REGULARISATION = 1.0  # scikit-learn's C: the default, not tuned

@@ -39,7 +39,9 @@ HDF5 schema (``schema_version`` 1)::
                                 are some, so stores from before it read as having none (same version).
         model/sample      int64   beats the model scored   attrs: model_id, threshold, run_at
         model/p_apc       float32 p(APC)
-        model/apc         int8    1 where p_apc >= threshold
+        model/apc         int8    1 where p_apc >= threshold, or where the record rule calls the beat
+        model/record_apc  int8    1 where the model's record-level rule (attrs: record_rule) called the beat an
+                                APC; only for a model with such a rule, so older stores read as having none
         reference/sample  int64   imported reference annotations   attrs: source
         reference/symbol  str     their WFDB symbols
         reviews/sample    int64   reviewed beats (detected or added)
@@ -186,10 +188,18 @@ class ModelOutput:
     threshold: float
     model_id: str
     run_at: str
+    # The model's record-level rule (``danet_viewer.core.record_rule``): its name, and per scored beat whether it
+    # called the beat an APC whatever the network's p(APC). None where the model has no such rule.
+    record_calls: np.ndarray | None = None
+    record_rule: str = ""
 
     @property
     def apc(self) -> np.ndarray:
-        return (self.p_apc >= self.threshold).astype(np.int8)
+        """1 where the model calls the beat an APC: the network's p(APC) at its threshold, or the record rule."""
+        called = self.p_apc >= self.threshold
+        if self.record_calls is not None:
+            called = called | self.record_calls
+        return called.astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -782,6 +792,10 @@ class AnnotationStore:
                 run_at=reader.text(model.attrs, "run_at"),
             )
             reader.same_length(model, record.model.sample, record.model.p_apc)
+            if "record_apc" in model:
+                record.model.record_calls = reader.integers(model, "record_apc") == 1
+                record.model.record_rule = reader.text(model.attrs, "record_rule")
+                reader.same_length(model, record.model.sample, record.model.record_calls)
         if "reference" in group:
             reference = reader.group(group, "reference")
             record.reference_sample = reader.integers(reference, "sample")
@@ -905,6 +919,9 @@ class AnnotationStore:
                 model.attrs.update(
                     threshold=record.model.threshold, model_id=record.model.model_id, run_at=record.model.run_at
                 )
+                if record.model.record_calls is not None:
+                    model.create_dataset("record_apc", data=record.model.record_calls.astype(np.int8))
+                    model.attrs["record_rule"] = record.model.record_rule
             if len(record.reference_sample):
                 reference = group.create_group("reference")
                 reference.create_dataset("sample", data=record.reference_sample)
@@ -1118,20 +1135,28 @@ class AnnotationStore:
             record.unanalysable = stretches.copy()
 
     def set_model_output(
-        self, name: str, samples: np.ndarray, p_apc: np.ndarray, *, threshold: float, model_id: str, who: str
+        self, name: str, samples: np.ndarray, p_apc: np.ndarray, *, threshold: float, model_id: str, who: str,
+        record_calls: np.ndarray | None = None, record_rule: str = "",
     ) -> None:
-        """Replace the model's outputs for a record. Human labels are not touched."""
+        """Replace the model's outputs for a record (with ``record_calls``, one per beat, the calls of its
+        ``record_rule``). Human labels are not touched."""
         record = self.record(name)
         samples = np.asarray(samples, dtype=np.int64)
         p_apc = np.asarray(p_apc, dtype=np.float32)
         if samples.shape != p_apc.shape or np.any(np.diff(samples) <= 0):
             raise StoreError(self.path, "model output must be one p(APC) per beat, beats strictly increasing")
+        if record_calls is not None:
+            record_calls = np.asarray(record_calls, dtype=bool)
+            if record_calls.shape != samples.shape or not record_rule:
+                raise StoreError(self.path, "a record rule's calls must be one per beat, with the rule's name")
         with self._bulk_change():
             before = record.model.model_id if record.model else ""
-            record.model = ModelOutput(samples, p_apc, float(threshold), model_id, utc_now())
+            record.model = ModelOutput(samples, p_apc, float(threshold), model_id, utc_now(), record_calls,
+                                       record_rule)
             apcs = int(record.model.apc.sum())
+            ruled = f", {int(record_calls.sum())} by its {record_rule} rule" if record_calls is not None else ""
             self._audit_entry(who, "set_model_output", name, -1, before,
-                              f"{model_id}: {apcs} APC of {len(samples)} beats")
+                              f"{model_id}: {apcs} APC of {len(samples)} beats{ruled}")
 
     def set_beat_classes(self, name: str, classes: BeatClassTable, *, who: str,
                          action: str = "set_beat_classes") -> None:

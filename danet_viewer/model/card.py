@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from danet_viewer import __version__
 from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.conditioning import BAND_HZ, MODEL_FS, WINDOW_BEFORE, WINDOW_LENGTH
+from danet_viewer.core.record_rule import RECORD_RULES
 from danet_viewer.errors import DanetError
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.second_pass import SecondPass
@@ -51,6 +52,9 @@ class ModelCard:
     # scores, which a model retrained on a patient whose beats are mostly APCs scores by
     # (training/retrain.py): there the record's median beat is an APC and centring would erase them.
     raw_threshold: float | None = None
+    # A record-level rule whose calls join the network's once the record's beats are classified
+    # (``danet_viewer.core.record_rule``; "" for none).
+    record_rule: str = ""
     lead: str = "MLII"
     conditioning: dict = field(
         default_factory=lambda: {"model_fs": MODEL_FS, "band_hz": list(BAND_HZ), "window_before": WINDOW_BEFORE,
@@ -66,7 +70,9 @@ class ModelCard:
 
     @property
     def model_id(self) -> str:
-        return f"{self.name}@{self.weights_sha256[:12]}"
+        """Name, weights and record rule: the same weights with another rule make other calls."""
+        rule = f"+{self.record_rule}" if self.record_rule else ""
+        return f"{self.name}@{self.weights_sha256[:12]}{rule}"
 
 
 def sha256_file(path: Path) -> str:
@@ -97,8 +103,8 @@ def write_card(card: ModelCard, folder: Path) -> None:
 
 # The JSON type of every card field (an int is a number too).
 _CARD_FIELD_TYPES = {"name": str, "network": dict, "threshold": (int, float),
-                     "raw_threshold": (int, float, type(None)), "lead": str, "conditioning": dict, "training": dict,
-                     "metrics": dict, "code_version": str, "created_at": str,
+                     "raw_threshold": (int, float, type(None)), "record_rule": str, "lead": str, "conditioning": dict,
+                     "training": dict, "metrics": dict, "code_version": str, "created_at": str,
                      "weights_sha256": str, "format": str, "card_version": int}
 
 
@@ -125,6 +131,9 @@ def read_card(folder: Path) -> ModelCard:
     for name, value in (("threshold", card.threshold), ("raw_threshold", card.raw_threshold)):
         if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise ModelError(path, f"{name} {value} is not a probability")
+    if card.record_rule and card.record_rule not in RECORD_RULES:
+        raise ModelError(path, f"record rule {card.record_rule!r} is not one this version knows "
+                               f"({', '.join(RECORD_RULES)})")
     if card.network.get("record_relative") and card.raw_threshold is None:
         raise ModelError(path, "a record-relative model card needs its raw_threshold")
     if card.conditioning.get("model_fs") != MODEL_FS or card.conditioning.get("window_length") != WINDOW_LENGTH:

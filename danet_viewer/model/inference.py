@@ -181,6 +181,7 @@ class BeatModel:
         self.network, self.card = load_model(folder, device)
         self.threshold = operating_threshold(self.network, self.card)
         self.model_id = self.card.model_id
+        self.record_rule = self.card.record_rule
 
     def score_recording(self, recording: Recording, lead: int | str, beats: np.ndarray,
                         progress: Callable[[float], None] | None = None) -> np.ndarray:

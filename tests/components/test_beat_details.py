@@ -65,3 +65,18 @@ def test_the_apc_score_puts_the_operating_threshold_at_50():
     assert apc_score(0.999, 0.99) > 90 and np.isnan(apc_score(np.nan, 0.99))
     # A step of log-odds moves the score alike whatever the threshold.
     assert apc_score(0.9, 0.5) == pytest.approx(apc_score(81 / 82, 0.9))
+
+
+def test_a_beat_the_record_rule_called_says_so_beside_the_network_s_low_score(tmp_path):
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
+                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="test")
+        store.set_beats("rec", np.array([100, 460, 820]), detector="test", lead="MLII", who="test")
+        store.set_model_output("rec", np.array([100, 460, 820]), np.array([0.2, 0.1, 0.9]), threshold=0.5,
+                               model_id="m1", who="test", record_calls=np.array([False, True, False]),
+                               record_rule="premature-classes")
+        table = store.beat_table("rec")
+    ruled, network = dict(beat_details(table, 1, 360.0, 0.5)), dict(beat_details(table, 2, 360.0, 0.5))
+    assert ruled["model"] == "APC (its beat class is premature: the record rule)"
+    assert ruled["APC score"].startswith("10 "), "the score stays the network's"
+    assert network["model"] == "APC" and dict(beat_details(table, 0, 360.0, 0.5))["model"] == "not APC"

@@ -30,6 +30,7 @@ class CountingScorer:
 
     threshold = 0.5
     model_id = "counting"
+    record_rule = ""
 
     def __init__(self) -> None:
         self.samples_seen: list[int] = []

@@ -39,6 +39,15 @@ def test_card_round_trips_and_weights_load(tmp_path):
         torch.testing.assert_close(loaded.state_dict()[key], value)
 
 
+def test_a_record_rule_is_part_of_the_model_s_identity(tmp_path):
+    """The same weights with a record rule make other calls, so a store analysed without it is analysed again."""
+    _, card = _saved(tmp_path)
+    _with_card(tmp_path, record_rule="premature-classes")
+    ruled = read_card(tmp_path)
+    assert ruled.record_rule == "premature-classes"
+    assert ruled.model_id == f"{card.model_id}+premature-classes" != card.model_id
+
+
 def test_tampered_weights_are_refused(tmp_path):
     _saved(tmp_path)
     weights = tmp_path / WEIGHTS_FILE
@@ -122,6 +131,8 @@ def _with_card(folder, **changes):
         ({"threshold": 3}, "threshold 3 is not a probability"),
         ({"raw_threshold": -1}, "raw_threshold -1 is not a probability"),
         ({"network.record_relative": True}, "a record-relative model card needs its raw_threshold"),
+        ({"record_rule": "every-early-beat"}, "record rule 'every-early-beat' is not one this version knows"),
+        ({"record_rule": 1}, "record_rule is int"),
         ({"network": [1, 2]}, "network is list"),
         ({"network.channels": []}, "the card describes no valid network"),
         ({"network.variant": "huge"}, "the card describes no valid network"),

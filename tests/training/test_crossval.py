@@ -134,8 +134,8 @@ def test_the_crossval_table_gives_mean_and_sd_over_seeds_per_variant_and_scoring
 
 
 def test_the_crossval_table_shows_the_rr_rule_beneath(tmp_path):
+    from danet_viewer.core.rr_rule import RR_RULE_NAME
     from training.report import crossval_table
-    from training.rr_rule import RR_RULE_NAME
 
     counts = {"tp": 1, "fn": 3, "fp": 1, "tn": 1, "se": 0.25, "ppv": 0.5, "f1": 1 / 3}
     run = {"scorings": {"all": {"all": counts, "without_209": counts, "average_precision": 0.2}},
@@ -147,8 +147,8 @@ def test_the_crossval_table_shows_the_rr_rule_beneath(tmp_path):
 
 
 def test_the_groups_table_shows_each_database_the_af_false_alarms_and_the_rr_rule_beneath():
+    from danet_viewer.core.rr_rule import RR_RULE_NAME
     from training.report import crossval_groups_table
-    from training.rr_rule import RR_RULE_NAME
 
     def row(f1: float, in_af: int) -> dict:
         counts = {"tp": 1, "fn": 1, "fp": 1, "tn": 1, "se": 0.5, "ppv": 0.25, "f1": f1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.rr_rule import rr_rule_calls
+from danet_viewer.core.rr_rule import rr_rule_calls
 
 
 def test_calls_exactly_the_early_beats_of_a_regular_rhythm():

@@ -10,13 +10,13 @@ import pytest
 import torch
 import wfdb
 
+from danet_viewer.core.rr_rule import RR_RULE_NAME
 from danet_viewer.errors import DanetError
 from danet_viewer.model.card import ModelCard, load_model, save_model
 from danet_viewer.model.network import DANet, NetworkConfig
 from danet_viewer.model.second_pass import SECOND_PASS_FEATURES, SECOND_PASS_FILE
 from tests.conftest import synthetic_ecg, write_wfdb_record
 from training.report import second_pass_lines
-from training.rr_rule import RR_RULE_NAME
 from training.second_pass import (
     SECOND_PASS_FOLDS_FILE,
     PassRecord,
