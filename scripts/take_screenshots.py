@@ -57,6 +57,8 @@ def gallery_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     gallery.setFloating(True)
     gallery.resize(*GALLERY_SIZE)
     _settle(app, window)
+    while gallery.gallery.ordering:  # the order is worked out off the GUI thread
+        app.processEvents()
     gallery.gallery.set_cursor(2)
     _settle(app, window)
     gallery.grab().save(str(path))

@@ -5,15 +5,17 @@ then the whole record by doubt); this view draws the page and forwards the keys.
 from 1.2 s before its beat's R to 0.4 s after (the beat before it, its P wave and the coupling in sight), all tiles
 of a page at one amplitude scale, on ECG paper, with the beat's label, its RR as % of the local median RR, its APC
 score and its time. What is drawn is a fixed handful of items whatever the page: one line item for all 24 strips
-(NaN between them), one scatter for their R marks (coloured as in the main view), a pool of 24 captions and one
-cursor rectangle.
+(NaN between them), one scatter for their R marks (coloured as in the main view), a pool of 24 captions, one
+cursor rectangle and one path of all the selected tiles' rectangles (tinted under the strips).
 
 While the gallery has the keyboard: the arrow keys move the cursor (its beat is selected, and the main view, the
 superimposed beats and the details follow), the beat keys of ``SHORTCUTS`` label the cursor's beat (one undoable
 step each, Ctrl+Z), Space gives it the model's call unless a reviewer labelled it, X / Delete marks it not a beat,
 PgDown / PgUp turn the page (on into the next section), Ctrl+PgDown / Ctrl+PgUp go to the next / previous section
 (leave a class whose page had nothing to correct), Enter centres the main view on the cursor's beat. A click on a
-tile puts the cursor there.
+tile puts the cursor there. Tiles are selected as in a file manager: Ctrl+click toggles one, Shift+click and
+Shift+arrows select a range from the cursor, Ctrl+A the whole page, Esc none, a plain click or arrow starts afresh;
+a beat key or Space then acts on the selected beats instead of the cursor's, as one step (one Ctrl+Z).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont, QKeySequence, QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from danet_viewer._qt.beat_docks import HIGHLIGHT
+from danet_viewer._qt.class_edit_worker import ClassEditRunner
 from danet_viewer._qt.ecg_paper import EcgGrid
 from danet_viewer._qt.review_dock import ReviewDock, after_showing, view_button
 from danet_viewer._qt.review_view import STATE_STYLE
@@ -63,6 +66,10 @@ CAPTION_GREY = "#555555"
 CAPTION_TEXT = (25, 25, 25)
 CAPTION_FILL = (255, 255, 255, 210)  # over the paper's lines, legible
 CELL_BORDER = (150, 150, 150)
+# Selected tiles: a blue tint under the strips (it reads on the pink paper and is not the cursor's orange), edged.
+SELECTION_FILL = (40, 110, 230, 60)
+SELECTION_EDGE = (40, 110, 230)
+SELECTION_INSET_S = 0.03  # the tint stays inside the cell's grey outline, which marks where one beat ends
 DOCK_SHARE = 0.5  # of the window's height, when the gallery opens docked: four rows of legible beats
 BESIDE_SHARE = 0.15
 # The keys a gallery takes from the window while it has the keyboard: labels by the key table's symbol keys (and
@@ -74,6 +81,7 @@ LABEL_KEYS: dict[str, str | None] = {
     for key in shortcut.keys if key not in ("Return", "Enter")  # Enter shows the beat in the main view here
 }
 CURSOR_KEYS = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0)}
+SELECT_PAGE_KEY = "Ctrl+A"
 PAGE_KEYS = (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp)
 SHOW_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
@@ -114,9 +122,11 @@ class GalleryView(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.hint = QLabel("arrows: cursor · beat keys: label it · PgDown/PgUp: page · Ctrl+PgDown: next section · "
+        self.hint = QLabel("arrows: cursor · beat keys: label it, or the selected tiles · Ctrl+click, Shift+click or "
+                           "Shift+arrows, Ctrl+A: select · Esc: none · PgDown/PgUp: page · Ctrl+PgDown: next section · "
                            "Enter: main view")
         self.hint.setStyleSheet(f"color: {CAPTION_GREY}")
+        self.hint.setWordWrap(True)  # a narrow dock wraps the line rather than being held wide by it
         self.buttons = {
             "previous": view_button("◀ page", "previous page (PgUp)", gallery.previous_page),
             "next": view_button("page ▶", "next page, on into the next section (PgDown)", gallery.next_page),
@@ -137,6 +147,13 @@ class GalleryView(QWidget):
         plot.getViewBox().setDefaultPadding(0.0)
         self.grid = EcgGrid()
         plot.addItem(self.grid)
+        # Every selected tile's rectangle in one path, over the paper and under the cells and strips.
+        self.selection = QGraphicsPathItem()
+        edge = pg.mkPen(SELECTION_EDGE, width=1.5)
+        edge.setCosmetic(True)
+        self.selection.setPen(edge)
+        self.selection.setBrush(pg.mkBrush(*SELECTION_FILL))
+        plot.addItem(self.selection, ignoreBounds=True)
         # The cells' outlines, one item: where one beat ends and the next begins, at a glance.
         self.cells = plot.plot(pen=pg.mkPen(CELL_BORDER, width=1), connect="finite")
         self.strips = plot.plot(pen=pg.mkPen((20, 20, 20), width=1.2), connect="finite")
@@ -170,6 +187,7 @@ class GalleryView(QWidget):
         layout.addWidget(self.plot_widget, 1)
         gallery.events.page.connect(self._redraw_if_shown)
         gallery.events.cursor.connect(lambda: self.isVisible() and self.show_cursor())
+        gallery.events.selection.connect(self._selection_changed)
 
     # --- drawing -------------------------------------------------------------------------------------
 
@@ -218,6 +236,7 @@ class GalleryView(QWidget):
         view.setRange(
             xRange=(0.0, GALLERY_COLUMNS * CELL_WIDTH_S), yRange=(-GALLERY_ROWS * height, 0.0), padding=0.0)
         self.show_cursor()
+        self.show_selection()
 
     def _draw_cells(self, count: int, height: float) -> None:
         """Each tile's outline, as one line item (NaN between the rectangles)."""
@@ -256,6 +275,21 @@ class GalleryView(QWidget):
             left, top = cell_origin(index, height)
             caption.setPos(left + 0.02, top)
 
+    def _selection_changed(self) -> None:
+        if self.isVisible():
+            self.title.setText(self.gallery.title())
+            self.show_selection()
+
+    def show_selection(self) -> None:
+        """Tint the selected tiles: their rectangles, one path."""
+        path, height = QPainterPath(), self.cell_height
+        for index in self.gallery.selected_indices():
+            if index < len(self.shown_tiles):
+                left, top = cell_origin(index, height)
+                inset = SELECTION_INSET_S
+                path.addRect(QRectF(left + inset, top - height, CELL_WIDTH_S - 2 * inset, height))
+        self.selection.setPath(path)
+
     def show_cursor(self) -> None:
         index = self.gallery.cursor
         if index >= len(self.shown_tiles):
@@ -279,7 +313,14 @@ class GalleryView(QWidget):
         self.setFocus()
         where = self.plot_widget.getPlotItem().getViewBox().mapSceneToView(event.scenePos())
         index = self.tile_at(where.x(), where.y())
-        if index is not None:
+        if index is None:
+            return
+        modifiers = event.modifiers()
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            self.gallery.toggle(index)
+        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
+            self.gallery.extend_to(index)
+        else:
             self.gallery.set_cursor(index)
 
     # --- keys ----------------------------------------------------------------------------------------
@@ -294,11 +335,15 @@ class GalleryView(QWidget):
 
     def _handles(self, event) -> bool:
         key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if key_text(event) in LABEL_KEYS:
+        if key_text(event) in (*LABEL_KEYS, SELECT_PAGE_KEY):
             return True
         if key in PAGE_KEYS:
             return modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier)
-        return key in (*CURSOR_KEYS, *SHOW_KEYS) and modifiers == Qt.KeyboardModifier.NoModifier
+        if key in CURSOR_KEYS:
+            return modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+        if key == Qt.Key.Key_Escape:  # with tiles to clear; else Esc is the window's
+            return modifiers == Qt.KeyboardModifier.NoModifier and bool(self.gallery.selected_indices())
+        return key in SHOW_KEYS and modifiers == Qt.KeyboardModifier.NoModifier
 
     def keyPressEvent(self, event) -> None:
         if not self._handles(event):
@@ -308,8 +353,13 @@ class GalleryView(QWidget):
         text = key_text(event)
         if text in LABEL_KEYS:
             self.label(LABEL_KEYS[text])
+        elif text == SELECT_PAGE_KEY:
+            gallery.select_page()
+        elif key == Qt.Key.Key_Escape:
+            gallery.clear_selection()
         elif key in CURSOR_KEYS:
-            gallery.move_cursor(*CURSOR_KEYS[key])
+            shifted = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            (gallery.extend_cursor if shifted else gallery.move_cursor)(*CURSOR_KEYS[key])
         elif key in SHOW_KEYS:
             gallery.show_in_main_view()
         elif event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -318,7 +368,8 @@ class GalleryView(QWidget):
             (gallery.next_page if key == Qt.Key.Key_PageDown else gallery.previous_page)()
 
     def label(self, symbol: str | None) -> None:
-        """Label the cursor's beat ``symbol``; None: the model's call, unless a reviewer labelled it."""
+        """Label the cursor's beat ``symbol`` (the selected tiles' beats, where some are); None: the model's call,
+        unless a reviewer labelled it."""
         if self.gallery.cursor_row() is None or not self.can_edit():
             return
         if symbol is None:
@@ -342,6 +393,9 @@ class GalleryDock(ReviewDock):
         gallery = BeatGallery(window.review)
         super().__init__("Beat gallery", "gallery", window, GalleryView(gallery, window._editable))
         self.gallery = gallery
+        # The order off the GUI thread (a third of a second on a 24 h Holter), as the class edits run: the runner
+        # takes any work that reports progress, and the record's going stops it (``BeatGallery._beats_changed``).
+        gallery.runner = ClassEditRunner(self)
         # Placed in the window when first shown: a dock added to the bottom area, even hidden, splits it and leaves
         # the tachogram's row twice as tall and the main view squeezed.
         self.placed = False

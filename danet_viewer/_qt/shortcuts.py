@@ -91,7 +91,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(("Ctrl+B",), "Beat gallery", "show or hide the beat gallery: exceptions a page of 24 beats at a time, "
              "each class the most doubtful beats first, then the whole record; while it has the keys, the arrows move "
              "its cursor, a beat key (Space: the model's call, X: not a beat) labels the cursor's beat, PgDown/PgUp "
-             "turn the page, Enter shows the beat in the main view", "toggle_gallery"),
+             "turn the page, Enter shows the beat in the main view; Ctrl+click toggles a tile, Shift+click or "
+             "Shift+arrows select a range, Ctrl+A the page, Esc none, and a beat key then labels the selected beats "
+             "as one step", "toggle_gallery"),
     Shortcut(("Ctrl+PgDown",), "Gallery: next section", "beat gallery: leave this class for the next section's first "
              "page (when its page had nothing to correct)", "gallery_next_section"),
     Shortcut(("Ctrl+PgUp",), "Gallery: previous section", "beat gallery: the previous section's first page",

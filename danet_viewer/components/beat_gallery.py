@@ -8,7 +8,9 @@ The reader scans a page of 24 beats (4 rows of 6) side by side and labels only t
 The order is worked out once, when the gallery is first shown for a record (``sections``), the reader asks again
 (``refresh``) or a split or merge renumbers the classes, never after a label: a page does not reshuffle under the
 reader. The sections are kept as beat
-samples, so a beat added or deleted elsewhere does not shift the other tiles either.
+samples, so a beat added or deleted elsewhere does not shift the other tiles either. The order is worked out by
+``runner`` from a snapshot of the record (``RecordSnapshot``): here at once (``RunAtOnce``); the window runs it off
+its GUI thread (a third of a second on a 24 h Holter), and until it reports the gallery has no page (``ordering``).
 
 A cursor sits on one tile of the page; moving it selects its beat in the review model, so the main view, the
 superimposed beats and the details follow. The other way too: a beat selected elsewhere (the main view, or an undo
@@ -18,23 +20,35 @@ A beat key labels the cursor's beat through the review model's own single-beat p
 journalled at once, one step of the undo history). A typed label replaces a reviewer's earlier one as it does in the
 main view, but not silently: the status bar says whose label it replaced.
 
+Besides the cursor, tiles of the page can be selected, as on a Holter system's template page: one toggled
+(``toggle``, Ctrl+click), a range from the cursor (``extend_to``, Shift+click or Shift+arrows), the whole page
+(``select_page``), none (``clear_selection``). A beat key then labels the selected beats, and only them, as one step
+(``ReviewModel.label_beats``: one journalled edit, one Ctrl+Z), replacing reviewers' labels out loud; the model's
+call (Space) goes to those no one has labelled (``ReviewModel.confirm_model_beats``). The selection belongs to the
+page: kept as beat samples, as the sections are, and dropped when the page, its section or the order changes, or a
+plain cursor move (arrow, click) starts afresh.
+
 Events (``BeatGallery.events``): ``page()`` when the page (its section, its number, or the order) changes;
-``cursor()`` when the cursor moves on the page.
+``cursor()`` when the cursor moves on the page; ``selection()`` when the selected tiles change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from danet_viewer.components.beat_details import apc_score
+from danet_viewer.components.class_review import RunAtOnce
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import BeatState, beat_states
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, gallery_sections
 from danet_viewer.core.beats import LOCAL_RR_BEATS, RR_FEATURES, rr_features
-from danet_viewer.core.store import NOT_A_BEAT
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatTable, StoredRecord
+from danet_viewer.errors import DanetError
 
 # The grid: GALLERY_COLUMNS tiles a row, GALLERY_ROWS rows a page.
 GALLERY_COLUMNS = 6
@@ -49,6 +63,51 @@ STRIP_PERCENTILES = (0.5, 99.5)
 STRIP_MARGIN = 0.15
 WHOLE_RECORD = -1  # the section id of every beat of the record by doubt (``gallery_sections``)
 _PRE_RR, _LOCAL_RR = RR_FEATURES.index("pre_rr_s"), RR_FEATURES.index("local_rr_s")
+
+
+# The gallery's order: (class id, beat samples) in paging order, class id -1 the whole record.
+Sections = list[tuple[int, np.ndarray]]
+# What working the order out came to: the sections, the one-line refusal, or None where it was stopped.
+OrderOutcome = Sections | DanetError | None
+
+
+class OrderRunning(Protocol):
+    """Works the order out (``work``, which may report its progress) and hands the outcome to ``finish``, on the
+    thread that called ``run``; the class edits' runners (``RunAtOnce``, the window's ``ClassEditRunner``) do."""
+
+    def run(self, work: Callable[[Callable[[float], None]], Sections],
+            finish: Callable[[OrderOutcome], None]) -> None: ...
+
+    def stop(self) -> None:
+        """Drop the work in flight (the record goes): ``finish`` is not called."""
+
+
+class RecordSnapshot:
+    """One record of a store as it was when taken, read as ``gallery_sections`` reads a store (``record``,
+    ``beat_table``): the order is worked out from it off the GUI thread while the store goes on taking labels there.
+    The store gives a record new beats, model output and classes, but changes its reviews in place: those are
+    copied."""
+
+    def __init__(self, store: AnnotationStore, name: str) -> None:
+        record = store.record(name)
+        self._record = replace(record, reviews=dict(record.reviews))
+
+    def record(self, name: str) -> StoredRecord:
+        return self._record
+
+    def beat_table(self, name: str) -> BeatTable:
+        return self._record.beat_table()
+
+    @property
+    def class_count(self) -> int:
+        classes = self._record.classes
+        return classes.n_classes if classes is not None else 0
+
+    def sections(self) -> Sections:
+        """``gallery_sections`` of the record, each section's rows as beat samples."""
+        table = self._record.beat_table()
+        return [(class_id, table.sample[rows].astype(np.int64))
+                for class_id, rows in gallery_sections(self, self._record.name)]
 
 
 @dataclass(frozen=True)
@@ -81,12 +140,19 @@ class BeatGallery:
 
     def __init__(self, review: ReviewModel) -> None:
         self.review = review
-        self.events = EmitterGroup("page", "cursor")
-        self._sections: list[tuple[int, np.ndarray]] | None = None  # (class id, beat samples), None: not worked out
+        self.events = EmitterGroup("page", "cursor", "selection")
+        self._sections: Sections | None = None  # (class id, beat samples), None: not worked out
         self._sections_class_count = 0  # the record's classes when the sections were worked out
+        self.runner: OrderRunning = RunAtOnce()
+        self.ordering = False  # the order is being worked out (by ``runner``)
         self.section = 0
         self.page = 0
         self.cursor = 0
+        self._selected: frozenset[int] = frozenset()  # samples of the selected tiles' beats
+        # While tiles are selected, a range (Shift) runs from the anchor, over what was selected when the anchor was
+        # set (``_base``); with none, from the cursor.
+        self._anchor = 0
+        self._base: frozenset[int] = frozenset()
         self._session = review.session
         review.events.beats.connect(self._beats_changed)
         review.events.classes.connect(self._classes_changed)
@@ -95,23 +161,44 @@ class BeatGallery:
     # --- the order -----------------------------------------------------------------------------------
 
     @property
-    def sections(self) -> list[tuple[int, np.ndarray]]:
+    def sections(self) -> Sections:
         """(class id, beat samples) in paging order (``gallery_sections``); class id -1 is the whole record. Worked
-        out on first use for the record under review and kept until ``refresh``."""
-        if self._sections is None:
-            review = self.review
-            if review.session is None:
-                return []
-            table = review.store.beat_table(review.recording.name)
-            self._sections = [(class_id, table.sample[rows].astype(np.int64))
-                              for class_id, rows in gallery_sections(review.store, review.recording.name)]
-            self._sections_class_count = self._class_count()
+        out on first use for the record under review and kept until ``refresh``; none while being worked out."""
+        if self._sections is None and not self.ordering and self.review.session is not None:
+            self._work_out_order()
+        return self._sections or []
+
+    def _work_out_order(self) -> None:
+        """Work the order out by ``runner``, from the record as it is now; once it reports, the gallery starts at
+        its first page (told as a page change where the runner reported later)."""
+        review, session = self.review, self.review.session
+        snapshot = RecordSnapshot(review.store, review.recording.name)
+        ran = []
+
+        def finish(outcome: OrderOutcome) -> None:
+            self.ordering = False
+            if review.session is not session or outcome is None:  # the record went, and the work with it
+                return
+            if isinstance(outcome, DanetError):
+                review.events.refused.emit(f"The beat gallery's order was not worked out: {outcome}")
+                outcome = []
+            elif snapshot.class_count != self._class_count():  # a split or merge meanwhile: its classes are gone
+                self._work_out_order()
+                return
+            self._sections, self._sections_class_count = outcome, snapshot.class_count
             self.section = self.page = self.cursor = 0
-        return self._sections
+            self._drop_selection()
+            if ran:
+                self._page_changed()
+
+        self.ordering = True
+        self.runner.run(lambda _progress: snapshot.sections(), finish)
+        ran.append(True)
 
     def refresh(self) -> None:
         """Work the order out again from the labels as they are now, and start at its first page."""
-        self._sections = None
+        if not self.ordering:  # else the order being worked out is as fresh
+            self._sections = None
         self._page_changed()
 
     def open(self) -> None:
@@ -122,8 +209,12 @@ class BeatGallery:
     def _beats_changed(self) -> None:
         if self.review.session is not self._session:  # another record (or none): its order is worked out when shown
             self._session = self.review.session
+            if self.ordering:  # the order of the record that went: dropped with it
+                self.runner.stop()
+                self.ordering = False
             self._sections = None
             self.section = self.page = self.cursor = 0
+            self._drop_selection()
         # Else a label or an added or deleted beat: the same beats on the same page, drawn as they are now; an undo
         # selects the beat it touched, which the page then follows.
         self.events.page.emit()
@@ -141,6 +232,7 @@ class BeatGallery:
         page = int(at[0]) // GALLERY_PAGE_BEATS
         if page != self.page:
             self.page = page
+            self._drop_selection()
             self.events.page.emit()
         self.cursor = int(np.flatnonzero(self.page_rows() == row)[0])
         self.events.cursor.emit()
@@ -170,11 +262,14 @@ class BeatGallery:
     def title(self) -> str:
         """'Class 3: page 2 of 5', 'Whole record by doubt: page 1 of 80'; what there is when there is no page."""
         sections = self.sections
+        if self.ordering:
+            return "Working out the order of the record's beats…"
         if not sections:
             return "No record under review" if self.review.session is None else "No beats to page through"
         class_id = sections[self.section][0]
         name = "Whole record by doubt" if class_id == WHOLE_RECORD else f"Class {class_id}"
-        return f"{name}: page {self.page + 1} of {self.page_count()}"
+        selected = len(self.selected_indices())
+        return f"{name}: page {self.page + 1} of {self.page_count()}" + (f", {selected} selected" if selected else "")
 
     def page_rows(self) -> np.ndarray:
         """Rows of the session's beat table on the page, in tile order (beats no longer in the table left out)."""
@@ -270,6 +365,7 @@ class BeatGallery:
         self._page_changed()
 
     def _page_changed(self) -> None:
+        self._drop_selection()
         self.events.page.emit()
         self._select_cursor()
         self.events.cursor.emit()
@@ -312,18 +408,31 @@ class BeatGallery:
     def move_cursor(self, rows: int = 0, columns: int = 0) -> None:
         """Move the cursor ``rows`` down and ``columns`` right in the grid: left and right go on along the page
         (from a row's end to the next row's start), up and down stay in their column; it stays on the page's tiles."""
+        target = self._grid_target(rows, columns)
+        if target is not None:
+            self.set_cursor(target)
+
+    def _grid_target(self, rows: int, columns: int) -> int | None:
+        """The tile ``rows`` down and ``columns`` right of the cursor (``move_cursor``), None where there is none."""
         count = len(self.page_rows())
         if not count:
-            return
+            return None
         target = self.cursor + rows * GALLERY_COLUMNS + columns
         if rows and not 0 <= target < count:
-            return  # no tile above or below in this column
-        self.set_cursor(min(max(target, 0), count - 1))
+            return None  # no tile above or below in this column
+        return min(max(target, 0), count - 1)
 
     def set_cursor(self, index: int) -> None:
-        """Put the cursor on tile ``index`` of the page (a click) and select its beat."""
-        if not 0 <= index < len(self.page_rows()) or index == self.cursor and self.review.selected == self.cursor_row():
+        """Put the cursor on tile ``index`` of the page (a click) and select its beat; the selected tiles are
+        dropped (a plain move starts afresh)."""
+        if not 0 <= index < len(self.page_rows()):
             return
+        self.clear_selection()
+        if index == self.cursor and self.review.selected == self.cursor_row():
+            return
+        self._put_cursor(index)
+
+    def _put_cursor(self, index: int) -> None:
         self.cursor = index
         self._select_cursor()
         self.events.cursor.emit()
@@ -341,11 +450,83 @@ class BeatGallery:
         self.review.select_row(row)
         self.review.set_span(self.review.viewport.stop_s - self.review.viewport.start_s)
 
+    # --- the selected tiles ----------------------------------------------------------------------------
+
+    def selected_indices(self) -> list[int]:
+        """The selected tiles of the page, in tile order."""
+        rows = self.page_rows()
+        if not self._selected or not len(rows):
+            return []
+        samples = self.review.session.table.sample[rows]
+        return [int(i) for i in np.flatnonzero(np.isin(samples, list(self._selected)))]
+
+    def selected_rows(self) -> np.ndarray:
+        """Rows of the session's beat table of the selected tiles, in tile order."""
+        return self.page_rows()[self.selected_indices()]
+
+    def toggle(self, index: int) -> None:
+        """Select tile ``index``, or unselect it if it was (Ctrl+click); the cursor goes there, and a range goes on
+        from it."""
+        rows = self.page_rows()
+        if not 0 <= index < len(rows):
+            return
+        sample = int(self.review.session.table.sample[rows[index]])
+        self._set_selected(self._selected ^ {sample})
+        self._anchor, self._base = index, self._selected
+        self._put_cursor(index)
+
+    def extend_to(self, index: int) -> None:
+        """Select the tiles from the anchor (the cursor, or the last tile toggled) to ``index``, besides those selected
+        when the anchor was set (Shift+click); the cursor goes to ``index``."""
+        rows = self.page_rows()
+        if not 0 <= index < len(rows):
+            return
+        anchor, base = (self._anchor, self._base) if self._selected else (self.cursor, frozenset())
+        anchor = min(anchor, len(rows) - 1)
+        span = rows[min(anchor, index) : max(anchor, index) + 1]
+        self._anchor, self._base = anchor, base
+        self._set_selected(base | {int(sample) for sample in self.review.session.table.sample[span]})
+        self._put_cursor(index)
+
+    def extend_cursor(self, rows: int = 0, columns: int = 0) -> None:
+        """Shift+arrow: move the cursor as ``move_cursor`` does, selecting the range from the anchor to it."""
+        target = self._grid_target(rows, columns)
+        if target is not None:
+            self.extend_to(target)
+
+    def select_page(self) -> None:
+        """Select every tile of the page (Ctrl+A)."""
+        rows = self.page_rows()
+        if len(rows):
+            self._set_selected(frozenset(int(sample) for sample in self.review.session.table.sample[rows]))
+            self._anchor, self._base = self.cursor, self._selected
+
+    def clear_selection(self) -> bool:
+        """Select no tile (Esc); True if some were selected."""
+        had = bool(self._selected)
+        self._set_selected(frozenset())
+        return had
+
+    def _set_selected(self, samples: frozenset[int]) -> None:
+        if samples != self._selected:
+            self._selected = samples
+            self.events.selection.emit()
+
+    def _drop_selection(self) -> None:
+        """The page changed: its selection goes with it (drawn with the new page)."""
+        self._selected = frozenset()
+
     # --- labelling -----------------------------------------------------------------------------------
 
     def label(self, symbol: str) -> None:
         """Label the cursor's beat ``symbol`` through the review model, as a beat key does in the main view: saved at
-        once, one step of the undo history. Replacing a reviewer's other label says so on the status bar."""
+        once, one step of the undo history. Replacing a reviewer's other label says so on the status bar. With tiles
+        selected, their beats instead, and no other, as one step (``ReviewModel.label_beats``)."""
+        selected = self.selected_rows()
+        if len(selected):
+            self.review.label_beats(self.review.session.table.sample[selected], symbol,
+                                    action=f"label_selection {len(selected)} beats")
+            return
         row = self.cursor_row()
         if row is None:
             return
@@ -361,7 +542,13 @@ class BeatGallery:
 
     def confirm_model(self) -> None:
         """The model's call as the cursor's beat's label, where no one has labelled it (``ReviewModel.confirm_model``:
-        a reviewer's label is kept, and the status bar says so)."""
+        a reviewer's label is kept, and the status bar says so). With tiles selected, on their beats no one has
+        labelled instead, as one step (``ReviewModel.confirm_model_beats``)."""
+        selected = self.selected_rows()
+        if len(selected):
+            self.review.confirm_model_beats(self.review.session.table.sample[selected],
+                                            action=f"confirm_model_selection {len(selected)} beats")
+            return
         row = self.cursor_row()
         if row is not None:
             self.review.select_row(row)

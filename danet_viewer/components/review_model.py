@@ -20,7 +20,8 @@ Events (``ReviewModel.events``), each emitted once per change:
 - ``classes()``: the record's beat classes changed (beats added or deleted joined or left theirs; a split, a merge)
 
 A whole class is labelled with ``label_class``: one step of the undo history,
-one journalled store edit; so is accepting the classes' proposals (``accept_proposals``). A split or merge of
+one journalled store edit; so is accepting the classes' proposals (``accept_proposals``), and so are beats the
+reviewer selected, labelled (``label_beats``) or given the model's call (``confirm_model_beats``). A split or merge of
 the classes (``change_classes``) is one step too, undone by putting the classes before it back. Beats added or
 deleted join or leave their class (``update_beat_classes``) as soon as the edit is saved.
 """
@@ -40,12 +41,22 @@ from danet_viewer.core.beat_classes import ProposalPlan, proposals_action, updat
 from danet_viewer.core.class_edits import ClassEdit
 from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
-from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, Review
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatTable, Review
 from danet_viewer.core.store_location import open_review_store
 from danet_viewer.errors import DanetError, StoreWriteError
 
 # An added beat sits on the largest deflection this close to the mouse (either polarity: leads can be inverted).
 SNAP_S = 0.08
+
+
+def labels_by_reviewer(table: BeatTable, rows: np.ndarray) -> str:
+    """Whose labels the beats at ``rows`` carry, for the status bar: "dr first's N ×2, dr second's not a beat"."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        symbol = "not a beat" if table.review_symbol[row] == NOT_A_BEAT else table.review_symbol[row]
+        key = f"{table.reviewer[row] or 'a reviewer'}'s {symbol}"
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(key if count == 1 else f"{key} ×{count}" for key, count in counts.items())
 
 
 class ReviewModel:
@@ -317,6 +328,68 @@ class ReviewModel:
             self.events.beats.emit()
         return labelled
 
+    def label_beats(self, samples: np.ndarray, symbol: str, *, action: str) -> int:
+        """Label the beats at ``samples`` ``symbol`` as one undoable, journalled step (``action`` in the audit log);
+        returns how many were labelled.
+
+        The beats are the reviewer's own choice (the gallery's selection), so, as a
+        beat key on one beat does, the label replaces a reviewer's other label and
+        restores a deleted detection; the status bar says how many reviewer labels it
+        replaced and whose. Nothing is labelled on a read-only store, while labels the
+        disk refused wait to be saved (they come first), nor when the store refuses
+        the edit.
+        """
+        if not self.can_edit() or not self._nothing_unsaved():
+            return 0
+        rows = self._rows_at(samples)
+        table = self.session.table
+        replaced = rows[table.reviewed[rows] & (table.review_symbol[rows] != symbol)]
+        whose = labels_by_reviewer(table, replaced)
+        try:
+            edit = self.session.label_beats(table.sample[rows], symbol, overwrite=True, restore_deleted=True,
+                                            action=action)
+        except DanetError as error:
+            self.events.refused.emit(f"The {len(rows)} beats were not labelled: {error}")
+            return 0
+        shown = "not a beat" if symbol == NOT_A_BEAT else symbol
+        if edit is None:
+            self.events.status.emit(f"The {len(rows)} beats are labelled {shown} already", 3000)
+            return 0
+        note = f"{len(edit.samples)} of {len(rows)} beats labelled {shown} in one step (Ctrl+Z undoes it)"
+        if len(replaced):
+            note = (f"Replaced {len(replaced)} reviewer label{'s' if len(replaced) > 1 else ''} ({whose}) with "
+                    f"{shown}: {len(edit.samples)} of {len(rows)} beats labelled in one step (Ctrl+Z puts them back)")
+        self._follow_beats()  # a detection deleted or restored leaves or joins its class
+        self.events.status.emit(note, 5000)
+        self.events.beats.emit()
+        return len(edit.samples)
+
+    def confirm_model_beats(self, samples: np.ndarray, *, action: str) -> int:
+        """The model's call (A or N) as the label of each beat at ``samples`` that no one has labelled, as one
+        undoable, journalled step (``action`` in the audit log): reviewers' labels are kept, and the status bar says
+        whose (``confirm_model`` for many beats). Returns how many were labelled; refused as ``label_beats`` is."""
+        if not self.can_edit() or not self._nothing_unsaved():
+            return 0
+        rows = self._rows_at(samples)
+        session, table = self.session, self.session.table
+        symbols = np.array([session.model_symbol(int(row)) for row in rows], object)
+        kept = rows[table.reviewed[rows]]
+        try:
+            edit = session.label_each(table.sample[rows], symbols, action=action)
+        except DanetError as error:
+            self.events.refused.emit(f"The model's call was not confirmed on the {len(rows)} beats: {error}")
+            return 0
+        labelled = len(edit.samples) if edit else 0
+        note = f"The model's call confirmed on {labelled} of {len(rows)} beats"
+        if len(kept):
+            note += (f"; kept {labels_by_reviewer(table, kept)}: Space confirms the model only on beats no one has "
+                     "labelled; type a label to change them")
+        self.events.status.emit(note, 5000)
+        if edit is not None:
+            self._follow_beats()
+            self.events.beats.emit()
+        return labelled
+
     def accept_proposals(self, plan: ProposalPlan) -> int:
         """Label the beats of ``plan`` (rows of the session's table, ``beat_classes.proposal_plan``) each with its
         class's proposal, as one undoable step; returns how many were labelled. A reviewer's own labels stay; nothing
@@ -345,11 +418,15 @@ class ReviewModel:
 
     def _kept_in(self, samples: np.ndarray, symbol: str) -> int:
         """How many of the beats at ``samples`` carry a reviewer's label other than ``symbol``."""
-        table = self.session.table
-        rows = np.minimum(np.searchsorted(table.sample, samples), max(len(table) - 1, 0))
-        rows = rows[table.sample[rows] == samples] if len(table) else rows[:0]
+        table, rows = self.session.table, self._rows_at(samples)
         other = table.reviewed[rows] & ~table.deleted[rows] & (table.review_symbol[rows] != symbol)
         return int(np.count_nonzero(other))
+
+    def _rows_at(self, samples: np.ndarray) -> np.ndarray:
+        """Rows of the session's beat table of the beats at ``samples`` (those no longer in it left out)."""
+        table, samples = self.session.table, np.asarray(samples, np.int64)
+        rows = np.minimum(np.searchsorted(table.sample, samples), max(len(table) - 1, 0))
+        return rows[table.sample[rows] == samples] if len(table) else rows[:0]
 
     def bookmark_at(self, span_s: float = 0.0) -> int:
         """Where a bookmark goes: the selected beat where it is in view (or a stretch is wanted, from the view's

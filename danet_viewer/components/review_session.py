@@ -171,19 +171,23 @@ class ReviewSession:
         self._undo.append(LabelEdit(int(sample), before, symbol))
         self._redo.clear()
 
-    def label_beats(self, samples: np.ndarray, symbol: str, *, overwrite: bool, action: str) -> BatchLabelEdit | None:
+    def label_beats(self, samples: np.ndarray, symbol: str, *, overwrite: bool, action: str,
+                    restore_deleted: bool = False) -> BatchLabelEdit | None:
         """Give the beats at ``samples`` the label ``symbol`` as one step, saved before this returns; None when no
         beat needed it.
 
-        Beats a reviewer labelled keep their label unless ``overwrite``; deleted
-        detections and beats not in the table are left out.
+        Beats a reviewer labelled keep their label unless ``overwrite``; beats not
+        in the table are left out, and so are deleted detections unless
+        ``restore_deleted`` (beats the reviewer chose one by one, as a beat key on
+        one deleted detection restores it; a class labelled leaves them deleted).
         """
         table, samples = self.table, np.asarray(samples, np.int64)
         if not len(table):
             return None
         rows = np.minimum(np.searchsorted(table.sample, samples), len(table) - 1)
         rows = rows[table.sample[rows] == samples]
-        rows = rows[~table.deleted[rows]]
+        if not restore_deleted:
+            rows = rows[~table.deleted[rows]]
         if not overwrite:
             rows = rows[~table.reviewed[rows]]
         rows = rows[table.review_symbol[rows] != symbol]

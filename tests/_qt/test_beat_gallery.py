@@ -4,12 +4,15 @@ Ctrl+Z), pages and sections turned by their keys and not the main view's, and th
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from danet_viewer._qt.beat_gallery import CELL_WIDTH_S, cell_origin
-from danet_viewer.components.beat_gallery import GALLERY_COLUMNS, WHOLE_RECORD
+from danet_viewer.components.beat_gallery import GALLERY_COLUMNS, WHOLE_RECORD, RecordSnapshot
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS
 
 
@@ -19,6 +22,7 @@ def open_gallery(qtbot, window):
     qtbot.waitUntil(dock.isVisible)
     qtbot.waitUntil(dock.view.hasFocus)
     assert window.shortcut_actions["Beat gallery"].isChecked()
+    qtbot.waitUntil(lambda: not dock.gallery.ordering)  # the order is worked out off the GUI thread
     return dock
 
 
@@ -138,3 +142,30 @@ def test_closing_the_gallery_and_the_window_with_it_open(qtbot, analysed):
     assert analysed.review.session is None and dock.gallery.sections == []
     assert strip_count(dock.view) == 0 and not any(caption.isVisible() for caption in dock.view.captions)
     assert not dock.view.grid.isVisible() and dock.view.title.text() == "No record under review"
+
+
+def test_the_order_is_worked_out_off_the_gui_thread_and_dropped_with_the_record(qtbot, analysed, monkeypatch):
+    threads = []
+    sections = RecordSnapshot.sections
+
+    def slow(self):
+        threads.append(threading.current_thread())
+        time.sleep(0.3)  # as on a 24 h Holter: the window goes on meanwhile
+        return sections(self)
+
+    monkeypatch.setattr(RecordSnapshot, "sections", slow)
+    qtbot.keyClick(analysed.view, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    dock = analysed.gallery
+    qtbot.waitUntil(lambda: bool(threads))
+    assert dock.gallery.ordering and dock.view.title.text() == "Working out the order of the record's beats…"
+    assert strip_count(dock.view) == 0
+    qtbot.waitUntil(lambda: not dock.gallery.ordering)
+    assert threads[0] is not threading.main_thread()
+    tiles = dock.gallery.tiles()
+    assert tiles and strip_count(dock.view) == len(tiles) and dock.view.title.text() == dock.gallery.title()
+    assert analysed.review.selected == tiles[0].row  # the first page's cursor, as when worked out at once
+    dock.gallery.refresh()
+    assert dock.gallery.ordering
+    analysed.close()  # the record goes while its order is worked out: the worker is stopped and joined
+    assert not dock.gallery.ordering and dock.gallery.sections == [] and dock.gallery.runner.worker is None
+    assert dock.view.title.text() == "No record under review"

@@ -13,6 +13,7 @@ from danet_viewer.components.beat_gallery import (
     STRIP_BEFORE_S,
     WHOLE_RECORD,
     BeatGallery,
+    RecordSnapshot,
 )
 from danet_viewer.components.class_review import ClassReview
 from danet_viewer.components.review_model import ReviewModel
@@ -20,6 +21,8 @@ from danet_viewer.components.review_session import BeatState
 from danet_viewer.core.beat_classes import GALLERY_PAGE_BEATS, beat_doubt, gallery_sections
 from danet_viewer.core.beats import rr_features
 from danet_viewer.core.readers import open_recording
+from danet_viewer.core.store import NOT_A_BEAT
+from danet_viewer.errors import DanetError, StoreWriteError
 from tests.components.test_class_review import ECTOPIC_A, ECTOPIC_V, SINUS, three_kinds_record
 from tests.core.test_beat_classes import APC, FS
 
@@ -248,3 +251,285 @@ def test_the_page_follows_a_beat_selected_elsewhere_or_an_undo_within_its_sectio
                            np.searchsorted(review.session.table.sample, gallery.sections[0][1]))
     review.select_row(int(outside[0]))
     assert (gallery.section, gallery.page, gallery.cursor) == (0, 0, 0)
+
+
+def sinus_page(gallery) -> np.ndarray:
+    """Go to the sinus class's first page (a full page of 24) and return its rows."""
+    gallery.section = next(i for i, (class_id, _) in enumerate(gallery.sections) if class_id == SINUS)
+    gallery.page = gallery.cursor = 0
+    rows = gallery.page_rows().copy()
+    assert len(rows) == GALLERY_PAGE_BEATS
+    return rows
+
+
+def test_tiles_are_toggled_ranged_and_selected_a_page_at_a_time(reviewing):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    changes = []
+    gallery.events.selection.connect(lambda: changes.append(gallery.selected_indices()))
+    gallery.toggle(2), gallery.toggle(5)  # Ctrl+click: the cursor goes along, its beat selected in the main view
+    assert gallery.selected_indices() == [2, 5] and changes == [[2], [2, 5]]
+    assert gallery.cursor == 5 and review.selected == rows[5]
+    assert list(gallery.selected_rows()) == list(rows[[2, 5]])
+    assert gallery.title().endswith("page 1 of 5, 2 selected")
+    gallery.toggle(2)  # again: unselected
+    assert gallery.selected_indices() == [5]
+    gallery.extend_to(8)  # Shift+click: the range from the last tile toggled, besides what was selected then
+    assert gallery.selected_indices() == [2, 3, 4, 5, 6, 7, 8] and gallery.cursor == 8
+    gallery.extend_to(3)  # the range runs from the same anchor, the other way now
+    assert gallery.selected_indices() == [2, 3, 5] and gallery.cursor == 3
+    assert gallery.clear_selection() and not gallery.clear_selection()  # Esc: True only with tiles to clear
+    assert gallery.selected_indices() == [] and gallery.title().endswith("page 1 of 5")
+    # With nothing selected a range runs from the cursor: Shift+Right, Shift+Down.
+    gallery.set_cursor(1)
+    gallery.extend_cursor(columns=1)
+    assert gallery.selected_indices() == [1, 2] and gallery.cursor == 2
+    gallery.extend_cursor(rows=1)
+    assert gallery.selected_indices() == list(range(1, 3 + GALLERY_COLUMNS)) and gallery.cursor == 2 + GALLERY_COLUMNS
+    gallery.extend_cursor(rows=-5)  # no tile up there: the selection stays
+    assert len(gallery.selected_indices()) == 2 + GALLERY_COLUMNS
+    gallery.move_cursor(columns=1)  # a plain move (an arrow) starts afresh
+    assert gallery.selected_indices() == [] and gallery.cursor == 3 + GALLERY_COLUMNS
+    gallery.toggle(0)
+    gallery.set_cursor(0)  # a plain click, on the cursor's own tile too, drops the selection
+    assert gallery.selected_indices() == []
+    gallery.select_page()  # Ctrl+A
+    assert gallery.selected_indices() == list(range(GALLERY_PAGE_BEATS))
+    gallery.toggle(24), gallery.extend_to(-1)  # off the page: ignored
+    assert len(gallery.selected_indices()) == GALLERY_PAGE_BEATS
+
+
+def test_the_selection_belongs_to_the_page(reviewing):
+    review, gallery, _ = reviewing
+    sinus_page(gallery)
+    for leave in (gallery.next_page, gallery.previous_page, gallery.next_section, gallery.previous_section,
+                  gallery.refresh):
+        gallery.select_page()
+        leave()
+        assert gallery.selected_indices() == [], leave.__name__
+    sinus_page(gallery)
+    gallery.toggle(3)
+    gallery.previous_page()  # the whole page list holds the same beats again: not selected any more
+    gallery.next_page()
+    assert gallery.selected_indices() == []
+    # A beat selected elsewhere, on another page of the section being paged: the page follows, its selection goes.
+    section = len(gallery.sections) - 1
+    gallery.section, gallery.page, gallery.cursor = section, 0, 0
+    gallery.select_page()
+    review.select_row(int(np.searchsorted(review.session.table.sample, gallery.sections[section][1][-1])))
+    assert gallery.page == gallery.page_count() - 1 and gallery.selected_indices() == []
+    # A selected beat on the same page as the one selected elsewhere: the cursor goes there, the selection stays.
+    gallery.toggle(0), gallery.toggle(1)
+    review.select_row(int(gallery.page_rows()[2]))
+    assert gallery.cursor == 2 and gallery.selected_indices() == [0, 1]
+    # Another record: none.
+    recording = review.recording
+    review.close()
+    assert gallery.selected_indices() == []
+    review.open(recording)
+    review.start_session(0, recording.read(0), "dr test")
+    assert gallery.selected_indices() == [] and not len(gallery.selected_rows())
+
+
+def test_a_beat_key_labels_the_selected_beats_only_as_one_step(reviewing):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    gallery.toggle(1), gallery.toggle(4), gallery.toggle(7)  # the cursor on tile 7, one of them
+    gallery.label("A")
+    table = review.session.table
+    chosen = rows[[1, 4, 7]]
+    assert list(table.review_symbol[chosen]) == ["A"] * 3 and table.reviewed.sum() == 3  # those, no other
+    assert list(review.store.beat_table(review.recording.name).review_symbol[chosen]) == ["A"] * 3  # stored at once
+    entry = review.store.audit_log()[-1]  # one journalled edit, by the reviewer
+    assert (entry.action, entry.who, entry.sample) == ("label_selection 3 beats", "dr test", table.sample[chosen[0]])
+    assert list(gallery.page_rows()) == list(rows) and gallery.selected_indices() == [1, 4, 7]  # the page stays
+    assert [tile.label for tile in gallery.tiles()[:5]] == ["N", "A", "N", "N", "A"]
+    review.undo()  # one Ctrl+Z: the whole group
+    assert not review.session.table.reviewed.any() and not review.session.can_undo
+    assert not review.store.beat_table(review.recording.name).reviewed.any()
+    assert review.store.audit_log()[-1].action == "undo label_selection 3 beats"
+    review.redo()  # selects the group's first beat: the cursor follows it, the selection stays
+    assert review.session.table.reviewed.sum() == 3 and gallery.cursor == 1 and gallery.selected_indices() == [1, 4, 7]
+    # Nothing selected: the cursor's beat alone, as before.
+    gallery.clear_selection()
+    gallery.label("V")
+    assert review.session.table.review_symbol[rows[1]] == "V" and review.session.table.reviewed.sum() == 3
+
+
+def test_a_group_label_replaces_reviewers_labels_out_loud_and_restores_a_deleted_beat(reviewing):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    samples = review.session.table.sample
+    review.session.reviewer = "dr first"
+    review.label(int(samples[rows[0]]), "N"), review.label(int(samples[rows[1]]), NOT_A_BEAT)
+    review.label(int(samples[rows[2]]), "V")
+    review.session.reviewer = "dr second"
+    review.label(int(samples[rows[3]]), "V")
+    review.session.reviewer = "dr third"
+    gallery.set_cursor(0)
+    gallery.extend_to(4)
+    gallery.label("A")
+    table = review.session.table
+    assert list(table.review_symbol[rows[:5]]) == ["A"] * 5 and set(table.reviewer[rows[:5]]) == {"dr third"}
+    assert not table.deleted[rows[1]]  # a beat key restores a deleted detection, as on one tile
+    assert notes[-1] == ("Replaced 4 reviewer labels (dr first's N, dr first's not a beat, dr first's V, dr second's "
+                         "V) with A: 5 of 5 beats labelled in one step (Ctrl+Z puts them back)")
+    review.undo()
+    table = review.session.table
+    assert list(table.review_symbol[rows[:5]]) == ["N", NOT_A_BEAT, "V", "V", ""]
+    assert list(table.reviewer[rows[:5]]) == ["dr first"] * 3 + ["dr second", ""]
+    gallery.set_cursor(5)
+    gallery.extend_to(6)
+    gallery.label("N")  # none labelled before: no one's label replaced
+    assert notes[-1] == "2 of 2 beats labelled N in one step (Ctrl+Z undoes it)"
+    gallery.label("N")
+    assert notes[-1] == "The 2 beats are labelled N already" and review.store.audit_log()[-1].action.startswith(
+        "label_selection")
+
+
+def test_space_on_a_selection_confirms_the_model_where_no_one_has_labelled(reviewing):
+    review, gallery, kinds = reviewing
+    gallery.section = next(i for i, (class_id, _) in enumerate(gallery.sections) if class_id == ECTOPIC_A)
+    rows = gallery.page_rows().copy()
+    notes = []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    review.session.reviewer = "dr first"
+    review.label(int(review.session.table.sample[rows[1]]), "N")
+    review.session.reviewer = "dr second"
+    gallery.select_page()
+    gallery.confirm_model()
+    table = review.session.table
+    assert table.review_symbol[rows[1]] == "N" and table.reviewer[rows[1]] == "dr first"  # kept
+    others = np.delete(rows, 1)
+    assert set(table.review_symbol[others]) == {"A"} and set(table.reviewer[others]) == {"dr second"}  # the model's
+    assert table.reviewed.sum() == len(rows)  # on the selected beats only
+    assert notes[-1].startswith(f"The model's call confirmed on {len(rows) - 1} of {len(rows)} beats; kept dr "
+                                "first's N: Space confirms")
+    review.undo()  # one step
+    assert review.session.table.reviewed.sum() == 1
+
+
+def test_a_group_label_respects_a_read_only_store_and_labels_not_saved_yet(reviewing, monkeypatch):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    notes, refusals = [], []
+    review.events.status.connect(lambda message, _timeout: notes.append(message))
+    review.events.refused.connect(refusals.append)
+    gallery.toggle(0), gallery.toggle(1)
+    review.store.writable, review.store_note = False, "another window or process is writing to it"
+    gallery.label("A"), gallery.confirm_model()
+    assert not review.session.table.reviewed.any() and not review.session.can_undo
+    assert notes[-2:] == ["Store is read-only (another window or process is writing to it); labels cannot be "
+                          "saved"] * 2
+    review.store.writable = True
+    review.unsaved.append((int(review.session.table.sample[rows[5]]), "V"))  # a label the disk refused, kept
+    gallery.label("A"), gallery.confirm_model()
+    assert not review.session.table.reviewed[rows[:2]].any() and notes[-1] == "1 label(s) are not saved yet: " \
+        "Retry first"
+    review.unsaved.clear()
+
+    def disk_full(*args, **kwargs):
+        raise StoreWriteError(review.store.path, "No space left on device")
+
+    monkeypatch.setattr(review.store, "set_labels", disk_full)  # a batch is not kept in memory: said, not done
+    gallery.label("A")
+    assert not review.session.table.reviewed.any() and not review.unsaved
+    assert refusals[-1].startswith("The 2 beats were not labelled: ") and "No space left" in refusals[-1]
+
+
+def test_x_on_a_selection_deletes_its_beats_in_one_step_and_their_class_follows(reviewing):
+    review, gallery, _ = reviewing
+    rows = sinus_page(gallery)
+    gallery.toggle(0), gallery.toggle(1)
+    chosen = review.session.table.sample[rows[:2]]
+    gallery.label(NOT_A_BEAT)
+    assert review.session.table.deleted[rows[:2]].all() and review.session.table.reviewed.sum() == 2
+    classes = review.store.record(review.recording.name).classes
+    assert not np.isin(chosen, classes.sample).any()  # deleted beats leave their class, as one deleted beat does
+    review.undo()
+    assert not review.session.table.reviewed.any()
+    assert np.isin(chosen, review.store.record(review.recording.name).classes.sample).all()
+
+
+class LaterRunner:
+    """Holds the order's work until ``report`` runs it and hands it over, as a worker thread reports later."""
+
+    def __init__(self) -> None:
+        self.pending: list = []
+        self.stopped = 0
+
+    def run(self, work, finish) -> None:
+        self.pending.append((work, finish))
+
+    def stop(self) -> None:
+        self.stopped += 1
+        self.pending.clear()
+
+    def report(self) -> None:
+        work, finish = self.pending.pop(0)
+        finish(work(lambda _fraction: None))
+
+
+def test_an_order_worked_out_later_shows_no_page_until_it_reports(reviewing):
+    review, gallery, _ = reviewing
+    runner = gallery.runner = LaterRunner()
+    events = []
+    gallery.events.page.connect(lambda: events.append("page"))
+    gallery.events.cursor.connect(lambda: events.append("cursor"))
+    gallery.open()  # shown: the order starts being worked out, once however often it is asked for
+    assert gallery.ordering and gallery.sections == [] and len(runner.pending) == 1
+    assert gallery.title() == "Working out the order of the record's beats…" and not len(gallery.page_rows())
+    gallery.next_page(), gallery.label("A"), gallery.select_page()  # no page: nothing to do
+    assert not review.session.table.reviewed.any() and len(runner.pending) == 1
+    # A label meanwhile changes the store, not the snapshot the order is worked out from.
+    expected = gallery_sections(review.store, review.recording.name)
+    review.label(int(review.session.table.sample[0]), "V")
+    events.clear()
+    runner.report()
+    assert not gallery.ordering and events == ["page", "cursor"]  # told, its first page shown
+    assert [c for c, _ in gallery.sections] == [c for c, _ in expected]
+    table = review.store.beat_table(review.recording.name)
+    assert [list(s) for _, s in gallery.sections] == [list(table.sample[rows]) for _, rows in expected]
+    assert review.selected == gallery.page_rows()[0] and gallery.cursor == 0
+    gallery.refresh()  # again, later
+    assert gallery.ordering and len(runner.pending) == 1
+    gallery.refresh()  # while it is worked out: that one is as fresh
+    assert len(runner.pending) == 1
+    runner.report()
+    assert not gallery.ordering and gallery.sections
+
+
+def test_a_merge_while_the_order_is_worked_out_works_it_out_again_and_another_record_drops_it(reviewing):
+    review, gallery, _ = reviewing
+    runner = gallery.runner = LaterRunner()
+    gallery.open()
+    ClassReview(review).merge(SINUS, ECTOPIC_V)  # the snapshot's classes are gone when it reports
+    runner.report()
+    assert gallery.ordering and len(runner.pending) == 1  # worked out again, from the merged classes
+    runner.report()
+    assert len(gallery.sections) == 3
+    assert [c for c, _ in gallery.sections] == [c for c, _ in gallery_sections(review.store, review.recording.name)]
+    gallery.refresh()
+    recording = review.recording
+    review.close()  # the record goes while its order is worked out: stopped, never shown
+    assert runner.stopped == 1 and not gallery.ordering and gallery.sections == []
+    review.open(recording)
+    review.start_session(0, recording.read(0), "dr test")
+    assert gallery.sections == [] and gallery.ordering  # the new record's, when asked for
+    runner.report()
+    assert len(gallery.sections) == 3
+
+
+def test_an_order_the_store_cannot_give_is_said_in_one_line(reviewing, monkeypatch):
+    review, gallery, _ = reviewing
+    refusals = []
+    review.events.refused.connect(refusals.append)
+
+    def broken(self):
+        raise DanetError("the classes are unreadable")
+
+    monkeypatch.setattr(RecordSnapshot, "sections", broken)
+    assert gallery.sections == [] and not gallery.ordering and gallery.title() == "No beats to page through"
+    assert refusals == ["The beat gallery's order was not worked out: the classes are unreadable"]

@@ -288,3 +288,25 @@ def test_a_bookmark_a_read_only_store_refuses_is_reported(review):
     review.store.writable = False
     review.bookmark(100, "c")
     assert recorder.names() == ["refused"] and "Bookmark not saved" in recorder.events[0][1]
+
+
+def test_chosen_beats_are_labelled_as_one_step_told_once_and_given_the_models_call_where_unlabelled(review):
+    samples = review.session.table.sample[[1, 2, 3, 7]]
+    review.select_row(5)
+    review.label_selected("V")
+    recorder = Recorder(review)
+    assert review.label_beats(samples[:3], "N", action="label_selection 3 beats") == 3
+    assert recorder.names() == ["status", "beats"] and review.selected == 5  # one redraw; the selection stays
+    assert [stored(review, sample) for sample in samples[:3]] == ["N"] * 3
+    assert review.store.audit_log()[-1].action == "label_selection 3 beats"
+    review.undo()  # one step, all three
+    assert [stored(review, sample) for sample in samples[:3]] == [""] * 3
+    chosen = np.append(samples, review.session.table.sample[5])  # beat 5 keeps its reviewer's V
+    recorder.take()
+    assert review.confirm_model_beats(chosen, action="confirm_model_selection 5 beats") == 4
+    model_calls = ["A" if review.session.table.model_apc[row] == 1 else "N" for row in (1, 2, 3, 7)]
+    assert "A" in model_calls and [stored(review, sample) for sample in chosen] == [*model_calls, "V"]
+    assert recorder.names() == ["status", "beats"] and "kept dr test's V" in recorder.events[0][1]
+    assert review.confirm_model_beats(chosen, action="again") == 0  # nothing left unlabelled: no edit, no redraw
+    assert recorder.take()[-1][0] == "status" and review.store.audit_log()[-1].action == "confirm_model_selection " \
+        "5 beats"
