@@ -27,13 +27,17 @@ def test_a_beat_time_is_clock_time_with_the_elapsed_beside_it_or_elapsed_alone(t
     assert rows["clock time"] == "00:32:05.250" and rows["from the start"] == "01:02:05.250"
 
 
+def _three_scored_beats(store: AnnotationStore, p_apc: list[float], **record_rule) -> None:
+    store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
+                        lead_names=["MLII"], units=["mV"], n_samples=3600, who="test")
+    store.set_beats("rec", np.array([100, 460, 820]), detector="test", lead="MLII", who="test")
+    store.set_model_output("rec", np.array([100, 460, 820]), np.array(p_apc), threshold=0.5, model_id="m1",
+                           who="test", **record_rule)
+
+
 def test_a_beat_is_described_by_its_neighbours_score_and_review(tmp_path):
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
-                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="test")
-        store.set_beats("rec", np.array([100, 460, 820]), detector="test", lead="MLII", who="test")
-        store.set_model_output("rec", np.array([100, 460, 820]), np.array([0.2, 0.75, 0.1]), threshold=0.5,
-                               model_id="m1", who="test")
+        _three_scored_beats(store, [0.2, 0.75, 0.1])
         store.set_label("rec", 460, "A", "dr a")
         store.set_label("rec", 1500, "N", "dr a")
         table = store.beat_table("rec")
@@ -69,12 +73,8 @@ def test_the_apc_score_puts_the_operating_threshold_at_50():
 
 def test_a_beat_the_record_rule_called_says_so_beside_the_network_s_low_score(tmp_path):
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        store.put_recording(name="rec", source_path="/data/rec.hea", content_hash="abc", fs=360.0,
-                            lead_names=["MLII"], units=["mV"], n_samples=3600, who="test")
-        store.set_beats("rec", np.array([100, 460, 820]), detector="test", lead="MLII", who="test")
-        store.set_model_output("rec", np.array([100, 460, 820]), np.array([0.2, 0.1, 0.9]), threshold=0.5,
-                               model_id="m1", who="test", record_calls=np.array([False, True, False]),
-                               record_rule="premature-classes")
+        _three_scored_beats(store, [0.2, 0.1, 0.9], record_calls=np.array([False, True, False]),
+                            record_rule="premature-classes")
         table = store.beat_table("rec")
     ruled, network = dict(beat_details(table, 1, 360.0, 0.5)), dict(beat_details(table, 2, 360.0, 0.5))
     assert ruled["model"] == "APC (its beat class is premature: the record rule)"

@@ -51,15 +51,20 @@ def three_kinds(n_beats: int = 100, seed: int = 1) -> tuple[np.ndarray, np.ndarr
     return signal.astype(np.float32), np.round(np.array(peaks) * FS).astype(np.int64), kinds
 
 
+def classify(store: AnnotationStore, recording: ArrayRecording, beats: np.ndarray):
+    """Put ``recording`` and its ``beats`` in ``store`` and group them into classes, which it returns."""
+    register_recording(recording, store, "t")
+    store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+    return update_beat_classes(store, recording, who="t")
+
+
 @pytest.fixture
 def classified(tmp_path):
     """A store holding the three-kind record, its beats and their classes; yields (store, recording, kinds)."""
     signal, beats, kinds = three_kinds()
     recording = ArrayRecording(signal, FS, "three")
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        register_recording(recording, store, "t")
-        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
-        update_beat_classes(store, recording, who="t")
+        classify(store, recording, beats)
         yield store, recording, kinds
 
 
@@ -298,9 +303,7 @@ def test_bigeminal_apcs_group_apart_from_sinus_beats_and_from_atrial_fibrillatio
     signal, beats, kinds = bigeminy_and_fibrillation()
     recording = ArrayRecording(signal, FS, "bigeminy")
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        register_recording(recording, store, "t")
-        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
-        update_beat_classes(store, recording, who="t")
+        classify(store, recording, beats)
         ids = beat_class_ids(store, recording.name)
     # Each class labelled by its majority, as a reviewer labels a class with one key.
     called_apc = np.zeros(len(kinds), bool)

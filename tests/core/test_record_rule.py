@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from danet_viewer.core.analysis import analyse_recording, apply_record_rule, register_recording
-from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.record_rule import (
@@ -20,7 +19,15 @@ from danet_viewer.core.record_rule import (
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
 from tests.conftest import ArrayRecording
-from tests.core.test_beat_classes import AF, APC, FS, VENTRICULAR, bigeminy_and_fibrillation, classified  # noqa: F401
+from tests.core.test_beat_classes import (  # noqa: F401 (classified: a fixture)
+    AF,
+    APC,
+    FS,
+    VENTRICULAR,
+    bigeminy_and_fibrillation,
+    classified,
+    classify,
+)
 
 
 def beats_of(rr_s: np.ndarray, fs: float = 250.0) -> np.ndarray:
@@ -73,11 +80,8 @@ def test_the_premature_class_is_called_and_neither_sinus_nor_ventricular_beats_a
 
 def test_no_beat_is_called_in_atrial_fibrillation_and_the_bigeminal_apcs_are(tmp_path):
     signal, beats, kinds = bigeminy_and_fibrillation()
-    recording = ArrayRecording(signal, FS, "bigeminy")
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        register_recording(recording, store, "t")
-        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
-        classes = update_beat_classes(store, recording, who="t")
+        classes = classify(store, ArrayRecording(signal, FS, "bigeminy"), beats)
     assert np.array_equal(classes.sample, beats)
     called = premature_class_calls(classes, FS)
     assert not called[kinds == AF].any()
