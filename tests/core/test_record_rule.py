@@ -157,3 +157,16 @@ def test_an_unknown_record_rule_is_refused(classified):  # noqa: F811
                            who="t")
     with pytest.raises(DanetError, match="not one this version knows"):
         apply_record_rule(store, recording.name, store.record(recording.name).classes, "every-beat", who="t")
+
+
+def test_a_whole_record_render_makes_the_rule_s_calls_as_annotate_does(synthetic_record, tmp_path):
+    from danet_viewer.core.analysis import analyse_stretch
+
+    recording = open_recording(synthetic_record[0])
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_recording(recording, store, who="t", model=QuietScorer())
+        annotated = store.record(recording.name).model
+    rendered = analyse_stretch(recording, 10.0, 20.0, model=QuietScorer()).record.model
+    assert rendered.record_rule == PREMATURE_CLASSES
+    np.testing.assert_array_equal(rendered.sample, annotated.sample)
+    np.testing.assert_array_equal(rendered.record_calls, annotated.record_calls)
