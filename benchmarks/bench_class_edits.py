@@ -9,7 +9,7 @@ never changed in place. Timed, each the median of ``--repeats``, through the rev
 the window uses them:
 
 - *worked out*: ``plan_split`` (coupling, shape) of the largest class, ``plan_split_at`` where the tool proposes a
-  split, ``plan_merge`` of the largest class with the smallest: what ``_qt.class_edit_worker`` runs off the GUI
+  split, ``plan_merge`` of the largest class with the smallest: what ``_qt.background_runner`` runs off the GUI
   thread (a window frozen this long is what the worker removes);
 - *stored*: ``ReviewModel.change_classes`` (one journal line, one audit entry) and the Templates
   view's class summaries and template bands afterwards, on the GUI thread; then Ctrl+Z (``ReviewModel.undo``) the

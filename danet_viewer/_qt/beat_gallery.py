@@ -28,8 +28,8 @@ from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from danet_viewer._qt.background_runner import BackgroundRunner
 from danet_viewer._qt.beat_docks import HIGHLIGHT
-from danet_viewer._qt.class_edit_worker import ClassEditRunner
 from danet_viewer._qt.ecg_paper import EcgGrid
 from danet_viewer._qt.review_dock import ReviewDock, after_showing, view_button
 from danet_viewer._qt.review_view import STATE_STYLE
@@ -395,7 +395,7 @@ class GalleryDock(ReviewDock):
         self.gallery = gallery
         # The order off the GUI thread (a third of a second on a 24 h Holter), as the class edits run: the runner
         # takes any work that reports progress, and the record's going stops it (``BeatGallery._beats_changed``).
-        gallery.runner = ClassEditRunner(self)
+        gallery.runner = BackgroundRunner(self)
         # Placed in the window when first shown: a dock added to the bottom area, even hidden, splits it and leaves
         # the tachogram's row twice as tall and the main view squeezed.
         self.placed = False

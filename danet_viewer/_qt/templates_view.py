@@ -14,7 +14,7 @@ its beats in the main view and the superimposed beats, Up and Down move to the
 previous or next class, PgUp and PgDown to the previous or next page of
 tiles. Ctrl+click marks a second tile, to merge it into the current one;
 splitting and merging are on the buttons and on a tile's context menu. A split
-or merge is worked out off the GUI thread (``ClassEditRunner``), with a progress
+or merge is worked out off the GUI thread (``BackgroundRunner``), with a progress
 bar and Cancel; meanwhile the view labels, splits and merges nothing. Each is one
 step of the window's undo history (Ctrl+Z), as a class label is.
 
@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from danet_viewer._qt.class_edit_worker import ClassEditRunner
+from danet_viewer._qt.background_runner import BackgroundRunner
 from danet_viewer._qt.ecg_paper import STANDARD_GAIN_MM_MV, STANDARD_SPEED_MM_S, EcgGrid
 from danet_viewer._qt.review_dock import ReviewDock, after_showing, view_button
 from danet_viewer._qt.shortcuts import SHORTCUTS
@@ -518,7 +518,7 @@ class TemplatesDock(ReviewDock):
         classes = ClassReview(window.review)
         super().__init__("Templates", "templates", window, TemplatesView(classes, window._editable))
         self.classes = classes
-        self.classes.runner = self.runner = ClassEditRunner(self)
+        self.classes.runner = self.runner = BackgroundRunner(self)
         self.runner.progressed.connect(self.view.show_progress)
         self.view.cancel_button.clicked.connect(self.runner.cancel)
         self.classes.events.working.connect(self.view.show_working)

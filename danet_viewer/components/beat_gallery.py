@@ -34,14 +34,12 @@ Events (``BeatGallery.events``): ``page()`` when the page (its section, its numb
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import numpy as np
 
+from danet_viewer.components.background import RunAtOnce, Running
 from danet_viewer.components.beat_details import apc_score
-from danet_viewer.components.class_review import RunAtOnce
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
 from danet_viewer.components.review_session import BeatState, beat_states
@@ -71,15 +69,6 @@ Sections = list[tuple[int, np.ndarray]]
 OrderOutcome = Sections | DanetError | None
 
 
-class OrderRunning(Protocol):
-    """Works the order out (``work``, which may report its progress) and hands the outcome to ``finish``, on the
-    thread that called ``run``; the class edits' runners (``RunAtOnce``, the window's ``ClassEditRunner``) do."""
-
-    def run(self, work: Callable[[Callable[[float], None]], Sections],
-            finish: Callable[[OrderOutcome], None]) -> None: ...
-
-    def stop(self) -> None:
-        """Drop the work in flight (the record goes): ``finish`` is not called."""
 
 
 class RecordSnapshot:
@@ -143,7 +132,7 @@ class BeatGallery:
         self.events = EmitterGroup("page", "cursor", "selection")
         self._sections: Sections | None = None  # (class id, beat samples), None: not worked out
         self._sections_class_count = 0  # the record's classes when the sections were worked out
-        self.runner: OrderRunning = RunAtOnce()
+        self.runner: Running = RunAtOnce()
         self.ordering = False  # the order is being worked out (by ``runner``)
         self.section = 0
         self.page = 0

@@ -21,9 +21,9 @@ Each class has a proposed label (``beat_classes.class_proposals``: the model's c
 Space gives it and ``accept_proposals`` gives the unreviewed beats of every class at once: one undoable, journalled
 step (``proposal_plan`` says what it will label), refused while a split or merge is worked out.
 
-A split or merge is worked out by ``runner``: here at once (``RunAtOnce``); the
+A split or merge is worked out by ``runner`` (``components.background``): here at once (``RunAtOnce``); the
 window runs it off its GUI thread, since on a 24 h Holter one takes a second or
-two, and stores the outcome back on the GUI thread (``ClassEditRunner``). While
+two, and stores the outcome back on the GUI thread (``BackgroundRunner``). While
 one is worked out (``working`` says which) no other class edit starts.
 
 Events (``ClassReview.events``): ``current()`` when the current class changes;
@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 
+from danet_viewer.components.background import RunAtOnce, Running
 from danet_viewer.components.beat_details import apc_score
 from danet_viewer.components.events import EmitterGroup
 from danet_viewer.components.review_model import ReviewModel
@@ -75,33 +75,9 @@ TEMPLATE_BAND_PERCENTILES = (10, 50, 90)
 PAGING = ("time", "prematurity")
 
 
-# A split or merge worked out from the classes as they were, reporting its progress.
-ClassWork = Callable[[Progress], ClassEdit]
-# What ``ClassWork`` came to: the edit, the one-line refusal, or None where the reviewer cancelled it.
+# What a split or merge came to (``background.Outcome``): the edit, the one-line refusal, or None where the reviewer
+# cancelled it.
 ClassOutcome = ClassEdit | DanetError | None
-
-
-class ClassEditRunning(Protocol):
-    """Works out a split or merge and hands its outcome to ``finish``, on the thread that called ``run``."""
-
-    def run(self, work: ClassWork, finish: Callable[[ClassOutcome], None]) -> None: ...
-
-    def stop(self) -> None:
-        """Drop the work in flight (the record goes): ``finish`` is not called."""
-
-
-class RunAtOnce:
-    """Works a class edit out before ``run`` returns."""
-
-    def run(self, work: ClassWork, finish: Callable[[ClassOutcome], None]) -> None:
-        try:
-            outcome: ClassOutcome = work(lambda _done: None)
-        except DanetError as error:
-            outcome = error
-        finish(outcome)
-
-    def stop(self) -> None:
-        return None
 
 
 class ClassState(StrEnum):
@@ -162,7 +138,7 @@ class ClassReview:
         self.events = EmitterGroup("current", "working")
         self.current: int | None = None
         self.paging = PAGING[0]
-        self.runner: ClassEditRunning = RunAtOnce()
+        self.runner: Running = RunAtOnce()
         self.working = ""  # the split or merge being worked out ("Splitting class 3 by shape"), "" for none
         # Caches, each with the objects it was computed from (compared by identity: a new table or classes object
         # is a change, and holding them keeps their ids from being reused).
