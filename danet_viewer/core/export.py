@@ -14,7 +14,7 @@ import numpy as np
 
 from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.clock import RecordClock
-from danet_viewer.core.store import AnnotationStore, BeatTable
+from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord
 from danet_viewer.errors import DanetError
 
 if TYPE_CHECKING:
@@ -22,13 +22,26 @@ if TYPE_CHECKING:
 
 # time_iso: the beat's ISO 8601 clock time where the recording's header states its start, else "" (time_s is then
 # all there is: seconds from the first sample).
+# model_rule: the model's record rule where it called the beat an APC (core.record_rule; the network may have too).
 CSV_COLUMNS = ("record", "sample", "time_s", "time_iso", "model_apc", "p_apc", "review_symbol", "reviewer",
-               "reviewed_at", "class")
+               "reviewed_at", "class", "model_rule")
 WFDB_EXTENSION = "rev"
 
 
 def _exported_rows(table: BeatTable, reviewed_only: bool) -> np.ndarray:
     return np.flatnonzero(table.reviewed) if reviewed_only else np.arange(len(table))
+
+
+def _record_rule_calls(record: StoredRecord, table: BeatTable) -> np.ndarray:
+    """Per row of ``table``: the model's record rule called the beat (``ModelOutput.record_calls``)."""
+    called = np.zeros(len(table), bool)
+    model = record.model
+    if model is None or model.record_calls is None or not len(table):
+        return called
+    at = np.minimum(np.searchsorted(table.sample, model.sample), len(table) - 1)
+    hit = table.sample[at] == model.sample
+    called[at[hit]] = model.record_calls[hit]
+    return called
 
 
 def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
@@ -49,6 +62,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
             table = record.beat_table()
             clock = RecordClock.from_iso(record.start)
             class_ids = beat_class_ids(store, name)
+            ruled = _record_rule_calls(record, table)
             for i in _exported_rows(table, reviewed_only):
                 scored = table.model_apc[i] >= 0
                 time_s = table.sample[i] / record.fs
@@ -57,6 +71,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
                     int(table.model_apc[i]) if scored else "", f"{table.p_apc[i]:.4f}" if scored else "",
                     table.review_symbol[i], table.reviewer[i], table.reviewed_at[i],
                     int(class_ids[i]) if class_ids[i] >= 0 else "",
+                    record.model.record_rule if ruled[i] else "",
                 ])
                 rows += 1
     return rows

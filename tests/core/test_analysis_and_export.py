@@ -85,8 +85,23 @@ def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
     assert (rows[3]["record"], rows[3]["sample"], rows[3]["review_symbol"], rows[3]["reviewer"]) == (
         "synth", str(first), "A", "dr_a")
     assert rows[0]["model_apc"] == "0" and rows[-1]["model_apc"] == "1"
+    assert {row["model_rule"] for row in rows} == {""}, "the network made every call"
     reviewed = list(csv.DictReader((tmp_path / "rev.csv").read_text().splitlines()))
     assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
+
+
+def test_csv_export_says_which_calls_the_model_s_record_rule_made(synthetic_record, tmp_path):
+    header, beats, _ = synthetic_record
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        analyse_recording(open_recording(header), store, who="t")
+        detected = store.record("synth").beats
+        ruled = np.arange(len(detected)) % 7 == 3
+        store.set_model_output("synth", detected, np.full(len(detected), 0.1), threshold=0.5, model_id="m", who="t",
+                               record_calls=ruled, record_rule="premature-classes")
+        export_csv(store, tmp_path / "all.csv")
+    rows = list(csv.DictReader((tmp_path / "all.csv").read_text().splitlines()))
+    assert [row["model_rule"] == "premature-classes" for row in rows] == ruled.tolist()
+    assert [row["model_apc"] == "1" for row in rows] == ruled.tolist()
 
 
 def test_dataset_export_is_self_contained(synthetic_record, tmp_path):
