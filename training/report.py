@@ -181,21 +181,22 @@ def _svdb_use(card: dict, second_pass: dict | None) -> str:
 
 
 def record_rule_lines(card: dict) -> list[str]:
-    """The card's record-level rule, what it does and how it was chosen (``danet_viewer.core.record_rule``)."""
-    chosen = card["metrics"]["record_rule"]
-    return [
-        f"- Record rule `{card['record_rule']}` (`danet_viewer/core/record_rule.py`), applied once a record's beats "
-        "are grouped into classes: the beats of a class whose median coupling interval is under 0.85 x the "
-        "patient's underlying cycle and whose QRS is like the record's reference beat, that the RR rule also calls "
-        "premature and that come abruptly (an interval under 0.85 of the one before), are called APC beside the "
-        "network's calls; none inside atrial fibrillation by Dash et al. "
-        "2009's detector (Ann Biomed Eng 37:1701), with its published thresholds. Nothing in it was fitted. Chosen "
-        f"on the {chosen['patients']} training patients ({chosen['where']}; {chosen['history']}): SVEB F1 "
-        f"{chosen['f1']:.3f} against the RR rule's {chosen['rr_rule_f1']:.3f} and the network alone's "
-        f"{chosen['network_f1']:.3f}; on svdb's 52 alone {chosen['svdb_f1']:.3f}, below the RR rule's "
-        f"{chosen['svdb_rr_rule_f1']:.3f}, as the detector takes svdb's frequent SVEB runs for fibrillation "
-        f"({chosen['command']}).",
-    ]
+    """The card's record-level rule, what it does and, where the card records it (``metrics.record_rule``), how it
+    was chosen (``danet_viewer.core.record_rule``)."""
+    line = (f"- Record rule `{card['record_rule']}` (`danet_viewer/core/record_rule.py`), applied once a record's "
+            "beats are grouped into classes: the beats of a class whose median coupling interval is under 0.85 x the "
+            "patient's underlying cycle and whose QRS is like the record's reference beat, that the RR rule also "
+            "calls premature and that come abruptly (an interval under 0.85 of the one before), are called APC "
+            "beside the network's calls; none inside atrial fibrillation by Dash et al. 2009's detector (Ann Biomed "
+            "Eng 37:1701), with its published thresholds. Nothing in it was fitted.")
+    chosen = card["metrics"].get("record_rule")
+    if chosen:
+        svdb = "below" if chosen["svdb_f1"] < chosen["svdb_rr_rule_f1"] else "above"
+        line += (f" Chosen on the {chosen['patients']} training patients ({chosen['where']}; {chosen['history']}): "
+                 f"SVEB F1 {chosen['f1']:.3f} against the RR rule's {chosen['rr_rule_f1']:.3f} and the network "
+                 f"alone's {chosen['network_f1']:.3f}; on svdb's 52 alone {chosen['svdb_f1']:.3f}, {svdb} the RR "
+                 f"rule's {chosen['svdb_rr_rule_f1']:.3f}{chosen.get('svdb_note', '')} ({chosen['command']}).")
+    return [line]
 
 
 def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, folds: dict | None = None) -> str:
