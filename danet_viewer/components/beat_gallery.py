@@ -69,8 +69,6 @@ Sections = list[tuple[int, np.ndarray]]
 OrderOutcome = Sections | DanetError | None
 
 
-
-
 class RecordSnapshot:
     """One record of a store as it was when taken, read as ``gallery_sections`` reads a store (``record``,
     ``beat_table``): the order is worked out from it off the GUI thread while the store goes on taking labels there.
@@ -80,12 +78,15 @@ class RecordSnapshot:
     def __init__(self, store: AnnotationStore, name: str) -> None:
         record = store.record(name)
         self._record = replace(record, reviews=dict(record.reviews))
+        self._table: BeatTable | None = None  # built once, on the thread that works the order out
 
     def record(self, name: str) -> StoredRecord:
         return self._record
 
     def beat_table(self, name: str) -> BeatTable:
-        return self._record.beat_table()
+        if self._table is None:
+            self._table = self._record.beat_table()
+        return self._table
 
     @property
     def class_count(self) -> int:
@@ -94,7 +95,7 @@ class RecordSnapshot:
 
     def sections(self) -> Sections:
         """``gallery_sections`` of the record, each section's rows as beat samples."""
-        table = self._record.beat_table()
+        table = self.beat_table(self._record.name)
         return [(class_id, table.sample[rows].astype(np.int64))
                 for class_id, rows in gallery_sections(self, self._record.name)]
 
