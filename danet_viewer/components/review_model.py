@@ -41,7 +41,7 @@ from danet_viewer.core.beat_classes import ProposalPlan, proposals_action, updat
 from danet_viewer.core.class_edits import ClassEdit
 from danet_viewer.core.clock import ELAPSED, RecordClock
 from danet_viewer.core.recording import Recording
-from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatTable, Review
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatTable, Review, locate
 from danet_viewer.core.store_location import open_review_store
 from danet_viewer.errors import DanetError, StoreWriteError
 
@@ -424,9 +424,8 @@ class ReviewModel:
 
     def _rows_at(self, samples: np.ndarray) -> np.ndarray:
         """Rows of the session's beat table of the beats at ``samples`` (those no longer in it left out)."""
-        table, samples = self.session.table, np.asarray(samples, np.int64)
-        rows = np.minimum(np.searchsorted(table.sample, samples), max(len(table) - 1, 0))
-        return rows[table.sample[rows] == samples] if len(table) else rows[:0]
+        rows, found = locate(self.session.table.sample, samples)
+        return rows[found]
 
     def bookmark_at(self, span_s: float = 0.0) -> int:
         """Where a bookmark goes: the selected beat where it is in view (or a stretch is wanted, from the view's

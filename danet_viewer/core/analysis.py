@@ -16,7 +16,7 @@ from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.readers import read_annotations
 from danet_viewer.core.record_rule import PREMATURE_CLASSES, RECORD_RULES, premature_class_calls
 from danet_viewer.core.recording import Recording, RecordingStretch
-from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable, ModelOutput, StoredRecord
+from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable, ModelOutput, StoredRecord, locate
 from danet_viewer.errors import DanetError
 
 
@@ -109,9 +109,7 @@ def apply_record_rule(store: AnnotationStore, name: str, classes: BeatClassTable
     record = store.record(name)
     model = record.model
     called = premature_class_calls(classes, record.fs)
-    at = np.searchsorted(classes.sample, model.sample)
-    found = at < len(classes.sample)
-    found[found] = classes.sample[at[found]] == model.sample[found]
+    at, found = locate(classes.sample, model.sample)
     record_calls = np.zeros(len(model.sample), bool)
     record_calls[found] = called[at[found]]
     store.set_model_output(name, model.sample, model.p_apc, threshold=model.threshold, model_id=model.model_id,

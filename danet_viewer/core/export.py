@@ -14,7 +14,7 @@ import numpy as np
 
 from danet_viewer.core.atomic import atomic_output
 from danet_viewer.core.clock import RecordClock
-from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord
+from danet_viewer.core.store import AnnotationStore, BeatTable, StoredRecord, locate
 from danet_viewer.errors import DanetError
 
 if TYPE_CHECKING:
@@ -36,11 +36,9 @@ def _record_rule_calls(record: StoredRecord, table: BeatTable) -> np.ndarray:
     """Per row of ``table``: the model's record rule called the beat (``ModelOutput.record_calls``)."""
     called = np.zeros(len(table), bool)
     model = record.model
-    if model is None or model.record_calls is None or not len(table):
-        return called
-    at = np.minimum(np.searchsorted(table.sample, model.sample), len(table) - 1)
-    hit = table.sample[at] == model.sample
-    called[at[hit]] = model.record_calls[hit]
+    if model is not None and model.record_calls is not None:
+        at, hit = locate(table.sample, model.sample)
+        called[at[hit]] = model.record_calls[hit]
     return called
 
 

@@ -140,6 +140,16 @@ def _stretch_problem(stretches: np.ndarray, n_samples: int) -> str:
     return ""
 
 
+def locate(sorted_samples: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into ``sorted_samples`` of each of ``samples``, whether it is there): where a model's scored beats, a
+    class table's beats or a selection sit among a record's beats."""
+    samples = np.asarray(samples, np.int64)
+    if not len(sorted_samples):
+        return np.zeros(len(samples), np.int64), np.zeros(len(samples), bool)
+    at = np.minimum(np.searchsorted(sorted_samples, samples), len(sorted_samples) - 1)
+    return at, sorted_samples[at] == samples
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -343,8 +353,7 @@ class BeatTable:
         p_apc = np.full(n, np.nan, np.float32)
         model_apc = np.full(n, -1, np.int8)
         if record.model is not None and len(record.model.sample):
-            scored = np.searchsorted(sample, record.model.sample)
-            hit = (scored < n) & (sample[np.minimum(scored, n - 1)] == record.model.sample)
+            scored, hit = locate(sample, record.model.sample)
             p_apc[scored[hit]] = record.model.p_apc[hit]
             model_apc[scored[hit]] = record.model.apc[hit]
         review_symbol = np.full(n, "", object)
