@@ -318,6 +318,15 @@ def test_a_header_promising_a_billion_frames_of_skew_is_refused_cheaply(tmp_path
     assert _open_and_read("WFDB: header fields", tmp_path / "rec.hea") == "refused"
 
 
+def test_a_signal_of_zero_samples_per_frame_is_refused(tmp_path):
+    """Found by the header campaign (session 15): "212x0" was read as one sample per frame, which wfdb does not do, so
+    the record opened and its second lead read empty."""
+    header = "rec 2 nan 1000\nrec.dat 212 200 12 0 0 0 0 MLII\nrec.dat 212x0 200 12 0 0 0 0 V5\n"
+    (tmp_path / "rec.hea").write_text(header)
+    (tmp_path / "rec.dat").write_bytes(b"\0" * 3000)
+    assert _open_and_read("WFDB: header fields", tmp_path / "rec.hea") == "refused"
+
+
 def test_a_cell_of_four_hundred_nines_is_refused_not_an_overflow(tmp_path):
     """Found by the CSV campaign: pandas' to_numeric(errors="coerce") raised OverflowError on it."""
     path = tmp_path / "rec.csv"

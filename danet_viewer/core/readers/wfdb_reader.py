@@ -137,7 +137,8 @@ class WfdbRecording(Recording):
         for file in self._signal_files:
             if not file.is_file():
                 raise RecordError(self._header_path, f"missing signal file {file.name}")
-        samples_per_frame = [int(n or 1) for n in header.samps_per_frame or [1] * n_signals]
+        # A signal line without an x gives None (one sample per frame); an explicit x0 is a signal with no samples.
+        samples_per_frame = [1 if n is None else int(n) for n in header.samps_per_frame or [1] * n_signals]
         if any(n <= 0 for n in samples_per_frame):
             raise RecordError(self._header_path, "a signal has no samples per frame")
         n_frames = header.sig_len
