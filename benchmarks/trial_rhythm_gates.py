@@ -1,6 +1,7 @@
 """Two rules that choose nothing on this project's data, tried on the 74 training patients (issue 16, session 14).
 
-The two are defined once, in ``danet_viewer/core/record_rule.py`` (the rule the bundled model carries):
+Their parts are defined once, in ``danet_viewer/core/record_rule.py`` (whose rule, since session 15, also reads the
+P waves: ``benchmarks/trial_af_veto.py``):
 
 1. **A published atrial fibrillation detector as an APC veto**: Dash et al. 2009, with the paper's thresholds, so no
    fold chooses them. It is scored against DS1's own (AFIB/(AFL marks (201, 203; svdb has none) and by the SVEB
@@ -32,8 +33,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks.bench_review_effort import REVIEWER, Player, analysed_store  # noqa: E402
 from danet_viewer.core.beat_classes import compute_beat_classes  # noqa: E402
 from danet_viewer.core.readers import open_recording  # noqa: E402
+from danet_viewer.core.record_rule import abrupt_beats, premature_classes  # noqa: E402
 from danet_viewer.core.record_rule import atrial_fibrillation_beats as dash_af_beats  # noqa: E402
-from danet_viewer.core.record_rule import premature_class_calls, premature_classes  # noqa: E402
 from danet_viewer.core.rr_rule import rr_rule_calls  # noqa: E402
 from danet_viewer.core.store import AnnotationStore  # noqa: E402
 from training.databases import SVDB  # noqa: E402
@@ -67,8 +68,8 @@ def record_rows(name: str, folder: Path, header: Path, scratch: Path) -> tuple[d
         "network + premature classes (RR rule within them)": model | added,
         "the same, Dash AF veto on the added calls": model | (added & ~dash),
         "the same, Dash AF veto on every call": (model | added) & ~dash,
-        "the veto on the added calls, abrupt beats only (the rule the model carries)":
-            model | premature_class_calls(classes, fs),
+        "the veto on the added calls, abrupt beats only (session 14's shipped rule)":
+            model | (added & abrupt_beats(samples) & ~dash),
     }
     return rules, truth, atrial_fibrillation_beats(header, samples), dash
 

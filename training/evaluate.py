@@ -51,22 +51,24 @@ def with_record_rule(header: Path, record: ReferenceRecord, scores: tuple[np.nda
                      threshold: float, scratch: Path) -> tuple[np.ndarray, np.ndarray]:
     """``scores`` (``record_scores``'s) as ``annotate`` calls the beats with the card's record rule: the record's
     detections and scores go into a store, which groups them into classes and applies the rule, exactly as
-    ``analyse_recording`` does; a beat the rule calls scores 1.0."""
+    ``analyse_recording`` does; a beat the rule calls scores 1.0, one whose call it overrules 0.0."""
     recording = open_recording(header)
     samples = np.concatenate([record.beat_sample, record.false_sample])
     order = np.argsort(samples, kind="stable")
     p_apc = np.concatenate(scores)
     with AnnotationStore.open(scratch / f"{record.name}.h5", "a") as store:
         register_recording(recording, store, who="evaluate")
-        store.set_beats(record.name, samples[order], detector=DETECTOR,
-                        lead=recording.lead_names[recording.preferred_lead()], who="evaluate")
+        lead = recording.preferred_lead()
+        store.set_beats(record.name, samples[order], detector=DETECTOR, lead=recording.lead_names[lead],
+                        who="evaluate")
         store.set_model_output(record.name, samples[order], p_apc[order], threshold=threshold,
                                model_id=card.model_id, who="evaluate")
         classes = update_beat_classes(store, recording, who="evaluate")
-        apply_record_rule(store, record.name, classes, card.record_rule, who="evaluate")
-        called = np.empty(len(samples), bool)
-        called[order] = store.record(record.name).model.record_calls
-    p_apc = np.where(called, 1.0, p_apc)
+        apply_record_rule(store, recording, lead, classes, card.record_rule, who="evaluate")
+        model = store.record(record.name).model
+        called, vetoed = np.empty(len(samples), bool), np.empty(len(samples), bool)
+        called[order], vetoed[order] = model.record_calls, model.record_vetoes
+    p_apc = np.where(called, 1.0, np.where(vetoed, 0.0, p_apc))
     return p_apc[: len(record.beat_sample)], p_apc[len(record.beat_sample) :]
 
 

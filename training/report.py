@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from danet_viewer.core.record_rule import ATRIAL_COHERENCE
 from danet_viewer.core.rr_rule import RR_RULE_NAME
 from danet_viewer.model.second_pass import SECOND_PASS_FILE
 from training.evaluate import LITERATURE, evaluate_model
@@ -187,8 +188,9 @@ def record_rule_lines(card: dict) -> list[str]:
             "beats are grouped into classes: the beats of a class whose median coupling interval is under 0.85 x the "
             "patient's underlying cycle and whose QRS is like the record's reference beat, that the RR rule also "
             "calls premature and that come abruptly (an interval under 0.85 of the one before), are called APC "
-            "beside the network's calls; none inside atrial fibrillation by Dash et al. 2009's detector (Ann Biomed "
-            "Eng 37:1701), with its published thresholds. Nothing in it was fitted.")
+            "beside the network's calls; and no beat inside atrial fibrillation is called APC, the network's calls "
+            "included, where fibrillation is Dash et al. 2009's detector (Ann Biomed Eng 37:1701) with its published "
+            f"thresholds and P regions unalike from beat to beat (median correlation under {ATRIAL_COHERENCE}).")
     chosen = card["metrics"].get("record_rule")
     if chosen:
         svdb = "below" if chosen["svdb_f1"] < chosen["svdb_rr_rule_f1"] else "above"

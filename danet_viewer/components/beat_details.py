@@ -52,6 +52,8 @@ def beat_details(table: BeatTable, row: int, fs: float, threshold: float,
     model = {1: "APC", 0: "not APC"}.get(int(table.model_apc[row]), "not scored")
     if model == "APC" and p < threshold:  # the network alone would not call it: the model's record rule did
         model = "APC (its beat class is premature: the record rule)"
+    elif model == "not APC" and p >= threshold:  # the network called it: the record rule overruled the call
+        model = "not APC (inside atrial fibrillation: the record rule)"
     return [
         (clock.kind, clock.text(sample / fs, 3)),
         *([("from the start", clock.elapsed.text(sample / fs, 3))] if clock.known else []),

@@ -14,7 +14,7 @@ from danet_viewer.core.beat_classes import compute_beat_classes, update_beat_cla
 from danet_viewer.core.beats import DETECTOR, detect_recording, match_reference
 from danet_viewer.core.clock import RecordClock
 from danet_viewer.core.readers import read_annotations
-from danet_viewer.core.record_rule import PREMATURE_CLASSES, RECORD_RULES, premature_class_calls
+from danet_viewer.core.record_rule import RECORD_RULES, record_rule_calls
 from danet_viewer.core.recording import Recording, RecordingStretch
 from danet_viewer.core.store import NOT_A_BEAT, AnnotationStore, BeatClassTable, ModelOutput, StoredRecord, locate
 from danet_viewer.errors import DanetError
@@ -37,7 +37,8 @@ class AnalysisResult:
 
 class BeatScorer(Protocol):
     """A model that gives p(APC) per beat (``danet_viewer.model.inference.BeatModel``), and names the record-level
-    rule (``danet_viewer.core.record_rule``, "" for none) whose calls join its own once the beats are classified."""
+    rule (``danet_viewer.core.record_rule``, "" for none) whose calls join and overrule its own once the beats are
+    classified."""
 
     threshold: float
     model_id: str
@@ -72,7 +73,7 @@ def analyse_recording(
     stretches hold no beats and are stored as unanalysable; a record that is
     nothing else is stored with no beats, not refused. Last, the beats are
     grouped into classes (``update_beat_classes``), which are stored too, and
-    the model's record rule, if it has one, adds its calls (``apply_record_rule``).
+    the model's record rule, if it has one, adds its calls and overrules some (``apply_record_rule``).
     """
     started = time.perf_counter()
     lead_index = recording.lead_index(lead) if lead else recording.preferred_lead()
@@ -94,27 +95,29 @@ def analyse_recording(
         apcs = int(np.sum(p_apc >= model.threshold))
     classes = update_beat_classes(store, recording, who=who, progress=report("classes"))
     if model is not None and model.record_rule:
-        apcs = apply_record_rule(store, recording.name, classes, model.record_rule, who=who)
+        apcs = apply_record_rule(store, recording, lead_index, classes, model.record_rule, who=who)
     elapsed = time.perf_counter() - started
     unanalysable_s = detection.unanalysable_samples / recording.fs
     return AnalysisResult(recording.name, lead_name, len(beats), apcs, elapsed, unanalysable_s, recording.duration_s)
 
 
-def apply_record_rule(store: AnnotationStore, name: str, classes: BeatClassTable, rule: str, *, who: str) -> int:
-    """Store the calls of the model's record-level ``rule`` on the record's classified beats beside its network's
-    p(APC), and return how many beats the model now calls APC. The calls are the model's as of this analysis: a
-    reviewer's later split or merge changes the classes, not the model's output."""
-    if rule != PREMATURE_CLASSES:
+def apply_record_rule(store: AnnotationStore, recording: Recording, lead: int, classes: BeatClassTable, rule: str, *,
+                      who: str) -> int:
+    """Store what the model's record-level ``rule`` says of the record's classified beats (detected on ``lead``)
+    beside its network's p(APC), and return how many beats the model now calls APC. The calls are the model's as of
+    this analysis: a reviewer's later split or merge changes the classes, not the model's output."""
+    if rule not in RECORD_RULES:
         raise DanetError(f"record rule {rule!r} is not one this version knows ({', '.join(RECORD_RULES)})")
-    record = store.record(name)
-    model = record.model
-    called = premature_class_calls(classes, record.fs)
+    model = store.record(recording.name).model
+    said = record_rule_calls(recording, lead, classes)
     at, found = locate(classes.sample, model.sample)
     record_calls = np.zeros(len(model.sample), bool)
-    record_calls[found] = called[at[found]]
-    store.set_model_output(name, model.sample, model.p_apc, threshold=model.threshold, model_id=model.model_id,
-                           who=who, record_calls=record_calls, record_rule=rule)
-    return int(store.record(name).model.apc.sum())
+    record_vetoes = np.zeros(len(model.sample), bool)
+    record_calls[found], record_vetoes[found] = said.added[at[found]], said.vetoed[at[found]]
+    store.set_model_output(recording.name, model.sample, model.p_apc, threshold=model.threshold,
+                           model_id=model.model_id, who=who, record_calls=record_calls, record_vetoes=record_vetoes,
+                           record_rule=rule)
+    return int(store.record(recording.name).model.apc.sum())
 
 
 # A stretch analysed on its own (``analyse_stretch``) is detected and scored with this much of the record on
@@ -180,10 +183,11 @@ def analyse_stretch(recording: Recording, start_s: float, stop_s: float, *, mode
     p_apc = model.score_recording(window, lead, scored - first)
     output = ModelOutput(scored, p_apc, model.threshold, model.model_id, run_at="")
     whole_record = first == 0 and last == recording.n_samples
-    if whole_record and model.record_rule == PREMATURE_CLASSES and len(scored):
+    if whole_record and model.record_rule in RECORD_RULES and len(scored):
         # As annotate calls them: the rule judges classes of the whole record, which only a whole record has.
         classes = compute_beat_classes(recording, lead, scored, replace(record, model=output).beat_table())
-        output = replace(output, record_calls=premature_class_calls(classes, fs), record_rule=model.record_rule)
+        said = record_rule_calls(recording, lead, classes)
+        output = replace(output, record_calls=said.added, record_vetoes=said.vetoed, record_rule=model.record_rule)
     return StretchAnalysis(replace(record, model=output), lead, (first, last), whole_record)
 
 

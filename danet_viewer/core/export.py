@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 # time_iso: the beat's ISO 8601 clock time where the recording's header states its start, else "" (time_s is then
 # all there is: seconds from the first sample).
-# model_rule: the model's record rule where it called the beat an APC (core.record_rule; the network may have too).
+# model_rule: the model's record rule where it decided model_apc (core.record_rule): it called the beat an APC (the
+# network may have too), or it overruled the network's APC call (inside atrial fibrillation).
 CSV_COLUMNS = ("record", "sample", "time_s", "time_iso", "model_apc", "p_apc", "review_symbol", "reviewer",
                "reviewed_at", "class", "model_rule")
 WFDB_EXTENSION = "rev"
@@ -32,14 +33,16 @@ def _exported_rows(table: BeatTable, reviewed_only: bool) -> np.ndarray:
     return np.flatnonzero(table.reviewed) if reviewed_only else np.arange(len(table))
 
 
-def _record_rule_calls(record: StoredRecord, table: BeatTable) -> np.ndarray:
-    """Per row of ``table``: the model's record rule called the beat (``ModelOutput.record_calls``)."""
-    called = np.zeros(len(table), bool)
+def _record_rule_decided(record: StoredRecord, table: BeatTable) -> np.ndarray:
+    """Per row of ``table``: the model's record rule called the beat an APC (``ModelOutput.record_calls``) or
+    overruled the network's APC call (``record_vetoes``)."""
+    decided = np.zeros(len(table), bool)
     model = record.model
     if model is not None and model.record_calls is not None:
         at, hit = locate(table.sample, model.sample)
-        called[at[hit]] = model.record_calls[hit]
-    return called
+        overruled = model.record_vetoes & (model.p_apc >= model.threshold)
+        decided[at[hit]] = (model.record_calls | overruled)[hit]
+    return decided
 
 
 def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False,
@@ -60,7 +63,7 @@ def export_csv(store: AnnotationStore, out: Path, *, reviewed_only: bool = False
             table = record.beat_table()
             clock = RecordClock.from_iso(record.start)
             class_ids = beat_class_ids(store, name)
-            ruled = _record_rule_calls(record, table)
+            ruled = _record_rule_decided(record, table)
             for i in _exported_rows(table, reviewed_only):
                 scored = table.model_apc[i] >= 0
                 time_s = table.sample[i] / record.fs

@@ -1,9 +1,11 @@
-"""The model's record-level rule: APC calls that only the whole record's beat classes can make.
+"""The model's record-level rule: calls that only the whole record can make, beside the network's.
 
 The network judges one beat against its neighbours. Where APCs are a patient's majority rhythm (MIT-BIH 232), they
-look ordinary beside each other and the network misses nearly all of them. A cardiologist finds them by their
-timing against the patient's own underlying cycle, class by class, as the Templates view shows them. The rule
-``PREMATURE_CLASSES`` does that and adds its calls to the network's:
+look ordinary beside each other and the network misses nearly all of them; inside atrial fibrillation every beat
+comes early and irregular, and the network calls some of them APCs, which in fibrillation none is. A cardiologist
+settles both from the whole record: the first by each beat class's timing against the patient's own underlying
+cycle, as the Templates view shows the classes; the second by the rhythm and the missing P waves. The rule
+``PREMATURE_CLASSES_AF_VETO`` does both:
 
 - a class is **premature** when its median coupling interval (``BeatClassTable.rr_quartiles``: pre-RR over the
   patient's underlying cycle, the 95th percentile of the 64 intervals before the beat, which frequent APCs cannot
@@ -11,26 +13,32 @@ timing against the patient's own underlying cycle, class by class, as the Templa
   reference beat (``beat_classes.qrs_unlike_reference``: not ventricular);
 - its beats that the RR rule also calls premature, and that come abruptly (their interval under the same fraction
   of the one before it, where sinus arrhythmia shortens the cycle gradually), are called APC;
-- except inside atrial fibrillation, where every beat is early and none is an APC: Dash et al. 2009's detector,
-  with its published thresholds (``atrial_fibrillation_beats``).
+- no beat inside **atrial fibrillation** is an APC, whichever of the network and the classes called it: AF is where
+  Dash et al. 2009's detector, with its published thresholds, finds the intervals random
+  (``atrial_fibrillation_beats``) *and* the P regions of consecutive beats are unalike (``atrial_coherence``). The
+  intervals alone also flag runs of APCs, whose P waves repeat from beat to beat; fibrillatory waves do not.
 
-Nothing here was fitted: each constant is the RR rule's, the Templates view's or the paper's. Chosen on the 74
-training patients (mitdb DS1 and svdb) by ``benchmarks/trial_rhythm_gates.py``; the abruptness test was added after
-DS2 showed the first version's calls in sinus arrhythmia, and judged on the 74 alone. The figures, both versions'
-on DS2 among them, are in docs/model.md.
+Each constant but one is the RR rule's, the Templates view's or the paper's; ``ATRIAL_COHERENCE`` was chosen on
+record-wise out-of-fold network calls over the 74 training patients (mitdb DS1 and svdb) by
+``benchmarks/trial_af_veto.py``, never on DS2. The figures, and the earlier versions', are in docs/model.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import median_filter
 
-from danet_viewer.core.beat_classes import RR_QUARTILES, qrs_unlike_reference
+from danet_viewer.core.beat_classes import P_WINDOW, RR_QUARTILES, qrs_unlike_reference
+from danet_viewer.core.features import lead_chunks
+from danet_viewer.core.recording import Recording
 from danet_viewer.core.rr_rule import RR_RULE_FRACTION, rr_rule_calls
 from danet_viewer.core.store import BeatClassTable
 
-PREMATURE_CLASSES = "premature-classes"
-RECORD_RULES = (PREMATURE_CLASSES,)
+PREMATURE_CLASSES_AF_VETO = "premature-classes-af-veto"
+RECORD_RULES = (PREMATURE_CLASSES_AF_VETO,)
 
 # Dash S, Chon KH, Lu S, Raeder EA. Automatic real time detection of atrial fibrillation. Ann Biomed Eng
 # 37(9):1701-1709 (2009): over 128 RR intervals with the 8 longest and 8 shortest dropped as ectopic, AF where the
@@ -41,6 +49,11 @@ AF_HISTOGRAM_BINS = 16
 AF_RMSSD_OVER_MEAN = 0.1
 AF_ENTROPY = 0.7
 AF_TURNING_POINTS = (0.54, 0.77)
+# Fibrillation also needs the P regions (``beat_classes.P_WINDOW``) of consecutive beats unalike: the median of
+# their correlations over the beats of Dash's window under this. Chosen among 0.3, 0.4 and 0.5 on out-of-fold calls
+# over the 74 training patients (docs/model.md); DS1's AF beats sit at a median of 0.04 (90th percentile 0.18), its
+# other beats at 0.87 and svdb's, APC runs included, at 0.85.
+ATRIAL_COHERENCE = 0.3
 
 _COUPLING = RR_QUARTILES.index("coupling")
 _MEDIAN = 1
@@ -113,12 +126,39 @@ def abrupt_beats(samples: np.ndarray) -> np.ndarray:
     return abrupt
 
 
-def premature_class_calls(classes: BeatClassTable, fs: float) -> np.ndarray:
-    """``PREMATURE_CLASSES``' calls on the classified beats (``classes.sample``, the record's live beats in time
-    order): in a premature class, called by the RR rule, abrupt, and outside atrial fibrillation."""
+def atrial_coherence(recording: Recording, lead: int, samples: np.ndarray) -> np.ndarray:
+    """Per beat (``samples`` of one record in time order): how alike the P regions of consecutive beats are, the
+    median over the ``AF_WINDOW_INTERVALS`` + 1 beats around it of each beat's P region (``P_WINDOW`` of its model
+    window, conditioned as the network's) correlated with the one before. Repeating P waves, sinus or ectopic, give
+    near 1; fibrillatory waves, which fall anywhere before a QRS, near 0."""
+    samples = np.asarray(samples, dtype=np.int64)
+    regions = np.zeros((len(samples), P_WINDOW.stop - P_WINDOW.start), np.float32)
+    for chunk in lead_chunks(recording, lead, samples, delineated=False):
+        regions[chunk.kept] = chunk.windows()[:, P_WINDOW]
+    regions -= regions.mean(axis=1, keepdims=True)
+    regions /= np.maximum(np.linalg.norm(regions, axis=1, keepdims=True), 1e-6)
+    alike = np.ones(len(samples))
+    alike[1:] = np.sum(regions[1:] * regions[:-1], axis=1)
+    return median_filter(alike, size=AF_WINDOW_INTERVALS + 1, mode="nearest")
+
+
+@dataclass(frozen=True)
+class RecordRuleCalls:
+    """What the record rule says of each classified beat, beside the network's p(APC)."""
+
+    added: np.ndarray  # bool: an APC, whatever the network says
+    vetoed: np.ndarray  # bool: not an APC, whatever the network says (inside atrial fibrillation)
+
+
+def record_rule_calls(recording: Recording, lead: int, classes: BeatClassTable) -> RecordRuleCalls:
+    """``PREMATURE_CLASSES_AF_VETO`` on the classified beats (``classes.sample``, the record's live beats in time
+    order, detected on ``lead``): the premature classes' RR-rule and abrupt beats are APCs, and no beat inside
+    atrial fibrillation (random intervals and unalike P regions) is."""
     samples = classes.sample
     if not len(samples):
-        return np.zeros(0, bool)
+        return RecordRuleCalls(np.zeros(0, bool), np.zeros(0, bool))
+    fibrillation = (atrial_fibrillation_beats(samples, recording.fs) &
+                    (atrial_coherence(recording, lead, samples) < ATRIAL_COHERENCE))
     in_premature_class = premature_classes(classes)[classes.class_id]
-    return (in_premature_class & rr_rule_calls(samples) & abrupt_beats(samples) &
-            ~atrial_fibrillation_beats(samples, fs))
+    added = in_premature_class & rr_rule_calls(samples) & abrupt_beats(samples) & ~fibrillation
+    return RecordRuleCalls(added, fibrillation)

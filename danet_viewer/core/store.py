@@ -39,9 +39,12 @@ HDF5 schema (``schema_version`` 1)::
                                 are some, so stores from before it read as having none (same version).
         model/sample      int64   beats the model scored   attrs: model_id, threshold, run_at
         model/p_apc       float32 p(APC)
-        model/apc         int8    1 where p_apc >= threshold, or where the record rule calls the beat
-        model/record_apc  int8    1 where the model's record-level rule (attrs: record_rule) called the beat an
-                                APC; only for a model with such a rule, so older stores read as having none
+        model/apc         int8    1 where p_apc >= threshold or the record rule calls the beat, unless the
+                                record rule overrules the call
+        model/record_apc  int8    the model's record-level rule (attrs: record_rule): 1 where it called the beat
+                                an APC, -1 where it rules an APC out whatever the network's p(APC) (inside
+                                atrial fibrillation), 0 where the network's call stands; only for a model with
+                                such a rule, so older stores read as having none (and session 14's, no -1)
         reference/sample  int64   imported reference annotations   attrs: source
         reference/symbol  str     their WFDB symbols
         reviews/sample    int64   reviewed beats (detected or added)
@@ -199,16 +202,21 @@ class ModelOutput:
     model_id: str
     run_at: str
     # The model's record-level rule (``danet_viewer.core.record_rule``): its name, and per scored beat whether it
-    # called the beat an APC whatever the network's p(APC). None where the model has no such rule.
+    # called the beat an APC, and whether it ruled an APC out, whatever the network's p(APC). None where the model
+    # has no such rule.
     record_calls: np.ndarray | None = None
     record_rule: str = ""
+    record_vetoes: np.ndarray | None = None
 
     @property
     def apc(self) -> np.ndarray:
-        """1 where the model calls the beat an APC: the network's p(APC) at its threshold, or the record rule."""
+        """1 where the model calls the beat an APC: the network's p(APC) at its threshold, or the record rule's
+        call, unless the record rule overrules it."""
         called = self.p_apc >= self.threshold
         if self.record_calls is not None:
             called = called | self.record_calls
+        if self.record_vetoes is not None:
+            called = called & ~self.record_vetoes
         return called.astype(np.int8)
 
 
@@ -802,9 +810,10 @@ class AnnotationStore:
             )
             reader.same_length(model, record.model.sample, record.model.p_apc)
             if "record_apc" in model:
-                record.model.record_calls = reader.integers(model, "record_apc") == 1
+                verdict = reader.integers(model, "record_apc")
+                reader.same_length(model, record.model.sample, verdict)
+                record.model.record_calls, record.model.record_vetoes = verdict == 1, verdict == -1
                 record.model.record_rule = reader.text(model.attrs, "record_rule")
-                reader.same_length(model, record.model.sample, record.model.record_calls)
         if "reference" in group:
             reference = reader.group(group, "reference")
             record.reference_sample = reader.integers(reference, "sample")
@@ -929,7 +938,10 @@ class AnnotationStore:
                     threshold=record.model.threshold, model_id=record.model.model_id, run_at=record.model.run_at
                 )
                 if record.model.record_calls is not None:
-                    model.create_dataset("record_apc", data=record.model.record_calls.astype(np.int8))
+                    verdict = record.model.record_calls.astype(np.int8)
+                    if record.model.record_vetoes is not None:
+                        verdict[record.model.record_vetoes] = -1
+                    model.create_dataset("record_apc", data=verdict)
                     model.attrs["record_rule"] = record.model.record_rule
             if len(record.reference_sample):
                 reference = group.create_group("reference")
@@ -1145,25 +1157,33 @@ class AnnotationStore:
 
     def set_model_output(
         self, name: str, samples: np.ndarray, p_apc: np.ndarray, *, threshold: float, model_id: str, who: str,
-        record_calls: np.ndarray | None = None, record_rule: str = "",
+        record_calls: np.ndarray | None = None, record_vetoes: np.ndarray | None = None, record_rule: str = "",
     ) -> None:
-        """Replace the model's outputs for a record (with ``record_calls``, one per beat, the calls of its
-        ``record_rule``). Human labels are not touched."""
+        """Replace the model's outputs for a record (with ``record_calls`` and ``record_vetoes``, one of each per
+        beat, the calls of its ``record_rule`` and the network's calls it overrules). Human labels are not
+        touched."""
         record = self.record(name)
         samples = np.asarray(samples, dtype=np.int64)
         p_apc = np.asarray(p_apc, dtype=np.float32)
         if samples.shape != p_apc.shape or np.any(np.diff(samples) <= 0):
             raise StoreError(self.path, "model output must be one p(APC) per beat, beats strictly increasing")
-        if record_calls is not None:
-            record_calls = np.asarray(record_calls, dtype=bool)
-            if record_calls.shape != samples.shape or not record_rule:
-                raise StoreError(self.path, "a record rule's calls must be one per beat, with the rule's name")
+        if record_calls is not None or record_vetoes is not None:
+            record_calls = np.zeros(samples.shape, bool) if record_calls is None else np.asarray(record_calls, bool)
+            record_vetoes = np.zeros(samples.shape, bool) if record_vetoes is None else np.asarray(record_vetoes, bool)
+            if record_calls.shape != samples.shape or record_vetoes.shape != samples.shape or not record_rule:
+                raise StoreError(self.path, "a record rule's calls and vetoes must be one per beat, with the rule's "
+                                            "name")
+            if np.any(record_calls & record_vetoes):
+                raise StoreError(self.path, f"the {record_rule} rule both called and overruled the same beat")
         with self._bulk_change():
             before = record.model.model_id if record.model else ""
             record.model = ModelOutput(samples, p_apc, float(threshold), model_id, utc_now(), record_calls,
-                                       record_rule)
+                                       record_rule, record_vetoes)
             apcs = int(record.model.apc.sum())
-            ruled = f", {int(record_calls.sum())} by its {record_rule} rule" if record_calls is not None else ""
+            ruled = ""
+            if record_calls is not None:
+                overruled = int(np.sum(record_vetoes & (p_apc >= threshold)))
+                ruled = f", {int(record_calls.sum())} by its {record_rule} rule, which overruled {overruled}"
             self._audit_entry(who, "set_model_output", name, -1, before,
                               f"{model_id}: {apcs} APC of {len(samples)} beats{ruled}")
 

@@ -74,9 +74,19 @@ def test_the_apc_score_puts_the_operating_threshold_at_50():
 def test_a_beat_the_record_rule_called_says_so_beside_the_network_s_low_score(tmp_path):
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
         _three_scored_beats(store, [0.2, 0.1, 0.9], record_calls=np.array([False, True, False]),
-                            record_rule="premature-classes")
+                            record_rule="premature-classes-af-veto")
         table = store.beat_table("rec")
     ruled, network = dict(beat_details(table, 1, 360.0, 0.5)), dict(beat_details(table, 2, 360.0, 0.5))
     assert ruled["model"] == "APC (its beat class is premature: the record rule)"
     assert ruled["APC score"].startswith("10 "), "the score stays the network's"
     assert network["model"] == "APC" and dict(beat_details(table, 0, 360.0, 0.5))["model"] == "not APC"
+
+
+def test_a_network_call_the_record_rule_overruled_says_so(tmp_path):
+    with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
+        _three_scored_beats(store, [0.2, 0.9, 0.9], record_vetoes=np.array([True, True, False]),
+                            record_rule="premature-classes-af-veto")
+        table = store.beat_table("rec")
+    rows = [dict(beat_details(table, row, 360.0, 0.5))["model"] for row in range(3)]
+    # A veto on a beat the network did not call changes nothing, and says nothing.
+    assert rows == ["not APC", "not APC (inside atrial fibrillation: the record rule)", "APC"]

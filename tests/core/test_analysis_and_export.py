@@ -90,18 +90,22 @@ def test_csv_export_columns_and_reviewed_only(synthetic_record, tmp_path):
     assert [(r["sample"], r["review_symbol"]) for r in reviewed] == [(str(first), "A")]
 
 
-def test_csv_export_says_which_calls_the_model_s_record_rule_made(synthetic_record, tmp_path):
+def test_csv_export_says_which_calls_the_model_s_record_rule_made_and_overruled(synthetic_record, tmp_path):
     header, beats, _ = synthetic_record
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
         analyse_recording(open_recording(header), store, who="t")
         detected = store.record("synth").beats
-        ruled = np.arange(len(detected)) % 7 == 3
-        store.set_model_output("synth", detected, np.full(len(detected), 0.1), threshold=0.5, model_id="m", who="t",
-                               record_calls=ruled, record_rule="premature-classes")
+        row = np.arange(len(detected))
+        called, overruled = row % 7 == 3, row % 7 == 5
+        # The network calls every other beat; the rule adds some, and overrules some of the network's calls.
+        p_apc = np.where(row % 2 == 1, 0.9, 0.1)
+        store.set_model_output("synth", detected, p_apc, threshold=0.5, model_id="m", who="t", record_calls=called,
+                               record_vetoes=overruled, record_rule="premature-classes-af-veto")
         export_csv(store, tmp_path / "all.csv")
     rows = list(csv.DictReader((tmp_path / "all.csv").read_text().splitlines()))
-    assert [row["model_rule"] == "premature-classes" for row in rows] == ruled.tolist()
-    assert [row["model_apc"] == "1" for row in rows] == ruled.tolist()
+    decided = called | (overruled & (p_apc >= 0.5))
+    assert [r["model_rule"] == "premature-classes-af-veto" for r in rows] == decided.tolist()
+    assert [r["model_apc"] == "1" for r in rows] == ((called | (p_apc >= 0.5)) & ~overruled).tolist()
 
 
 def test_dataset_export_is_self_contained(synthetic_record, tmp_path):

@@ -272,11 +272,12 @@ def test_two_modes_finds_the_early_group_of_a_bimodal_coupling_only():
 AF = "af"
 
 
-def bigeminy_and_fibrillation(seed: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bigeminy_and_fibrillation(seed: int = 2, af_beats: int = 150) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sinus rhythm, a stretch of atrial bigeminy (APCs at 60 % of the cycle, inverted P), sinus again, then atrial
-    fibrillation (random intervals, no P wave, fibrillatory waves), then sinus: the signal, R peaks and kinds."""
+    fibrillation (``af_beats`` random intervals, no P wave, fibrillatory waves), then sinus: the signal, R peaks and
+    kinds."""
     rng = np.random.default_rng(seed)
-    kinds = [NORMAL] * 80 + [NORMAL, APC] * 30 + [NORMAL] * 60 + [AF] * 150 + [NORMAL] * 60
+    kinds = [NORMAL] * 80 + [NORMAL, APC] * 30 + [NORMAL] * 60 + [AF] * af_beats + [NORMAL] * 60
     kinds = np.array(kinds, object)
     peaks, time = [], 0.8
     for i, kind in enumerate(kinds):

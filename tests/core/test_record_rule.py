@@ -1,4 +1,4 @@
-"""The model's record-level rule: premature beat classes, and the atrial fibrillation detector that vetoes them."""
+"""The model's record-level rule: premature beat classes, and the atrial fibrillation veto over every call."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import numpy as np
 import pytest
 
 from danet_viewer.core.analysis import analyse_recording, apply_record_rule, register_recording
+from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.record_rule import (
     AF_WINDOW_INTERVALS,
-    PREMATURE_CLASSES,
+    ATRIAL_COHERENCE,
+    PREMATURE_CLASSES_AF_VETO,
     abrupt_beats,
+    atrial_coherence,
     atrial_fibrillation_beats,
-    premature_class_calls,
     premature_classes,
+    record_rule_calls,
 )
 from danet_viewer.core.store import AnnotationStore
 from danet_viewer.errors import DanetError
@@ -73,29 +76,58 @@ def test_the_premature_class_is_called_and_neither_sinus_nor_ventricular_beats_a
     # percentile of the intervals): the RR rule within the class is what tells them apart.
     assert in_premature[kinds == APC].all()
     assert not in_premature[kinds == VENTRICULAR].any(), "a ventricular class is never premature: its QRS is unlike"
-    called = premature_class_calls(classes, FS)
-    assert called[kinds == APC].mean() >= 0.9
-    assert not called[kinds != APC].any()
+    said = record_rule_calls(recording, 0, classes)
+    assert said.added[kinds == APC].mean() >= 0.9
+    assert not said.added[kinds != APC].any()
+    assert not said.vetoed.any(), "no fibrillation here"
 
 
-def test_no_beat_is_called_in_atrial_fibrillation_and_the_bigeminal_apcs_are(tmp_path):
-    signal, beats, kinds = bigeminy_and_fibrillation()
+def test_atrial_fibrillation_is_vetoed_and_the_bigeminal_apcs_are_called(tmp_path):
+    signal, beats, kinds = bigeminy_and_fibrillation(af_beats=400)
+    recording = ArrayRecording(signal, FS, "bigeminy")
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
-        classes = classify(store, ArrayRecording(signal, FS, "bigeminy"), beats)
+        classes = classify(store, recording, beats)
     assert np.array_equal(classes.sample, beats)
-    called = premature_class_calls(classes, FS)
-    assert not called[kinds == AF].any()
-    assert called[kinds == APC].mean() >= 0.9
-    assert not called[(kinds != APC) & (kinds != AF)].any()
-    assert atrial_fibrillation_beats(beats, FS)[kinds == AF].mean() > 0.8, "the veto is the detector's"
+    said = record_rule_calls(recording, 0, classes)
+    assert said.added[kinds == APC].mean() >= 0.9
+    assert not said.added[(kinds != APC) & (kinds != AF)].any()
+    # Inside the fibrillation every call is overruled, the network's too, and the rule adds none; the verdicts are
+    # on windows of AF_WINDOW_INTERVALS beats centred on each, so half a window at each edge may go either way.
+    af = np.flatnonzero(kinds == AF)
+    inside = af[AF_WINDOW_INTERVALS // 2 : -AF_WINDOW_INTERVALS // 2]
+    assert said.vetoed[inside].all() and not said.added[inside].any()
+    assert not said.vetoed[kinds != AF].any()
+    coherence = atrial_coherence(recording, 0, beats)
+    assert np.median(coherence[inside]) < ATRIAL_COHERENCE < np.median(coherence[kinds != AF])
+
+
+def irregular_with_p_waves(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Beats at random intervals (0.6-1.1 s), each with the same upright P wave: irregular by RR alone, as runs of
+    APCs among sinus beats are, but not fibrillation. The signal and R peaks."""
+    rng = np.random.default_rng(seed)
+    peaks = 0.8 + np.cumsum(rng.uniform(0.6, 1.1, 400))
+    t = np.arange(int((peaks[-1] + 1.0) * FS)) / FS
+    signal = 0.02 * rng.standard_normal(len(t))
+    for r in peaks:
+        for offset, width, height in ((-0.17, 0.025, 0.15), (0.0, 0.012, 1.2), (0.03, 0.01, -0.25),
+                                      (0.25, 0.05, 0.3)):
+            signal += height * np.exp(-0.5 * ((t - r - offset) / width) ** 2)
+    return signal.astype(np.float32), np.round(peaks * FS).astype(np.int64)
+
+
+def test_random_intervals_with_repeating_p_waves_are_not_fibrillation():
+    signal, beats = irregular_with_p_waves()
+    assert atrial_fibrillation_beats(beats, FS).mean() > 0.9, "the intervals alone would say fibrillation"
+    coherence = atrial_coherence(ArrayRecording(signal, FS, "irregular"), 0, beats)
+    assert np.all(coherence >= ATRIAL_COHERENCE), "the P waves say it is not"
 
 
 class QuietScorer:
     """A stand-in network that calls nothing (p(APC) 0.1 everywhere), with the record rule."""
 
     threshold = 0.5
-    model_id = "quiet+premature-classes"
-    record_rule = PREMATURE_CLASSES
+    model_id = f"quiet+{PREMATURE_CLASSES_AF_VETO}"
+    record_rule = PREMATURE_CLASSES_AF_VETO
 
     def score_recording(self, recording, lead, beats, progress=None) -> np.ndarray:
         return np.full(len(beats), 0.1, np.float32)
@@ -111,7 +143,7 @@ def test_annotate_stores_the_rule_s_calls_beside_the_network_s_and_they_survive_
     with AnnotationStore.open(path) as store:
         model = store.record(recording.name).model
         table = store.beat_table(recording.name)
-    assert model.record_rule == PREMATURE_CLASSES and model.record_calls is not None
+    assert model.record_rule == PREMATURE_CLASSES_AF_VETO and model.record_calls is not None
     assert result.apcs == int(model.record_calls.sum()) > 0, "the network called none: every call is the rule's"
     np.testing.assert_array_equal(table.model_apc[np.isin(table.sample, model.sample)], model.record_calls)
     assert np.all(table.p_apc[table.model_apc == 1] == pytest.approx(0.1)), "p(APC) stays the network's"
@@ -120,7 +152,8 @@ def test_annotate_stores_the_rule_s_calls_beside_the_network_s_and_they_survive_
     called = table.sample[table.model_apc == 1]
     near = np.min(np.abs(called[:, None] - premature[None, :]), axis=1) <= 0.15 * 360
     assert near.mean() >= 0.9 and len(called) >= 0.8 * len(premature)
-    assert audit[-1].endswith(f"{result.apcs} by its {PREMATURE_CLASSES} rule"), "the audit log says who called them"
+    assert audit[-1].endswith(f"{result.apcs} by its {PREMATURE_CLASSES_AF_VETO} rule, which overruled 0"), \
+        "the audit log says who called them"
 
 
 def test_a_store_without_record_calls_reads_the_network_s_calls_alone(synthetic_record, tmp_path):
@@ -133,8 +166,29 @@ def test_a_store_without_record_calls_reads_the_network_s_calls_alone(synthetic_
                                threshold=0.5, model_id="m", who="t")
     with AnnotationStore.open(tmp_path / "s.h5") as store:
         model = store.record(recording.name).model
-    assert model.record_calls is None and model.record_rule == ""
+    assert model.record_calls is None and model.record_vetoes is None and model.record_rule == ""
     np.testing.assert_array_equal(model.apc, [1, 0, 0])
+
+
+def test_the_rule_overrules_the_network_s_calls_in_fibrillation_and_the_store_keeps_that(tmp_path):
+    signal, beats, kinds = bigeminy_and_fibrillation(af_beats=400)
+    recording = ArrayRecording(signal, FS, "bigeminy")
+    path = tmp_path / "s.h5"
+    with AnnotationStore.open(path, "a") as store:
+        register_recording(recording, store, "t")
+        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+        store.set_model_output(recording.name, beats, np.full(len(beats), 0.9), threshold=0.5, model_id="m", who="t")
+        classes = update_beat_classes(store, recording, who="t")
+        apcs = apply_record_rule(store, recording, 0, classes, PREMATURE_CLASSES_AF_VETO, who="t")
+        audit = [entry.after for entry in store.audit_log() if entry.action == "set_model_output"]
+    with AnnotationStore.open(path) as store:
+        model = store.record(recording.name).model
+    vetoed = model.record_vetoes
+    assert vetoed[kinds == AF].mean() > 0.6 and not vetoed[kinds != AF].any() and apcs == len(beats) - vetoed.sum()
+    # The network called every beat: every call stands but those inside the fibrillation.
+    np.testing.assert_array_equal(model.apc, ~vetoed)
+    assert np.all(model.p_apc == pytest.approx(0.9)), "p(APC) stays the network's"
+    assert audit[-1].endswith(f"which overruled {int(vetoed.sum())}")
 
 
 def test_record_calls_must_be_one_per_beat_and_name_their_rule(synthetic_record, tmp_path):
@@ -144,10 +198,16 @@ def test_record_calls_must_be_one_per_beat_and_name_their_rule(synthetic_record,
     with AnnotationStore.open(tmp_path / "s.h5", "a") as store:
         register_recording(recording, store, "t")
         store.set_beats(recording.name, samples, detector=DETECTOR, lead="MLII", who="t")
-        for calls, rule in ((np.array([True, False]), PREMATURE_CLASSES), (np.array([True, False, False]), "")):
+        for calls, vetoes, rule in ((np.array([True, False]), None, PREMATURE_CLASSES_AF_VETO),
+                                    (None, np.array([True, False]), PREMATURE_CLASSES_AF_VETO),
+                                    (np.array([True, False, False]), None, "")):
             with pytest.raises(DanetError, match="one per beat, with the rule's name"):
                 store.set_model_output(recording.name, samples, np.zeros(3), threshold=0.5, model_id="m", who="t",
-                                       record_calls=calls, record_rule=rule)
+                                       record_calls=calls, record_vetoes=vetoes, record_rule=rule)
+        with pytest.raises(DanetError, match="both called and overruled the same beat"):
+            store.set_model_output(recording.name, samples, np.zeros(3), threshold=0.5, model_id="m", who="t",
+                                   record_calls=np.array([True, False, False]),
+                                   record_vetoes=np.array([True, False, False]), record_rule=PREMATURE_CLASSES_AF_VETO)
 
 
 def test_an_unknown_record_rule_is_refused(classified):  # noqa: F811
@@ -156,7 +216,7 @@ def test_an_unknown_record_rule_is_refused(classified):  # noqa: F811
     store.set_model_output(recording.name, table.sample, np.zeros(len(table.sample)), threshold=0.5, model_id="m",
                            who="t")
     with pytest.raises(DanetError, match="not one this version knows"):
-        apply_record_rule(store, recording.name, store.record(recording.name).classes, "every-beat", who="t")
+        apply_record_rule(store, recording, 0, store.record(recording.name).classes, "every-beat", who="t")
 
 
 def test_a_whole_record_render_makes_the_rule_s_calls_as_annotate_does(synthetic_record, tmp_path):
@@ -167,6 +227,7 @@ def test_a_whole_record_render_makes_the_rule_s_calls_as_annotate_does(synthetic
         analyse_recording(recording, store, who="t", model=QuietScorer())
         annotated = store.record(recording.name).model
     rendered = analyse_stretch(recording, 10.0, 20.0, model=QuietScorer()).record.model
-    assert rendered.record_rule == PREMATURE_CLASSES
+    assert rendered.record_rule == PREMATURE_CLASSES_AF_VETO
     np.testing.assert_array_equal(rendered.sample, annotated.sample)
     np.testing.assert_array_equal(rendered.record_calls, annotated.record_calls)
+    np.testing.assert_array_equal(rendered.record_vetoes, annotated.record_vetoes)

@@ -42,10 +42,10 @@ def test_card_round_trips_and_weights_load(tmp_path):
 def test_a_record_rule_is_part_of_the_model_s_identity(tmp_path):
     """The same weights with a record rule make other calls, so a store analysed without it is analysed again."""
     _, card = _saved(tmp_path)
-    _with_card(tmp_path, record_rule="premature-classes")
+    _with_card(tmp_path, record_rule="premature-classes-af-veto")
     ruled = read_card(tmp_path)
-    assert ruled.record_rule == "premature-classes"
-    assert ruled.model_id == f"{card.model_id}+premature-classes" != card.model_id
+    assert ruled.record_rule == "premature-classes-af-veto"
+    assert ruled.model_id == f"{card.model_id}+premature-classes-af-veto" != card.model_id
 
 
 def test_tampered_weights_are_refused(tmp_path):
