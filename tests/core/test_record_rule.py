@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from danet_viewer.core.analysis import analyse_recording, apply_record_rule, register_recording
-from danet_viewer.core.beat_classes import update_beat_classes
 from danet_viewer.core.beats import DETECTOR
 from danet_viewer.core.readers import open_recording
 from danet_viewer.core.record_rule import (
@@ -175,10 +174,8 @@ def test_the_rule_overrules_the_network_s_calls_in_fibrillation_and_the_store_ke
     recording = ArrayRecording(signal, FS, "bigeminy")
     path = tmp_path / "s.h5"
     with AnnotationStore.open(path, "a") as store:
-        register_recording(recording, store, "t")
-        store.set_beats(recording.name, beats, detector=DETECTOR, lead="II", who="t")
+        classes = classify(store, recording, beats)
         store.set_model_output(recording.name, beats, np.full(len(beats), 0.9), threshold=0.5, model_id="m", who="t")
-        classes = update_beat_classes(store, recording, who="t")
         apcs = apply_record_rule(store, recording, 0, classes, PREMATURE_CLASSES_AF_VETO, who="t")
         audit = [entry.after for entry in store.audit_log() if entry.action == "set_model_output"]
     with AnnotationStore.open(path) as store:
