@@ -154,6 +154,6 @@ def summary_lines(summary: dict, split: str) -> list[str]:
             lines.append(f"{who:8} {split} {key}: Se {100 * row['se']:.1f} %  +P {100 * row['ppv']:.1f} %  "
                          f"F1 {row['f1']:.3f}")
         strips = figures["strips"]
-        lines.append(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.1f} %  Se {100 * strips['se']:.1f} %  "
+        lines.append(f"{who:8} 10 s strips: accuracy {100 * strips['accuracy']:.2f} %  Se {100 * strips['se']:.1f} %  "
                      f"Sp {100 * strips['specificity']:.1f} %")
     return lines

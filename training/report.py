@@ -243,12 +243,12 @@ def model_card_markdown(card: dict, ds2: dict, second_pass: dict | None = None, 
         "",
         f"DS2 (inter-patient, never seen): Se {100 * ds2['all']['se']:.1f} %, +P {100 * ds2['all']['ppv']:.1f} %, "
         f"F1 {ds2['all']['f1']:.2f}; without 232: F1 {ds2['without_232']['f1']:.2f}. "
-        f"10 s strips: accuracy {100 * ds2['strips']['accuracy']:.1f} %, Se {100 * ds2['strips']['se']:.1f} %, "
+        f"10 s strips: accuracy {100 * ds2['strips']['accuracy']:.2f} %, Se {100 * ds2['strips']['se']:.1f} %, "
         f"specificity {100 * ds2['strips']['specificity']:.1f} %.",
         "",
         f"The floor, {RR_RULE_NAME}, on the same beats: F1 {ds2['rr_rule']['all']['f1']:.2f}; without 232: "
         f"F1 {ds2['rr_rule']['without_232']['f1']:.2f}; "
-        f"strip accuracy {100 * ds2['rr_rule']['strips']['accuracy']:.1f} %.",
+        f"strip accuracy {100 * ds2['rr_rule']['strips']['accuracy']:.2f} %.",
         "",
         "Per-record DS2 figures and the ablation are in docs/model.md.",
         "",
