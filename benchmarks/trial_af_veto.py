@@ -80,7 +80,9 @@ def record_rules(name: str, folder: Path, networks: dict[str, Path], scratch: Pa
     rr = rr_rule_calls(samples)
     dash = atrial_fibrillation_beats(samples, record.fs)
     coherence = atrial_coherence(recording, lead, samples)
-    added = premature_classes(classes)[classes.class_id] & rr & abrupt_beats(samples)
+    candidates = premature_classes(classes)[classes.class_id] & rr
+    added = candidates & abrupt_beats(samples)
+    added_with_runs = with_runs(candidates, added)
     rules = {}
     for network, scores in networks.items():
         model = network_calls(scores, name, samples, bundled)
@@ -93,7 +95,19 @@ def record_rules(name: str, folder: Path, networks: dict[str, Path], scratch: Pa
             rules[(network, f"+ rule, the P-aware veto on every call, c = {c}")] = (model | added) & ~veto
             rules[(network, f"+ rule, the P-aware veto on the network's calls, c = {c}")] = \
                 (model & ~veto) | (added & ~dash)
+        veto = dash & (coherence < COHERENCES[0])
+        rules[(network, f"+ rule with the runs abrupt beats start, the P-aware veto on every call, c = "
+                        f"{COHERENCES[0]}")] = (model | added_with_runs) & ~veto
     return rules, truth, marked_af_beats(folder / f"{name}.hea", samples), coherence
+
+
+def with_runs(candidates: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``starts`` (abrupt candidates), and every candidate that follows a called beat without a break: the rest of
+    the run an abrupt beat starts (AAMI counts each beat of a supraventricular run as SVEB)."""
+    called = starts.copy()
+    for i in range(1, len(called)):
+        called[i] |= candidates[i] and called[i - 1]
+    return called
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
