@@ -40,8 +40,7 @@ def _record_rule_decided(record: StoredRecord, table: BeatTable) -> np.ndarray:
     model = record.model
     if model is not None and model.record_calls is not None:
         at, hit = locate(table.sample, model.sample)
-        overruled = model.record_vetoes & (model.p_apc >= model.threshold)
-        decided[at[hit]] = (model.record_calls | overruled)[hit]
+        decided[at[hit]] = (model.record_calls | model.overruled)[hit]
     return decided
 
 

@@ -219,6 +219,13 @@ class ModelOutput:
             called = called & ~self.record_vetoes
         return called.astype(np.int8)
 
+    @property
+    def overruled(self) -> np.ndarray:
+        """True where the network called the beat an APC and the record rule overruled it."""
+        if self.record_vetoes is None:
+            return np.zeros(len(self.sample), bool)
+        return self.record_vetoes & (self.p_apc >= self.threshold)
+
 
 @dataclass(frozen=True)
 class BeatClassTable:
@@ -1182,7 +1189,7 @@ class AnnotationStore:
             apcs = int(record.model.apc.sum())
             ruled = ""
             if record_calls is not None:
-                overruled = int(np.sum(record_vetoes & (p_apc >= threshold)))
+                overruled = int(record.model.overruled.sum())
                 ruled = f", {int(record_calls.sum())} by its {record_rule} rule, which overruled {overruled}"
             self._audit_entry(who, "set_model_output", name, -1, before,
                               f"{model_id}: {apcs} APC of {len(samples)} beats{ruled}")
